@@ -1,0 +1,68 @@
+"""Every helpdesk setting with its default. Override any of them with an environment
+variable named HELPDESK_<SETTING> (e.g. HELPDESK_DATABASE_URL) or a file named by
+HELPDESK_CONFIG. Values from the environment are parsed as JSON when they look like it
+(numbers, true/false, lists), otherwise taken as strings."""
+
+# "development" (the embedded default) or "production"; production refuses the default secret key.
+ENV = "development"
+# Signs sessions, CSRF tokens and ticket reply tokens. Must be changed in production.
+SECRET_KEY = "dev-insecure-change-me"
+# Folder for the embedded database, attachments, the search index and file-delivered mail.
+# Empty means ./instance of the working directory.
+INSTANCE_PATH = ""
+# SQLAlchemy database URL; empty means SQLite at <INSTANCE_PATH>/helpdesk.db.
+DATABASE_URL = ""
+# Redis URL for background jobs (rq); empty runs jobs in-process right after each commit.
+REDIS_URL = ""
+# Prefix of the rq queue names, so several installations can share one Redis.
+QUEUE_PREFIX = "helpdesk"
+# Seconds between outbox sweeps that re-enqueue mail whose job was lost or is due for a retry.
+OUTBOX_SWEEP_INTERVAL = 30
+# Seconds a delivery may stay claimed ("sending") before a sweep assumes its worker died.
+OUTBOX_CLAIM_TIMEOUT = 600
+# Upper bound, in seconds, of the exponential back-off between delivery attempts.
+OUTBOX_MAX_BACKOFF = 3600
+# SMTP server for outgoing mail; empty writes each message as an .eml file under <INSTANCE_PATH>/outgoing-mail.
+SMTP_HOST = ""
+# SMTP port.
+SMTP_PORT = 25
+# "starttls", "ssl" or "" (plain, for a local relay).
+SMTP_SECURITY = ""
+# SMTP login user; empty sends without authentication.
+SMTP_USER = ""
+# SMTP password.
+SMTP_PASSWORD = ""
+# Seconds before an SMTP connection attempt or command gives up.
+SMTP_TIMEOUT = 20
+# Envelope sender and From of mail that no department sends.
+MAIL_DEFAULT_FROM = "helpdesk@localhost"
+# Domain used on the right of generated Message-IDs.
+MAIL_MESSAGE_ID_DOMAIN = "helpdesk.localhost"
+# Whether the inbound mailbox accepts plus-addressing (support+1042.k3x9@…) for reply tokens.
+MAIL_PLUS_ADDRESSING = True
+# Name of the product shown in pages and mail.
+BRAND_NAME = "Helpdesk"
+# Absolute URL of the web app, used in links inside emails.
+BASE_URL = "http://127.0.0.1:5000"
+# Language used when neither the user, a cookie nor the browser chooses one.
+DEFAULT_LOCALE = "en"
+# Time zone used when the user has not chosen one.
+DEFAULT_TIMEZONE = "UTC"
+# First number handed to a new ticket.
+TICKET_NUMBER_START = 1000
+# Largest message body accepted through any door, in characters.
+MAX_MESSAGE_CHARS = 1_000_000
+# Largest single attachment accepted, in bytes.
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+# Largest HTTP request body, in bytes (uploads included).
+MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+# Minimum length of a password.
+PASSWORD_MIN_LENGTH = 10
+# Lifetime of the login session cookie when "remember me" is ticked, in days.
+REMEMBER_COOKIE_DAYS = 30
+# Send session cookies only over HTTPS (set True behind TLS).
+SESSION_COOKIE_SECURE = False
+# Storage URI for rate-limit counters: "memory://" for one process, a redis:// URL for several.
+RATELIMIT_STORAGE_URI = "memory://"
+# Log level of the helpdesk's own loggers.
+LOG_LEVEL = "INFO"

@@ -1,0 +1,10 @@
+"""Settings for the test suite: fast hashing off, CSRF on (tests fetch tokens like a browser does)."""
+
+ENV = "testing"
+SECRET_KEY = "testing-secret-key-not-for-production"
+TESTING = True
+MAIL_DEFAULT_FROM = "helpdesk@example.test"
+MAIL_MESSAGE_ID_DOMAIN = "helpdesk.example.test"
+BASE_URL = "http://helpdesk.example.test"
+OUTBOX_MAX_BACKOFF = 1
+RATELIMIT_STORAGE_URI = "memory://"

@@ -1,0 +1,1 @@
+"""Users (admins, agents, customers) and organisations."""

@@ -1,0 +1,93 @@
+"""User and organisation tables."""
+import sqlalchemy as sa
+from sqlalchemy.orm import relationship
+
+from helpdesk.db import UTCDateTime, utcnow
+from helpdesk.extensions import db
+
+ROLE_ADMIN = "admin"
+ROLE_AGENT = "agent"
+ROLE_CUSTOMER = "customer"
+ROLES = (ROLE_ADMIN, ROLE_AGENT, ROLE_CUSTOMER)
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    customer_number = sa.Column(sa.String(50), unique=True)
+    # Members see each other's tickets when set.
+    share_tickets = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    members = relationship("User", back_populates="organisation")
+
+
+class User(db.Model):
+    """A person who may log in: an admin, an agent or a customer. A customer created from an
+    email or guest form has no password until they register and activate."""
+
+    __tablename__ = "users"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    email = sa.Column(sa.String(254), nullable=False, unique=True)  # stored lower-cased
+    username = sa.Column(sa.String(80), unique=True)
+    full_name = sa.Column(sa.String(200), nullable=False, default="")
+    role = sa.Column(sa.String(20), nullable=False, default=ROLE_CUSTOMER)
+    password_hash = sa.Column(sa.String(255))
+    active = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    organisation_id = sa.Column(sa.Integer, sa.ForeignKey("organisations.id"), index=True)
+    phone = sa.Column(sa.String(50))
+    locale = sa.Column(sa.String(10))
+    timezone = sa.Column(sa.String(64))
+    # Bumped to end every session of this user (password reset, deactivation).
+    session_version = sa.Column(sa.Integer, nullable=False, default=1, server_default="1")
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    activated_at = sa.Column(UTCDateTime)
+    last_login_at = sa.Column(UTCDateTime)
+
+    organisation = relationship(Organisation, back_populates="members")
+
+    # -- actor protocol
+    @property
+    def is_admin(self):
+        return self.role == ROLE_ADMIN
+
+    @property
+    def is_agent(self):
+        """Staff: admins are agents too."""
+        return self.role in (ROLE_ADMIN, ROLE_AGENT)
+
+    @property
+    def is_customer(self):
+        return self.role == ROLE_CUSTOMER
+
+    is_system = False
+
+    @property
+    def label(self):
+        return f"user:{self.id}:{self.email}"
+
+    @property
+    def display_name(self):
+        return self.full_name or self.email
+
+    # -- the interface Flask-Login expects (written out so this module need not import it)
+    @property
+    def is_active(self):
+        return bool(self.active and self.password_hash)
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    def get_id(self):
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self):
+        return f"<User {self.id} {self.email} {self.role}>"

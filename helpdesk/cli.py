@@ -1,0 +1,179 @@
+"""The ``helpdesk`` command: serve, worker, mailgateway, db upgrade, user create, demo, outbox."""
+import getpass
+import signal
+import sys
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
+
+from helpdesk import create_app
+from helpdesk.actors import CLI
+from helpdesk.errors import HelpdeskError, ValidationFailed
+
+SWEEP_TASK = "helpdesk.notify.tasks.sweep"
+
+
+def _make_app():
+    return create_app()
+
+
+@click.group(cls=AppGroup)
+@click.version_option(package_name="helpdesk")
+@click.pass_context
+def main(ctx):
+    """helpdesk: a helpdesk-first ticketing system. Settings come from config/default.py and
+    HELPDESK_* environment variables (see the README)."""
+    ctx.obj = ScriptInfo(create_app=_make_app, set_debug_flag=False, load_dotenv_defaults=False)
+
+
+def _fail(exc):
+    if isinstance(exc, ValidationFailed):
+        for field, message in exc.errors.items():
+            click.echo(f"error: {field}: {message}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+def upgrade_database():
+    """Create or upgrade the database schema to the newest migration."""
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@with_appcontext
+def serve(host, port):
+    """Run the web app (embedded use; production runs gunicorn, see the Procfile)."""
+    from werkzeug.serving import run_simple
+
+    from helpdesk.jobs import Periodic
+
+    app = current_app._get_current_object()
+    upgrade_database()
+    if not app.config["REDIS_URL"]:
+        # No workers in the embedded setup: retry due mail from here.
+        Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+    click.echo(f"helpdesk is running at http://{host}:{port}/")
+    click.echo(f"database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    if not app.config["SMTP_HOST"]:
+        click.echo(f"outgoing mail is written to {app.config['OUTGOING_MAIL_PATH']} (set HELPDESK_SMTP_HOST to send it)")
+    click.echo("log in with an account from `helpdesk demo` or `helpdesk user create`; Ctrl+C stops.")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command("worker")
+@click.option("--queue", "queues", multiple=True, default=("mail", "default"), show_default=True,
+              help="Queue to serve (repeat for several).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker(queues, burst):
+    """Run a background worker (needs HELPDESK_REDIS_URL)."""
+    from helpdesk.jobs import run_worker
+
+    app = current_app._get_current_object()
+    if not app.config["REDIS_URL"]:
+        click.echo("error: HELPDESK_REDIS_URL is not set. Without Redis, jobs run inside `helpdesk serve`.", err=True)
+        sys.exit(2)
+    click.echo(f"worker serving queues: {', '.join(queues)}")
+    run_worker(app, queues, periodic=[(SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"])], burst=burst)
+
+
+@main.command("mailgateway")
+@with_appcontext
+def mailgateway():
+    """Run the mail ingestion daemon."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo("mail gateway started: no mailboxes are configured yet, so there is nothing to fetch.")
+    stop.wait()
+    click.echo("mail gateway stopped.")
+
+
+@main.group("db")
+def db_group():
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    """Create the database or bring it to the newest schema."""
+    upgrade_database()
+    click.echo("database is up to date.")
+
+
+@main.group("user")
+def user_group():
+    """Manage users."""
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", type=click.Choice(["admin", "agent", "customer"]), default="agent", show_default=True)
+@click.option("--password", help="Omit to be prompted (safer: it stays out of shell history).")
+@click.option("--username", help="Optional login name (customers created by staff).")
+@click.option("--locale", type=click.Choice(["en", "de", "tr", "hu", "fa"]))
+@with_appcontext
+def user_create(email, full_name, role, password, username, locale):
+    """Create a user who can log in."""
+    from helpdesk.accounts import service as accounts
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            _fail(HelpdeskError("the passwords differ"))
+    try:
+        user = accounts.create_user(CLI, email=email, full_name=full_name, role=role, password=password,
+                                    username=username, locale=locale)
+    except HelpdeskError as exc:
+        _fail(exc)
+    click.echo(f"created {user.role} {user.email}")
+
+
+@main.command("demo")
+@with_appcontext
+def demo():
+    """Load demo data: departments, an admin, an agent, a customer and a few tickets."""
+    from helpdesk.demo import load_demo
+
+    upgrade_database()
+    created, logins = load_demo()
+    click.echo("demo data loaded." if created else "demo data was already there.")
+    for role, login, password in logins:
+        click.echo(f"  {role:<9} {login}  password: {password}")
+
+
+@main.group("outbox")
+def outbox_group():
+    """Outgoing mail."""
+
+
+@outbox_group.command("sweep")
+@with_appcontext
+def outbox_sweep():
+    """Queue every message that is due (normally done by workers every OUTBOX_SWEEP_INTERVAL s)."""
+    from helpdesk.notify.tasks import sweep
+
+    click.echo(f"{sweep()} message(s) queued for delivery.")
+
+
+@outbox_group.command("status")
+@with_appcontext
+def outbox_status():
+    """Count outgoing messages by status."""
+    import sqlalchemy as sa
+
+    from helpdesk.extensions import db
+    from helpdesk.notify.models import OutboxEmail
+
+    rows = db.session.execute(sa.select(OutboxEmail.status, sa.func.count()).group_by(OutboxEmail.status)).all()
+    for status, count in rows or [("(none)", 0)]:
+        click.echo(f"{status:<8} {count}")

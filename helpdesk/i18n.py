@@ -1,0 +1,91 @@
+"""Languages, locale choice, text direction, and dates in the reader's time zone and calendar."""
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jdatetime
+from babel import Locale
+from flask import current_app
+from flask_babel import format_datetime as babel_format_datetime
+from flask_babel import get_locale, get_timezone
+
+# Code -> name in its own language (shown in the language switcher untranslated, as is customary).
+LANGUAGES = {
+    "en": "English",
+    "de": "Deutsch",
+    "tr": "Türkçe",
+    "hu": "Magyar",
+    "fa": "فارسی",
+}
+RTL_LANGUAGES = frozenset({"fa"})
+
+
+def best_language(candidates) -> str:
+    """The first supported language among ``candidates`` (codes like 'de-AT' reduce to 'de')."""
+    for code in candidates:
+        if not code:
+            continue
+        base = str(code).replace("_", "-").split("-")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return current_app.config.get("DEFAULT_LOCALE", "en")
+
+
+def text_direction(locale=None) -> str:
+    code = str(locale or get_locale() or "en").split("_")[0]
+    return "rtl" if code in RTL_LANGUAGES else "ltr"
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return False
+    return True
+
+
+def format_datetime(value: datetime, format: str = "medium", locale=None, tzinfo=None) -> str:
+    """Format an aware UTC timestamp in the reader's zone; Persian readers get the Jalali calendar."""
+    if value is None:
+        return ""
+    locale = str(locale or get_locale() or "en")
+    zone = tzinfo or get_timezone()
+    if locale.startswith("fa"):
+        local = value.astimezone(zone)
+        jalali = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
+        digits = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+        pattern = "%Y/%m/%d" if format == "date" else "%Y/%m/%d %H:%M"
+        return jalali.strftime(pattern).translate(digits)
+    if format == "date":
+        from flask_babel import format_date
+
+        return format_date(value.astimezone(zone), "medium")
+    return babel_format_datetime(value, format)
+
+
+def language_name(code: str) -> str:
+    return LANGUAGES.get(code) or Locale.parse(code).display_name
+
+
+def select_locale():
+    """The reader's language: their saved setting, then the language cookie, then the browser's."""
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return current_app.config.get("DEFAULT_LOCALE", "en")
+    user = getattr(request, "helpdesk_user", None)
+    if user is not None and getattr(user, "locale", None) in LANGUAGES:
+        return user.locale
+    cookie = request.cookies.get("lang")
+    if cookie in LANGUAGES:
+        return cookie
+    return request.accept_languages.best_match(list(LANGUAGES)) or current_app.config.get("DEFAULT_LOCALE", "en")
+
+
+def select_timezone():
+    from flask import has_request_context, request
+
+    if has_request_context():
+        user = getattr(request, "helpdesk_user", None)
+        if user is not None and getattr(user, "timezone", None) and valid_timezone(user.timezone):
+            return user.timezone
+    return current_app.config.get("DEFAULT_TIMEZONE", "UTC")

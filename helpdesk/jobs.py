@@ -1,0 +1,133 @@
+"""Background jobs. Services call ``enqueue_after_commit``; the jobs run only once the transaction
+has committed: on rq workers when REDIS_URL is set, in-process right after the commit otherwise.
+Jobs take ids, look everything up again, and must be idempotent."""
+import importlib
+import logging
+import threading
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from helpdesk.extensions import db
+
+log = logging.getLogger(__name__)
+_PENDING = "helpdesk_pending_jobs"
+_bound_app = None
+
+
+def bind_app(app):
+    """Tell job execution which app to run in (a worker process has no app context of its own)."""
+    global _bound_app
+    _bound_app = app
+
+
+def enqueue_after_commit(task: str, *args, queue: str = "default"):
+    """Run ``task`` (a dotted path to a function) with ``args`` once the current transaction commits.
+    Nothing runs if it rolls back."""
+    db.session.info.setdefault(_PENDING, []).append((queue, task, args))
+
+
+def enqueue(task: str, *args, queue: str = "default"):
+    """Run ``task`` now: on rq when configured, otherwise in this process."""
+    app = current_app._get_current_object()
+    _dispatch(app, [(queue, task, args)])
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    jobs = session.info.pop(_PENDING, None)
+    if jobs and has_app_context():
+        _dispatch(current_app._get_current_object(), jobs)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session):
+    session.info.pop(_PENDING, None)
+
+
+def _dispatch(app, jobs):
+    if app.config.get("REDIS_URL"):
+        for queue, task, args in jobs:
+            try:
+                get_queue(app, queue).enqueue(run_task, task, *args)
+            except Exception:  # Redis down: the work is recorded in the database; a sweep re-enqueues it.
+                log.exception("could not enqueue %s%r; it stays pending for the next sweep", task, args)
+        return
+    for _queue, task, args in jobs:
+        try:
+            run_task(task, *args, app=app)
+        except Exception:  # The caller's transaction already committed; a failed job must not undo its answer.
+            log.exception("in-process job %s%r failed", task, args)
+
+
+def queue_name(app, name: str) -> str:
+    return f"{app.config['QUEUE_PREFIX']}-{name}"
+
+
+def redis_connection(app):
+    from redis import Redis
+
+    conn = app.extensions.get("helpdesk_redis")
+    if conn is None:
+        conn = app.extensions["helpdesk_redis"] = Redis.from_url(app.config["REDIS_URL"])
+    return conn
+
+
+def get_queue(app, name: str):
+    from rq import Queue
+
+    return Queue(queue_name(app, name), connection=redis_connection(app))
+
+
+def resolve(task: str):
+    module, _, func = task.rpartition(".")
+    return getattr(importlib.import_module(module), func)
+
+
+def run_task(task: str, *args, app=None):
+    """Run one job in a fresh app context and session (this is what rq calls)."""
+    app = app or _bound_app or (current_app._get_current_object() if has_app_context() else None)
+    if app is None:
+        raise RuntimeError("no application bound for jobs; start workers with `helpdesk worker`")
+    with app.app_context():
+        try:
+            return resolve(task)(*args)
+        finally:
+            db.session.remove()
+
+
+class Periodic(threading.Thread):
+    """Calls ``task`` every ``interval`` seconds in its own app context until stopped."""
+
+    def __init__(self, app, task: str, interval: float):
+        super().__init__(name=f"periodic:{task}", daemon=True)
+        self.app, self.task, self.interval = app, task, interval
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.wait(self.interval):
+            try:
+                run_task(self.task, app=self.app)
+            except Exception:
+                log.exception("periodic task %s failed", self.task)
+
+    def stop(self):
+        self._stop_event.set()
+
+
+def run_worker(app, queues, periodic=(), burst=False):
+    """Serve rq ``queues`` (short names) in this process, with ``periodic`` (task, interval) threads."""
+    from rq import SimpleWorker
+
+    bind_app(app)
+    threads = [Periodic(app, task, interval) for task, interval in periodic]
+    for thread in threads:
+        thread.start()
+    try:
+        # SimpleWorker runs jobs in this process: no fork, so the database pool is never shared.
+        worker = SimpleWorker([get_queue(app, q) for q in queues], connection=redis_connection(app))
+        return worker.work(burst=burst, with_scheduler=False)
+    finally:
+        for thread in threads:
+            thread.stop()

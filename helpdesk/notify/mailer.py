@@ -1,0 +1,83 @@
+"""Turn an outbox row into MIME and hand it to SMTP (or, with no SMTP server set, to a folder)."""
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+from pathlib import Path
+
+from flask import current_app
+
+from helpdesk import storage
+
+LOOP_HEADER = "X-Helpdesk-Loop"
+
+
+class PermanentFailure(Exception):
+    """The server refused the message for good (e.g. unknown recipient): retrying cannot help."""
+
+
+def build_message(row) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Message-ID"] = row.message_id
+    msg["Date"] = formatdate(row.created_at.timestamp(), localtime=False, usegmt=True)
+    msg["From"] = row.sender
+    msg["To"] = formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient
+    msg["Subject"] = row.subject
+    for name, value in (row.headers or {}).items():
+        if value:
+            msg[name] = value
+    # Lets our own gateway recognise mail it sent, whatever route it takes back.
+    msg[LOOP_HEADER] = current_app.config["MAIL_MESSAGE_ID_DOMAIN"]
+    msg.set_content(row.body_text)
+    if row.body_html:
+        msg.add_alternative(row.body_html, subtype="html")
+    for item in row.attachments or []:
+        maintype, _, subtype = (item.get("content_type") or "application/octet-stream").partition("/")
+        msg.add_attachment(
+            storage.get(item["key"]), maintype=maintype, subtype=subtype or "octet-stream",
+            filename=item.get("filename") or "attachment",
+        )
+    return msg
+
+
+def send(row):
+    """Deliver ``row`` once. Raises PermanentFailure for a final refusal, anything else to retry."""
+    msg = build_message(row)
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        _write_to_folder(msg, row)
+        return
+    security = (config.get("SMTP_SECURITY") or "").lower()
+    timeout = config["SMTP_TIMEOUT"]
+    if security == "ssl":
+        client = smtplib.SMTP_SSL(config["SMTP_HOST"], config["SMTP_PORT"], timeout=timeout,
+                                  context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=timeout)
+    with client:
+        if security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if config.get("SMTP_USER"):
+            client.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        try:
+            client.send_message(msg, from_addr=_envelope_sender(row), to_addrs=[row.recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reason = next(iter(exc.recipients.values()))
+            if 500 <= code < 600:
+                raise PermanentFailure(f"{code} {reason!r}") from exc
+            raise
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise
+
+
+def _envelope_sender(row):
+    return parseaddr(row.sender)[1] or current_app.config["MAIL_DEFAULT_FROM"]
+
+
+def _write_to_folder(msg, row):
+    folder = Path(current_app.config["OUTGOING_MAIL_PATH"])
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{row.id:08d}.eml"
+    target.write_bytes(msg.as_bytes())

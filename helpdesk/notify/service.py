@@ -1,0 +1,38 @@
+"""Queue an email: an outbox row in the caller's transaction plus a delivery job after commit."""
+import uuid
+
+from flask import current_app
+
+from helpdesk.extensions import db
+from helpdesk.jobs import enqueue_after_commit
+from helpdesk.notify.models import OutboxEmail
+
+MAIL_QUEUE = "mail"
+DELIVER_TASK = "helpdesk.notify.tasks.deliver"
+
+
+def new_message_id(hint: str = "") -> str:
+    domain = current_app.config["MAIL_MESSAGE_ID_DOMAIN"]
+    prefix = f"{hint}." if hint else ""
+    return f"<hd.{prefix}{uuid.uuid4().hex}@{domain}>"
+
+
+def queue_email(*, sender, recipient, recipient_name="", subject, body_text, body_html=None, headers=None,
+                attachments=(), ticket_id=None, message_id=None) -> OutboxEmail:
+    """Add an outbox row for one recipient; it is sent after the caller commits. Never commits."""
+    row = OutboxEmail(
+        sender=sender,
+        recipient=recipient,
+        recipient_name=recipient_name or "",
+        subject=" ".join(subject.split())[:998],
+        body_text=body_text,
+        body_html=body_html,
+        headers=dict(headers or {}),
+        attachments=list(attachments),
+        ticket_id=ticket_id,
+        message_id=message_id or new_message_id(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    enqueue_after_commit(DELIVER_TASK, row.id, queue=MAIL_QUEUE)
+    return row

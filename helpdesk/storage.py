@@ -1,0 +1,35 @@
+"""Attachment storage: content-addressed files under <instance>/attachments, keyed by sha256."""
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from flask import current_app
+
+
+def _root() -> Path:
+    return Path(current_app.config["ATTACHMENTS_PATH"])
+
+
+def path_for(key: str) -> Path:
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise ValueError("invalid storage key")
+    return _root() / key[:2] / key[2:4] / key
+
+
+def put(data: bytes) -> tuple[str, int]:
+    """Store ``data`` (idempotently) and return its key (the sha256 hex) and size."""
+    key = hashlib.sha256(data).hexdigest()
+    target = path_for(key)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader never sees half a file and a crash leaves only a temp file.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    return key, len(data)
+
+
+def get(key: str) -> bytes:
+    return path_for(key).read_bytes()

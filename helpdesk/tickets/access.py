@@ -1,0 +1,102 @@
+"""Who may see and do what to which ticket, and permission-checked reads for every door."""
+import sqlalchemy as sa
+
+from helpdesk.accounts.models import User
+from helpdesk.errors import NotAllowed, NotFound
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Participant, Ticket, department_agents
+
+# What a customer who can see a ticket may also do to it.
+CUSTOMER_ACTIONS = frozenset({"reply", "cc", "edit", "close", "reopen"})
+AGENT_ACTIONS = frozenset({"reply", "agent_reply", "note", "cc", "edit", "status", "assign", "close", "reopen"})
+
+
+def _agent_department_ids(agent) -> set:
+    return set(db.session.scalars(
+        sa.select(department_agents.c.department_id).where(department_agents.c.user_id == agent.id)
+    ))
+
+
+def agent_in_scope(agent, ticket) -> bool:
+    """Admins reach every ticket. An agent reaches tickets of their departments, tickets assigned to
+    them and tickets without a department; an agent in no department reaches all (a one-team desk)."""
+    if agent.is_admin:
+        return True
+    departments = _agent_department_ids(agent)
+    return (not departments or ticket.department_id is None or ticket.department_id in departments
+            or ticket.assignee_id == agent.id)
+
+
+def customer_can_see(user, ticket) -> bool:
+    if ticket.requester_id == user.id:
+        return True
+    if any(p.user_id == user.id or p.email == user.email for p in ticket.participants):
+        return True
+    org = user.organisation
+    return bool(org and org.share_tickets and ticket.organisation_id == org.id)
+
+
+def can_view(actor, ticket) -> bool:
+    if actor.is_system:
+        return True
+    if actor.is_agent:
+        return agent_in_scope(actor, ticket)
+    if actor.is_customer:
+        return customer_can_see(actor, ticket)
+    return False
+
+
+def require(actor, ticket, action: str):
+    """Raise NotFound if ``actor`` may not see ``ticket``, NotAllowed if they may not do ``action``."""
+    if not can_view(actor, ticket):
+        raise NotFound()
+    if actor.is_system:
+        return
+    allowed = AGENT_ACTIONS if actor.is_agent else CUSTOMER_ACTIONS
+    if action not in allowed:
+        raise NotAllowed()
+
+
+def get_ticket(actor, number) -> Ticket:
+    """The ticket with ``number`` if ``actor`` may see it; NotFound otherwise (existence is not revealed)."""
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == number))
+    if ticket is None or not can_view(actor, ticket):
+        raise NotFound()
+    return ticket
+
+
+def visible_tickets(actor):
+    """A select of the tickets ``actor`` may see (for lists; callers add order and limits)."""
+    query = sa.select(Ticket)
+    if actor.is_system or actor.is_admin:
+        return query
+    if actor.is_agent:
+        departments = _agent_department_ids(actor)
+        if not departments:
+            return query
+        return query.where(sa.or_(
+            Ticket.department_id.in_(departments), Ticket.department_id.is_(None), Ticket.assignee_id == actor.id,
+        ))
+    if actor.is_customer:
+        as_participant = sa.select(Participant.ticket_id).where(
+            sa.or_(Participant.user_id == actor.id, Participant.email == actor.email)
+        )
+        clauses = [Ticket.requester_id == actor.id, Ticket.id.in_(as_participant)]
+        org = actor.organisation
+        if org is not None and org.share_tickets:
+            clauses.append(Ticket.organisation_id == org.id)
+        return query.where(sa.or_(*clauses))
+    return query.where(sa.false())
+
+
+def is_agent_user(user) -> bool:
+    return isinstance(user, User) and user.is_agent
+
+
+def require_agent(actor):
+    if not (actor.is_system or actor.is_agent):
+        raise NotAllowed()

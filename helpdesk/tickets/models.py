@@ -1,0 +1,167 @@
+"""Tables of the ticket store."""
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import relationship
+
+from helpdesk.accounts.models import User
+from helpdesk.db import UTCDateTime, utcnow
+from helpdesk.extensions import db
+
+# Statuses, in the order an agent meets them. Labels are what people read.
+OPEN, IN_PROGRESS, ANSWERED, WAITING, CLOSED = "open", "in_progress", "answered", "waiting_on_customer", "closed"
+STATUSES = {
+    OPEN: _l("Open"),
+    IN_PROGRESS: _l("In progress"),
+    ANSWERED: _l("Answered"),
+    WAITING: _l("Waiting on customer"),
+    CLOSED: _l("Closed"),
+}
+LOW, NORMAL, HIGH, URGENT = "low", "normal", "high", "urgent"
+PRIORITIES = {LOW: _l("Low"), NORMAL: _l("Normal"), HIGH: _l("High"), URGENT: _l("Urgent")}
+
+# Message kinds: what customers may see is everything but internal notes.
+CUSTOMER_MESSAGE, AGENT_REPLY, INTERNAL_NOTE, SYSTEM_EVENT = "customer", "agent_reply", "internal_note", "system"
+MESSAGE_KINDS = (CUSTOMER_MESSAGE, AGENT_REPLY, INTERNAL_NOTE, SYSTEM_EVENT)
+SOURCES = ("web", "email", "api", "system")
+
+REQUESTER, CC = "requester", "cc"
+
+department_agents = sa.Table(
+    "department_agents",
+    db.Model.metadata,
+    sa.Column("department_id", sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(100), nullable=False, unique=True)
+    # Where customers write to (and reply to, with a ticket token when plus-addressing is on).
+    inbound_address = sa.Column(sa.String(254))
+    # From address of mail this department sends.
+    reply_from_address = sa.Column(sa.String(254))
+    signature = sa.Column(sa.Text, nullable=False, default="")
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    agents = relationship(User, secondary=department_agents, backref="departments")
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        sa.Index("ix_tickets_status_activity", "status", "last_activity_at"),
+        sa.Index("ix_tickets_requester_activity", "requester_id", "last_activity_at"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    number = sa.Column(sa.Integer, nullable=False, unique=True)
+    subject = sa.Column(sa.String(255), nullable=False)
+    status = sa.Column(sa.String(20), nullable=False, default=OPEN, index=True)
+    priority = sa.Column(sa.String(10), nullable=False, default=NORMAL)
+    department_id = sa.Column(sa.Integer, sa.ForeignKey("departments.id"), index=True)
+    requester_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"), nullable=False)
+    assignee_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"), index=True)
+    organisation_id = sa.Column(sa.Integer, sa.ForeignKey("organisations.id"), index=True)
+    source = sa.Column(sa.String(10), nullable=False, default="web")
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    last_activity_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    first_response_at = sa.Column(UTCDateTime)
+    closed_at = sa.Column(UTCDateTime)
+
+    department = relationship(Department)
+    requester = relationship(User, foreign_keys=[requester_id])
+    assignee = relationship(User, foreign_keys=[assignee_id])
+    messages = relationship("Message", back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan")
+    participants = relationship("Participant", back_populates="ticket", order_by="Participant.id",
+                                cascade="all, delete-orphan")
+
+    @property
+    def is_closed(self):
+        return self.status == CLOSED
+
+    @property
+    def status_label(self):
+        return STATUSES.get(self.status, self.status)
+
+    @property
+    def priority_label(self):
+        return PRIORITIES.get(self.priority, self.priority)
+
+    @property
+    def public_messages(self):
+        return [m for m in self.messages if m.kind != INTERNAL_NOTE]
+
+    @property
+    def cc_participants(self):
+        return [p for p in self.participants if p.role == CC]
+
+    def __repr__(self):
+        return f"<Ticket #{self.number} {self.status}>"
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = sa.Column(sa.String(20), nullable=False)
+    author_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"))
+    # As written at the time (an email sender need not be a user).
+    author_email = sa.Column(sa.String(254))
+    author_name = sa.Column(sa.String(200))
+    body_text = sa.Column(sa.Text, nullable=False, default="")
+    body_html = sa.Column(sa.Text, nullable=False, default="")  # sanitised
+    # RFC 5322 Message-ID of this message (inbound mail keeps its own; others get one of ours).
+    message_id = sa.Column(sa.String(998), index=True)
+    in_reply_to = sa.Column(sa.String(998))
+    source = sa.Column(sa.String(10), nullable=False, default="web")
+    # For system events: what changed, as data ({"type": "status", "from": ..., "to": ...}).
+    event = sa.Column(sa.JSON)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    ticket = relationship(Ticket, back_populates="messages")
+    author = relationship(User)
+    attachments = relationship("Attachment", back_populates="message", order_by="Attachment.id")
+
+    @property
+    def is_internal(self):
+        return self.kind == INTERNAL_NOTE
+
+
+class Participant(db.Model):
+    """Someone on a ticket: its requester or a CC address (linked to a user when one exists)."""
+
+    __tablename__ = "participants"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "email", name="uq_participants_ticket_email"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    email = sa.Column(sa.String(254), nullable=False, index=True)
+    name = sa.Column(sa.String(200), nullable=False, default="")
+    role = sa.Column(sa.String(10), nullable=False)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"), index=True)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    ticket = relationship(Ticket, back_populates="participants")
+    user = relationship(User)
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    message_id = sa.Column(sa.Integer, sa.ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    filename = sa.Column(sa.String(255), nullable=False)
+    content_type = sa.Column(sa.String(127), nullable=False)
+    size = sa.Column(sa.BigInteger, nullable=False)
+    sha256 = sa.Column(sa.String(64), nullable=False, index=True)  # also the storage key
+    # For inline images: the Content-ID the HTML refers to.
+    content_id = sa.Column(sa.String(255))
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    message = relationship(Message, back_populates="attachments")

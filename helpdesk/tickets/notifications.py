@@ -1,0 +1,86 @@
+"""Who hears about what happens on a ticket, and the mail they get (rendered in each recipient's language)."""
+from email.utils import formataddr
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext as _
+
+from helpdesk.extensions import db
+from helpdesk.notify.models import OutboxEmail
+from helpdesk.notify.service import new_message_id, queue_email
+from helpdesk.tickets.models import INTERNAL_NOTE
+from helpdesk.tickets.reply_matching import reply_address, subject_tag
+
+_MAX_REFERENCES = 10
+
+
+def _recipients(ticket, exclude=()):
+    """(email, name, locale) of the requester and every CC, each once."""
+    seen = set(e.lower() for e in exclude if e)
+    default = current_app.config["DEFAULT_LOCALE"]
+    for participant in ticket.participants:
+        if participant.email in seen:
+            continue
+        seen.add(participant.email)
+        user = participant.user
+        yield participant.email, participant.name or (user.full_name if user else ""), (user and user.locale) or default
+
+
+def _addresses(ticket):
+    config = current_app.config
+    department = ticket.department
+    inbound = (department and department.inbound_address) or config["MAIL_DEFAULT_FROM"]
+    sender = (department and department.reply_from_address) or inbound
+    display = f"{config['BRAND_NAME']} {department.name}" if department else config["BRAND_NAME"]
+    reply_to = reply_address(inbound, ticket.number) if config["MAIL_PLUS_ADDRESSING"] else inbound
+    return formataddr((display, sender)), formataddr((display, reply_to))
+
+
+def _threading(ticket, message, recipient):
+    """In-Reply-To and References for mail about ``message`` to ``recipient``: the thread's root, the
+    recent public messages, and the last mail this recipient got on the ticket (the one they see)."""
+    earlier = [m.message_id for m in ticket.messages
+               if m.message_id and m.kind != INTERNAL_NOTE and m.id != message.id]
+    last_sent = db.session.scalar(
+        sa.select(OutboxEmail.message_id)
+        .where(OutboxEmail.ticket_id == ticket.id, OutboxEmail.recipient == recipient)
+        .order_by(OutboxEmail.id.desc()).limit(1)
+    )
+    chain = earlier[:1] + earlier[1:][-(_MAX_REFERENCES - 2):]
+    if message.kind == "customer" and message.message_id and not earlier:
+        chain = [message.message_id]  # acknowledging the first message: it is the parent
+    if last_sent:
+        chain.append(last_sent)
+    chain = list(dict.fromkeys(chain))
+    parent = last_sent or (chain[-1] if chain else None)
+    return {"In-Reply-To": parent, "References": " ".join(chain) or None}
+
+
+def _queue(ticket, message, template, subject, auto_submitted, exclude=()):
+    sender, reply_to = _addresses(ticket)
+    for email, name, locale in _recipients(ticket, exclude=exclude):
+        with force_locale(locale):
+            context = {"ticket": ticket, "message": message, "recipient_name": name,
+                       "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"]}
+            text = render_template(f"tickets/mail/{template}.txt", **context)
+            html = render_template(f"tickets/mail/{template}.html", **context)
+            subject_line = f"{subject_tag(ticket.number)} {subject()}"
+        headers = {"Reply-To": reply_to, **_threading(ticket, message, email)}
+        if auto_submitted:
+            headers["Auto-Submitted"] = "auto-replied"
+        attachments = [{"key": a.sha256, "filename": a.filename, "content_type": a.content_type}
+                       for a in message.attachments] if template == "agent_reply" else []
+        queue_email(sender=sender, recipient=email, recipient_name=name,
+                    subject=subject_line, body_text=text, body_html=html, headers=headers,
+                    attachments=attachments, ticket_id=ticket.id, message_id=new_message_id(str(ticket.number)))
+
+
+def acknowledge_new_ticket(ticket, message):
+    """Tell the requester and CCs that their ticket exists, with its number (an automatic reply)."""
+    _queue(ticket, message, "acknowledgement", lambda: _("We received your request: %(subject)s",
+                                                          subject=ticket.subject), auto_submitted=True)
+
+
+def agent_replied(ticket, message):
+    """Send an agent's reply to the requester and every CC."""
+    _queue(ticket, message, "agent_reply", lambda: ticket.subject, auto_submitted=False)

@@ -1,0 +1,50 @@
+"""Ticket tokens that tie mail to a ticket: the signed token in a Reply-To address and the subject tag."""
+import base64
+import hashlib
+import hmac
+import re
+from email.utils import parseaddr
+
+from flask import current_app
+
+_SIG_LEN = 8
+_TOKEN_RE = re.compile(r"^(?P<base>[^+@]+)\+(?P<number>\d{1,12})\.(?P<sig>[a-z2-7]{%d})@(?P<domain>.+)$" % _SIG_LEN, re.I)
+_SUBJECT_TAG_RE = re.compile(r"\[#(\d{1,12})\]")
+
+
+def _signature(number: int) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"ticket-reply:{number}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:_SIG_LEN]
+
+
+def reply_token(number: int) -> str:
+    return f"{number}.{_signature(number)}"
+
+
+def reply_address(address: str, number: int) -> str:
+    """``support@example.com`` -> ``support+1042.k3x9abcd@example.com`` (the signed reply address)."""
+    local, _, domain = address.rpartition("@")
+    local = local.split("+", 1)[0]
+    return f"{local}+{reply_token(number)}@{domain}"
+
+
+def number_from_address(address: str):
+    """The ticket number carried by a signed reply address, or None if absent or forged."""
+    match = _TOKEN_RE.match(parseaddr(address or "")[1] or "")
+    if not match:
+        return None
+    number = int(match["number"])
+    if not hmac.compare_digest(match["sig"].lower(), _signature(number)):
+        return None
+    return number
+
+
+def subject_tag(number: int) -> str:
+    return f"[#{number}]"
+
+
+def number_from_subject(subject: str):
+    """The ticket number in a ``[#1042]`` tag anywhere in the subject (after Re:/AW:/Fwd: and the like)."""
+    match = _SUBJECT_TAG_RE.search(subject or "")
+    return int(match.group(1)) if match else None

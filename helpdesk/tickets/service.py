@@ -1,0 +1,509 @@
+"""Every change to a ticket, one function each, called by every door (web, mail gateway, CLI, API).
+Each public function validates all its input first (raising ValidationFailed with every field error),
+checks the actor's permission, changes the store, writes audit rows and outbox mail, and commits once."""
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from helpdesk import audit, storage
+from helpdesk.accounts import service as accounts
+from helpdesk.accounts.models import User
+from helpdesk.db import next_value, utcnow
+from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.notify.service import new_message_id
+from helpdesk.sanitize import clean_html, html_to_text, text_to_html
+from helpdesk.tickets import access, notifications
+from helpdesk.tickets.models import (
+    AGENT_REPLY, ANSWERED, CC, CLOSED, CUSTOMER_MESSAGE, INTERNAL_NOTE, NORMAL, OPEN, PRIORITIES, REQUESTER,
+    SOURCES, STATUSES, SYSTEM_EVENT, WAITING, Attachment, Department, Message, Participant, Ticket,
+)
+
+SUBJECT_MAX = 255
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file handed to the store by a door: its name as sent, its declared type and its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+def _clean_subject(errors, subject):
+    subject = " ".join((subject or "").split())
+    if not subject:
+        errors["subject"] = _l("Enter a subject.")
+    elif len(subject) > SUBJECT_MAX:
+        errors["subject"] = _l("The subject may be at most %(num)d characters.", num=SUBJECT_MAX)
+    return subject
+
+
+def _clean_body(errors, body_text, body_html):
+    """(text, sanitised html) of a message body, or a field error when it is empty or too long."""
+    html = clean_html(body_html) if body_html else ""
+    text = (body_text or "").strip() or html_to_text(html)
+    if not text.strip() and not html.strip():
+        errors["body"] = _l("Enter a message.")
+        return "", ""
+    limit = current_app.config["MAX_MESSAGE_CHARS"]
+    if len(text) > limit or len(html) > 2 * limit:
+        errors["body"] = _l("The message is too long.")
+        return "", ""
+    return text, html or text_to_html(text)
+
+
+def _safe_filename(name):
+    name = PurePath((name or "").replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    return name[:255] or "attachment"
+
+
+def _check_attachments(errors, attachments):
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    for item in attachments:
+        if not isinstance(item, NewAttachment):
+            errors["attachments"] = _l("Invalid attachment.")
+        elif len(item.data) > limit:
+            errors["attachments"] = _l("%(name)s is larger than the limit of %(size)s MB.",
+                                       name=_safe_filename(item.filename), size=limit // (1024 * 1024))
+    return list(attachments)
+
+
+def _check_priority(errors, priority):
+    if priority not in PRIORITIES:
+        errors["priority"] = _l("Choose a valid priority.")
+    return priority
+
+
+def _check_department(errors, department):
+    """Accept a Department, its id, or None."""
+    if department is None or department == "":
+        return None
+    if isinstance(department, Department):
+        return department
+    try:
+        found = db.session.get(Department, int(department))
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        errors["department"] = _l("Choose a valid department.")
+    return found
+
+
+def _check_cc_list(errors, addresses, exclude=()):
+    result = []
+    for raw in addresses or ():
+        try:
+            email = accounts.normalise_email(raw)
+        except ValueError:
+            errors["cc"] = _l("%(address)s is not a valid email address.", address=str(raw)[:100])
+            continue
+        if email not in exclude and email not in result:
+            result.append(email)
+    return result
+
+
+def _check_source(errors, source):
+    if source not in SOURCES:
+        errors["source"] = _l("Unknown source.")
+    return source
+
+
+# --------------------------------------------------------------------------- internal helpers (never commit)
+
+def _store_attachments(ticket, message, attachments):
+    stored = []
+    for item in attachments:
+        key, size = storage.put(item.data)
+        row = Attachment(
+            ticket_id=ticket.id, message=message, filename=_safe_filename(item.filename),
+            content_type=(item.content_type or "application/octet-stream").lower()[:127], size=size, sha256=key,
+            content_id=item.content_id,
+        )
+        db.session.add(row)
+        stored.append(row)
+    return stored
+
+
+def _add_message(ticket, *, kind, author, text, html, source, message_id=None, in_reply_to=None,
+                 author_email=None, author_name=None, attachments=()):
+    message = Message(
+        ticket=ticket, kind=kind, author_id=getattr(author, "id", None),
+        author_email=author_email or getattr(author, "email", None),
+        author_name=author_name or getattr(author, "full_name", None),
+        body_text=text, body_html=html, source=source,
+        message_id=message_id or new_message_id(str(ticket.number)), in_reply_to=in_reply_to,
+    )
+    db.session.add(message)
+    db.session.flush()
+    _store_attachments(ticket, message, attachments)
+    if kind != INTERNAL_NOTE:
+        ticket.last_activity_at = message.created_at
+    return message
+
+
+def _system_event(ticket, actor, event: dict):
+    """A line in the thread saying what changed; rendered in the reader's language by ``describe_event``."""
+    message = Message(
+        ticket=ticket, kind=SYSTEM_EVENT, author_id=getattr(actor, "id", None),
+        author_name=getattr(actor, "full_name", None) or getattr(actor, "name", None),
+        body_text=" ".join(f"{k}={v}" for k, v in event.items()), body_html="", source="system",
+        message_id=None, event=event,
+    )
+    db.session.add(message)
+    return message
+
+
+def _set_status(ticket, actor, status):
+    old = ticket.status
+    if old == status:
+        return
+    ticket.status = status
+    if status == CLOSED:
+        ticket.closed_at = utcnow()
+    elif old == CLOSED:
+        ticket.closed_at = None
+    _system_event(ticket, actor, {"type": "status", "from": old, "to": status})
+    audit.record(actor, "ticket", ticket.id, "status-changed", {"status": [old, status]})
+
+
+def _add_cc(ticket, email, name=""):
+    existing = next((p for p in ticket.participants if p.email == email), None)
+    if existing is not None:
+        return existing, False
+    user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
+    participant = Participant(ticket=ticket, email=email, name=(name or "")[:200], role=CC, user_id=user_id)
+    db.session.add(participant)
+    return participant, True
+
+
+def _lock(ticket):
+    """Re-read the ticket row under a write lock so concurrent changes serialise instead of overwriting."""
+    db.session.execute(sa.select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
+    db.session.refresh(ticket)
+
+
+# --------------------------------------------------------------------------- public operations
+
+def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email=None, requester_name="",
+                department=None, priority=NORMAL, cc=(), attachments=(), source="web", message_id=None,
+                in_reply_to=None, acknowledge=True) -> Ticket:
+    """Open a ticket with its first message.
+
+    A customer opens tickets for themselves; agents and the system open them for ``requester_email``
+    (a customer record is created for an unknown address). The requester and CCs get an
+    acknowledgement with the ticket number unless ``acknowledge`` is false (e.g. for auto-replies)."""
+    errors = {}
+    subject = _clean_subject(errors, subject)
+    text, html = _clean_body(errors, body_text, body_html)
+    priority = _check_priority(errors, priority)
+    department = _check_department(errors, department)
+    source = _check_source(errors, source)
+    attachments = _check_attachments(errors, attachments)
+    if actor.is_customer:
+        requester_email, requester_name = actor.email, requester_name or actor.full_name
+    elif not (actor.is_agent or actor.is_system):
+        raise NotAllowed()
+    try:
+        requester_email = accounts.normalise_email(requester_email or "")
+    except ValueError:
+        errors["requester_email"] = _l("Enter a valid email address.")
+    cc = _check_cc_list(errors, cc, exclude={requester_email})
+    if errors:
+        raise ValidationFailed(errors)
+
+    requester = accounts.find_or_create_customer(requester_email, requester_name)
+    ticket = Ticket(
+        number=next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"]),
+        subject=subject, status=OPEN, priority=priority, department=department, requester=requester,
+        organisation_id=requester.organisation_id, source=source,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    db.session.add(Participant(ticket=ticket, email=requester.email, name=requester.full_name,
+                               role=REQUESTER, user_id=requester.id))
+    for email in cc:
+        _add_cc(ticket, email)
+    author = actor if actor.is_customer else requester
+    message = _add_message(
+        ticket, kind=CUSTOMER_MESSAGE, author=author, text=text, html=html, source=source,
+        message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
+        author_email=requester.email, author_name=requester_name or requester.full_name,
+    )
+    audit.record(actor, "ticket", ticket.id, "opened", {"number": ticket.number, "source": source})
+    if acknowledge:
+        notifications.acknowledge_new_ticket(ticket, message)
+    db.session.commit()
+    return ticket
+
+
+def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachments=(), source="web",
+                         message_id=None, in_reply_to=None, author_email=None, author_name=None) -> Message:
+    """Add a message from the customer side (the requester, a CC, or the system on their behalf).
+
+    A message on an answered, waiting or closed ticket sets it back to open."""
+    access.require(actor, ticket, "reply")
+    errors = {}
+    text, html = _clean_body(errors, body_text, body_html)
+    source = _check_source(errors, source)
+    attachments = _check_attachments(errors, attachments)
+    if errors:
+        raise ValidationFailed(errors)
+    _lock(ticket)
+    message = _add_message(
+        ticket, kind=CUSTOMER_MESSAGE, author=actor if actor.is_customer else None, text=text, html=html,
+        source=source, message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
+        author_email=author_email, author_name=author_name,
+    )
+    if ticket.status in (ANSWERED, WAITING, CLOSED):
+        _set_status(ticket, actor, OPEN)
+    audit.record(actor, "ticket", ticket.id, "customer-message", {"message": message.id})
+    db.session.commit()
+    return message
+
+
+def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=(), status=_UNSET,
+                    source="web", message_id=None, in_reply_to=None) -> Message:
+    """Reply to the customer: emailed to the requester and every CC.
+
+    Sets the status to ``status`` (default: answered, or left closed on a closed ticket) and the
+    first-response time on the first reply."""
+    access.require(actor, ticket, "agent_reply")
+    errors = {}
+    text, html = _clean_body(errors, body_text, body_html)
+    source = _check_source(errors, source)
+    attachments = _check_attachments(errors, attachments)
+    if status is not _UNSET and status not in STATUSES:
+        errors["status"] = _l("Choose a valid status.")
+    if errors:
+        raise ValidationFailed(errors)
+    _lock(ticket)
+    signature = (ticket.department.signature if ticket.department else "") or ""
+    if signature.strip():
+        text = f"{text}\n\n-- \n{signature.strip()}"
+        html = f"{html}<p>-- <br>{text_to_html(signature.strip())[3:-4]}</p>"
+    message = _add_message(ticket, kind=AGENT_REPLY, author=actor, text=text, html=html, source=source,
+                           message_id=message_id, in_reply_to=in_reply_to, attachments=attachments)
+    if ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at
+    if status is _UNSET:
+        status = CLOSED if ticket.status == CLOSED else ANSWERED
+    _set_status(ticket, actor, status)
+    audit.record(actor, "ticket", ticket.id, "agent-reply", {"message": message.id})
+    notifications.agent_replied(ticket, message)
+    db.session.commit()
+    return message
+
+
+def add_internal_note(actor, ticket, *, body_text="", body_html=None, attachments=(), source="web") -> Message:
+    """An agents-only note: never emailed, never shown to customers, does not change the status."""
+    access.require(actor, ticket, "note")
+    errors = {}
+    text, html = _clean_body(errors, body_text, body_html)
+    source = _check_source(errors, source)
+    attachments = _check_attachments(errors, attachments)
+    if errors:
+        raise ValidationFailed(errors)
+    message = _add_message(ticket, kind=INTERNAL_NOTE, author=actor, text=text, html=html, source=source,
+                           attachments=attachments)
+    audit.record(actor, "ticket", ticket.id, "internal-note", {"message": message.id})
+    db.session.commit()
+    return message
+
+
+def add_participants(actor, ticket, addresses) -> list[Participant]:
+    """Add CC addresses (all validated first); they receive later replies. Existing ones are kept."""
+    access.require(actor, ticket, "cc")
+    errors = {}
+    if isinstance(addresses, str):
+        addresses = [a for a in re.split(r"[,;\s]+", addresses) if a]
+    emails = _check_cc_list(errors, addresses)
+    if not emails and not errors:
+        errors["cc"] = _l("Enter at least one email address.")
+    if errors:
+        raise ValidationFailed(errors)
+    added = []
+    for email in emails:
+        participant, created = _add_cc(ticket, email)
+        if created:
+            added.append(participant)
+            _system_event(ticket, actor, {"type": "cc-added", "email": email})
+    if added:
+        audit.record(actor, "ticket", ticket.id, "cc-added", {"emails": [p.email for p in added]})
+    db.session.commit()
+    return added
+
+
+def add_participant(actor, ticket, email) -> Participant:
+    """Add one CC address (see ``add_participants``)."""
+    added = add_participants(actor, ticket, [email])
+    return added[0] if added else next(p for p in ticket.participants if p.email == email.strip().lower())
+
+
+def remove_participant(actor, ticket, email) -> None:
+    """Remove a CC address. The requester cannot be removed."""
+    access.require(actor, ticket, "cc")
+    email = (email or "").strip().lower()
+    participant = next((p for p in ticket.participants if p.email == email), None)
+    if participant is None:
+        raise ValidationFailed({"cc": _l("%(address)s is not on this ticket.", address=email[:100])})
+    if participant.role == REQUESTER:
+        raise ValidationFailed({"cc": _l("The requester cannot be removed.")})
+    ticket.participants.remove(participant)
+    _system_event(ticket, actor, {"type": "cc-removed", "email": email})
+    audit.record(actor, "ticket", ticket.id, "cc-removed", {"email": email})
+    db.session.commit()
+
+
+def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=_UNSET, status=_UNSET,
+                  assignee=_UNSET) -> Ticket:
+    """Change any of subject, priority, department, status and assignee at once (all validated first).
+
+    Customers may change subject, priority and department of their tickets; status and assignee are
+    for agents. The assignee must be an agent (or None to unassign)."""
+    changes = {}
+    errors = {}
+    if subject is not _UNSET:
+        access.require(actor, ticket, "edit")
+        changes["subject"] = _clean_subject(errors, subject)
+    if priority is not _UNSET:
+        access.require(actor, ticket, "edit")
+        changes["priority"] = _check_priority(errors, priority)
+    if department is not _UNSET:
+        access.require(actor, ticket, "edit")
+        changes["department"] = _check_department(errors, department)
+    if status is not _UNSET:
+        access.require(actor, ticket, "status")
+        if status not in STATUSES:
+            errors["status"] = _l("Choose a valid status.")
+        changes["status"] = status
+    if assignee is not _UNSET:
+        access.require(actor, ticket, "assign")
+        if assignee is not None and not isinstance(assignee, User):
+            assignee = db.session.get(User, assignee) if str(assignee).isdigit() else None
+            if assignee is None:
+                errors["assignee"] = _l("Choose a valid agent.")
+        if assignee is not None and not assignee.is_agent:
+            errors["assignee"] = _l("Only agents can be assigned.")
+        changes["assignee"] = assignee
+    if not changes:
+        access.require(actor, ticket, "edit")
+        raise ValidationFailed({"ticket": _l("Nothing to change.")})
+    if errors:
+        raise ValidationFailed(errors)
+    _lock(ticket)
+    recorded = {}
+    if "subject" in changes and changes["subject"] != ticket.subject:
+        recorded["subject"] = [ticket.subject, changes["subject"]]
+        ticket.subject = changes["subject"]
+    if "priority" in changes and changes["priority"] != ticket.priority:
+        recorded["priority"] = [ticket.priority, changes["priority"]]
+        _system_event(ticket, actor, {"type": "priority", "from": ticket.priority, "to": changes["priority"]})
+        ticket.priority = changes["priority"]
+    if "department" in changes and changes["department"] is not ticket.department:
+        new = changes["department"]
+        recorded["department"] = [ticket.department_id, new.id if new else None]
+        _system_event(ticket, actor, {"type": "department", "from": ticket.department.name if ticket.department
+                                      else "", "to": new.name if new else ""})
+        ticket.department = new
+    if "assignee" in changes and changes["assignee"] is not ticket.assignee:
+        new = changes["assignee"]
+        recorded["assignee"] = [ticket.assignee_id, new.id if new else None]
+        _system_event(ticket, actor, {"type": "assignee", "to": new.display_name if new else ""})
+        ticket.assignee = new
+    if recorded:
+        audit.record(actor, "ticket", ticket.id, "changed", recorded)
+    if "status" in changes:
+        _set_status(ticket, actor, changes["status"])
+    db.session.commit()
+    return ticket
+
+
+def change_subject(actor, ticket, subject):
+    return update_ticket(actor, ticket, subject=subject)
+
+
+def change_priority(actor, ticket, priority):
+    return update_ticket(actor, ticket, priority=priority)
+
+
+def change_department(actor, ticket, department):
+    return update_ticket(actor, ticket, department=department)
+
+
+def change_status(actor, ticket, status):
+    return update_ticket(actor, ticket, status=status)
+
+
+def assign(actor, ticket, agent):
+    """Assign ``ticket`` to ``agent`` (a User who is an agent), or unassign with None."""
+    return update_ticket(actor, ticket, assignee=agent)
+
+
+def close(actor, ticket) -> Ticket:
+    """Close the ticket (its requester, a CC customer, or an agent)."""
+    access.require(actor, ticket, "close")
+    if ticket.status == CLOSED:
+        raise Conflict(_l("This ticket is already closed."))
+    _lock(ticket)
+    _set_status(ticket, actor, CLOSED)
+    db.session.commit()
+    return ticket
+
+
+def reopen(actor, ticket) -> Ticket:
+    """Reopen a closed ticket."""
+    access.require(actor, ticket, "reopen")
+    if ticket.status != CLOSED:
+        raise Conflict(_l("This ticket is not closed."))
+    _lock(ticket)
+    _set_status(ticket, actor, OPEN)
+    db.session.commit()
+    return ticket
+
+
+# --------------------------------------------------------------------------- departments
+
+def create_department(actor, *, name, inbound_address=None, reply_from_address=None, signature="") -> Department:
+    """Create a department (admins and the system)."""
+    if not (actor.is_system or actor.is_admin):
+        raise NotAllowed()
+    errors = {}
+    name = " ".join((name or "").split())
+    if not name:
+        errors["name"] = _l("Enter a name.")
+    elif db.session.scalar(sa.select(Department.id).where(Department.name == name)):
+        errors["name"] = _l("A department with this name already exists.")
+    addresses = {}
+    for field, value in (("inbound_address", inbound_address), ("reply_from_address", reply_from_address)):
+        addresses[field] = accounts.check_email(errors, field, value) if value else None
+    if errors:
+        raise ValidationFailed(errors)
+    department = Department(name=name, signature=signature or "", **addresses)
+    db.session.add(department)
+    db.session.flush()
+    audit.record(actor, "department", department.id, "created", {"name": name})
+    db.session.commit()
+    return department
+
+
+def add_agent_to_department(actor, department, agent) -> None:
+    """Make ``agent`` a member of ``department`` (admins and the system)."""
+    if not (actor.is_system or actor.is_admin):
+        raise NotAllowed()
+    if not agent.is_agent:
+        raise ValidationFailed({"agent": _l("Only agents can join departments.")})
+    if agent not in department.agents:
+        department.agents.append(agent)
+        audit.record(actor, "department", department.id, "agent-added", {"agent": agent.id})
+    db.session.commit()

@@ -1,0 +1,83 @@
+"""The web door: blueprints, the session user, error pages and security headers."""
+from flask import render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from helpdesk import errors
+from helpdesk.accounts import service as accounts
+from helpdesk.extensions import login_manager
+from helpdesk.i18n import LANGUAGES, format_datetime, text_direction
+
+
+def init_app(app):
+    from helpdesk.web import auth, desk, portal
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(desk.bp)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(accounts.load_session_user)
+
+    @app.before_request
+    def _remember_user_for_locale():
+        # i18n reads the user from the request so it need not know about Flask-Login.
+        request.helpdesk_user = current_user if current_user.is_authenticated else None
+
+    @app.context_processor
+    def _layout_helpers():
+        return {
+            "languages": LANGUAGES,
+            "current_locale": lambda: str(get_locale()),
+            "text_direction": text_direction,
+            "brand": app.config["BRAND_NAME"],
+        }
+
+    app.jinja_env.globals.update(current_locale=lambda: str(get_locale()), text_direction=text_direction)
+    app.jinja_env.filters["datetime"] = format_datetime
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        return response
+
+    def _error_page(status, title, message):
+        return render_template("errors/error.html", title=title, message=message), status
+
+    @app.errorhandler(errors.NotFound)
+    @app.errorhandler(404)
+    def _not_found(exc):
+        return _error_page(404, _l("Not found"), _l("The page you asked for does not exist or is not yours to see."))
+
+    @app.errorhandler(errors.NotAllowed)
+    @app.errorhandler(403)
+    def _not_allowed(exc):
+        return _error_page(403, _l("Not allowed"), _l("You are not allowed to do that."))
+
+    @app.errorhandler(errors.Conflict)
+    def _conflict(exc):
+        return _error_page(409, _l("Conflict"), exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return _error_page(400, _l("Form expired"),
+                           _l("The form was too old or came from elsewhere. Go back, reload the page and try again."))
+
+    @app.errorhandler(413)
+    def _too_large(exc):
+        return _error_page(413, _l("Too large"), _l("The upload is larger than the allowed size."))
+
+    @app.errorhandler(429)
+    def _too_many(exc):
+        return _error_page(429, _l("Too many attempts"), _l("Too many attempts. Please wait a minute and try again."))

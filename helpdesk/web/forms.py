@@ -1,0 +1,17 @@
+"""Web forms (Flask-WTF: every form carries a CSRF token)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Email or username"), validators=[DataRequired(_l("Enter your email address.")),
+                                                              Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+    remember = BooleanField(_l("Remember me"))
+    next = HiddenField()
+
+
+class PostForm(FlaskForm):
+    """A form with no fields but the CSRF token, for buttons that change state (log out, language)."""

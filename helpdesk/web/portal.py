@@ -1,0 +1,20 @@
+"""The customer-facing start page (the full portal arrives with the portal issue)."""
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from helpdesk.extensions import db
+from helpdesk.tickets import access
+from helpdesk.tickets.models import Ticket
+
+bp = Blueprint("portal", __name__)
+
+
+@bp.route("/")
+def index():
+    tickets = []
+    if current_user.is_authenticated and current_user.is_customer:
+        tickets = db.session.scalars(
+            access.visible_tickets(current_user).order_by(Ticket.last_activity_at.desc()).limit(20)
+        ).all()
+    return render_template("portal/index.html", tickets=tickets)
