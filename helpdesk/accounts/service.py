@@ -1,4 +1,5 @@
 """Operations on users and organisations. Every public function is one transaction."""
+import email_validator
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -12,6 +13,12 @@ from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
 
+# Intranet helpdesks receive mail from .local addresses and test setups use .test; email-validator
+# documents this list as the place to allow such special-use domains.
+for _domain in ("local", "test"):
+    if _domain in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_domain)
+
 # A hash to compare against when the user does not exist, so a failed login takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -19,6 +26,7 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def normalise_email(value: str) -> str:
     """Validate ``value`` as an email address and return it lower-cased; raises ValueError."""
     try:
+        # No DNS look-ups: they would put the network on the hot path of every message.
         result = validate_email((value or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None

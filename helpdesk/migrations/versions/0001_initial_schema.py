@@ -51,7 +51,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('customer_number', sa.String(length=50), nullable=True),
-    sa.Column('share_tickets', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('share_tickets', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
     sa.UniqueConstraint('customer_number', name=op.f('uq_organisations_customer_number'))
@@ -90,7 +90,7 @@ def upgrade():
     sa.Column('full_name', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('active', sa.Boolean(), server_default=sa.text('1'), nullable=False),
+    sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=True),
     sa.Column('phone', sa.String(length=50), nullable=True),
     sa.Column('locale', sa.String(length=10), nullable=True),

@@ -1,0 +1,261 @@
+"""Fixtures against real services: SQLite and a throwaway PostgreSQL database, Redis, and an SMTP
+server (aiosmtpd) on loopback. Each database test runs once per backend."""
+import email
+import email.policy
+import os
+import threading
+import time
+import uuid
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from helpdesk import create_app
+from helpdesk.extensions import db
+
+PG_ADMIN_URL = os.environ.get("HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+BACKENDS = os.environ.get("HELPDESK_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+# --------------------------------------------------------------------------- SMTP
+
+class _Collector:
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.refuse = None  # an address to answer "550 no such user" for
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse and address.lower() == self.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": parsed})
+        return "250 OK"
+
+
+class SMTPServer:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives; can be stopped and restarted."""
+
+    def __init__(self):
+        self.handler = _Collector()
+        self.port = _free_port()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self):
+        with self.handler.lock:
+            return [m["message"] for m in self.handler.messages]
+
+    @property
+    def envelopes(self):
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def clear(self):
+        with self.handler.lock:
+            self.handler.messages.clear()
+
+    def wait_for(self, count, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.messages) >= count:
+                return self.messages
+            time.sleep(0.05)
+        return self.messages
+
+    def to(self, address):
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    if smtp_server.controller is None:
+        smtp_server.start()
+    smtp_server.clear()
+    yield smtp_server
+    if smtp_server.controller is None:
+        smtp_server.start()
+
+
+# --------------------------------------------------------------------------- databases
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    name = f"helpdesk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory, request):
+    urls = {}
+    if "sqlite" in BACKENDS:
+        urls["sqlite"] = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'helpdesk.db'}"
+    if "postgresql" in BACKENDS:
+        urls["postgresql"] = request.getfixturevalue("pg_url")
+    return urls
+
+
+_migrated = set()
+
+
+def _migrate(app):
+    """Upgrade through the real migration chain once per database (so the migrations are tested too)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url not in _migrated:
+        from flask_migrate import upgrade
+
+        with app.app_context():
+            upgrade()
+        _migrated.add(url)
+
+
+def _empty_all_tables(app):
+    with app.app_context():
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(sa.text(f"DELETE FROM {table}"))
+        db.session.remove()
+        db.engine.dispose()
+
+
+def make_app(database_url, instance, smtp_server=None, **overrides):
+    settings = {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": ""}
+    if smtp_server is not None:
+        settings.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
+    settings.update(overrides)
+    return create_app("testing", settings)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def app_factory(backend, database_urls, tmp_path, smtp_server):
+    """Build apps on this test's backend; every table is emptied after the test."""
+    built = []
+
+    def factory(**overrides):
+        app = make_app(database_urls[backend], tmp_path / "instance", smtp_server, **overrides)
+        _migrate(app)
+        built.append(app)
+        return app
+
+    yield factory
+    if built:
+        _empty_all_tables(built[0])
+
+
+@pytest.fixture
+def app(app_factory, smtp):
+    app = app_factory()
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --------------------------------------------------------------------------- Redis
+
+@pytest.fixture
+def redis_prefix():
+    """A queue prefix of this test's own; its queues are deleted afterwards (never FLUSHDB)."""
+    from redis import Redis
+    from rq import Queue
+
+    prefix = f"helpdesk-test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    conn = Redis.from_url(REDIS_URL)
+    for name in ("mail", "default", "search"):
+        queue = Queue(f"{prefix}-{name}", connection=conn)
+        queue.delete(delete_jobs=True)
+
+
+# --------------------------------------------------------------------------- factories
+
+@pytest.fixture
+def make_user(app):
+    from helpdesk.accounts import service as accounts
+    from helpdesk.actors import SYSTEM
+
+    counter = iter(range(1, 10_000))
+
+    def factory(role="customer", email=None, full_name=None, password="correct horse battery", **kwargs):
+        n = next(counter)
+        return accounts.create_user(SYSTEM, email=email or f"{role}{n}@example.test",
+                                    full_name=full_name or f"{role.title()} {n}", role=role,
+                                    password=password, **kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def department(app):
+    from helpdesk.actors import SYSTEM
+    from helpdesk.tickets import service
+
+    return service.create_department(SYSTEM, name="Technical", inbound_address="support@example.test",
+                                     reply_from_address="support@example.test", signature="The support team")
+
+
+@pytest.fixture
+def agent(make_user, department):
+    from helpdesk.actors import SYSTEM
+    from helpdesk.tickets import service
+
+    user = make_user("agent", email="agent@example.test", full_name="Alex Agent")
+    service.add_agent_to_department(SYSTEM, department, user)
+    return user
+
+
+@pytest.fixture
+def customer(make_user):
+    return make_user("customer", email="carla@example.test", full_name="Carla Customer")
