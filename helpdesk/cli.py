@@ -62,7 +62,8 @@ def serve(host, port):
     click.echo(f"helpdesk is running at http://{host}:{port}/")
     click.echo(f"database: {app.config['SQLALCHEMY_DATABASE_URI']}")
     if not app.config["SMTP_HOST"]:
-        click.echo(f"outgoing mail is written to {app.config['OUTGOING_MAIL_PATH']} (set HELPDESK_SMTP_HOST to send it)")
+        click.echo(f"outgoing mail is written to {app.config['OUTGOING_MAIL_PATH']} "
+                   "(set HELPDESK_SMTP_HOST to send it)")
     click.echo("log in with an account from `helpdesk demo` or `helpdesk user create`; Ctrl+C stops.")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

@@ -1,5 +1,5 @@
 """Model base with a constraint naming convention, UTC timestamps, and the per-name counters."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
@@ -19,7 +19,7 @@ class Model(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -33,7 +33,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; helpdesk stores aware UTC timestamps only")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite keeps no offset; store naive UTC there so comparisons stay lexical-safe.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -41,8 +41,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Counter(Model):

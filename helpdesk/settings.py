@@ -72,7 +72,7 @@ def _derive(config):
     config["WTF_CSRF_TIME_LIMIT"] = None  # tokens live as long as the session
 
 
-_DEFAULT_SECRET = "dev-insecure-change-me"
+_DEFAULT_SECRET = "dev-insecure-change-me"  # noqa: S105 (the value we refuse)
 
 
 def _check(config):

@@ -3,7 +3,8 @@ from email.utils import formataddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail

@@ -8,7 +8,9 @@ from email.utils import parseaddr
 from flask import current_app
 
 _SIG_LEN = 8
-_TOKEN_RE = re.compile(r"^(?P<base>[^+@]+)\+(?P<number>\d{1,12})\.(?P<sig>[a-z2-7]{%d})@(?P<domain>.+)$" % _SIG_LEN, re.I)
+_TOKEN_RE = re.compile(
+    r"^(?P<base>[^+@]+)\+(?P<number>\d{1,12})\.(?P<sig>[a-z2-7]{%d})@(?P<domain>.+)$" % _SIG_LEN, re.I
+)
 _SUBJECT_TAG_RE = re.compile(r"\[#(\d{1,12})\]")
 
 

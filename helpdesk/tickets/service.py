@@ -19,8 +19,25 @@ from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_html, html_to_text, text_to_html
 from helpdesk.tickets import access, notifications
 from helpdesk.tickets.models import (
-    AGENT_REPLY, ANSWERED, CC, CLOSED, CUSTOMER_MESSAGE, INTERNAL_NOTE, NORMAL, OPEN, PRIORITIES, REQUESTER,
-    SOURCES, STATUSES, SYSTEM_EVENT, WAITING, Attachment, Department, Message, Participant, Ticket,
+    AGENT_REPLY,
+    ANSWERED,
+    CC,
+    CLOSED,
+    CUSTOMER_MESSAGE,
+    INTERNAL_NOTE,
+    NORMAL,
+    OPEN,
+    PRIORITIES,
+    REQUESTER,
+    SOURCES,
+    STATUSES,
+    SYSTEM_EVENT,
+    WAITING,
+    Attachment,
+    Department,
+    Message,
+    Participant,
+    Ticket,
 )
 
 SUBJECT_MAX = 255

@@ -1,5 +1,4 @@
 """The customer-facing start page (the full portal arrives with the portal issue)."""
-import sqlalchemy as sa
 from flask import Blueprint, render_template
 from flask_login import current_user
 

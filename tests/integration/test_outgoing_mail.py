@@ -1,10 +1,10 @@
 """Outgoing mail through a real SMTP server: acknowledgements, replies, threading, outages."""
 import time
 from collections import Counter
+from email.utils import getaddresses
 
 import pytest
 import sqlalchemy as sa
-from email.utils import getaddresses
 
 from helpdesk.actors import MAIL_GATEWAY
 from helpdesk.extensions import db

@@ -1,0 +1,1 @@
+"""Billing records hanging off customers: products, orders, invoices and payments."""

@@ -1,0 +1,1 @@
+"""The knowledge base: folders, articles, revisions and "was this helpful?" feedback."""

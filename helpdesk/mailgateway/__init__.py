@@ -1,0 +1,1 @@
+"""Inbound mail: fetch (IMAP, Maildir) → store raw → parse → classify → thread → act through the ticket store."""
