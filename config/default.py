@@ -66,3 +66,35 @@ SESSION_COOKIE_SECURE = False
 RATELIMIT_STORAGE_URI = "memory://"
 # Log level of the helpdesk's own loggers.
 LOG_LEVEL = "INFO"
+
+# --- Inbound mail (the mail gateway)
+# Mailboxes to read. Each is a dict: {"name": "support", "type": "imap", "host": ..., "port": 993,
+# "security": "ssl" | "starttls" | "none", "user": ..., "password": ... or "password_file": ... or
+# "oauth2_token_file": ... (XOAUTH2, for Microsoft 365 and Gmail), "folder": "INBOX",
+# "processed_folder": "" (move processed mail there; empty flags it \Seen), "department": "Technical",
+# "address": "support@example.com"} or {"name": "drop", "type": "maildir", "path": "/var/mail/drop"}.
+# Empty means one Maildir drop folder at <INSTANCE_PATH>/maildrop (drop .eml files into its new/).
+MAIL_MAILBOXES = []
+# Other addresses that belong to the helpdesk (never answered, never made CC participants).
+MAIL_HELPDESK_ADDRESSES = []
+# Senders never turned into tickets: full addresses or "@domain".
+MAIL_BLOCKED_SENDERS = []
+# Messages per sender and hour after which no automatic answers are sent (loop protection).
+MAIL_SENDER_SOFT_LIMIT = 20
+# Messages per sender and hour after which mail is kept but no longer added to tickets.
+MAIL_SENDER_HARD_LIMIT = 100
+# A message threaded to a ticket from someone not on it: "new_ticket" (a new ticket linked to the
+# first) or "quarantine" (waits for an agent).
+MAIL_STRANGER_POLICY = "new_ticket"
+# A reply to a ticket closed longer than this many days opens a new linked ticket; 0 always reopens.
+MAIL_CLOSED_NEW_TICKET_AFTER_DAYS = 0
+# Messages fetched and stored per commit.
+MAIL_BATCH_SIZE = 100
+# Seconds between polls of a Maildir, or of an IMAP server without IDLE.
+MAIL_POLL_INTERVAL = 30
+# Seconds an IMAP IDLE waits before it is renewed (servers drop idle clients after 30 minutes).
+MAIL_IDLE_TIMEOUT = 600
+# Seconds to wait before reconnecting after an IMAP error; doubles up to MAIL_RECONNECT_MAX.
+MAIL_RECONNECT_MIN = 2
+# Upper bound of the reconnect back-off, in seconds.
+MAIL_RECONNECT_MAX = 300

@@ -47,5 +47,6 @@ def _import_models():
     """Register every table with the metadata (for migrations and relationships)."""
     from helpdesk.accounts import models as _accounts  # noqa: F401
     from helpdesk.audit import models as _audit  # noqa: F401
+    from helpdesk.mailgateway import models as _mailgateway  # noqa: F401
     from helpdesk.notify import models as _notify  # noqa: F401
     from helpdesk.tickets import models as _tickets  # noqa: F401

@@ -88,13 +88,85 @@ def worker(queues, burst):
 @main.command("mailgateway")
 @with_appcontext
 def mailgateway():
-    """Run the mail ingestion daemon."""
+    """Run the mail ingestion daemon (every mailbox in MAIL_MAILBOXES; a Maildir drop folder by default)."""
+    from helpdesk.mailgateway import daemon
+
+    app = current_app._get_current_object()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    click.echo("mail gateway started: no mailboxes are configured yet, so there is nothing to fetch.")
-    stop.wait()
+    names = ", ".join(m.get("name", "?") + f" ({m.get('type', 'imap')})" for m in app.config["MAIL_MAILBOXES"])
+    click.echo(f"mail gateway started; mailboxes: {names}")
+    daemon.run(app, stop)
     click.echo("mail gateway stopped.")
+
+
+@main.group("mail")
+def mail_group():
+    """Inbound mail by hand: ingest files, list and retry quarantined mail."""
+
+
+@mail_group.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
+@click.option("--department", help="Department for new tickets (default: by recipient address).")
+@with_appcontext
+def mail_ingest(paths, as_json, department):
+    """Feed .eml files, mbox files or Maildir folders through the mail pipeline."""
+    import json
+
+    from helpdesk.mailgateway import pipeline
+    from helpdesk.mailgateway.sources import read_paths
+
+    try:
+        items = read_paths(paths)
+    except OSError as exc:
+        _fail(exc)
+    size = current_app.config["MAIL_BATCH_SIZE"]
+    for start in range(0, len(items), size):
+        for outcome in pipeline.ingest(items[start:start + size], department_name=department):
+            if as_json:
+                click.echo(json.dumps({"file": outcome.label, "outcome": outcome.outcome,
+                                       "ticket": outcome.ticket_number, "message_id": outcome.message_id,
+                                       "inbound_id": outcome.inbound_id, "reason": outcome.reason or None},
+                                      ensure_ascii=False))
+            else:
+                ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
+                reason = f" ({outcome.reason.splitlines()[0]})" if outcome.reason else ""
+                click.echo(f"{outcome.label}: {outcome.outcome.replace('_', ' ')}{ticket}{reason}")
+
+
+@mail_group.command("quarantine")
+@with_appcontext
+def mail_quarantine():
+    """List quarantined messages with the reason."""
+    import sqlalchemy as sa
+
+    from helpdesk.extensions import db
+    from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
+
+    rows = db.session.scalars(sa.select(InboundMessage).where(InboundMessage.status == QUARANTINED)
+                              .order_by(InboundMessage.id)).all()
+    for row in rows:
+        reason = (row.error or "").splitlines()[0] if row.error else ""
+        click.echo(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M}\t{row.sender or '-'}\t{row.step}\t{reason}")
+    if not rows:
+        click.echo("no quarantined messages.")
+
+
+@mail_group.command("retry")
+@click.argument("inbound_id", type=int)
+@with_appcontext
+def mail_retry(inbound_id):
+    """Run a quarantined message through the pipeline again."""
+    from helpdesk.mailgateway import pipeline
+
+    try:
+        outcome = pipeline.retry(CLI, inbound_id)
+    except HelpdeskError as exc:
+        _fail(exc)
+    ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
+    click.echo(f"{inbound_id}: {outcome.outcome.replace('_', ' ')}{ticket}")
 
 
 @main.group("db")

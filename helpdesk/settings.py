@@ -56,6 +56,9 @@ def _derive(config):
     config.setdefault("ATTACHMENTS_PATH", str(instance / "attachments"))
     config.setdefault("OUTGOING_MAIL_PATH", str(instance / "outgoing-mail"))
     config.setdefault("SEARCH_INDEX_PATH", str(instance / "search-index"))
+    config.setdefault("MAILDROP_PATH", str(instance / "maildrop"))
+    if not config.get("MAIL_MAILBOXES"):
+        config["MAIL_MAILBOXES"] = [{"name": "maildrop", "type": "maildir", "path": config["MAILDROP_PATH"]}]
     config["SQLALCHEMY_DATABASE_URI"] = config.get("DATABASE_URL") or f"sqlite:///{instance / 'helpdesk.db'}"
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://") or uri.startswith("postgres://"):

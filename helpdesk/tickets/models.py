@@ -71,8 +71,11 @@ class Ticket(db.Model):
     last_activity_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     first_response_at = sa.Column(UTCDateTime)
     closed_at = sa.Column(UTCDateTime)
+    # The earlier ticket this one follows up (a late reply to a closed ticket, a stranger's reply).
+    linked_ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL"))
 
     department = relationship(Department)
+    linked_ticket = relationship("Ticket", remote_side=[id])
     requester = relationship(User, foreign_keys=[requester_id])
     assignee = relationship(User, foreign_keys=[assignee_id])
     messages = relationship("Message", back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan")

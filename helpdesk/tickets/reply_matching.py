@@ -5,7 +5,12 @@ import hmac
 import re
 from email.utils import parseaddr
 
+import sqlalchemy as sa
 from flask import current_app
+
+from helpdesk.extensions import db
+from helpdesk.notify.models import OutboxEmail
+from helpdesk.tickets.models import Message, Ticket
 
 _SIG_LEN = 8
 _TOKEN_RE = re.compile(
@@ -50,3 +55,26 @@ def number_from_subject(subject: str):
     """The ticket number in a ``[#1042]`` tag anywhere in the subject (after Re:/AW:/Fwd: and the like)."""
     match = _SUBJECT_TAG_RE.search(subject or "")
     return int(match.group(1)) if match else None
+
+
+def ticket_for_message_ids(message_ids):
+    """The ticket that any of ``message_ids`` (newest first) belongs to: a message stored on a ticket
+    or a mail the helpdesk sent. None when none is known."""
+    ids = [i for i in dict.fromkeys(message_ids) if i][:50]
+    if not ids:
+        return None
+    found = dict(db.session.execute(
+        sa.select(Message.message_id, Message.ticket_id).where(Message.message_id.in_(ids))
+    ).all())
+    found.update({k: v for k, v in db.session.execute(
+        sa.select(OutboxEmail.message_id, OutboxEmail.ticket_id)
+        .where(OutboxEmail.message_id.in_(ids), OutboxEmail.ticket_id.is_not(None))
+    ).all() if k not in found})
+    for message_id in ids:
+        if message_id in found:
+            return db.session.get(Ticket, found[message_id])
+    return None
+
+
+def ticket_by_number(number):
+    return db.session.scalar(sa.select(Ticket).where(Ticket.number == number)) if number else None

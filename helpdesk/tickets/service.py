@@ -69,7 +69,8 @@ def _clean_body(errors, body_text, body_html):
     """(text, sanitised html) of a message body, or a field error when it is empty or too long."""
     html = clean_html(body_html) if body_html else ""
     text = (body_text or "").strip() or html_to_text(html)
-    if not text.strip() and not html.strip():
+    # Markup alone (an empty editor sends "<p><br></p>") is no message; an inline image is.
+    if not text.strip() and not re.search(r"<img\b[^>]*\bsrc=", html):
         errors["body"] = _l("Enter a message.")
         return "", ""
     limit = current_app.config["MAX_MESSAGE_CHARS"]
@@ -153,7 +154,7 @@ def _store_attachments(ticket, message, attachments):
 
 
 def _add_message(ticket, *, kind, author, text, html, source, message_id=None, in_reply_to=None,
-                 author_email=None, author_name=None, attachments=()):
+                 author_email=None, author_name=None, attachments=(), events=()):
     message = Message(
         ticket=ticket, kind=kind, author_id=getattr(author, "id", None),
         author_email=author_email or getattr(author, "email", None),
@@ -163,13 +164,30 @@ def _add_message(ticket, *, kind, author, text, html, source, message_id=None, i
     )
     db.session.add(message)
     db.session.flush()
-    _store_attachments(ticket, message, attachments)
+    stored = _store_attachments(ticket, message, attachments)
+    if "cid:" in html and any(a.content_id for a in stored):
+        db.session.flush()
+        message.body_html = _link_inline_images(html, stored)
     if kind != INTERNAL_NOTE:
         ticket.last_activity_at = message.created_at
+    for event in events:
+        _system_event(ticket, None, event)
     return message
 
 
+def _link_inline_images(html, stored):
+    """Point cid: references at the stored attachments (served by the web app with access checks)."""
+    by_cid = {a.content_id: a for a in stored if a.content_id}
+
+    def replace(match):
+        attachment = by_cid.get(match.group(2))
+        return f'{match.group(1)}/attachments/{attachment.id}"' if attachment else match.group(0)
+
+    return re.sub(r'(src=")cid:([^"]+)"', replace, html)
+
+
 def _system_event(ticket, actor, event: dict):
+    """``actor`` None means the event is part of another change (e.g. a note about a dropped attachment)."""
     """A line in the thread saying what changed; rendered in the reader's language by ``describe_event``."""
     message = Message(
         ticket=ticket, kind=SYSTEM_EVENT, author_id=getattr(actor, "id", None),
@@ -214,12 +232,14 @@ def _lock(ticket):
 
 def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email=None, requester_name="",
                 department=None, priority=NORMAL, cc=(), attachments=(), source="web", message_id=None,
-                in_reply_to=None, acknowledge=True) -> Ticket:
+                in_reply_to=None, acknowledge=True, linked_ticket=None, events=()) -> Ticket:
     """Open a ticket with its first message.
 
     A customer opens tickets for themselves; agents and the system open them for ``requester_email``
     (a customer record is created for an unknown address). The requester and CCs get an
-    acknowledgement with the ticket number unless ``acknowledge`` is false (e.g. for auto-replies)."""
+    acknowledgement with the ticket number unless ``acknowledge`` is false (e.g. for auto-replies).
+    ``linked_ticket`` marks it as a follow-up of an earlier ticket; ``events`` are system events
+    (dicts) recorded with it, such as a note that an attachment was dropped."""
     errors = {}
     subject = _clean_subject(errors, subject)
     text, html = _clean_body(errors, body_text, body_html)
@@ -243,7 +263,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     ticket = Ticket(
         number=next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"]),
         subject=subject, status=OPEN, priority=priority, department=department, requester=requester,
-        organisation_id=requester.organisation_id, source=source,
+        organisation_id=requester.organisation_id, source=source, linked_ticket=linked_ticket,
     )
     db.session.add(ticket)
     db.session.flush()
@@ -255,8 +275,10 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     message = _add_message(
         ticket, kind=CUSTOMER_MESSAGE, author=author, text=text, html=html, source=source,
         message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
-        author_email=requester.email, author_name=requester_name or requester.full_name,
+        author_email=requester.email, author_name=requester_name or requester.full_name, events=events,
     )
+    if linked_ticket is not None:
+        _system_event(ticket, actor, {"type": "linked", "number": linked_ticket.number})
     audit.record(actor, "ticket", ticket.id, "opened", {"number": ticket.number, "source": source})
     if acknowledge:
         notifications.acknowledge_new_ticket(ticket, message)
@@ -265,12 +287,15 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
 
 
 def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachments=(), source="web",
-                         message_id=None, in_reply_to=None, author_email=None, author_name=None) -> Message:
+                         message_id=None, in_reply_to=None, author_email=None, author_name=None,
+                         events=(), cc=()) -> Message:
     """Add a message from the customer side (the requester, a CC, or the system on their behalf).
 
-    A message on an answered, waiting or closed ticket sets it back to open."""
+    A message on an answered, waiting or closed ticket sets it back to open. ``cc`` adds addresses
+    the customer copied in as participants in the same change."""
     access.require(actor, ticket, "reply")
     errors = {}
+    cc = _check_cc_list(errors, cc)
     text, html = _clean_body(errors, body_text, body_html)
     source = _check_source(errors, source)
     attachments = _check_attachments(errors, attachments)
@@ -280,8 +305,11 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
     message = _add_message(
         ticket, kind=CUSTOMER_MESSAGE, author=actor if actor.is_customer else None, text=text, html=html,
         source=source, message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
-        author_email=author_email, author_name=author_name,
+        author_email=author_email, author_name=author_name, events=events,
     )
+    for email in cc:
+        if _add_cc(ticket, email)[1]:
+            _system_event(ticket, actor, {"type": "cc-added", "email": email})
     if ticket.status in (ANSWERED, WAITING, CLOSED):
         _set_status(ticket, actor, OPEN)
     audit.record(actor, "ticket", ticket.id, "customer-message", {"message": message.id})
@@ -290,7 +318,7 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
 
 
 def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=(), status=_UNSET,
-                    source="web", message_id=None, in_reply_to=None) -> Message:
+                    source="web", message_id=None, in_reply_to=None, events=()) -> Message:
     """Reply to the customer: emailed to the requester and every CC.
 
     Sets the status to ``status`` (default: answered, or left closed on a closed ticket) and the
@@ -310,7 +338,8 @@ def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=
         text = f"{text}\n\n-- \n{signature.strip()}"
         html = f"{html}<p>-- <br>{text_to_html(signature.strip())[3:-4]}</p>"
     message = _add_message(ticket, kind=AGENT_REPLY, author=actor, text=text, html=html, source=source,
-                           message_id=message_id, in_reply_to=in_reply_to, attachments=attachments)
+                           message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
+                           events=events)
     if ticket.first_response_at is None:
         ticket.first_response_at = message.created_at
     if status is _UNSET:
@@ -487,6 +516,19 @@ def reopen(actor, ticket) -> Ticket:
     _set_status(ticket, actor, OPEN)
     db.session.commit()
     return ticket
+
+
+def record_events(actor, ticket, events) -> None:
+    """Add system events to the thread without any other change (a bounce, an auto-reply received).
+    The system and agents only."""
+    access.require_agent(actor)
+    access.require(actor, ticket, "note")
+    if not events or not all(isinstance(e, dict) and e.get("type") for e in events):
+        raise ValidationFailed({"events": _l("Nothing to record.")})
+    for event in events:
+        _system_event(ticket, actor, event)
+    audit.record(actor, "ticket", ticket.id, "events", {"types": [e["type"] for e in events]})
+    db.session.commit()
 
 
 # --------------------------------------------------------------------------- departments

@@ -1,0 +1,270 @@
+"""Parse raw mail into one immutable ParsedMail. mail-parser decodes the headers and addresses; the
+MIME parts are walked here so that forwarded messages stay attachments, text attachments beside a text
+body are kept, and 8-bit text without a declared charset is detected instead of mangled."""
+import email
+import email.policy
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parsedate_to_datetime
+
+import charset_normalizer
+import mailparser
+
+# Legacy charsets our users' mail arrives in when it does not say (Western, Central European,
+# Turkish, Cyrillic, Persian/Arabic); detection is limited to these to stay accurate on short text.
+LEGACY_CHARSETS = ["cp1252", "iso-8859-2", "cp1250", "cp1254", "iso-8859-9", "koi8-r", "cp1251", "cp1256",
+                   "iso-8859-15"]
+_ENCODED_WORD_CHARSET = re.compile(rb"=\?([A-Za-z0-9_\-:.]+)(?:\*[^?]*)?\?[bBqQ]\?")
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+class UnparseableMail(Exception):
+    """The bytes are not a mail message at all."""
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    from_name: str
+    from_addr: str | None
+    reply_to: tuple[tuple[str, str], ...]
+    to: tuple[tuple[str, str], ...]
+    cc: tuple[tuple[str, str], ...]
+    # Envelope recipients the receiving server recorded (Delivered-To, X-Original-To, Envelope-To).
+    delivered_to: tuple[str, ...]
+    date: datetime | None
+    text: str
+    html: str
+    attachments: tuple[ParsedAttachment, ...]
+    # (filename, size) of attachments dropped for being over the size limit.
+    dropped: tuple[tuple[str, int], ...]
+    content_type: str
+    headers: dict = field(repr=False)
+    # Text of delivery-status reports and the Message-ID of the message a bounce is about.
+    delivery_status: str = ""
+    bounced_message_id: str | None = None
+    defects: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str:
+        values = self.headers.get(name.lower())
+        return values[0] if values else ""
+
+    def header_all(self, name: str) -> tuple[str, ...]:
+        return tuple(self.headers.get(name.lower(), ()))
+
+    @property
+    def all_recipients(self) -> tuple[str, ...]:
+        return tuple(addr for _, addr in self.to + self.cc) + self.delivered_to
+
+
+def decode_text(payload: bytes, declared: str | None, hints=()) -> str:
+    """Text from bytes: the declared charset if it works, then charsets seen elsewhere in the message,
+    then UTF-8, then detection among LEGACY_CHARSETS. Never replacement characters unless all fail."""
+    candidates = [declared] if declared else []
+    candidates += [h for h in hints if h and h != declared]
+    candidates.append("utf-8")
+    for charset in candidates:
+        try:
+            return payload.decode(_codec(charset))
+        except (LookupError, UnicodeDecodeError):
+            continue
+    best = charset_normalizer.from_bytes(payload, cp_isolation=LEGACY_CHARSETS).best()
+    if best is not None:
+        return str(best)
+    return payload.decode("cp1252", errors="replace")
+
+
+def _codec(charset: str) -> str:
+    charset = charset.strip().strip('"').lower()
+    # Mail software says these and means the supersets.
+    return {"us-ascii": "ascii", "ascii": "ascii", "iso-8859-1": "cp1252", "latin1": "cp1252",
+            "iso-8859-9": "cp1254", "ks_c_5601-1987": "cp949", "gb2312": "gb18030", "x-unknown": "utf-8"}.get(
+        charset, charset)
+
+
+def _decode_header_value(value, hints) -> str:
+    if value is None:
+        return ""
+    value = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        # Raw 8-bit in a header (not RFC 2047): recover the bytes, then treat like undeclared body text.
+        value = decode_text(value.encode("ascii", "surrogateescape"), None, hints)
+    if "=?" in value:
+        try:
+            value = str(make_header(decode_header(value)))
+        except (LookupError, UnicodeDecodeError, ValueError):
+            pass
+    return " ".join(value.split())
+
+
+def _addresses(values, hints):
+    decoded = [_decode_header_value(v, hints) for v in values or ()]
+    result = []
+    for name, addr in getaddresses(decoded):
+        addr = addr.strip().lower()
+        if "@" in addr and " " not in addr:
+            result.append((name.strip(), addr))
+    return tuple(result)
+
+
+def _message_ids(value) -> tuple[str, ...]:
+    return tuple(_MSGID.findall(value or ""))
+
+
+def _filename(part, hints):
+    name = part.get_filename()
+    if name:
+        return _decode_header_value(name, hints)[:255]
+    return None
+
+
+def _leaves(part):
+    """Yield (kind, part): "forward" for attached messages (not descended into), "status" for
+    delivery reports, "leaf" for everything else."""
+    ctype = part.get_content_type()
+    if ctype in ("message/rfc822", "message/global"):
+        yield "forward", part
+    elif ctype == "message/delivery-status":
+        yield "status", part
+    elif part.is_multipart():
+        for sub in part.get_payload():
+            yield from _leaves(sub)
+    else:
+        yield "leaf", part
+
+
+_EXTENSIONS = {"text/plain": "txt", "text/html": "html", "image/png": "png", "image/jpeg": "jpg",
+               "image/gif": "gif", "application/pdf": "pdf", "text/calendar": "ics"}
+
+
+def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
+    """Parse ``raw``; raises UnparseableMail when there is nothing mail-like in it."""
+    if not raw or not raw.strip():
+        raise UnparseableMail("the message is empty")
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+        message = parsed.message
+        defects = tuple(str(d) for d in (parsed.defects or ()))
+    except Exception:  # mail-parser gave up; the standard library is more forgiving
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        defects = ("mail-parser failed; parsed with the standard library",)
+    if not message.keys():
+        raise UnparseableMail("no mail headers found")
+
+    hints = []
+    header_block = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    for match in _ENCODED_WORD_CHARSET.findall(header_block):
+        hints.append(match.decode("ascii").lower())
+    for part in message.walk():
+        charset = part.get_content_charset()
+        if charset and charset not in hints and charset not in ("us-ascii", "ascii"):
+            hints.append(charset)
+
+    headers = {}
+    for name, value in message.items():
+        headers.setdefault(name.lower(), []).append(_decode_header_value(value, hints))
+
+    texts, htmls, attachments, dropped = [], [], [], []
+    delivery_status = []
+    bounced_message_id = None
+    for kind, part in _leaves(message):
+        if kind == "status":
+            blocks = part.get_payload()
+            delivery_status.append("\n".join(str(b) for b in blocks) if isinstance(blocks, list) else str(blocks))
+            continue
+        if kind == "forward":
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            try:
+                data = inner.as_bytes() if hasattr(inner, "as_bytes") else bytes(str(inner), "utf-8")
+            except Exception:
+                data = str(inner).encode("utf-8", "replace")
+            inner_subject = _decode_header_value(inner.get("Subject"), hints) if hasattr(inner, "get") else ""
+            if hasattr(inner, "get") and message.get_content_type() == "multipart/report":
+                bounced_message_id = bounced_message_id or (_message_ids(inner.get("Message-ID", "")) or (None,))[0]
+            name = _filename(part, hints) or f"{(inner_subject or 'forwarded message')[:100]}.eml"
+            _keep(attachments, dropped, ParsedAttachment(name, "message/rfc822", data), max_attachment_bytes)
+            continue
+        ctype = part.get_content_type()
+        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        filename = _filename(part, hints)
+        payload = part.get_payload(decode=True)
+        if payload is None:
+            payload = (part.get_payload() or "").encode("utf-8", "replace") if isinstance(part.get_payload(), str) \
+                else b""
+        if ctype == "text/rfc822-headers" and message.get_content_type() == "multipart/report":
+            found = _message_ids(_header_in_block(payload, "message-id"))
+            bounced_message_id = bounced_message_id or (found[0] if found else None)
+        if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
+            text = decode_text(payload, part.get_content_charset(), hints)
+            (texts if ctype == "text/plain" else htmls).append(text)
+            continue
+        content_id = (part.get("Content-ID") or "").strip().strip("<>") or None
+        name = filename or f"{'inline' if content_id else 'attachment'}-{len(attachments) + 1}." \
+                           f"{_EXTENSIONS.get(ctype, 'bin')}"
+        _keep(attachments, dropped, ParsedAttachment(name, ctype, payload, content_id,
+                                                     inline=disposition == "inline" or bool(content_id)),
+              max_attachment_bytes)
+
+    from_addrs = _addresses(message.get_all("From"), hints)
+    date = None
+    try:
+        date = parsedate_to_datetime(message.get("Date")) if message.get("Date") else None
+        if date is not None and date.tzinfo is None:
+            date = date.replace(tzinfo=UTC)
+    except (TypeError, ValueError, IndexError):
+        date = None
+    delivered = tuple(addr for _, addr in _addresses(
+        (message.get_all("Delivered-To") or []) + (message.get_all("X-Original-To") or [])
+        + (message.get_all("Envelope-To") or []), hints))
+    message_id = (_message_ids(message.get("Message-ID", "")) or (None,))[0]
+    return ParsedMail(
+        message_id=message_id,
+        in_reply_to=_message_ids(message.get("In-Reply-To", "")),
+        references=_message_ids(" ".join(str(v) for v in message.get_all("References") or [])),
+        subject=_decode_header_value(message.get("Subject"), hints)[:998],
+        from_name=from_addrs[0][0] if from_addrs else "",
+        from_addr=from_addrs[0][1] if from_addrs else None,
+        reply_to=_addresses(message.get_all("Reply-To"), hints),
+        to=_addresses(message.get_all("To"), hints),
+        cc=_addresses(message.get_all("Cc"), hints),
+        delivered_to=delivered,
+        date=date,
+        text="\n\n".join(t.strip("\n") for t in texts if t.strip()),
+        html="\n".join(htmls),
+        attachments=tuple(attachments),
+        dropped=tuple(dropped),
+        content_type=message.get_content_type(),
+        headers=headers,
+        delivery_status="\n".join(delivery_status),
+        bounced_message_id=bounced_message_id,
+        defects=defects,
+    )
+
+
+def _keep(attachments, dropped, attachment, limit):
+    if len(attachment.data) > limit:
+        dropped.append((attachment.filename, len(attachment.data)))
+    else:
+        attachments.append(attachment)
+
+
+def _header_in_block(block: bytes, name: str) -> str:
+    for line in block.decode("utf-8", "replace").splitlines():
+        if line.lower().startswith(name + ":"):
+            return line.split(":", 1)[1]
+    return ""

@@ -1,0 +1,416 @@
+"""The inbound pipeline, wired in one place: store raw → parse → classify → thread → act.
+Each step is a plain function with its own module; a failure at any step quarantines the message
+with the step and the reason, keeping the raw bytes. Nothing is dropped silently."""
+import hashlib
+import logging
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from helpdesk import storage
+from helpdesk.accounts.models import User
+from helpdesk.actors import MAIL_GATEWAY
+from helpdesk.db import utcnow
+from helpdesk.errors import HelpdeskError, NotFound
+from helpdesk.extensions import db
+from helpdesk.mailgateway import rules
+from helpdesk.mailgateway.models import IGNORED, PROCESSED, QUARANTINED, RECEIVED, InboundMessage
+from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
+from helpdesk.mailgateway.routing import thread_for
+from helpdesk.tickets import access
+from helpdesk.tickets import service as tickets
+from helpdesk.tickets.models import CLOSED, Department
+
+log = logging.getLogger("helpdesk.mailgateway")
+
+_MSGID_HEADER = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]+>)", re.I | re.M)
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|i̇lt|ilt|továbbítás|tov|fw)\s*:", re.I)
+_FORWARDED_FROM = re.compile(r"^\s*(?:from|von|kimden|feladó|از)\s*:\s*(.+)$", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message from a source: raw bytes and where it came from."""
+
+    mailbox: str
+    raw: bytes
+    source_ref: str | None = None
+    label: str = ""  # for people: a file name, "UID 42"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    label: str
+    outcome: str             # new_ticket, added, agent_reply, auto_reply, bounce, duplicate, quarantined, ...
+    ticket_number: int | None
+    message_id: str | None
+    inbound_id: int | None
+    reason: str = ""
+
+
+# --------------------------------------------------------------------------- 1. store raw first
+
+def fingerprint(raw: bytes) -> tuple[str, str | None]:
+    """(fingerprint, Message-ID). The same message delivered twice shares the fingerprint even when
+    transport headers and line endings differ."""
+    head, _sep, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    match = _MSGID_HEADER.search(head)
+    message_id = match.group(1).decode("ascii", "replace")[:998] if match else None
+    if message_id:
+        digest = hashlib.sha256(b"mid:" + message_id.encode() + b"\0" + body.rstrip()).hexdigest()
+    else:
+        digest = hashlib.sha256(raw.replace(b"\r\n", b"\n").rstrip()).hexdigest()
+    return digest, message_id
+
+
+def store_batch(batch, on_stored=None):
+    """Store every new message of ``batch`` and commit once. Returns [(Fetched, row or None)], None for a
+    duplicate. ``on_stored(session)`` runs inside the same transaction (e.g. to advance an IMAP UID)."""
+    keyed = [(item, *fingerprint(item.raw)) for item in batch]
+    prints = [fp for _, fp, _ in keyed]
+    refs = [(item.mailbox, item.source_ref) for item in batch if item.source_ref]
+    known = set(db.session.scalars(sa.select(InboundMessage.fingerprint).where(InboundMessage.fingerprint.in_(prints))))
+    known_refs = set()
+    if refs:
+        known_refs = set(db.session.execute(
+            sa.select(InboundMessage.mailbox, InboundMessage.source_ref)
+            .where(InboundMessage.source_ref.in_([r for _, r in refs]))).all())
+    result, seen = [], set()
+    for item, digest, message_id in keyed:
+        if digest in known or digest in seen or (item.mailbox, item.source_ref) in known_refs:
+            result.append((item, None))
+            continue
+        seen.add(digest)
+        key, size = storage.put(item.raw)
+        row = InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
+                             fingerprint=digest, raw_key=key, size=size, status=RECEIVED)
+        db.session.add(row)
+        result.append((item, row))
+    if on_stored is not None:
+        on_stored(db.session)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # Another gateway process stored some of these at the same moment: store one by one.
+        db.session.rollback()
+        return _store_one_by_one(keyed, on_stored)
+    return result
+
+
+def _store_one_by_one(keyed, on_stored):
+    result = []
+    for item, digest, message_id in keyed:
+        key, size = storage.put(item.raw)
+        row = InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
+                             fingerprint=digest, raw_key=key, size=size, status=RECEIVED)
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+            result.append((item, row))
+        except sa.exc.IntegrityError:
+            result.append((item, None))
+    if on_stored is not None:
+        on_stored(db.session)
+    db.session.commit()
+    return result
+
+
+# --------------------------------------------------------------------------- context
+
+def make_context():
+    config = current_app.config
+    own = {a.lower() for a in config.get("MAIL_HELPDESK_ADDRESSES", []) if a}
+    own.add(config["MAIL_DEFAULT_FROM"].lower())
+    for inbound, reply_from in db.session.execute(sa.select(Department.inbound_address,
+                                                            Department.reply_from_address)):
+        own.update(a.lower() for a in (inbound, reply_from) if a)
+    for mailbox in config.get("MAIL_MAILBOXES") or []:
+        if mailbox.get("address"):
+            own.add(mailbox["address"].lower())
+    return rules.Context(
+        own_addresses=frozenset(own),
+        loop_marker=config["MAIL_MESSAGE_ID_DOMAIN"],
+        blocked_senders=tuple(config.get("MAIL_BLOCKED_SENDERS") or ()),
+        rate_soft_limit=int(config["MAIL_SENDER_SOFT_LIMIT"]),
+        rate_hard_limit=int(config["MAIL_SENDER_HARD_LIMIT"]),
+    )
+
+
+# --------------------------------------------------------------------------- 2-5. process one stored message
+
+def process(row: InboundMessage, context=None, department_name=None) -> Outcome:
+    """Parse, classify, thread and act on one stored message. Never raises for a bad message:
+    any failure leaves it quarantined with the step and the reason."""
+    started = time.perf_counter()
+    context = context or make_context()
+    row.attempts = (row.attempts or 0) + 1
+    step = "parse"
+    try:
+        raw = storage.get(row.raw_key)
+        mail = parse(raw, max_attachment_bytes=current_app.config["MAX_ATTACHMENT_BYTES"])
+        row.sender = (mail.from_addr or (mail.reply_to[0][1] if mail.reply_to else None) or "")[:320] or None
+        row.subject = mail.subject[:998]
+        step = "classify"
+        verdict = rules.classify(mail, context)
+        step = "thread"
+        route = thread_for(mail)
+        step = "act"
+        outcome = _act(row, mail, verdict, route, context, department_name)
+    except Exception as exc:  # isolate every message: one bad mail never stops the ones after it
+        db.session.rollback()
+        outcome = quarantine(row, step, exc)
+    log.info("inbound %s %s", row.id, outcome.outcome, extra={"inbound": {
+        "id": row.id, "message_id": row.message_id, "outcome": outcome.outcome, "ticket": outcome.ticket_number,
+        "reason": outcome.reason, "ms": round((time.perf_counter() - started) * 1000, 1)}})
+    return outcome
+
+
+def quarantine(row, step, exc, reason=None) -> Outcome:
+    row = db.session.merge(row)
+    row.status = QUARANTINED
+    row.step = step
+    if isinstance(exc, HelpdeskError):
+        detail = str(exc)
+    elif isinstance(exc, UnparseableMail):
+        detail = f"Not a readable email: {exc}"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    row.error = (reason or detail) + "\n\n" + "".join(traceback.format_exception(exc))[-8000:]
+    row.outcome = "quarantined"
+    db.session.commit()
+    return Outcome("", "quarantined", None, row.message_id, row.id, reason or detail)
+
+
+def _finish(row, status, outcome, ticket=None, reason=""):
+    """Mark the row; the caller's service call (or the explicit commit here) commits it."""
+    row.status = status
+    row.outcome = outcome
+    row.processed_at = utcnow()
+    row.step = None
+    if ticket is not None:
+        row.ticket_id = ticket.id
+    row.error = reason or None
+    return Outcome("", outcome, ticket.number if ticket is not None else None, row.message_id, row.id, reason)
+
+
+def _act(row, mail: ParsedMail, verdict, route, context, department_name):
+    if verdict.disposition == rules.QUARANTINE:
+        return quarantine(row, "classify", ValueError(verdict.reason), verdict.reason)
+    if verdict.disposition == rules.DISCARD:
+        outcome = _finish(row, IGNORED, verdict.rule, reason=verdict.reason)
+        db.session.commit()
+        return outcome
+    if verdict.disposition == rules.BOUNCE:
+        return _record_on_ticket(row, mail, _bounce_ticket(mail, route), "bounce", verdict, {
+            "type": "bounce", "from": mail.from_addr or "", "detail": _bounce_detail(mail)})
+    if verdict.rule == "auto_reply":
+        return _record_on_ticket(row, mail, route.ticket, "auto_reply", verdict, {
+            "type": "auto-reply", "from": mail.from_addr or "", "subject": mail.subject[:200]})
+
+    quietly = verdict.disposition == rules.QUIET
+    sender = mail.from_addr or mail.reply_to[0][1]
+    agent = db.session.scalar(sa.select(User).where(User.email == sender, User.role.in_(("admin", "agent"))))
+    trusted = not rules.authentication_failed(mail)
+    body = _body(mail)
+    attachments = [tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id) for a in mail.attachments]
+    events = [{"type": "attachment-dropped", "name": name, "size": size} for name, size in mail.dropped]
+    ticket = route.ticket
+
+    if ticket is not None:
+        allowed = trusted and _may_write(ticket, sender, agent)
+        too_old = _closed_too_long(ticket)
+        if allowed and not too_old:
+            if agent is not None:
+                _finish(row, PROCESSED, "agent_reply", ticket)
+                tickets.add_agent_reply(agent, ticket, **body, attachments=attachments, source="email",
+                                        message_id=mail.message_id, in_reply_to=_first(mail.in_reply_to),
+                                        events=events)
+                return _outcome_for(row, ticket)
+            _finish(row, PROCESSED, "added", ticket)
+            tickets.add_customer_message(
+                MAIL_GATEWAY, ticket, **body, attachments=attachments, source="email",
+                message_id=mail.message_id, in_reply_to=_first(mail.in_reply_to), author_email=sender,
+                author_name=mail.from_name, events=events, cc=_cc_addresses(mail, context, exclude={sender}))
+            return _outcome_for(row, ticket)
+        if not allowed and current_app.config["MAIL_STRANGER_POLICY"] == "quarantine":
+            why = _("A message for ticket #%(number)s came from %(sender)s, who is not on the ticket.",
+                    number=ticket.number, sender=sender) if trusted else \
+                _("A message for ticket #%(number)s failed sender authentication (DMARC/SPF/DKIM).",
+                  number=ticket.number)
+            return quarantine(row, "act", NotFound(why), why)
+        linked = ticket
+    else:
+        linked = None
+
+    # A new ticket. An agent forwarding a customer's mail opens it for the original sender.
+    requester_email, requester_name, actor = sender, mail.from_name, MAIL_GATEWAY
+    if agent is not None and linked is None:
+        original = _forwarded_sender(mail)
+        if original is not None:
+            requester_name, requester_email = original
+            actor = agent
+    department = _department_for(mail, department_name)
+    _finish(row, PROCESSED, "new_ticket")
+    new = tickets.open_ticket(
+        actor, subject=_subject(mail), **body, requester_email=requester_email, requester_name=requester_name,
+        department=department, cc=_cc_addresses(mail, context, exclude={sender, requester_email}),
+        attachments=attachments, source="email", message_id=mail.message_id,
+        in_reply_to=_first(mail.in_reply_to), acknowledge=not quietly, linked_ticket=linked, events=events,
+    )
+    return _outcome_for(row, new, "new_ticket")
+
+
+def _outcome_for(row, ticket, outcome=None):
+    # The row was committed with the ticket change; link it to the ticket in a second, harmless commit.
+    row.ticket_id = ticket.id
+    db.session.commit()
+    return Outcome("", outcome or row.outcome, ticket.number, row.message_id, row.id)
+
+
+def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
+    if ticket is None:
+        result = _finish(row, IGNORED, outcome, reason=verdict.reason)
+        db.session.commit()
+        return result
+    _finish(row, IGNORED, outcome, ticket, reason=verdict.reason)
+    tickets.record_events(MAIL_GATEWAY, ticket, [event])
+    return Outcome("", outcome, ticket.number, row.message_id, row.id, verdict.reason)
+
+
+def _bounce_ticket(mail, route):
+    if mail.bounced_message_id:
+        from helpdesk.tickets.reply_matching import ticket_for_message_ids
+
+        found = ticket_for_message_ids([mail.bounced_message_id])
+        if found is not None:
+            return found
+    return route.ticket
+
+
+def _bounce_detail(mail):
+    for line in mail.delivery_status.splitlines():
+        if line.lower().startswith(("diagnostic-code:", "status:")):
+            return line.strip()[:300]
+    return (mail.text or "").strip().splitlines()[0][:300] if (mail.text or "").strip() else ""
+
+
+def _may_write(ticket, sender, agent) -> bool:
+    if agent is not None:
+        return access.agent_in_scope(agent, ticket)
+    return any(p.email == sender for p in ticket.participants)
+
+
+def _closed_too_long(ticket) -> bool:
+    days = int(current_app.config["MAIL_CLOSED_NEW_TICKET_AFTER_DAYS"] or 0)
+    return bool(days and ticket.status == CLOSED and ticket.closed_at
+                and ticket.closed_at < utcnow() - timedelta(days=days))
+
+
+def _body(mail):
+    text = mail.text
+    if not text.strip() and not mail.html.strip():
+        text = _("(This message has no text.)")
+    return {"body_text": text, "body_html": mail.html or None}
+
+
+def _subject(mail):
+    subject = " ".join((mail.subject or "").split())
+    if not subject:
+        return _("(no subject)")
+    return subject if len(subject) <= tickets.SUBJECT_MAX else subject[: tickets.SUBJECT_MAX - 1] + "…"
+
+
+def _first(values):
+    return values[0] if values else None
+
+
+def _cc_addresses(mail, context, exclude):
+    exclude = {e.lower() for e in exclude if e}
+    result = []
+    for _name, address in mail.to + mail.cc:
+        if address not in exclude and not rules.is_own_address(address, context) and address not in result:
+            result.append(address)
+    return result[:20]
+
+
+def _department_for(mail, department_name):
+    if department_name:
+        found = db.session.scalar(sa.select(Department).where(Department.name == department_name))
+        if found is not None:
+            return found
+    recipients = set(mail.all_recipients)
+    for department in db.session.scalars(sa.select(Department).where(Department.inbound_address.is_not(None))):
+        local, _, domain = department.inbound_address.lower().rpartition("@")
+        for address in recipients:
+            a_local, _, a_domain = address.rpartition("@")
+            if a_domain == domain and a_local.split("+", 1)[0] == local:
+                return department
+    return None
+
+
+def _forwarded_sender(mail):
+    """(name, address) of the original sender of a mail an agent forwarded, or None."""
+    from email.utils import parseaddr
+
+    for attachment in mail.attachments:
+        if attachment.content_type == "message/rfc822":
+            head = attachment.data.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+            match = re.search(r"^from:\s*(.+)$", head, re.I | re.M)
+            if match:
+                name, address = parseaddr(match.group(1).strip())
+                if "@" in address:
+                    return name, address.lower()
+    if _FORWARD_SUBJECT.match(mail.subject or ""):
+        match = _FORWARDED_FROM.search(mail.text or "")
+        if match:
+            name, address = parseaddr(match.group(1).strip().replace("[mailto:", "<").replace("]", ">"))
+            if "@" in address:
+                return name, address.lower()
+    return None
+
+
+# --------------------------------------------------------------------------- batches
+
+def ingest(batch, department_name=None, on_stored=None):
+    """Store a batch (one commit), then process each new message in arrival order. Yields Outcome."""
+    stored = store_batch(batch, on_stored=on_stored)
+    context = make_context()
+    for item, row in stored:
+        if row is None:
+            yield Outcome(item.label, "duplicate", None, fingerprint(item.raw)[1], None,
+                          "already received")
+            continue
+        outcome = process(row, context, department_name)
+        yield Outcome(item.label, outcome.outcome, outcome.ticket_number, outcome.message_id, outcome.inbound_id,
+                      outcome.reason)
+
+
+def process_pending(mailbox=None, limit=1000, should_stop=lambda: False, department_name=None):
+    """Process stored but unprocessed messages (left by a crash) in arrival order."""
+    query = sa.select(InboundMessage).where(InboundMessage.status == RECEIVED).order_by(InboundMessage.id).limit(limit)
+    if mailbox is not None:
+        query = query.where(InboundMessage.mailbox == mailbox)
+    context = make_context()
+    results = []
+    for row in db.session.scalars(query).all():
+        if should_stop():
+            break
+        results.append(process(row, context, department_name))
+    return results
+
+
+def retry(actor, inbound_id) -> Outcome:
+    """Run a quarantined (or ignored) message through the pipeline again. Agents only."""
+    access.require_agent(actor)
+    row = db.session.get(InboundMessage, inbound_id)
+    if row is None:
+        raise NotFound()
+    row.status = RECEIVED
+    db.session.commit()
+    return process(row)

@@ -1,0 +1,138 @@
+"""Classify a parsed mail with small named rules; the first rule that matches decides the disposition.
+Every decision keeps its reason, so an agent can see why a message was not answered."""
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from helpdesk.db import utcnow
+from helpdesk.extensions import db
+from helpdesk.mailgateway.models import InboundMessage
+
+ACCEPT = "accept"          # a ticket change, with the usual acknowledgement
+QUIET = "accept_quietly"   # a ticket change, but never an automatic answer
+BOUNCE = "bounce"          # a delivery failure report: recorded on the ticket it concerns
+DISCARD = "discard"        # kept in the inbound store with its reason, no ticket change
+QUARANTINE = "quarantine"  # a person must look at it
+
+
+@dataclass(frozen=True)
+class Verdict:
+    disposition: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules know about this installation."""
+
+    own_addresses: frozenset
+    loop_marker: str
+    blocked_senders: tuple
+    rate_soft_limit: int
+    rate_hard_limit: int
+
+
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheit|abwesend|"
+    r"automatische antwort|otomatik (yan[ıi]t|cevap)|ofis d[ıi][şs][ıi]nda|automatikus v[áa]lasz|"
+    r"h[ée]ts?z[óo]nap|پاسخ خودکار|خارج از دفتر|vacation|urlaub|i am away|on leave)", re.I)
+_BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+
+
+def is_own_address(address: str, context: Context) -> bool:
+    """True for the helpdesk's addresses, including their plus-addressed reply variants."""
+    if not address:
+        return False
+    local, _, domain = address.lower().rpartition("@")
+    return address.lower() in context.own_addresses or f"{local.split('+', 1)[0]}@{domain}" in context.own_addresses
+
+
+def rule_no_sender(mail, context):
+    if not mail.from_addr and not mail.reply_to:
+        return Verdict(QUARANTINE, "no_sender", "The message has no sender address, so there is no one to answer.")
+    return None
+
+
+def rule_loop(mail, context):
+    if mail.header("X-Helpdesk-Loop") and mail.header("X-Helpdesk-Loop") == context.loop_marker:
+        return Verdict(DISCARD, "loop", "The helpdesk sent this message itself.")
+    if is_own_address(mail.from_addr, context):
+        return Verdict(DISCARD, "loop", f"Mail from the helpdesk's own address {mail.from_addr}.")
+    return None
+
+
+def rule_blocked_sender(mail, context):
+    sender = (mail.from_addr or "").lower()
+    domain = sender.rpartition("@")[2]
+    for blocked in context.blocked_senders:
+        blocked = blocked.lower()
+        if sender == blocked or (blocked.startswith("@") and domain == blocked[1:]):
+            return Verdict(DISCARD, "blocked", f"The sender {sender} is blocked.")
+    return None
+
+
+def rule_bounce(mail, context):
+    report = mail.content_type == "multipart/report" and "delivery-status" in mail.header("Content-Type").lower()
+    if report or _BOUNCE_SENDER.match(mail.from_addr or "") or mail.delivery_status:
+        return Verdict(BOUNCE, "bounce", "A delivery failure report (bounce).")
+    return None
+
+
+def rule_auto_reply(mail, context):
+    auto_submitted = mail.header("Auto-Submitted").lower()
+    if auto_submitted and auto_submitted != "no":
+        return Verdict(QUIET, "auto_reply", f"Auto-Submitted: {auto_submitted}")
+    precedence = mail.header("Precedence").lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return Verdict(QUIET, "auto_reply", f"Precedence: {precedence}")
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Response-Suppress"):
+        value = mail.header(name)
+        if value and (name != "X-Auto-Response-Suppress" or re.search(r"\b(all|oof|autoreply)\b", value, re.I)):
+            return Verdict(QUIET, "auto_reply", f"{name}: {value}")
+    if mail.header("List-Id") or mail.header("List-Unsubscribe"):
+        return Verdict(QUIET, "mailing_list", "Mail from a mailing list.")
+    if _AUTO_SUBJECT.match(mail.subject or ""):
+        return Verdict(QUIET, "auto_reply", f"Automatic reply subject: {mail.subject[:80]}")
+    return None
+
+
+def rule_rate_limit(mail, context):
+    if not mail.from_addr:
+        return None
+    since = utcnow() - timedelta(hours=1)
+    recent = db.session.scalar(
+        sa.select(sa.func.count()).select_from(InboundMessage)
+        .where(InboundMessage.sender == mail.from_addr, InboundMessage.received_at >= since)
+    )
+    if recent > context.rate_hard_limit:
+        return Verdict(DISCARD, "rate_limited",
+                       f"{recent} messages from {mail.from_addr} within an hour: looks like a mail loop.")
+    if recent > context.rate_soft_limit:
+        return Verdict(QUIET, "rate_limited", f"{recent} messages from {mail.from_addr} within an hour: "
+                                              "added without automatic answers.")
+    return None
+
+
+# The chain, in order. The first verdict wins; no verdict means ACCEPT.
+CHAIN = (rule_no_sender, rule_loop, rule_blocked_sender, rule_bounce, rule_auto_reply, rule_rate_limit)
+
+
+def classify(mail, context) -> Verdict:
+    for rule in CHAIN:
+        verdict = rule(mail, context)
+        if verdict is not None:
+            return verdict
+    return Verdict(ACCEPT, "accept", "")
+
+
+def authentication_failed(mail) -> bool:
+    """True when the receiving server says DMARC failed, or both SPF and DKIM failed."""
+    results = " ".join(mail.header_all("Authentication-Results")).lower()
+    if not results:
+        return False
+    if re.search(r"\bdmarc=fail\b", results):
+        return True
+    return bool(re.search(r"\bspf=(fail|softfail)\b", results) and re.search(r"\bdkim=fail\b", results))
