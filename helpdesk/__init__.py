@@ -28,6 +28,11 @@ def create_app(config=None, overrides=None) -> Flask:
         FileSystemLoader(str(PACKAGE_DIR / "tickets" / "templates")),
     ])
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from helpdesk.db import configure_sqlite
+
+            configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

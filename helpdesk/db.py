@@ -67,3 +67,59 @@ def next_value(session, name: str, start: int) -> int:
         return start
     except sa.exc.IntegrityError:
         return next_value(session, name, start)
+
+
+_BATCH = "helpdesk_batch"
+
+
+def commit_service_call(session):
+    """End a public service call: commit, unless a caller runs several calls in one ``batch`` (the mail
+    gateway does, one savepoint per message), in which case the batch commits them all at once."""
+    if session.info.get(_BATCH):
+        session.flush()
+    else:
+        session.commit()
+
+
+def in_batch(session) -> bool:
+    return bool(session.info.get(_BATCH))
+
+
+class batch:
+    """``with batch(session):`` runs service calls in one transaction committed at the end (rolled back
+    on error). Wrap each call in ``session.begin_nested()`` to keep one failure from undoing the rest."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        self.session.info[_BATCH] = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.session.info.pop(_BATCH, None)
+        if exc_type is None:
+            self.session.commit()
+        else:
+            self.session.rollback()
+        return False
+
+
+def configure_sqlite(engine):
+    """SQLite settings for a server: WAL (readers never block the writer), foreign keys, a busy
+    timeout, and SQLAlchemy's documented fix so SAVEPOINTs work with the sqlite3 driver."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -36,6 +36,9 @@ def enqueue(task: str, *args, queue: str = "default"):
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session):
+    # SQLAlchemy also fires this when a SAVEPOINT is released; only the real commit may dispatch.
+    if session.in_nested_transaction():
+        return
     jobs = session.info.pop(_PENDING, None)
     if jobs and has_app_context():
         _dispatch(current_app._get_current_object(), jobs)
@@ -43,7 +46,21 @@ def _after_commit(session):
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session):
-    session.info.pop(_PENDING, None)
+    # A rolled-back SAVEPOINT leaves the outer transaction's jobs alone (see ``discard_since``).
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
+
+
+def pending_mark() -> int:
+    """A mark to pass to ``discard_since`` when the work after it is rolled back to a savepoint."""
+    return len(db.session.info.get(_PENDING, ()))
+
+
+def discard_since(mark: int):
+    """Forget jobs queued after ``mark`` (their savepoint was rolled back, so their rows are gone)."""
+    pending = db.session.info.get(_PENDING)
+    if pending is not None:
+        del pending[mark:]
 
 
 def _dispatch(app, jobs):

@@ -1,6 +1,6 @@
 """The one place that decides which HTML survives: allowlists, ``clean_html`` and ``html_to_text``."""
 import re
-from html import unescape
+from html import escape, unescape
 from html.parser import HTMLParser
 
 import bleach
@@ -60,7 +60,8 @@ def _link_attrs(attrs, new=False):
 
 def text_to_html(text: str) -> str:
     """Plain text as safe HTML: escaped, paragraphs and line breaks kept, links made clickable."""
-    escaped = bleach.clean(text or "", tags=set(), strip=True)
+    # Escape, never strip: "Carla <carla@example.com>" or "use <br>" in plain text is content.
+    escaped = escape(text or "", quote=False)
     paragraphs = re.split(r"\n\s*\n", escaped.strip())
     html = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs if p)
     return bleach.linkify(html, callbacks=[_link_attrs])

@@ -44,7 +44,9 @@ def load(app: Flask, profile=None, overrides=None):
         app.config.from_pyfile(str(path.resolve()))
     for key, value in os.environ.items():
         if key.startswith(_PREFIX) and key != f"{_PREFIX}CONFIG":
-            app.config[key[len(_PREFIX):]] = _parse(value)
+            name = key[len(_PREFIX):]
+            # A setting that is text by default stays text: a password or user name of digits is no number.
+            app.config[name] = value if isinstance(app.config.get(name), str) else _parse(value)
     app.config.update(overrides or {})
     _derive(app.config)
     _check(app.config)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests talk to are installed and running on loopback:
-# PostgreSQL, Redis and Debian's Chromium (for browser tests). Installs from Debian's
+# PostgreSQL, Redis, Debian's Chromium (for browser tests) and Dovecot (the IMAP tests start their
+# own throwaway server on a free loopback port). Installs from Debian's
 # packages when something is missing; never downloads anything else.
 set -euo pipefail
 
@@ -10,12 +11,15 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have redis-server || need_apt+=(redis-server)
 have pg_ctlcluster || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/sbin/dovecot ] || need_apt+=(dovecot-imapd)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing from Debian's packages: ${need_apt[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The package may start a system Dovecot on 143/993; the tests never use it.
+  case " ${need_apt[*]} " in *" dovecot-imapd "*) $SUDO service dovecot stop >/dev/null 2>&1 || true ;; esac
 fi
 
 # Redis on 127.0.0.1:6379, nothing persisted.

@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import audit
 from helpdesk.accounts.models import ROLE_CUSTOMER, ROLES, Organisation, User
-from helpdesk.db import utcnow
+from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
@@ -103,7 +103,7 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
         raise ValidationFailed(errors)
     # A passwordless customer record (from an earlier email or guest ticket) is taken over.
     user = db.session.scalar(sa.select(User).where(User.email == email)) or User(email=email)
-    user.full_name = full_name.strip()
+    user.full_name = full_name.strip()[:200]  # as everywhere else: the column's length
     user.role = role
     user.username = username or None
     user.locale = locale
@@ -114,7 +114,7 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "user", user.id, "created", {"email": email, "role": role})
-    db.session.commit()
+    commit_service_call(db.session)
     return user
 
 
@@ -143,7 +143,7 @@ def update_profile(actor, user: User, *, full_name=None, phone=None, locale=None
     for name, value in changes.items():
         setattr(user, name, value)
     audit.record(actor, "user", user.id, "profile-changed", changes)
-    db.session.commit()
+    commit_service_call(db.session)
     return user
 
 
@@ -161,7 +161,7 @@ def authenticate(login: str, password: str):
     if not check_password_hash(user.password_hash, password or "") or not user.is_active:
         return None
     user.last_login_at = utcnow()
-    db.session.commit()
+    commit_service_call(db.session)
     return user
 
 
@@ -190,9 +190,9 @@ def create_organisation(actor, *, name, customer_number=None, share_tickets=Fals
         errors["customer_number"] = _l("This customer number is taken.")
     if errors:
         raise ValidationFailed(errors)
-    org = Organisation(name=name.strip(), customer_number=customer_number or None, share_tickets=share_tickets)
+    org = Organisation(name=name.strip()[:200], customer_number=customer_number or None, share_tickets=share_tickets)
     db.session.add(org)
     db.session.flush()
     audit.record(actor, "organisation", org.id, "created", {"name": org.name})
-    db.session.commit()
+    commit_service_call(db.session)
     return org

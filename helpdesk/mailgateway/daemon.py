@@ -24,16 +24,7 @@ def run_once(source, batch_size, should_stop=lambda: False):
     stored = pipeline.store_batch(batch, on_stored=lambda session: source.on_stored(session, batch))
     # Only now, with the bytes committed, is the mail marked (or moved) on the server.
     source.acknowledge(batch)
-    context = pipeline.make_context()
-    for item, row in stored:
-        if row is None:
-            outcomes.append(pipeline.Outcome(item.label, "duplicate", None, pipeline.fingerprint(item.raw)[1], None))
-            continue
-        # Stopping here leaves the rest stored and unprocessed; the next start picks them up first.
-        if should_stop():
-            break
-        outcomes.append(pipeline.process(row, context, source.department))
-    return outcomes
+    return outcomes + pipeline.process_stored(stored, source.department, should_stop)
 
 
 class MailboxWorker(threading.Thread):

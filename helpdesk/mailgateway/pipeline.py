@@ -16,9 +16,10 @@ from flask_babel import gettext as _
 from helpdesk import storage
 from helpdesk.accounts.models import User
 from helpdesk.actors import MAIL_GATEWAY
-from helpdesk.db import utcnow
+from helpdesk.db import batch, commit_service_call, in_batch, utcnow
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
+from helpdesk.jobs import discard_since, pending_mark
 from helpdesk.mailgateway import rules
 from helpdesk.mailgateway.models import IGNORED, PROCESSED, QUARANTINED, RECEIVED, InboundMessage
 from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
@@ -146,10 +147,29 @@ def make_context():
 
 def process(row: InboundMessage, context=None, department_name=None) -> Outcome:
     """Parse, classify, thread and act on one stored message. Never raises for a bad message:
-    any failure leaves it quarantined with the step and the reason."""
+    any failure leaves it quarantined with the step and the reason. Inside a ``batch`` each message
+    runs in its own savepoint, so one failure never undoes the others."""
+    if not in_batch(db.session):
+        with batch(db.session):
+            return process(row, context, department_name)
     started = time.perf_counter()
     context = context or make_context()
-    row.attempts = (row.attempts or 0) + 1
+    step = "parse"
+    mark = pending_mark()
+    try:
+        with db.session.begin_nested():
+            row.attempts = (row.attempts or 0) + 1
+            outcome, step = _steps(row, context, department_name)
+    except Exception as exc:  # isolate every message: one bad mail never stops the ones after it
+        discard_since(mark)  # e.g. an acknowledgement queued before the failure: its row is gone
+        outcome = quarantine(row, getattr(exc, "helpdesk_step", step), exc)
+    log.info("inbound %s %s", row.id, outcome.outcome, extra={"inbound": {
+        "id": row.id, "message_id": row.message_id, "outcome": outcome.outcome, "ticket": outcome.ticket_number,
+        "reason": outcome.reason, "ms": round((time.perf_counter() - started) * 1000, 1)}})
+    return outcome
+
+
+def _steps(row, context, department_name):
     step = "parse"
     try:
         raw = storage.get(row.raw_key)
@@ -161,18 +181,13 @@ def process(row: InboundMessage, context=None, department_name=None) -> Outcome:
         step = "thread"
         route = thread_for(mail)
         step = "act"
-        outcome = _act(row, mail, verdict, route, context, department_name)
-    except Exception as exc:  # isolate every message: one bad mail never stops the ones after it
-        db.session.rollback()
-        outcome = quarantine(row, step, exc)
-    log.info("inbound %s %s", row.id, outcome.outcome, extra={"inbound": {
-        "id": row.id, "message_id": row.message_id, "outcome": outcome.outcome, "ticket": outcome.ticket_number,
-        "reason": outcome.reason, "ms": round((time.perf_counter() - started) * 1000, 1)}})
-    return outcome
+        return _act(row, mail, verdict, route, context, department_name), step
+    except Exception as exc:
+        exc.helpdesk_step = step
+        raise
 
 
 def quarantine(row, step, exc, reason=None) -> Outcome:
-    row = db.session.merge(row)
     row.status = QUARANTINED
     row.step = step
     if isinstance(exc, HelpdeskError):
@@ -183,7 +198,7 @@ def quarantine(row, step, exc, reason=None) -> Outcome:
         detail = f"{type(exc).__name__}: {exc}"
     row.error = (reason or detail) + "\n\n" + "".join(traceback.format_exception(exc))[-8000:]
     row.outcome = "quarantined"
-    db.session.commit()
+    commit_service_call(db.session)
     return Outcome("", "quarantined", None, row.message_id, row.id, reason or detail)
 
 
@@ -204,7 +219,7 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
         return quarantine(row, "classify", ValueError(verdict.reason), verdict.reason)
     if verdict.disposition == rules.DISCARD:
         outcome = _finish(row, IGNORED, verdict.rule, reason=verdict.reason)
-        db.session.commit()
+        commit_service_call(db.session)
         return outcome
     if verdict.disposition == rules.BOUNCE:
         return _record_on_ticket(row, mail, _bounce_ticket(mail, route), "bounce", verdict, {
@@ -267,16 +282,16 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
 
 
 def _outcome_for(row, ticket, outcome=None):
-    # The row was committed with the ticket change; link it to the ticket in a second, harmless commit.
+    # The row's status was committed with the ticket change; the link to a new ticket (whose id only
+    # exists now) rides along with the next commit.
     row.ticket_id = ticket.id
-    db.session.commit()
     return Outcome("", outcome or row.outcome, ticket.number, row.message_id, row.id)
 
 
 def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
     if ticket is None:
         result = _finish(row, IGNORED, outcome, reason=verdict.reason)
-        db.session.commit()
+        commit_service_call(db.session)
         return result
     _finish(row, IGNORED, outcome, ticket, reason=verdict.reason)
     tickets.record_events(MAIL_GATEWAY, ticket, [event])
@@ -377,18 +392,28 @@ def _forwarded_sender(mail):
 
 # --------------------------------------------------------------------------- batches
 
-def ingest(batch, department_name=None, on_stored=None):
-    """Store a batch (one commit), then process each new message in arrival order. Yields Outcome."""
-    stored = store_batch(batch, on_stored=on_stored)
+def process_stored(stored, department_name=None, should_stop=lambda: False):
+    """Process what ``store_batch`` stored, in arrival order, in one transaction (a savepoint per
+    message). Stopping early leaves the rest stored for the next run."""
     context = make_context()
-    for item, row in stored:
-        if row is None:
-            yield Outcome(item.label, "duplicate", None, fingerprint(item.raw)[1], None,
-                          "already received")
-            continue
-        outcome = process(row, context, department_name)
-        yield Outcome(item.label, outcome.outcome, outcome.ticket_number, outcome.message_id, outcome.inbound_id,
-                      outcome.reason)
+    outcomes = []
+    with batch(db.session):
+        for item, row in stored:
+            if row is None:
+                outcomes.append(Outcome(item.label, "duplicate", None, fingerprint(item.raw)[1], None,
+                                        "already received"))
+                continue
+            if should_stop():
+                break
+            done = process(row, context, department_name)
+            outcomes.append(Outcome(item.label, done.outcome, done.ticket_number, done.message_id,
+                                    done.inbound_id, done.reason))
+    return outcomes
+
+
+def ingest(items, department_name=None, on_stored=None):
+    """Store a batch (one commit), then process each new message in arrival order."""
+    return process_stored(store_batch(items, on_stored=on_stored), department_name)
 
 
 def process_pending(mailbox=None, limit=1000, should_stop=lambda: False, department_name=None):
@@ -396,13 +421,9 @@ def process_pending(mailbox=None, limit=1000, should_stop=lambda: False, departm
     query = sa.select(InboundMessage).where(InboundMessage.status == RECEIVED).order_by(InboundMessage.id).limit(limit)
     if mailbox is not None:
         query = query.where(InboundMessage.mailbox == mailbox)
-    context = make_context()
-    results = []
-    for row in db.session.scalars(query).all():
-        if should_stop():
-            break
-        results.append(process(row, context, department_name))
-    return results
+    rows = db.session.scalars(query).all()
+    return process_stored([(Fetched(row.mailbox, b"", label=f"inbound {row.id}"), row) for row in rows],
+                          department_name, should_stop) if rows else []
 
 
 def retry(actor, inbound_id) -> Outcome:
@@ -412,5 +433,5 @@ def retry(actor, inbound_id) -> Outcome:
     if row is None:
         raise NotFound()
     row.status = RECEIVED
-    db.session.commit()
-    return process(row)
+    with batch(db.session):
+        return process(row)

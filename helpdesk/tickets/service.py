@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
-from helpdesk.db import next_value, utcnow
+from helpdesk.db import commit_service_call, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.notify.service import new_message_id
@@ -158,7 +158,8 @@ def _add_message(ticket, *, kind, author, text, html, source, message_id=None, i
     message = Message(
         ticket=ticket, kind=kind, author_id=getattr(author, "id", None),
         author_email=author_email or getattr(author, "email", None),
-        author_name=author_name or getattr(author, "full_name", None),
+        # Names from a form or a From header can be longer than the column (PostgreSQL would refuse them).
+        author_name=(author_name or getattr(author, "full_name", None) or "")[:200] or None,
         body_text=text, body_html=html, source=source,
         message_id=message_id or new_message_id(str(ticket.number)), in_reply_to=in_reply_to,
     )
@@ -282,7 +283,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     audit.record(actor, "ticket", ticket.id, "opened", {"number": ticket.number, "source": source})
     if acknowledge:
         notifications.acknowledge_new_ticket(ticket, message)
-    db.session.commit()
+    commit_service_call(db.session)
     return ticket
 
 
@@ -313,7 +314,7 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
     if ticket.status in (ANSWERED, WAITING, CLOSED):
         _set_status(ticket, actor, OPEN)
     audit.record(actor, "ticket", ticket.id, "customer-message", {"message": message.id})
-    db.session.commit()
+    commit_service_call(db.session)
     return message
 
 
@@ -347,7 +348,7 @@ def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=
     _set_status(ticket, actor, status)
     audit.record(actor, "ticket", ticket.id, "agent-reply", {"message": message.id})
     notifications.agent_replied(ticket, message)
-    db.session.commit()
+    commit_service_call(db.session)
     return message
 
 
@@ -363,7 +364,7 @@ def add_internal_note(actor, ticket, *, body_text="", body_html=None, attachment
     message = _add_message(ticket, kind=INTERNAL_NOTE, author=actor, text=text, html=html, source=source,
                            attachments=attachments)
     audit.record(actor, "ticket", ticket.id, "internal-note", {"message": message.id})
-    db.session.commit()
+    commit_service_call(db.session)
     return message
 
 
@@ -386,7 +387,7 @@ def add_participants(actor, ticket, addresses) -> list[Participant]:
             _system_event(ticket, actor, {"type": "cc-added", "email": email})
     if added:
         audit.record(actor, "ticket", ticket.id, "cc-added", {"emails": [p.email for p in added]})
-    db.session.commit()
+    commit_service_call(db.session)
     return added
 
 
@@ -408,7 +409,7 @@ def remove_participant(actor, ticket, email) -> None:
     ticket.participants.remove(participant)
     _system_event(ticket, actor, {"type": "cc-removed", "email": email})
     audit.record(actor, "ticket", ticket.id, "cc-removed", {"email": email})
-    db.session.commit()
+    commit_service_call(db.session)
 
 
 def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=_UNSET, status=_UNSET,
@@ -471,7 +472,7 @@ def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=
         audit.record(actor, "ticket", ticket.id, "changed", recorded)
     if "status" in changes:
         _set_status(ticket, actor, changes["status"])
-    db.session.commit()
+    commit_service_call(db.session)
     return ticket
 
 
@@ -503,7 +504,7 @@ def close(actor, ticket) -> Ticket:
         raise Conflict(_l("This ticket is already closed."))
     _lock(ticket)
     _set_status(ticket, actor, CLOSED)
-    db.session.commit()
+    commit_service_call(db.session)
     return ticket
 
 
@@ -514,7 +515,7 @@ def reopen(actor, ticket) -> Ticket:
         raise Conflict(_l("This ticket is not closed."))
     _lock(ticket)
     _set_status(ticket, actor, OPEN)
-    db.session.commit()
+    commit_service_call(db.session)
     return ticket
 
 
@@ -528,7 +529,7 @@ def record_events(actor, ticket, events) -> None:
     for event in events:
         _system_event(ticket, actor, event)
     audit.record(actor, "ticket", ticket.id, "events", {"types": [e["type"] for e in events]})
-    db.session.commit()
+    commit_service_call(db.session)
 
 
 # --------------------------------------------------------------------------- departments
@@ -538,7 +539,7 @@ def create_department(actor, *, name, inbound_address=None, reply_from_address=N
     if not (actor.is_system or actor.is_admin):
         raise NotAllowed()
     errors = {}
-    name = " ".join((name or "").split())
+    name = " ".join((name or "").split())[:100]  # the column's length; PostgreSQL refuses longer
     if not name:
         errors["name"] = _l("Enter a name.")
     elif db.session.scalar(sa.select(Department.id).where(Department.name == name)):
@@ -552,7 +553,7 @@ def create_department(actor, *, name, inbound_address=None, reply_from_address=N
     db.session.add(department)
     db.session.flush()
     audit.record(actor, "department", department.id, "created", {"name": name})
-    db.session.commit()
+    commit_service_call(db.session)
     return department
 
 
@@ -565,4 +566,4 @@ def add_agent_to_department(actor, department, agent) -> None:
     if agent not in department.agents:
         department.agents.append(agent)
         audit.record(actor, "department", department.id, "agent-added", {"agent": agent.id})
-    db.session.commit()
+    commit_service_call(db.session)

@@ -1,0 +1,110 @@
+"""Ingest throughput: a deterministic mixed corpus through the whole mail pipeline from a Maildir
+source (fetch, store raw, parse, classify, thread, act, acknowledgement queued), on SQLite and on
+PostgreSQL. Prints messages per second.
+
+    .venv/bin/python bench/ingest.py [--count 3000] [--backend sqlite|postgresql|both] [--jobs redis|inprocess]
+
+With --jobs redis (the production setup) acknowledgements are queued to Redis for workers; with
+inprocess they are written by the ingesting process itself (the embedded default)."""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from bench.corpus import build  # noqa: E402
+from helpdesk import create_app  # noqa: E402
+from helpdesk.actors import SYSTEM  # noqa: E402
+from helpdesk.extensions import db  # noqa: E402
+from helpdesk.mailgateway.daemon import run_once  # noqa: E402
+from helpdesk.mailgateway.models import InboundMessage  # noqa: E402
+from helpdesk.mailgateway.sources import MaildirSource  # noqa: E402
+from helpdesk.tickets import service  # noqa: E402
+from helpdesk.tickets.models import Ticket  # noqa: E402
+from helpdesk.tickets.reply_matching import reply_address  # noqa: E402
+
+PG_ADMIN = os.environ.get("HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def run(backend, count, jobs):
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{backend}-"))
+    pg_name = None
+    if backend == "postgresql":
+        pg_name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{pg_name}"
+    else:
+        url = f"sqlite:///{workdir / 'helpdesk.db'}"
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    app = create_app(None, {"DATABASE_URL": url, "INSTANCE_PATH": str(workdir / "instance"),
+                            "REDIS_URL": REDIS if jobs == "redis" else "", "QUEUE_PREFIX": prefix,
+                            "SECRET_KEY": "bench-secret", "MAIL_SENDER_SOFT_LIMIT": 10_000,
+                            "MAIL_SENDER_HARD_LIMIT": 10_000})
+    try:
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade()
+            service.create_department(SYSTEM, name="Technical", inbound_address="support@example.com")
+            corpus = build(count, lambda n: reply_address("support@example.com", n))
+            source = MaildirSource("bench", workdir / "maildir", department="Technical")
+            for index, raw in enumerate(corpus):
+                # Maildir names start with the delivery time; keep arrival order explicit.
+                path = source.path / "new" / f"{1_700_000_000 + index}.{index:06d}.bench"
+                path.write_bytes(raw)
+                os.utime(path, ns=(1_700_000_000_000_000_000 + index, 1_700_000_000_000_000_000 + index))
+            batch_times = []
+            started = time.perf_counter()
+            done = 0
+            while done < count:
+                t0 = time.perf_counter()
+                outcomes = run_once(source, app.config["MAIL_BATCH_SIZE"])
+                if not outcomes:
+                    break
+                batch_times.append((time.perf_counter() - t0) / len(outcomes))
+                done += len(outcomes)
+            elapsed = time.perf_counter() - started
+            tickets = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket))
+            statuses = dict(db.session.execute(sa.select(InboundMessage.outcome, sa.func.count())
+                                               .group_by(InboundMessage.outcome)).all())
+            db.session.remove()
+            db.engine.dispose()
+        print(f"{backend:<10} jobs={jobs:<9} {count} messages in {elapsed:.2f} s = {count / elapsed:,.0f} msg/s"
+              f"  (per message: median {statistics.median(batch_times) * 1000:.2f} ms per batch average)"
+              f"  tickets={tickets} outcomes={statuses}")
+        return count / elapsed
+    finally:
+        if jobs == "redis":
+            from redis import Redis
+            from rq import Queue
+
+            for name in ("mail", "default"):
+                Queue(f"{prefix}-{name}", connection=Redis.from_url(REDIS)).delete(delete_jobs=True)
+        if pg_name:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--jobs", choices=["redis", "inprocess"], default="redis")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        run(backend, args.count, args.jobs)
+
+
+if __name__ == "__main__":
+    main()
