@@ -2,7 +2,7 @@
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -70,6 +70,7 @@ def next_value(session, name: str, start: int) -> int:
 
 
 _BATCH = "helpdesk_batch"
+_SQLITE_IMMEDIATE = "helpdesk_sqlite_immediate"
 
 
 def commit_service_call(session):
@@ -79,6 +80,14 @@ def commit_service_call(session):
         session.flush()
     else:
         session.commit()
+
+
+def begin_write(session):
+    """Start a transaction that is going to write: on SQLite it waits for the write lock up front."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.connection(execution_options={_SQLITE_IMMEDIATE: True})
 
 
 def in_batch(session) -> bool:
@@ -94,6 +103,7 @@ class batch:
 
     def __enter__(self):
         self.session.info[_BATCH] = True
+        begin_write(self.session)
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -106,8 +116,11 @@ class batch:
 
 
 def configure_sqlite(engine):
-    """SQLite settings for a server: WAL (readers never block the writer), foreign keys, a busy
-    timeout, and SQLAlchemy's documented fix so SAVEPOINTs work with the sqlite3 driver."""
+    """SQLite settings for a server: WAL, foreign keys, a busy timeout, and SQLAlchemy's documented fix
+    so SAVEPOINTs work with the sqlite3 driver. A ``batch`` starts with BEGIN IMMEDIATE (it will write,
+    so it waits for its turn as the one writer up front); other transactions start deferred so pages
+    that only read never block a writer. A deferred transaction whose snapshot went stale before it
+    writes gets an error from SQLite rather than overwriting what another process wrote."""
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -122,4 +135,5 @@ def configure_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(_SQLITE_IMMEDIATE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

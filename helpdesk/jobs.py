@@ -7,6 +7,7 @@ import threading
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from helpdesk.extensions import db
@@ -24,8 +25,13 @@ def bind_app(app):
 
 def enqueue_after_commit(task: str, *args, queue: str = "default"):
     """Run ``task`` (a dotted path to a function) with ``args`` once the current transaction commits.
-    Nothing runs if it rolls back."""
+    Nothing runs if it rolls back. A mapped object among ``args`` is passed as its primary key, so a
+    row added in this transaction need not be flushed just to learn its id."""
     db.session.info.setdefault(_PENDING, []).append((queue, task, args))
+
+
+def _as_ids(args):
+    return tuple(sa_inspect(a).identity[0] if hasattr(a, "__mapper__") else a for a in args)
 
 
 def enqueue(task: str, *args, queue: str = "default"):
@@ -41,7 +47,7 @@ def _after_commit(session):
         return
     jobs = session.info.pop(_PENDING, None)
     if jobs and has_app_context():
-        _dispatch(current_app._get_current_object(), jobs)
+        _dispatch(current_app._get_current_object(), [(q, task, _as_ids(args)) for q, task, args in jobs])
 
 
 @event.listens_for(Session, "after_rollback")
@@ -65,11 +71,20 @@ def discard_since(mark: int):
 
 def _dispatch(app, jobs):
     if app.config.get("REDIS_URL"):
+        by_queue = {}
         for queue, task, args in jobs:
+            by_queue.setdefault(queue, []).append((task, args))
+        for queue, items in by_queue.items():
             try:
-                get_queue(app, queue).enqueue(run_task, task, *args)
+                rq_queue = get_queue(app, queue)
+                # One round trip for the whole commit's jobs.
+                with rq_queue.connection.pipeline() as pipe:
+                    rq_queue.enqueue_many([rq_queue.prepare_data(run_task, (task, *args)) for task, args in items],
+                                          pipeline=pipe)
+                    pipe.execute()
             except Exception:  # Redis down: the work is recorded in the database; a sweep re-enqueues it.
-                log.exception("could not enqueue %s%r; it stays pending for the next sweep", task, args)
+                log.exception("could not enqueue %d job(s) on %s; they stay pending for the next sweep",
+                              len(items), queue)
         return
     for _queue, task, args in jobs:
         try:

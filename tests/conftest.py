@@ -3,6 +3,7 @@ server (aiosmtpd) on loopback. Each database test runs once per backend."""
 import email
 import email.policy
 import os
+import re
 import threading
 import time
 import uuid
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
 
 from helpdesk import create_app
 from helpdesk.extensions import db
@@ -198,9 +200,39 @@ def app(app_factory, smtp):
         db.session.remove()
 
 
+class OneContextPerRequestClient(FlaskClient):
+    """A test client whose every request gets its own app context, as real HTTP requests do. The ``app``
+    fixture keeps a context open for the whole test; Flask would reuse it, so ``g`` (Flask-Login's cached
+    user) and the database session would carry over between requests and hide a session that ended."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    from helpdesk.extensions import limiter
+
+    # One limiter object serves every app; counts from earlier tests must not carry over.
+    limiter.reset()
+    app.test_client_class = OneContextPerRequestClient
+    yield app.test_client()
+    limiter.reset()
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token a browser would send back: the first csrf_token hidden input of the page."""
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "page has no csrf_token input"
+    return match.group(1)
+
+
+def log_in(client, login, password="correct horse battery"):
+    """Log in through the login form as a browser would; returns the final response."""
+    page = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"login": login, "password": password, "csrf_token": csrf_token(page)},
+                       follow_redirects=True)
 
 
 # --------------------------------------------------------------------------- Redis

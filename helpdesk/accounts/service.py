@@ -12,6 +12,7 @@ from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
+from helpdesk.sanitize import strip_control
 
 # Intranet helpdesks receive mail from .local addresses and test setups use .test; email-validator
 # documents this list as the place to allow such special-use domains.
@@ -66,15 +67,23 @@ def get_by_email(email: str):
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
-def find_or_create_customer(email: str, full_name: str = "") -> User:
-    """The user with ``email``, created as a customer without a password when unknown.
-    Does not commit: for use inside another service call."""
+def users_by_email(emails) -> dict:
+    """{email: User} for those of the (normalised) ``emails`` that belong to a user; one query."""
+    emails = [e for e in dict.fromkeys(emails) if e]
+    if not emails:
+        return {}
+    return {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(emails)))}
+
+
+def find_or_create_customer(email: str, full_name: str = "", known=None) -> User:
+    """The user with ``email``, created as a customer without a password when unknown. ``known`` is a
+    ``users_by_email`` result the caller already has. Does not commit or flush: for use inside
+    another service call."""
     email = normalise_email(email)
-    user = db.session.scalar(sa.select(User).where(User.email == email))
+    user = known.get(email) if known is not None else db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, full_name=(full_name or "").strip()[:200], role=ROLE_CUSTOMER)
+        user = User(email=email, full_name=strip_control(full_name or "").strip()[:200], role=ROLE_CUSTOMER)
         db.session.add(user)
-        db.session.flush()
     elif not user.full_name and full_name:
         user.full_name = full_name.strip()[:200]
     return user

@@ -24,6 +24,7 @@ class MailboxLock:
             self._conn = db.engine.connect()
             if self._conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar():
                 self._conn.commit()
+                self._key = key
                 return True
             self._conn.close()
             self._conn = None
@@ -42,7 +43,13 @@ class MailboxLock:
 
     def release(self):
         if self._conn is not None:
-            self._conn.close()  # ends the session, which releases the advisory lock
+            # Closing alone returns the connection to the pool, where its session and the lock live on.
+            try:
+                self._conn.execute(sa.select(sa.func.pg_advisory_unlock(self._key)))
+                self._conn.commit()
+            except sa.exc.DBAPIError:
+                self._conn.invalidate()  # the connection is broken: dropping it ends the session and its lock
+            self._conn.close()
             self._conn = None
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)

@@ -1,6 +1,10 @@
-"""Parse raw mail into one immutable ParsedMail. mail-parser decodes the headers and addresses; the
-MIME parts are walked here so that forwarded messages stay attachments, text attachments beside a text
-body are kept, and 8-bit text without a declared charset is detected instead of mangled."""
+"""Parse raw mail into one immutable ParsedMail with the standard library's parser. The MIME parts are
+walked here so that forwarded messages stay attachments, text attachments beside a text body are kept,
+and 8-bit text without a declared charset is detected instead of mangled.
+
+mail-parser (the stack's first choice) was measured and dropped for this step: it decodes undeclared
+8-bit text to replacement characters, merges forwarded message/rfc822 parts into the body text, and at
+0.47 ms a message it cost more than the whole rest of parsing (the standard library parses in 0.07 ms)."""
 import email
 import email.policy
 import re
@@ -10,7 +14,6 @@ from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_to_datetime
 
 import charset_normalizer
-import mailparser
 
 # Legacy charsets our users' mail arrives in when it does not say (Western, Central European,
 # Turkish, Cyrillic, Persian/Arabic); detection is limited to these to stay accurate on short text.
@@ -155,13 +158,9 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
     """Parse ``raw``; raises UnparseableMail when there is nothing mail-like in it."""
     if not raw or not raw.strip():
         raise UnparseableMail("the message is empty")
-    try:
-        parsed = mailparser.parse_from_bytes(raw)
-        message = parsed.message
-        defects = tuple(str(d) for d in (parsed.defects or ()))
-    except Exception:  # mail-parser gave up; the standard library is more forgiving
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
-        defects = ("mail-parser failed; parsed with the standard library",)
+    # compat32 keeps undecodable bytes (surrogate-escaped) instead of raising; we decode them ourselves.
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    defects = tuple(f"{type(d).__name__}" for part in message.walk() for d in part.defects)
     if not message.keys():
         raise UnparseableMail("no mail headers found")
 
@@ -210,7 +209,8 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
             found = _message_ids(_header_in_block(payload, "message-id"))
             bounced_message_id = bounced_message_id or (found[0] if found else None)
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-            text = decode_text(payload, part.get_content_charset(), hints)
+            # Mail read over IMAP (or saved on Windows) has CRLF line endings; stored text has plain newlines.
+            text = decode_text(payload, part.get_content_charset(), hints).replace("\r\n", "\n")
             (texts if ctype == "text/plain" else htmls).append(text)
             continue
         content_id = (part.get("Content-ID") or "").strip().strip("<>") or None

@@ -1,6 +1,7 @@
 """The inbound pipeline, wired in one place: store raw → parse → classify → thread → act.
 Each step is a plain function with its own module; a failure at any step quarantines the message
 with the step and the reason, keeping the raw bytes. Nothing is dropped silently."""
+import email.policy
 import hashlib
 import logging
 import re
@@ -8,6 +9,8 @@ import time
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
+from email.parser import BytesParser
+from email.utils import getaddresses
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,7 +19,7 @@ from flask_babel import gettext as _
 from helpdesk import storage
 from helpdesk.accounts.models import User
 from helpdesk.actors import MAIL_GATEWAY
-from helpdesk.db import batch, commit_service_call, in_batch, utcnow
+from helpdesk.db import batch, begin_write, commit_service_call, in_batch, utcnow
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
 from helpdesk.jobs import discard_since, pending_mark
@@ -24,13 +27,16 @@ from helpdesk.mailgateway import rules
 from helpdesk.mailgateway.models import IGNORED, PROCESSED, QUARANTINED, RECEIVED, InboundMessage
 from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
 from helpdesk.mailgateway.routing import thread_for
+from helpdesk.sanitize import strip_control
 from helpdesk.tickets import access
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import CLOSED, Department
 
 log = logging.getLogger("helpdesk.mailgateway")
 
-_MSGID_HEADER = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]+>)", re.I | re.M)
+# Exchange Online folds its long Message-IDs onto the next line ("Message-ID:\n <...>").
+_HEADER_PARSER = BytesParser(policy=email.policy.compat32)
+_MSGID_HEADER = re.compile(rb"^message-id:[ \t]*(?:\n[ \t]+)?(<[^>\r\n]+>)", re.I | re.M)
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|i̇lt|ilt|továbbítás|tov|fw)\s*:", re.I)
 _FORWARDED_FROM = re.compile(r"^\s*(?:from|von|kimden|feladó|از)\s*:\s*(.+)$", re.I | re.M)
 
@@ -62,7 +68,7 @@ def fingerprint(raw: bytes) -> tuple[str, str | None]:
     transport headers and line endings differ."""
     head, _sep, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
     match = _MSGID_HEADER.search(head)
-    message_id = match.group(1).decode("ascii", "replace")[:998] if match else None
+    message_id = strip_control(match.group(1).decode("ascii", "replace"))[:998] if match else None
     if message_id:
         digest = hashlib.sha256(b"mid:" + message_id.encode() + b"\0" + body.rstrip()).hexdigest()
     else:
@@ -74,6 +80,7 @@ def store_batch(batch, on_stored=None):
     """Store every new message of ``batch`` and commit once. Returns [(Fetched, row or None)], None for a
     duplicate. ``on_stored(session)`` runs inside the same transaction (e.g. to advance an IMAP UID)."""
     keyed = [(item, *fingerprint(item.raw)) for item in batch]
+    begin_write(db.session)
     prints = [fp for _, fp, _ in keyed]
     refs = [(item.mailbox, item.source_ref) for item in batch if item.source_ref]
     known = set(db.session.scalars(sa.select(InboundMessage.fingerprint).where(InboundMessage.fingerprint.in_(prints))))
@@ -88,9 +95,7 @@ def store_batch(batch, on_stored=None):
             result.append((item, None))
             continue
         seen.add(digest)
-        key, size = storage.put(item.raw)
-        row = InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
-                             fingerprint=digest, raw_key=key, size=size, status=RECEIVED)
+        row = _new_row(item, digest, message_id)
         db.session.add(row)
         result.append((item, row))
     if on_stored is not None:
@@ -104,12 +109,27 @@ def store_batch(batch, on_stored=None):
     return result
 
 
+def _new_row(item, digest, message_id):
+    """The inbound row for a message (its bytes go to storage first). Sender and subject come from a
+    headers-only parse, so even a message that later fails to parse is listed with them."""
+    key, size = storage.put(item.raw)
+    sender = subject = None
+    try:
+        headers = _HEADER_PARSER.parsebytes(item.raw, headersonly=True)
+        addresses = getaddresses([str(v) for v in headers.get_all("From") or headers.get_all("Reply-To") or []])
+        sender = next((strip_control(a.lower())[:320] for _n, a in addresses if "@" in a), None)
+        subject = strip_control(str(headers.get("Subject") or ""))[:998] or None
+    except Exception:  # anything unreadable is the parse step's to report, with the raw bytes kept
+        log.debug("headers of inbound message unreadable at store time", exc_info=True)
+    return InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
+                          fingerprint=digest, raw_key=key, size=size, status=RECEIVED, sender=sender,
+                          subject=subject)
+
+
 def _store_one_by_one(keyed, on_stored):
     result = []
     for item, digest, message_id in keyed:
-        key, size = storage.put(item.raw)
-        row = InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
-                             fingerprint=digest, raw_key=key, size=size, status=RECEIVED)
+        row = _new_row(item, digest, message_id)
         try:
             with db.session.begin_nested():
                 db.session.add(row)
@@ -124,12 +144,14 @@ def _store_one_by_one(keyed, on_stored):
 
 # --------------------------------------------------------------------------- context
 
-def make_context():
+def make_context(rows=()):
+    """What the rules need to know, read once for a batch of stored ``rows``."""
     config = current_app.config
     own = {a.lower() for a in config.get("MAIL_HELPDESK_ADDRESSES", []) if a}
     own.add(config["MAIL_DEFAULT_FROM"].lower())
-    for inbound, reply_from in db.session.execute(sa.select(Department.inbound_address,
-                                                            Department.reply_from_address)):
+    departments = db.session.execute(sa.select(Department.id, Department.name, Department.inbound_address,
+                                               Department.reply_from_address)).all()
+    for _id, _name, inbound, reply_from in departments:
         own.update(a.lower() for a in (inbound, reply_from) if a)
     for mailbox in config.get("MAIL_MAILBOXES") or []:
         if mailbox.get("address"):
@@ -140,6 +162,10 @@ def make_context():
         blocked_senders=tuple(config.get("MAIL_BLOCKED_SENDERS") or ()),
         rate_soft_limit=int(config["MAIL_SENDER_SOFT_LIMIT"]),
         rate_hard_limit=int(config["MAIL_SENDER_HARD_LIMIT"]),
+        staff=dict(db.session.execute(sa.select(User.email, User.id).where(User.role.in_(("admin", "agent")))).all()),
+        departments=tuple((d_id, name, (inbound or "").lower()) for d_id, name, inbound, _ in departments),
+        prior_counts=rules.recent_counts([r.sender for r in rows], min((r.id for r in rows), default=0)),
+        batch_counts={},
     )
 
 
@@ -151,14 +177,15 @@ def process(row: InboundMessage, context=None, department_name=None) -> Outcome:
     runs in its own savepoint, so one failure never undoes the others."""
     if not in_batch(db.session):
         with batch(db.session):
-            return process(row, context, department_name)
+            outcome = process(row, context, department_name)
+            _write_links()
+            return outcome
     started = time.perf_counter()
     context = context or make_context()
     step = "parse"
     mark = pending_mark()
     try:
         with db.session.begin_nested():
-            row.attempts = (row.attempts or 0) + 1
             outcome, step = _steps(row, context, department_name)
     except Exception as exc:  # isolate every message: one bad mail never stops the ones after it
         discard_since(mark)  # e.g. an acknowledgement queued before the failure: its row is gone
@@ -174,20 +201,28 @@ def _steps(row, context, department_name):
     try:
         raw = storage.get(row.raw_key)
         mail = parse(raw, max_attachment_bytes=current_app.config["MAX_ATTACHMENT_BYTES"])
-        row.sender = (mail.from_addr or (mail.reply_to[0][1] if mail.reply_to else None) or "")[:320] or None
-        row.subject = mail.subject[:998]
-        step = "classify"
-        verdict = rules.classify(mail, context)
-        step = "thread"
-        route = thread_for(mail)
-        step = "act"
-        return _act(row, mail, verdict, route, context, department_name), step
+        # Nothing below needs to read this message's own unsaved rows back from the database, so
+        # they are written in one flush when the message's savepoint is released, not at every query.
+        with db.session.no_autoflush:
+            sender = strip_control(mail.from_addr or (mail.reply_to[0][1] if mail.reply_to else None) or "")[:320]
+            if row.sender != (sender or None):
+                row.sender = sender or None
+            subject = strip_control(mail.subject)[:998]
+            if row.subject != subject:
+                row.subject = subject
+            step = "classify"
+            verdict = rules.classify(mail, context)
+            step = "thread"
+            route = thread_for(mail)
+            step = "act"
+            return _act(row, mail, verdict, route, context, department_name), step
     except Exception as exc:
         exc.helpdesk_step = step
         raise
 
 
 def quarantine(row, step, exc, reason=None) -> Outcome:
+    row.attempts = (row.attempts or 0) + 1
     row.status = QUARANTINED
     row.step = step
     if isinstance(exc, HelpdeskError):
@@ -204,6 +239,7 @@ def quarantine(row, step, exc, reason=None) -> Outcome:
 
 def _finish(row, status, outcome, ticket=None, reason=""):
     """Mark the row; the caller's service call (or the explicit commit here) commits it."""
+    row.attempts = (row.attempts or 0) + 1
     row.status = status
     row.outcome = outcome
     row.processed_at = utcnow()
@@ -230,7 +266,7 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
 
     quietly = verdict.disposition == rules.QUIET
     sender = mail.from_addr or mail.reply_to[0][1]
-    agent = db.session.scalar(sa.select(User).where(User.email == sender, User.role.in_(("admin", "agent"))))
+    agent = db.session.get(User, context.staff[sender]) if sender in context.staff else None
     trusted = not rules.authentication_failed(mail)
     body = _body(mail)
     attachments = [tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id) for a in mail.attachments]
@@ -270,7 +306,7 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
         if original is not None:
             requester_name, requester_email = original
             actor = agent
-    department = _department_for(mail, department_name)
+    department = _department_for(mail, department_name, context)
     _finish(row, PROCESSED, "new_ticket")
     new = tickets.open_ticket(
         actor, subject=_subject(mail), **body, requester_email=requester_email, requester_name=requester_name,
@@ -282,10 +318,20 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
 
 
 def _outcome_for(row, ticket, outcome=None):
-    # The row's status was committed with the ticket change; the link to a new ticket (whose id only
-    # exists now) rides along with the next commit.
-    row.ticket_id = ticket.id
+    # A new ticket's id exists only now; process_stored writes the links in one statement per batch.
+    if row.ticket_id != ticket.id:
+        db.session.info.setdefault(_LINKS, []).append({"id": row.id, "ticket_id": ticket.id})
     return Outcome("", outcome or row.outcome, ticket.number, row.message_id, row.id)
+
+
+_LINKS = "helpdesk_inbound_links"
+
+
+def _write_links():
+    """Link this batch's inbound rows to the tickets they created, in one statement."""
+    links = db.session.info.pop(_LINKS, None)
+    if links:
+        db.session.execute(sa.update(InboundMessage), links)
 
 
 def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
@@ -354,18 +400,20 @@ def _cc_addresses(mail, context, exclude):
     return result[:20]
 
 
-def _department_for(mail, department_name):
-    if department_name:
-        found = db.session.scalar(sa.select(Department).where(Department.name == department_name))
-        if found is not None:
-            return found
+def _department_for(mail, department_name, context):
+    """The id of the mailbox's department, else of the department whose address the mail was sent to."""
+    for department_id, name, _inbound in context.departments:
+        if department_name and name == department_name:
+            return department_id
     recipients = set(mail.all_recipients)
-    for department in db.session.scalars(sa.select(Department).where(Department.inbound_address.is_not(None))):
-        local, _, domain = department.inbound_address.lower().rpartition("@")
+    for department_id, _name, inbound in context.departments:
+        if not inbound:
+            continue
+        local, _, domain = inbound.rpartition("@")
         for address in recipients:
             a_local, _, a_domain = address.rpartition("@")
             if a_domain == domain and a_local.split("+", 1)[0] == local:
-                return department
+                return department_id
     return None
 
 
@@ -395,9 +443,14 @@ def _forwarded_sender(mail):
 def process_stored(stored, department_name=None, should_stop=lambda: False):
     """Process what ``store_batch`` stored, in arrival order, in one transaction (a savepoint per
     message). Stopping early leaves the rest stored for the next run."""
-    context = make_context()
     outcomes = []
     with batch(db.session):
+        # The store commit expired the rows; their ids are in the identity keys without a query each.
+        ids = [sa.inspect(row).identity[0] for _item, row in stored if row is not None]
+        if ids:  # reload them all in one query
+            db.session.scalars(sa.select(InboundMessage).where(InboundMessage.id.in_(ids))
+                               .execution_options(populate_existing=True)).all()
+        context = make_context([row for _item, row in stored if row is not None])
         for item, row in stored:
             if row is None:
                 outcomes.append(Outcome(item.label, "duplicate", None, fingerprint(item.raw)[1], None,
@@ -408,6 +461,7 @@ def process_stored(stored, department_name=None, should_stop=lambda: False):
             done = process(row, context, department_name)
             outcomes.append(Outcome(item.label, done.outcome, done.ticket_number, done.message_id,
                                     done.inbound_id, done.reason))
+        _write_links()
     return outcomes
 
 
@@ -422,6 +476,7 @@ def process_pending(mailbox=None, limit=1000, should_stop=lambda: False, departm
     if mailbox is not None:
         query = query.where(InboundMessage.mailbox == mailbox)
     rows = db.session.scalars(query).all()
+    db.session.rollback()  # end the read, so the batch below starts as a write transaction
     return process_stored([(Fetched(row.mailbox, b"", label=f"inbound {row.id}"), row) for row in rows],
                           department_name, should_stop) if rows else []
 

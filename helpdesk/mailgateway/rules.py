@@ -33,6 +33,11 @@ class Context:
     blocked_senders: tuple
     rate_soft_limit: int
     rate_hard_limit: int
+    # Read once per batch: {email: user id} of agents and admins; departments as (id, name, inbound address).
+    staff: dict = None
+    departments: tuple = ()
+    prior_counts: dict = None
+    batch_counts: dict = None  # messages per sender seen in this batch (mutable on purpose)
 
 
 _AUTO_SUBJECT = re.compile(
@@ -99,14 +104,27 @@ def rule_auto_reply(mail, context):
     return None
 
 
+def recent_counts(senders, before_id) -> dict:
+    """{sender: messages received in the last hour before inbound row ``before_id``}: one query for a
+    whole batch's senders."""
+    senders = [s for s in set(senders) if s]
+    if not senders:
+        return {}
+    since = utcnow() - timedelta(hours=1)
+    return dict(db.session.execute(
+        sa.select(InboundMessage.sender, sa.func.count())
+        .where(InboundMessage.sender.in_(senders), InboundMessage.received_at >= since,
+               InboundMessage.id < before_id)
+        .group_by(InboundMessage.sender)
+    ).all())
+
+
 def rule_rate_limit(mail, context):
     if not mail.from_addr:
         return None
-    since = utcnow() - timedelta(hours=1)
-    recent = db.session.scalar(
-        sa.select(sa.func.count()).select_from(InboundMessage)
-        .where(InboundMessage.sender == mail.from_addr, InboundMessage.received_at >= since)
-    )
+    # Counts from before this batch plus what this batch has seen so far, this message included.
+    context.batch_counts[mail.from_addr] = context.batch_counts.get(mail.from_addr, 0) + 1
+    recent = context.prior_counts.get(mail.from_addr, 0) + context.batch_counts[mail.from_addr]
     if recent > context.rate_hard_limit:
         return Verdict(DISCARD, "rate_limited",
                        f"{recent} messages from {mail.from_addr} within an hour: looks like a mail loop.")

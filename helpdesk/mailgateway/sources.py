@@ -201,14 +201,24 @@ class ImapSource:
             _sleep(seconds, should_stop)
             return
         self.client.idle()
+        idling = True
         try:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline and not should_stop():
+                asked = time.monotonic()
                 responses = self.client.idle_check(timeout=1)
+                if not responses and time.monotonic() - asked < 0.5:
+                    # imapclient reports a connection the server closed as "nothing yet", at once and
+                    # forever. Ending IDLE raises then (and the worker reconnects); otherwise IDLE goes on.
+                    idling = False
+                    responses = self.client.idle_done()[1]
+                    self.client.idle()
+                    idling = True
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     break
         finally:
-            self.client.idle_done()
+            if idling:
+                self.client.idle_done()
 
 
 def sources_from_config(config):

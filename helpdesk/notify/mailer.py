@@ -1,4 +1,5 @@
 """Turn an outbox row into MIME and hand it to SMTP (or, with no SMTP server set, to a folder)."""
+import email.policy
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -10,6 +11,10 @@ from flask import current_app
 from helpdesk import storage
 
 LOOP_HEADER = "X-Helpdesk-Loop"
+# Fold at the RFC 5322 limit, not at 78: CPython's folding turns a long In-Reply-To (Outlook's ids are
+# long) into RFC 2047 words no client reads as a Message-ID, and drops the space between two encoded
+# words of a long non-ASCII subject (CPython gh-144156).
+POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class PermanentFailure(Exception):
@@ -17,7 +22,7 @@ class PermanentFailure(Exception):
 
 
 def build_message(row) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["Message-ID"] = row.message_id
     msg["Date"] = formatdate(row.created_at.timestamp(), localtime=False, usegmt=True)
     msg["From"] = row.sender

@@ -33,6 +33,6 @@ def queue_email(*, sender, recipient, recipient_name="", subject, body_text, bod
         message_id=message_id or new_message_id(),
     )
     db.session.add(row)
-    db.session.flush()
-    enqueue_after_commit(DELIVER_TASK, row.id, queue=MAIL_QUEUE)
+    # Passed as the row itself: its id exists once the transaction flushes (jobs get the id).
+    enqueue_after_commit(DELIVER_TASK, row, queue=MAIL_QUEUE)
     return row

@@ -168,3 +168,4 @@ class Attachment(db.Model):
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     message = relationship(Message, back_populates="attachments")
+    ticket = relationship(Ticket)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.notify.service import new_message_id, queue_email
-from helpdesk.tickets.models import INTERNAL_NOTE
+from helpdesk.tickets.models import INTERNAL_NOTE, Message
 from helpdesk.tickets.reply_matching import reply_address, subject_tag
 
 _MAX_REFERENCES = 10
@@ -37,16 +37,27 @@ def _addresses(ticket):
     return formataddr((display, sender)), formataddr((display, reply_to))
 
 
-def _threading(ticket, message, recipient):
-    """In-Reply-To and References for mail about ``message`` to ``recipient``: the thread's root, the
+def _thread_history(ticket, message, recipients, new_ticket):
+    """(Message-IDs of the earlier public messages, {recipient: Message-ID of the last mail they got})."""
+    if new_ticket:  # nothing was said or sent before the first message
+        return [], {}
+    earlier = db.session.scalars(
+        sa.select(Message.message_id)
+        .where(Message.ticket_id == ticket.id, Message.kind != INTERNAL_NOTE, Message.message_id.is_not(None),
+               Message.id != message.id)
+        .order_by(Message.id)
+    ).all()
+    last_sent = dict(db.session.execute(
+        sa.select(OutboxEmail.recipient, OutboxEmail.message_id)
+        .where(OutboxEmail.ticket_id == ticket.id, OutboxEmail.recipient.in_(recipients))
+        .order_by(OutboxEmail.id)
+    ).all())  # later rows overwrite earlier ones: the last mail per recipient
+    return earlier, last_sent
+
+
+def _threading(message, earlier, last_sent):
+    """In-Reply-To and References for mail about ``message`` to one recipient: the thread's root, the
     recent public messages, and the last mail this recipient got on the ticket (the one they see)."""
-    earlier = [m.message_id for m in ticket.messages
-               if m.message_id and m.kind != INTERNAL_NOTE and m.id != message.id]
-    last_sent = db.session.scalar(
-        sa.select(OutboxEmail.message_id)
-        .where(OutboxEmail.ticket_id == ticket.id, OutboxEmail.recipient == recipient)
-        .order_by(OutboxEmail.id.desc()).limit(1)
-    )
     chain = earlier[:1] + earlier[1:][-(_MAX_REFERENCES - 2):]
     if message.kind == "customer" and message.message_id and not earlier:
         chain = [message.message_id]  # acknowledging the first message: it is the parent
@@ -57,16 +68,18 @@ def _threading(ticket, message, recipient):
     return {"In-Reply-To": parent, "References": " ".join(chain) or None}
 
 
-def _queue(ticket, message, template, subject, auto_submitted, exclude=()):
+def _queue(ticket, message, template, subject, auto_submitted, exclude=(), new_ticket=False):
     sender, reply_to = _addresses(ticket)
-    for email, name, locale in _recipients(ticket, exclude=exclude):
+    recipients = list(_recipients(ticket, exclude=exclude))
+    earlier, last_sent = _thread_history(ticket, message, [r[0] for r in recipients], new_ticket)
+    for email, name, locale in recipients:
         with force_locale(locale):
             context = {"ticket": ticket, "message": message, "recipient_name": name,
                        "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"]}
             text = render_template(f"tickets/mail/{template}.txt", **context)
             html = render_template(f"tickets/mail/{template}.html", **context)
             subject_line = f"{subject_tag(ticket.number)} {subject()}"
-        headers = {"Reply-To": reply_to, **_threading(ticket, message, email)}
+        headers = {"Reply-To": reply_to, **_threading(message, earlier, last_sent.get(email))}
         if auto_submitted:
             headers["Auto-Submitted"] = "auto-replied"
         attachments = [{"key": a.sha256, "filename": a.filename, "content_type": a.content_type}
@@ -76,10 +89,11 @@ def _queue(ticket, message, template, subject, auto_submitted, exclude=()):
                     attachments=attachments, ticket_id=ticket.id, message_id=new_message_id(str(ticket.number)))
 
 
-def acknowledge_new_ticket(ticket, message):
+def acknowledge_new_ticket(ticket, message, new_ticket=False):
     """Tell the requester and CCs that their ticket exists, with its number (an automatic reply)."""
     _queue(ticket, message, "acknowledgement", lambda: _("We received your request: %(subject)s",
-                                                          subject=ticket.subject), auto_submitted=True)
+                                                          subject=ticket.subject), auto_submitted=True,
+           new_ticket=new_ticket)
 
 
 def agent_replied(ticket, message):

@@ -16,7 +16,7 @@ from helpdesk.db import commit_service_call, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.notify.service import new_message_id
-from helpdesk.sanitize import clean_html, html_to_text, text_to_html
+from helpdesk.sanitize import clean_html, html_to_text, strip_control, text_to_html
 from helpdesk.tickets import access, notifications
 from helpdesk.tickets.models import (
     AGENT_REPLY,
@@ -57,7 +57,7 @@ class NewAttachment:
 # --------------------------------------------------------------------------- validation helpers
 
 def _clean_subject(errors, subject):
-    subject = " ".join((subject or "").split())
+    subject = " ".join(strip_control(subject or "").split())
     if not subject:
         errors["subject"] = _l("Enter a subject.")
     elif len(subject) > SUBJECT_MAX:
@@ -67,8 +67,8 @@ def _clean_subject(errors, subject):
 
 def _clean_body(errors, body_text, body_html):
     """(text, sanitised html) of a message body, or a field error when it is empty or too long."""
-    html = clean_html(body_html) if body_html else ""
-    text = (body_text or "").strip() or html_to_text(html)
+    html = clean_html(strip_control(body_html)) if body_html else ""
+    text = strip_control(body_text or "").strip() or html_to_text(html)
     # Markup alone (an empty editor sends "<p><br></p>") is no message; an inline image is.
     if not text.strip() and not re.search(r"<img\b[^>]*\bsrc=", html):
         errors["body"] = _l("Enter a message.")
@@ -144,7 +144,7 @@ def _store_attachments(ticket, message, attachments):
     for item in attachments:
         key, size = storage.put(item.data)
         row = Attachment(
-            ticket_id=ticket.id, message=message, filename=_safe_filename(item.filename),
+            ticket=ticket, message=message, filename=_safe_filename(item.filename),
             content_type=(item.content_type or "application/octet-stream").lower()[:127], size=size, sha256=key,
             content_id=item.content_id,
         )
@@ -155,22 +155,22 @@ def _store_attachments(ticket, message, attachments):
 
 def _add_message(ticket, *, kind, author, text, html, source, message_id=None, in_reply_to=None,
                  author_email=None, author_name=None, attachments=(), events=()):
+    now = utcnow()
     message = Message(
-        ticket=ticket, kind=kind, author_id=getattr(author, "id", None),
+        ticket=ticket, kind=kind, author=author if isinstance(author, User) else None,
         author_email=author_email or getattr(author, "email", None),
         # Names from a form or a From header can be longer than the column (PostgreSQL would refuse them).
-        author_name=(author_name or getattr(author, "full_name", None) or "")[:200] or None,
-        body_text=text, body_html=html, source=source,
+        author_name=strip_control(author_name or getattr(author, "full_name", None) or "")[:200] or None,
+        body_text=text, body_html=html, source=source, created_at=now,
         message_id=message_id or new_message_id(str(ticket.number)), in_reply_to=in_reply_to,
     )
     db.session.add(message)
-    db.session.flush()
     stored = _store_attachments(ticket, message, attachments)
     if "cid:" in html and any(a.content_id for a in stored):
-        db.session.flush()
+        db.session.flush()  # the attachments' ids go into the HTML
         message.body_html = _link_inline_images(html, stored)
     if kind != INTERNAL_NOTE:
-        ticket.last_activity_at = message.created_at
+        ticket.last_activity_at = now
     for event in events:
         _system_event(ticket, None, event)
     return message
@@ -188,8 +188,8 @@ def _link_inline_images(html, stored):
 
 
 def _system_event(ticket, actor, event: dict):
-    """``actor`` None means the event is part of another change (e.g. a note about a dropped attachment)."""
-    """A line in the thread saying what changed; rendered in the reader's language by ``describe_event``."""
+    """A line in the thread saying what changed, kept as data (``event``) and rendered in the reader's
+    language. ``actor`` None means the event is part of another change (e.g. a dropped attachment)."""
     message = Message(
         ticket=ticket, kind=SYSTEM_EVENT, author_id=getattr(actor, "id", None),
         author_name=getattr(actor, "full_name", None) or getattr(actor, "name", None),
@@ -213,20 +213,27 @@ def _set_status(ticket, actor, status):
     audit.record(actor, "ticket", ticket.id, "status-changed", {"status": [old, status]})
 
 
-def _add_cc(ticket, email, name=""):
+def _add_cc(ticket, email, name="", known=None):
+    """Add ``email`` as a CC unless it is on the ticket; ``known`` is a ``users_by_email`` result."""
     existing = next((p for p in ticket.participants if p.email == email), None)
     if existing is not None:
         return existing, False
-    user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
-    participant = Participant(ticket=ticket, email=email, name=(name or "")[:200], role=CC, user_id=user_id)
+    user = (known if known is not None else accounts.users_by_email([email])).get(email)
+    participant = Participant(ticket=ticket, email=email, name=(name or "")[:200], role=CC, user=user)
     db.session.add(participant)
     return participant, True
 
 
+_LOCKED_COLUMNS = ["subject", "status", "priority", "department_id", "assignee_id", "first_response_at",
+                   "closed_at", "last_activity_at"]
+
+
 def _lock(ticket):
-    """Re-read the ticket row under a write lock so concurrent changes serialise instead of overwriting."""
-    db.session.execute(sa.select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
-    db.session.refresh(ticket)
+    """Re-read the ticket's columns under a row lock (one SELECT ... FOR UPDATE) so concurrent
+    changes serialise instead of overwriting each other. SQLite has no row locks: there a transaction
+    whose snapshot went stale is refused at its first write, so nothing is overwritten unseen."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.refresh(ticket, attribute_names=_LOCKED_COLUMNS, with_for_update=True)
 
 
 # --------------------------------------------------------------------------- public operations
@@ -260,18 +267,20 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     if errors:
         raise ValidationFailed(errors)
 
-    requester = accounts.find_or_create_customer(requester_email, requester_name)
+    known = accounts.users_by_email([requester_email, *cc])
+    number = next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"])
+    requester = accounts.find_or_create_customer(requester_email, requester_name, known=known)
+    now = utcnow()
     ticket = Ticket(
-        number=next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"]),
-        subject=subject, status=OPEN, priority=priority, department=department, requester=requester,
-        organisation_id=requester.organisation_id, source=source, linked_ticket=linked_ticket,
+        number=number, subject=subject, status=OPEN, priority=priority, department=department,
+        requester=requester, organisation_id=requester.organisation_id, source=source,
+        linked_ticket=linked_ticket, created_at=now, updated_at=now, last_activity_at=now,
     )
     db.session.add(ticket)
-    db.session.flush()
     db.session.add(Participant(ticket=ticket, email=requester.email, name=requester.full_name,
-                               role=REQUESTER, user_id=requester.id))
+                               role=REQUESTER, user=requester))
     for email in cc:
-        _add_cc(ticket, email)
+        _add_cc(ticket, email, known=known)
     author = actor if actor.is_customer else requester
     message = _add_message(
         ticket, kind=CUSTOMER_MESSAGE, author=author, text=text, html=html, source=source,
@@ -280,9 +289,10 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     )
     if linked_ticket is not None:
         _system_event(ticket, actor, {"type": "linked", "number": linked_ticket.number})
+    db.session.flush()  # one round of inserts for the user, ticket, participants and message
     audit.record(actor, "ticket", ticket.id, "opened", {"number": ticket.number, "source": source})
     if acknowledge:
-        notifications.acknowledge_new_ticket(ticket, message)
+        notifications.acknowledge_new_ticket(ticket, message, new_ticket=True)
     commit_service_call(db.session)
     return ticket
 
@@ -308,8 +318,9 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
         source=source, message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
         author_email=author_email, author_name=author_name, events=events,
     )
+    known = accounts.users_by_email(cc) if cc else {}
     for email in cc:
-        if _add_cc(ticket, email)[1]:
+        if _add_cc(ticket, email, known=known)[1]:
             _system_event(ticket, actor, {"type": "cc-added", "email": email})
     if ticket.status in (ANSWERED, WAITING, CLOSED):
         _set_status(ticket, actor, OPEN)
@@ -380,8 +391,9 @@ def add_participants(actor, ticket, addresses) -> list[Participant]:
     if errors:
         raise ValidationFailed(errors)
     added = []
+    known = accounts.users_by_email(emails)
     for email in emails:
-        participant, created = _add_cc(ticket, email)
+        participant, created = _add_cc(ticket, email, known=known)
         if created:
             added.append(participant)
             _system_event(ticket, actor, {"type": "cc-added", "email": email})

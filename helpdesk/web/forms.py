@@ -15,3 +15,12 @@ class LoginForm(FlaskForm):
 
 class PostForm(FlaskForm):
     """A form with no fields but the CSRF token, for buttons that change state (log out, language)."""
+
+
+class OpenFromQuarantineForm(FlaskForm):
+    """Open a ticket from a quarantined message; the requester is whoever the agent names."""
+
+    requester_email = StringField(_l("Requester's email address"),
+                                  validators=[DataRequired(_l("Enter the requester's email address.")),
+                                              Length(max=254)])
+    subject = StringField(_l("Subject (optional)"), validators=[Length(max=255)])
