@@ -90,8 +90,10 @@ MAIL_STRANGER_POLICY = "new_ticket"
 MAIL_CLOSED_NEW_TICKET_AFTER_DAYS = 0
 # Messages fetched and stored per commit.
 MAIL_BATCH_SIZE = 100
-# Seconds between polls of a Maildir, or of an IMAP server without IDLE.
+# Seconds between polls of an IMAP server without IDLE.
 MAIL_POLL_INTERVAL = 30
+# Seconds between scans of a Maildir folder (a directory listing: cheap).
+MAIL_MAILDIR_POLL_INTERVAL = 2
 # Seconds an IMAP IDLE waits before it is renewed (servers drop idle clients after 30 minutes).
 MAIL_IDLE_TIMEOUT = 600
 # Seconds to wait before reconnecting after an IMAP error; doubles up to MAIL_RECONNECT_MAX.

@@ -59,6 +59,12 @@ def serve(host, port):
     if not app.config["REDIS_URL"]:
         # No workers in the embedded setup: retry due mail from here.
         Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+    if _embedded_maildrop(app):
+        # The embedded default reads the Maildir drop folder itself; real mailboxes get `helpdesk mailgateway`.
+        from helpdesk.mailgateway import daemon
+
+        threading.Thread(target=daemon.run, args=(app, threading.Event()), name="maildrop", daemon=True).start()
+        click.echo(f"mail dropped into {app.config['MAILDROP_PATH']}/new becomes tickets")
     click.echo(f"helpdesk is running at http://{host}:{port}/")
     click.echo(f"database: {app.config['SQLALCHEMY_DATABASE_URI']}")
     if not app.config["SMTP_HOST"]:
@@ -66,6 +72,11 @@ def serve(host, port):
                    "(set HELPDESK_SMTP_HOST to send it)")
     click.echo("log in with an account from `helpdesk demo` or `helpdesk user create`; Ctrl+C stops.")
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _embedded_maildrop(app) -> bool:
+    mailboxes = app.config["MAIL_MAILBOXES"]
+    return len(mailboxes) == 1 and mailboxes[0].get("path") == app.config["MAILDROP_PATH"]
 
 
 @main.command("worker")

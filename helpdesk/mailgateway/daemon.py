@@ -7,7 +7,7 @@ import threading
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.locks import MailboxLock
-from helpdesk.mailgateway.sources import sources_from_config
+from helpdesk.mailgateway.sources import MaildirSource, sources_from_config
 
 log = logging.getLogger("helpdesk.mailgateway")
 
@@ -36,6 +36,13 @@ class MailboxWorker(threading.Thread):
     def should_stop(self):
         return self.stop_event.is_set()
 
+    def _wait_seconds(self, config):
+        if self.source.supports_idle:
+            return config["MAIL_IDLE_TIMEOUT"]
+        if isinstance(self.source, MaildirSource):
+            return config["MAIL_MAILDIR_POLL_INTERVAL"]
+        return config["MAIL_POLL_INTERVAL"]
+
     def run(self):
         config = self.app.config
         delay = config["MAIL_RECONNECT_MIN"]
@@ -57,8 +64,7 @@ class MailboxWorker(threading.Thread):
                         outcomes = run_once(self.source, config["MAIL_BATCH_SIZE"], self.should_stop)
                         self.processed += len(outcomes)
                         if not outcomes:
-                            self.source.wait(config["MAIL_IDLE_TIMEOUT"] if self.source.supports_idle
-                                             else config["MAIL_POLL_INTERVAL"], self.should_stop)
+                            self.source.wait(self._wait_seconds(config), self.should_stop)
                 except Exception:
                     log.exception("%s: failed; reconnecting in %s s", self.source.name, delay)
                     db.session.rollback()

@@ -65,6 +65,17 @@ def test_pip_install_gives_a_working_helpdesk_command(tmp_path):
         with urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/login", headers={"Accept-Language": "fa"}), timeout=2) as response:
             assert 'dir="rtl"' in response.read().decode()
+        # The embedded default turns mail dropped into the Maildir folder into tickets.
+        drop = elsewhere / "instance" / "maildrop" / "new" / "1700000000.1.test"
+        drop.write_bytes(b"From: Newcomer <newcomer@example.org>\r\nTo: support@example.com\r\n"
+                         b"Subject: Dropped in the folder\r\nMessage-ID: <drop-1@example.org>\r\n\r\nHello\r\n")
+        acks = elsewhere / "instance" / "outgoing-mail"
+        before = len(list(acks.glob("*.eml")))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(acks.glob("*.eml"))) == before:
+            time.sleep(0.3)
+        newest = max(acks.glob("*.eml"), key=lambda p: p.name).read_text(errors="replace")
+        assert "newcomer@example.org" in newest and "Dropped in the folder" in newest
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0]
