@@ -94,8 +94,10 @@ MAIL_BATCH_SIZE = 100
 MAIL_POLL_INTERVAL = 30
 # Seconds between scans of a Maildir folder (a directory listing: cheap).
 MAIL_MAILDIR_POLL_INTERVAL = 2
-# Seconds an IMAP IDLE waits before it is renewed (servers drop idle clients after 30 minutes).
-MAIL_IDLE_TIMEOUT = 600
+# Seconds an IMAP IDLE lasts before it is renewed with a fresh search. Servers can miss telling an
+# idling client about mail that arrived while it started idling (Dovecot then waits for its next
+# periodic check, 30 s by default); renewing bounds that delay. A renewal costs three short commands.
+MAIL_IDLE_TIMEOUT = 10
 # Seconds to wait before reconnecting after an IMAP error; doubles up to MAIL_RECONNECT_MAX.
 MAIL_RECONNECT_MIN = 2
 # Upper bound of the reconnect back-off, in seconds.

@@ -195,10 +195,20 @@ class ImapSource:
         else:
             self.client.add_flags(uids, [b"\\Seen"])
 
+    def _mail_announced(self) -> bool:
+        """True if the server announced messages (EXISTS) with an earlier command's answer. Mail that
+        arrives while our SEARCH runs is announced with its answer but not in its results; the IDLE that
+        follows would wait for news already given, so we search again instead."""
+        untagged = self.client._imap.untagged_responses  # imaplib keeps what no command asked for
+        announced = untagged.pop("EXISTS", None) or untagged.pop(b"EXISTS", None)
+        return bool(announced)
+
     def wait(self, seconds, should_stop):
         """Wait for new mail with IDLE (or sleep where the server has none) for up to ``seconds``."""
         if not self.supports_idle:
             _sleep(seconds, should_stop)
+            return
+        if self._mail_announced():
             return
         self.client.idle()
         idling = True

@@ -1,0 +1,160 @@
+"""`helpdesk mail ingest`, `mail quarantine` and `mail retry` as an operator runs them: the real command,
+configured only through HELPDESK_* environment variables, on .eml folders, mbox files and Maildirs."""
+import json
+import mailbox
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from helpdesk.cli import main
+from helpdesk.extensions import db
+from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
+from helpdesk.tickets.models import Ticket
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "mail"
+NO_SENDER = "The message has no sender address, so there is no one to answer."
+
+
+@pytest.fixture
+def helpdesk(app, smtp, department):
+    """Run ``helpdesk <args>`` against this test's database and SMTP server; returns the click Result."""
+    env = {
+        "HELPDESK_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "HELPDESK_INSTANCE_PATH": app.config["INSTANCE_PATH"],
+        "HELPDESK_SECRET_KEY": app.config["SECRET_KEY"],
+        "HELPDESK_SMTP_HOST": "127.0.0.1",
+        "HELPDESK_SMTP_PORT": str(smtp.port),
+        "HELPDESK_REDIS_URL": "",
+        "HELPDESK_CONFIG": None,
+    }
+
+    def run(*args):
+        db.session.commit()  # no transaction of ours stands in the command's way
+        result = CliRunner().invoke(main, [str(a) for a in args], env=env)
+        db.session.expire_all()
+        return result
+
+    return run
+
+
+def folder_of(tmp_path, *names):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name in names:
+        shutil.copy(CORPUS / name, folder / name)
+    return folder
+
+
+def tickets():
+    return db.session.scalars(sa.select(Ticket).order_by(Ticket.number)).all()
+
+
+def test_ingest_folder_prints_one_line_per_message_and_succeeds_despite_quarantine(helpdesk, tmp_path, smtp):
+    folder = folder_of(tmp_path, "missing_from.eml", "subject_hu.eml", "new_ticket.eml")
+
+    result = helpdesk("mail", "ingest", folder)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [  # in the order the mail was sent
+        f"{folder / 'new_ticket.eml'}: new ticket #1000",
+        f"{folder / 'subject_hu.eml'}: new ticket #1001",
+        f"{folder / 'missing_from.eml'}: quarantined ({NO_SENDER})",
+    ]
+    assert [t.subject for t in tickets()] == ["Printer on fire", "Árvíztűrő tükörfúrógép: hibás számla"]
+    assert len(smtp.wait_for(2)) == 2
+
+
+def test_ingest_json_gives_an_object_per_message(helpdesk, tmp_path):
+    folder = folder_of(tmp_path, "new_ticket.eml", "garbage.eml")
+
+    result = helpdesk("mail", "ingest", "--json", folder)
+
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["file"], o["outcome"], o["ticket"], o["message_id"]) for o in lines] == [
+        (str(folder / "new_ticket.eml"), "new_ticket", 1000, "<20240305091420.4711@mail.customer.test>"),
+        (str(folder / "garbage.eml"), "quarantined", None, None),
+    ]
+
+
+def test_ingesting_the_same_folder_again_reports_duplicates_and_changes_nothing(helpdesk, tmp_path, smtp):
+    folder = folder_of(tmp_path, "new_ticket.eml", "reply_subject_aw.eml")
+    assert helpdesk("mail", "ingest", folder).exit_code == 0
+
+    result = helpdesk("mail", "ingest", folder)
+
+    assert result.exit_code == 0, result.output
+    assert [line.rsplit(": ", 1)[1] for line in result.stdout.splitlines()] == [
+        "duplicate (already received)", "duplicate (already received)"]
+    assert len(tickets()) == 1
+    assert len(tickets()[0].messages) == 2
+    assert len(smtp.wait_for(1)) == 1
+
+
+def test_ingest_mbox_file_threads_its_messages_in_the_order_they_were_sent(helpdesk, tmp_path):
+    path = tmp_path / "export.mbox"
+    box = mailbox.mbox(path)
+    for name in ("thread_2_reply.eml", "new_ticket.eml", "thread_1_original.eml"):
+        box.add((CORPUS / name).read_bytes())
+    box.flush()
+    box.close()
+
+    result = helpdesk("mail", "ingest", path)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"{path}#3: new ticket #1000",
+        f"{path}#1: added #1000",
+        f"{path}#2: new ticket #1001",
+    ]
+    assert [(t.subject, len(t.messages)) for t in tickets()] == [("Drucker druckt nicht", 2), ("Printer on fire", 1)]
+
+
+def test_ingest_maildir(helpdesk, tmp_path):
+    path = tmp_path / "Maildir"
+    box = mailbox.Maildir(path, create=True)
+    keys = {name: box.add((CORPUS / name).read_bytes()) for name in ("reply_subject_re.eml", "new_ticket.eml")}
+
+    result = helpdesk("mail", "ingest", "--json", path)
+
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["file"], o["outcome"], o["ticket"]) for o in lines] == [
+        (f"{path}/{keys['new_ticket.eml']}", "new_ticket", 1000),
+        (f"{path}/{keys['reply_subject_re.eml']}", "added", 1000),
+    ]
+
+
+def test_ingest_of_a_path_that_does_not_exist_fails_clearly(helpdesk, tmp_path):
+    missing = tmp_path / "no-such-folder"
+
+    result = helpdesk("mail", "ingest", missing)
+
+    assert result.exit_code != 0
+    assert "does not exist" in result.output and str(missing) in result.output
+    assert tickets() == []
+
+
+def test_quarantine_lists_mail_without_sender_and_retry_keeps_it_there(helpdesk, tmp_path):
+    assert helpdesk("mail", "quarantine").stdout == "no quarantined messages.\n"
+    helpdesk("mail", "ingest", CORPUS / "missing_from.eml")
+    row = db.session.scalar(sa.select(InboundMessage))
+
+    listed = helpdesk("mail", "quarantine")
+
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.stdout.splitlines()
+    number, _received, sender, step, reason = line.split("\t")
+    assert (int(number), sender, step, reason) == (row.id, "-", "classify", NO_SENDER)
+
+    retried = helpdesk("mail", "retry", row.id)
+
+    assert retried.exit_code == 0, retried.output
+    assert retried.stdout == f"{row.id}: quarantined\n"
+    row = db.session.get(InboundMessage, row.id)
+    assert (row.status, row.attempts) == (QUARANTINED, 2)
+    assert row.error.splitlines()[0] == NO_SENDER
+    assert tickets() == []
