@@ -1,10 +1,10 @@
 """A deterministic mixed mail corpus for benchmarks: new tickets, replies by signed token and by
 headers, HTML, attachments and RFC 2047 subjects in our users' languages."""
 import random
+from datetime import UTC, datetime, timedelta
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import UTC, datetime, timedelta
 
 SUBJECTS = [
     ("utf-8", "Drucker druckt nicht – Fehler 0x42"),

@@ -18,24 +18,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import psycopg
+import sqlalchemy as sa
 
-from helpdesk import create_app  # noqa: E402
-from helpdesk.actors import SYSTEM  # noqa: E402
-from helpdesk.extensions import db  # noqa: E402
-from helpdesk.mailgateway import daemon  # noqa: E402
-from helpdesk.tickets import service  # noqa: E402
-from helpdesk.tickets.models import Message  # noqa: E402
-from tests.conftest import SMTPServer  # noqa: E402
-from tests.integration.imap.conftest import Dovecot, Mailbox  # noqa: E402
+from helpdesk import create_app
+from helpdesk.actors import SYSTEM
+from helpdesk.extensions import db
+from helpdesk.mailgateway import daemon
+from helpdesk.tickets import service
+from helpdesk.tickets.models import Message
+from tests.conftest import SMTPServer
+from tests.integration.imap.conftest import Dovecot, Mailbox
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def percentile(values, share):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def run(backend, count):

@@ -17,19 +17,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import psycopg
+import sqlalchemy as sa
 
-from bench.corpus import build  # noqa: E402
-from helpdesk import create_app  # noqa: E402
-from helpdesk.actors import SYSTEM  # noqa: E402
-from helpdesk.extensions import db  # noqa: E402
-from helpdesk.mailgateway.daemon import run_once  # noqa: E402
-from helpdesk.mailgateway.models import InboundMessage  # noqa: E402
-from helpdesk.mailgateway.sources import MaildirSource  # noqa: E402
-from helpdesk.tickets import service  # noqa: E402
-from helpdesk.tickets.models import Ticket  # noqa: E402
-from helpdesk.tickets.reply_matching import reply_address  # noqa: E402
+from bench.corpus import build
+from helpdesk import create_app
+from helpdesk.actors import SYSTEM
+from helpdesk.extensions import db
+from helpdesk.mailgateway.daemon import run_once
+from helpdesk.mailgateway.models import InboundMessage
+from helpdesk.mailgateway.sources import MaildirSource
+from helpdesk.tickets import service
+from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.reply_matching import reply_address
 
 PG_ADMIN = os.environ.get("HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
