@@ -154,12 +154,13 @@ def mail_quarantine():
     import sqlalchemy as sa
 
     from helpdesk.extensions import db
+    from helpdesk.mailgateway import quarantine
     from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
 
     rows = db.session.scalars(sa.select(InboundMessage).where(InboundMessage.status == QUARANTINED)
                               .order_by(InboundMessage.id)).all()
     for row in rows:
-        reason = (row.error or "").splitlines()[0] if row.error else ""
+        reason = quarantine.reason(row)
         click.echo(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M}\t{row.sender or '-'}\t{row.step}\t{reason}")
     if not rows:
         click.echo("no quarantined messages.")

@@ -31,7 +31,10 @@ class InboundMessage(db.Model):
     # What happened: new_ticket, added, agent_reply, auto_reply, bounce, loop, blocked, rate_limited, ...
     outcome = sa.Column(sa.String(30))
     ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
-    # For quarantined mail: the step that failed and why (a reason a person can read, then the traceback).
+    # Why it was quarantined or ignored: a code with values (see reasons.py), shown in the reader's language.
+    reason_code = sa.Column(sa.String(40))
+    reason_params = sa.Column(sa.JSON)
+    # For quarantined mail: the step that failed and the technical detail (traceback).
     step = sa.Column(sa.String(20))
     error = sa.Column(sa.Text)
     attempts = sa.Column(sa.Integer, nullable=False, default=0)

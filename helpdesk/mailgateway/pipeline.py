@@ -26,6 +26,7 @@ from helpdesk.jobs import discard_since, pending_mark
 from helpdesk.mailgateway import rules
 from helpdesk.mailgateway.models import IGNORED, PROCESSED, QUARANTINED, RECEIVED, InboundMessage
 from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
+from helpdesk.mailgateway.reasons import describe
 from helpdesk.mailgateway.routing import thread_for
 from helpdesk.sanitize import strip_control
 from helpdesk.tickets import access
@@ -221,23 +222,32 @@ def _steps(row, context, department_name):
         raise
 
 
-def quarantine(row, step, exc, reason=None) -> Outcome:
+def quarantine(row, step, exc, code=None, params=None) -> Outcome:
+    """Hold the message for an agent: the reason as a code with values (shown in each reader's
+    language) and the technical detail with the traceback."""
+    if code is None:
+        if isinstance(exc, UnparseableMail):
+            code, params = "unreadable", {"detail": str(exc)}
+        elif isinstance(exc, HelpdeskError):
+            code, params = "refused", {"detail": str(exc)}
+        else:
+            code, params = "failed", {"step": step, "detail": f"{type(exc).__name__}: {exc}"}
     row.attempts = (row.attempts or 0) + 1
     row.status = QUARANTINED
     row.step = step
-    if isinstance(exc, HelpdeskError):
-        detail = str(exc)
-    elif isinstance(exc, UnparseableMail):
-        detail = f"Not a readable email: {exc}"
-    else:
-        detail = f"{type(exc).__name__}: {exc}"
-    row.error = (reason or detail) + "\n\n" + "".join(traceback.format_exception(exc))[-8000:]
+    row.reason_code, row.reason_params = code, _jsonable(params or {})
+    row.error = "".join(traceback.format_exception(exc))[-8000:]
     row.outcome = "quarantined"
     commit_service_call(db.session)
-    return Outcome("", "quarantined", None, row.message_id, row.id, reason or detail)
+    return Outcome("", "quarantined", None, row.message_id, row.id, describe(code, params))
 
 
-def _finish(row, status, outcome, ticket=None, reason=""):
+def _jsonable(params):
+    return {key: value if isinstance(value, (int, float, bool)) or value is None else str(value)
+            for key, value in params.items()}
+
+
+def _finish(row, status, outcome, ticket=None, verdict=None):
     """Mark the row; the caller's service call (or the explicit commit here) commits it."""
     row.attempts = (row.attempts or 0) + 1
     row.status = status
@@ -246,15 +256,18 @@ def _finish(row, status, outcome, ticket=None, reason=""):
     row.step = None
     if ticket is not None:
         row.ticket_id = ticket.id
-    row.error = reason or None
-    return Outcome("", outcome, ticket.number if ticket is not None else None, row.message_id, row.id, reason)
+    row.error = None
+    row.reason_code = verdict.reason_code if verdict is not None and verdict.reason_code else None
+    row.reason_params = _jsonable(verdict.params) if row.reason_code else None
+    return Outcome("", outcome, ticket.number if ticket is not None else None, row.message_id, row.id,
+                   verdict.reason if row.reason_code else "")
 
 
 def _act(row, mail: ParsedMail, verdict, route, context, department_name):
     if verdict.disposition == rules.QUARANTINE:
-        return quarantine(row, "classify", ValueError(verdict.reason), verdict.reason)
+        return quarantine(row, "classify", ValueError(verdict.reason), verdict.reason_code, verdict.params)
     if verdict.disposition == rules.DISCARD:
-        outcome = _finish(row, IGNORED, verdict.rule, reason=verdict.reason)
+        outcome = _finish(row, IGNORED, verdict.rule, verdict=verdict)
         commit_service_call(db.session)
         return outcome
     if verdict.disposition == rules.BOUNCE:
@@ -289,12 +302,14 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
                 message_id=mail.message_id, in_reply_to=_first(mail.in_reply_to), author_email=sender,
                 author_name=mail.from_name, events=events, cc=_cc_addresses(mail, context, exclude={sender}))
             return _outcome_for(row, ticket)
+        if not trusted:
+            # Likely spoofed: a linked ticket would send its acknowledgement to the forged address's
+            # real owner. An agent decides instead, whatever MAIL_STRANGER_POLICY says.
+            params = {"number": ticket.number}
+            return quarantine(row, "act", NotFound(describe("unauthenticated", params)), "unauthenticated", params)
         if not allowed and current_app.config["MAIL_STRANGER_POLICY"] == "quarantine":
-            why = _("A message for ticket #%(number)s came from %(sender)s, who is not on the ticket.",
-                    number=ticket.number, sender=sender) if trusted else \
-                _("A message for ticket #%(number)s failed sender authentication (DMARC/SPF/DKIM).",
-                  number=ticket.number)
-            return quarantine(row, "act", NotFound(why), why)
+            params = {"number": ticket.number, "sender": sender}
+            return quarantine(row, "act", NotFound(describe("stranger", params)), "stranger", params)
         linked = ticket
     else:
         linked = None
@@ -336,10 +351,10 @@ def _write_links():
 
 def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
     if ticket is None:
-        result = _finish(row, IGNORED, outcome, reason=verdict.reason)
+        result = _finish(row, IGNORED, outcome, verdict=verdict)
         commit_service_call(db.session)
         return result
-    _finish(row, IGNORED, outcome, ticket, reason=verdict.reason)
+    _finish(row, IGNORED, outcome, ticket, verdict=verdict)
     tickets.record_events(MAIL_GATEWAY, ticket, [event])
     return Outcome("", outcome, ticket.number, row.message_id, row.id, verdict.reason)
 

@@ -11,6 +11,7 @@ from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.models import PROCESSED, QUARANTINED, InboundMessage
 from helpdesk.mailgateway.parsing import UnparseableMail, decode_text, parse
+from helpdesk.mailgateway.reasons import describe
 from helpdesk.tickets import access
 from helpdesk.tickets import service as tickets
 
@@ -43,8 +44,10 @@ def raw_bytes(actor, inbound_id) -> bytes:
 
 
 def reason(row) -> str:
-    """The first line of the stored error: what a person reads in the list."""
-    return (row.error or "").split("\n\n", 1)[0].strip()
+    """Why the message is held, in the reader's language."""
+    if row.reason_code:
+        return describe(row.reason_code, row.reason_params)
+    return (row.error or "").strip().splitlines()[-1] if row.error else ""
 
 
 def retry(actor, inbound_id) -> pipeline.Outcome:

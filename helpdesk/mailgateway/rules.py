@@ -1,7 +1,7 @@
 """Classify a parsed mail with small named rules; the first rule that matches decides the disposition.
 Every decision keeps its reason, so an agent can see why a message was not answered."""
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.mailgateway.models import InboundMessage
+from helpdesk.mailgateway.reasons import describe
 
 ACCEPT = "accept"          # a ticket change, with the usual acknowledgement
 QUIET = "accept_quietly"   # a ticket change, but never an automatic answer
@@ -21,7 +22,12 @@ QUARANTINE = "quarantine"  # a person must look at it
 class Verdict:
     disposition: str
     rule: str
-    reason: str
+    reason_code: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return describe(self.reason_code, self.params)
 
 
 @dataclass(frozen=True)
@@ -57,15 +63,15 @@ def is_own_address(address: str, context: Context) -> bool:
 
 def rule_no_sender(mail, context):
     if not mail.from_addr and not mail.reply_to:
-        return Verdict(QUARANTINE, "no_sender", "The message has no sender address, so there is no one to answer.")
+        return Verdict(QUARANTINE, "no_sender", "no_sender")
     return None
 
 
 def rule_loop(mail, context):
     if mail.header("X-Helpdesk-Loop") and mail.header("X-Helpdesk-Loop") == context.loop_marker:
-        return Verdict(DISCARD, "loop", "The helpdesk sent this message itself.")
+        return Verdict(DISCARD, "loop", "loop")
     if is_own_address(mail.from_addr, context):
-        return Verdict(DISCARD, "loop", f"Mail from the helpdesk's own address {mail.from_addr}.")
+        return Verdict(DISCARD, "loop", "own_address", {"sender": mail.from_addr})
     return None
 
 
@@ -75,32 +81,32 @@ def rule_blocked_sender(mail, context):
     for blocked in context.blocked_senders:
         blocked = blocked.lower()
         if sender == blocked or (blocked.startswith("@") and domain == blocked[1:]):
-            return Verdict(DISCARD, "blocked", f"The sender {sender} is blocked.")
+            return Verdict(DISCARD, "blocked", "blocked", {"sender": sender})
     return None
 
 
 def rule_bounce(mail, context):
     report = mail.content_type == "multipart/report" and "delivery-status" in mail.header("Content-Type").lower()
     if report or _BOUNCE_SENDER.match(mail.from_addr or "") or mail.delivery_status:
-        return Verdict(BOUNCE, "bounce", "A delivery failure report (bounce).")
+        return Verdict(BOUNCE, "bounce", "bounce")
     return None
 
 
 def rule_auto_reply(mail, context):
     auto_submitted = mail.header("Auto-Submitted").lower()
     if auto_submitted and auto_submitted != "no":
-        return Verdict(QUIET, "auto_reply", f"Auto-Submitted: {auto_submitted}")
+        return Verdict(QUIET, "auto_reply", "auto_reply", {"detail": f"Auto-Submitted: {auto_submitted}"})
     precedence = mail.header("Precedence").lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
-        return Verdict(QUIET, "auto_reply", f"Precedence: {precedence}")
+        return Verdict(QUIET, "auto_reply", "auto_reply", {"detail": f"Precedence: {precedence}"})
     for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Response-Suppress"):
         value = mail.header(name)
         if value and (name != "X-Auto-Response-Suppress" or re.search(r"\b(all|oof|autoreply)\b", value, re.I)):
-            return Verdict(QUIET, "auto_reply", f"{name}: {value}")
+            return Verdict(QUIET, "auto_reply", "auto_reply", {"detail": f"{name}: {value}"})
     if mail.header("List-Id") or mail.header("List-Unsubscribe"):
-        return Verdict(QUIET, "mailing_list", "Mail from a mailing list.")
+        return Verdict(QUIET, "mailing_list", "mailing_list")
     if _AUTO_SUBJECT.match(mail.subject or ""):
-        return Verdict(QUIET, "auto_reply", f"Automatic reply subject: {mail.subject[:80]}")
+        return Verdict(QUIET, "auto_reply", "auto_reply", {"detail": mail.subject[:80]})
     return None
 
 
@@ -126,11 +132,9 @@ def rule_rate_limit(mail, context):
     context.batch_counts[mail.from_addr] = context.batch_counts.get(mail.from_addr, 0) + 1
     recent = context.prior_counts.get(mail.from_addr, 0) + context.batch_counts[mail.from_addr]
     if recent > context.rate_hard_limit:
-        return Verdict(DISCARD, "rate_limited",
-                       f"{recent} messages from {mail.from_addr} within an hour: looks like a mail loop.")
+        return Verdict(DISCARD, "rate_limited", "rate_ignored", {"count": recent, "sender": mail.from_addr})
     if recent > context.rate_soft_limit:
-        return Verdict(QUIET, "rate_limited", f"{recent} messages from {mail.from_addr} within an hour: "
-                                              "added without automatic answers.")
+        return Verdict(QUIET, "rate_limited", "rate_quiet", {"count": recent, "sender": mail.from_addr})
     return None
 
 

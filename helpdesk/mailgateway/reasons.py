@@ -1,0 +1,30 @@
+"""Why the gateway did what it did, as a code with values, so each reader sees it in their language."""
+from flask_babel import lazy_gettext as _l
+
+REASONS = {
+    "no_sender": _l("The message has no sender address, so there is no one to answer."),
+    "loop": _l("The helpdesk sent this message itself."),
+    "own_address": _l("Mail from the helpdesk's own address %(sender)s."),
+    "blocked": _l("The sender %(sender)s is blocked."),
+    "bounce": _l("A delivery failure report (bounce)."),
+    "auto_reply": _l("An automatic reply (%(detail)s)."),
+    "mailing_list": _l("Mail from a mailing list."),
+    "rate_quiet": _l("%(count)s messages from %(sender)s within an hour: added without automatic answers."),
+    "rate_ignored": _l("%(count)s messages from %(sender)s within an hour: this looks like a mail loop."),
+    "unauthenticated": _l("A message for ticket #%(number)s failed sender authentication (DMARC/SPF/DKIM)."),
+    "stranger": _l("A message for ticket #%(number)s came from %(sender)s, who is not on the ticket."),
+    "unreadable": _l("Not a readable email: %(detail)s"),
+    "refused": _l("The ticket store refused the message: %(detail)s"),
+    "failed": _l("Processing failed at the %(step)s step: %(detail)s"),
+}
+
+
+def describe(code, params=None) -> str:
+    """The reason in the current language; unknown codes and bad values degrade to something readable."""
+    template = REASONS.get(code)
+    if template is None:
+        return str(code or "")
+    try:
+        return str(template) % (params or {})
+    except (KeyError, TypeError, ValueError):
+        return str(template)
