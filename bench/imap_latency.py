@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg
 import sqlalchemy as sa
 
+from bench.databases import throwaway_database
 from helpdesk import create_app
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
@@ -29,8 +29,6 @@ from helpdesk.tickets import service
 from helpdesk.tickets.models import Message
 from tests.conftest import SMTPServer
 from tests.integration.imap.conftest import Dovecot, Mailbox
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def percentile(values, share):
@@ -47,14 +45,16 @@ def run(backend, count):
     mailbox = Mailbox(server, "support", "secret")
     smtp = SMTPServer()
     smtp.start()
-    pg_name = None
-    if backend == "postgresql":
-        pg_name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{pg_name}"
-    else:
-        url = f"sqlite:///{root / 'helpdesk.db'}"
+    try:
+        with throwaway_database(backend, root) as url:
+            _measure(url, root, backend, count, mailbox, smtp)
+    finally:
+        smtp.stop()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _measure(url, root, backend, count, mailbox, smtp):
     app = create_app(None, {
         "DATABASE_URL": url, "INSTANCE_PATH": str(root / "instance"), "REDIS_URL": "", "SECRET_KEY": "bench",
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp.port, "LOG_LEVEL": "WARNING",
@@ -105,14 +105,8 @@ def run(backend, count):
         stop.set()
         if gateway is not None:
             gateway.join(timeout=30)  # let it log out before the server goes away
-        smtp.stop()
-        server.stop()
-        if pg_name:
-            with app.app_context():
-                db.engine.dispose()
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-        shutil.rmtree(root, ignore_errors=True)
+        with app.app_context():
+            db.engine.dispose()
 
 
 def main():

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg
 import sqlalchemy as sa
 
 from bench.corpus import build
+from bench.databases import throwaway_database
 from helpdesk import create_app
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
@@ -31,20 +31,16 @@ from helpdesk.tickets import service
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.reply_matching import reply_address
 
-PG_ADMIN = os.environ.get("HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def run(backend, count, jobs):
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{backend}-"))
-    pg_name = None
-    if backend == "postgresql":
-        pg_name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{pg_name}"
-    else:
-        url = f"sqlite:///{workdir / 'helpdesk.db'}"
+    with throwaway_database(backend, workdir) as url:
+        return _run(url, workdir, backend, count, jobs)
+
+
+def _run(url, workdir, backend, count, jobs):
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     app = create_app(None, {"DATABASE_URL": url, "INSTANCE_PATH": str(workdir / "instance"),
                             "REDIS_URL": REDIS if jobs == "redis" else "", "QUEUE_PREFIX": prefix,
@@ -90,9 +86,6 @@ def run(backend, count, jobs):
 
             for name in ("mail", "default"):
                 Queue(f"{prefix}-{name}", connection=Redis.from_url(REDIS)).delete(delete_jobs=True)
-        if pg_name:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
 def main():
