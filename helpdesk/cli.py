@@ -108,6 +108,11 @@ def mailgateway():
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     names = ", ".join(m.get("name", "?") + f" ({m.get('type', 'imap')})" for m in app.config["MAIL_MAILBOXES"])
     click.echo(f"mail gateway started; mailboxes: {names}")
+    if not app.config["REDIS_URL"]:
+        # Without workers, acknowledgements left unsent by a crash are retried from here.
+        from helpdesk.jobs import Periodic
+
+        Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
     daemon.run(app, stop)
     click.echo("mail gateway stopped.")
 
