@@ -232,6 +232,7 @@ def quarantine(row, step, exc, code=None, params=None) -> Outcome:
             code, params = "refused", {"detail": str(exc)}
         else:
             code, params = "failed", {"step": step, "detail": f"{type(exc).__name__}: {exc}"}
+        # The step is shown through STEPS in the reader's language (see reasons.describe).
     row.attempts = (row.attempts or 0) + 1
     row.status = QUARANTINED
     row.step = step

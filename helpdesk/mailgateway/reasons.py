@@ -24,7 +24,37 @@ def describe(code, params=None) -> str:
     template = REASONS.get(code)
     if template is None:
         return str(code or "")
+    params = dict(params or {})
+    if "step" in params:
+        params["step"] = step_label(params["step"])
     try:
-        return str(template) % (params or {})
+        return str(template) % params
     except (KeyError, TypeError, ValueError):
         return str(template)
+
+
+# What became of a message, and the pipeline's steps, as people read them.
+OUTCOMES = {
+    "new_ticket": _l("new ticket"),
+    "added": _l("added to the ticket"),
+    "agent_reply": _l("agent reply"),
+    "auto_reply": _l("automatic reply, not answered"),
+    "bounce": _l("delivery failure report"),
+    "loop": _l("sent by the helpdesk itself"),
+    "blocked": _l("blocked sender"),
+    "rate_limited": _l("too many messages from this sender"),
+    "mailing_list": _l("mailing list, not answered"),
+    "duplicate": _l("already received"),
+    "quarantined": _l("quarantined"),
+    "opened_by_hand": _l("ticket opened by hand"),
+}
+STEPS = {"parse": _l("reading"), "classify": _l("sorting"), "thread": _l("finding the ticket"),
+         "act": _l("updating the ticket")}
+
+
+def outcome_label(code) -> str:
+    return str(OUTCOMES.get(code, code or ""))
+
+
+def step_label(code) -> str:
+    return str(STEPS.get(code, code or ""))

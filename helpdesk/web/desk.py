@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.mailgateway import quarantine
+from helpdesk.mailgateway import quarantine, reasons
 from helpdesk.tickets import access
 from helpdesk.tickets.models import CLOSED, Ticket
 from helpdesk.web.forms import OpenFromQuarantineForm, PostForm
@@ -32,7 +32,8 @@ def index():
 @bp.route("/quarantine")
 def quarantine_list():
     rows = quarantine.quarantined(current_user)
-    return render_template("desk/quarantine.html", rows=rows, reason=quarantine.reason, form=PostForm(),
+    return render_template("desk/quarantine.html", rows=rows, reason=quarantine.reason, step=reasons.step_label,
+                           form=PostForm(),
                            open_form=OpenFromQuarantineForm())
 
 
@@ -54,7 +55,7 @@ def quarantine_retry(inbound_id):
     elif outcome.ticket_number:
         flash(_("Done: ticket #%(number)s.", number=outcome.ticket_number), "success")
     else:
-        flash(_("Done: %(outcome)s.", outcome=outcome.outcome.replace("_", " ")), "success")
+        flash(_("Done: %(outcome)s.", outcome=reasons.outcome_label(outcome.outcome)), "success")
     return redirect(url_for("desk.quarantine_list"))
 
 

@@ -104,3 +104,17 @@ def test_actions_need_a_csrf_token(client, agent):
                        data={"requester_email": "x@example.test"}).status_code in (302, 400)
     db.session.expire_all()
     assert db.session.get(InboundMessage, inbound_id).status == QUARANTINED
+
+
+def test_reason_and_step_are_shown_in_the_agents_language(client, agent):
+    from flask_babel import force_locale
+
+    from helpdesk.mailgateway.reasons import describe, step_label
+
+    _quarantine(NO_SENDER)
+    log_in(client, agent.email)
+    page = client.get("/agent/quarantine", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    with force_locale("de"):
+        german_reason, german_step = describe("no_sender"), step_label("classify")
+    assert german_reason != describe("no_sender")  # really translated, not the English text again
+    assert german_reason in page and german_step in page
