@@ -66,6 +66,8 @@ SESSION_COOKIE_SECURE = False
 RATELIMIT_STORAGE_URI = "memory://"
 # Log level of the helpdesk's own loggers.
 LOG_LEVEL = "INFO"
+# "text" (readable lines with key=value details) or "json" (one object per line, for log collectors).
+LOG_FORMAT = "text"
 
 # --- Inbound mail (the mail gateway)
 # Mailboxes to read. Each is a dict: {"name": "support", "type": "imap", "host": ..., "port": 993,

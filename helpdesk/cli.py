@@ -16,7 +16,11 @@ SWEEP_TASK = "helpdesk.notify.tasks.sweep"
 
 
 def _make_app():
-    return create_app()
+    from helpdesk import logs
+
+    app = create_app()
+    logs.configure(app)
+    return app
 
 
 @click.group(cls=AppGroup)

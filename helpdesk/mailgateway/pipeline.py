@@ -191,9 +191,10 @@ def process(row: InboundMessage, context=None, department_name=None) -> Outcome:
     except Exception as exc:  # isolate every message: one bad mail never stops the ones after it
         discard_since(mark)  # e.g. an acknowledgement queued before the failure: its row is gone
         outcome = quarantine(row, getattr(exc, "helpdesk_step", step), exc)
-    log.info("inbound %s %s", row.id, outcome.outcome, extra={"inbound": {
-        "id": row.id, "message_id": row.message_id, "outcome": outcome.outcome, "ticket": outcome.ticket_number,
-        "reason": outcome.reason, "ms": round((time.perf_counter() - started) * 1000, 1)}})
+    log.info("inbound %s %s", row.id, outcome.outcome, extra={"fields": {
+        "inbound": row.id, "mailbox": row.mailbox, "message_id": row.message_id, "sender": row.sender,
+        "outcome": outcome.outcome, "ticket": outcome.ticket_number, "reason": outcome.reason,
+        "ms": round((time.perf_counter() - started) * 1000, 1)}})
     return outcome
 
 

@@ -121,3 +121,29 @@ def test_production_starts_with_a_long_random_key(tmp_path, monkeypatch):
 def test_unknown_smtp_security_is_refused(tmp_path):
     with pytest.raises(settings.ConfigurationError, match="SMTP_SECURITY"):
         create_app("testing", {"INSTANCE_PATH": str(tmp_path), "SMTP_SECURITY": "tls"})
+
+
+def test_gateway_log_lines_carry_their_details_as_text_or_json(tmp_path, capsys):
+    import json
+    import logging
+
+    from helpdesk import create_app, logs
+
+    logger = logging.getLogger("helpdesk")
+    saved = list(logger.handlers)
+    try:
+        for fmt in ("json", "text"):
+            logger.handlers = []
+            app = create_app("testing", {"INSTANCE_PATH": str(tmp_path), "LOG_FORMAT": fmt})
+            logs.configure(app)
+            logging.getLogger("helpdesk.mailgateway").info("inbound %s %s", 7, "new_ticket", extra={
+                "fields": {"inbound": 7, "outcome": "new_ticket", "ticket": 1042, "message_id": "<a@b>"}})
+            line = capsys.readouterr().err.strip().splitlines()[-1]
+            if fmt == "json":
+                entry = json.loads(line)
+                assert entry["message"] == "inbound 7 new_ticket" and entry["ticket"] == 1042
+                assert entry["logger"] == "helpdesk.mailgateway"
+            else:
+                assert line.endswith("inbound 7 new_ticket inbound=7 outcome=new_ticket ticket=1042 message_id=<a@b>")
+    finally:
+        logger.handlers = saved
