@@ -169,3 +169,35 @@ def test_nothing_is_mailed_for_changes_that_are_not_replies(app, smtp, customer,
         service.update_ticket(agent, ticket, priority="high", assignee=agent)
     time.sleep(0.3)
     assert smtp.messages == []
+
+
+def test_helpdesk_worker_command_delivers_what_the_web_app_queued(app_factory, smtp, redis_prefix):
+    """The Procfile's worker: `helpdesk worker --burst` takes the queued job from Redis and sends it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpdesk.accounts import service as accounts
+    from helpdesk.actors import SYSTEM
+
+    queued = app_factory(REDIS_URL="redis://127.0.0.1:6379/0", QUEUE_PREFIX=redis_prefix)
+    with queued.app_context():
+        customer = accounts.create_user(SYSTEM, email="w@example.test", full_name="Wanda Worker", role="customer",
+                                        password="correct horse battery")
+        ticket = service.open_ticket(customer, subject="Via the worker", body_text="Queued in Redis")
+        number = ticket.number
+        db.session.remove()
+    time.sleep(0.2)
+    assert smtp.messages == []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env.update(HELPDESK_DATABASE_URL=queued.config["SQLALCHEMY_DATABASE_URI"],
+               HELPDESK_INSTANCE_PATH=queued.config["INSTANCE_PATH"], HELPDESK_REDIS_URL="redis://127.0.0.1:6379/0",
+               HELPDESK_QUEUE_PREFIX=redis_prefix, HELPDESK_SECRET_KEY=queued.config["SECRET_KEY"],
+               HELPDESK_SMTP_HOST="127.0.0.1", HELPDESK_SMTP_PORT=str(smtp.port))
+    helpdesk = Path(sys.executable).with_name("helpdesk")
+    result = subprocess.run([str(helpdesk), "worker", "--burst", "--queue", "mail"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    mails = smtp.wait_for(1)
+    assert len(mails) == 1 and f"[#{number}]" in mails[0]["Subject"]
