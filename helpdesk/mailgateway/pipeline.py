@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 from email.parser import BytesParser
-from email.utils import getaddresses
+from email.utils import getaddresses, parseaddr
 
 import sqlalchemy as sa
 from flask import current_app
@@ -32,11 +32,12 @@ from helpdesk.sanitize import strip_control
 from helpdesk.tickets import access
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import CLOSED, Department
+from helpdesk.tickets.reply_matching import ticket_for_message_ids
 
 log = logging.getLogger("helpdesk.mailgateway")
 
-# Exchange Online folds its long Message-IDs onto the next line ("Message-ID:\n <...>").
 _HEADER_PARSER = BytesParser(policy=email.policy.compat32)
+# Exchange Online folds its long Message-IDs onto the next line ("Message-ID:\n <...>").
 _MSGID_HEADER = re.compile(rb"^message-id:[ \t]*(?:\n[ \t]+)?(<[^>\r\n]+>)", re.I | re.M)
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|i̇lt|ilt|továbbítás|tov|fw)\s*:", re.I)
 _FORWARDED_FROM = re.compile(r"^\s*(?:from|von|kimden|feladó|از)\s*:\s*(.+)$", re.I | re.M)
@@ -363,8 +364,6 @@ def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
 
 def _bounce_ticket(mail, route):
     if mail.bounced_message_id:
-        from helpdesk.tickets.reply_matching import ticket_for_message_ids
-
         found = ticket_for_message_ids([mail.bounced_message_id])
         if found is not None:
             return found
@@ -436,8 +435,6 @@ def _department_for(mail, department_name, context):
 
 def _forwarded_sender(mail):
     """(name, address) of the original sender of a mail an agent forwarded, or None."""
-    from email.utils import parseaddr
-
     for attachment in mail.attachments:
         if attachment.content_type == "message/rfc822":
             head = attachment.data.split(b"\n\n", 1)[0].decode("utf-8", "replace")
