@@ -104,3 +104,25 @@ MAIL_IDLE_TIMEOUT = 10
 MAIL_RECONNECT_MIN = 2
 # Upper bound of the reconnect back-off, in seconds.
 MAIL_RECONNECT_MAX = 300
+
+# --- Customer accounts (registration, activation, password reset, login throttling)
+# Version of the privacy policy shown at /privacy; stored with each customer's consent.
+PRIVACY_POLICY_VERSION = "2026-11"
+# Hours an account activation link stays valid.
+ACTIVATION_TOKEN_HOURS = 72
+# Minutes a password reset link stays valid.
+RESET_TOKEN_MINUTES = 60
+# Failed logins within LOGIN_FAILURE_WINDOW_MINUTES after which an account refuses logins.
+LOGIN_MAX_FAILURES = 5
+# Minutes over which failed logins are counted; a throttled account lets in again once they pass.
+LOGIN_FAILURE_WINDOW_MINUTES = 15
+# Per-address limit on submitting the login, register and forgot-password forms (Flask-Limiter syntax).
+ACCOUNT_FORM_RATE_LIMIT = "10 per minute"
+
+# --- Customer portal: tickets
+# File name extensions the portal's ticket forms refuse as attachments (programs and scripts that
+# would run when opened). Windows and Linux executables are refused by their content whatever their name.
+PORTAL_BLOCKED_EXTENSIONS = [
+    "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "dll", "cpl", "js", "jse", "vbs", "vbe",
+    "wsf", "wsh", "hta", "ps1", "psm1", "jar", "lnk", "reg", "sh", "app", "apk",
+]

@@ -26,6 +26,7 @@ def create_app(config=None, overrides=None) -> Flask:
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(PACKAGE_DIR / "web" / "templates")),
         FileSystemLoader(str(PACKAGE_DIR / "tickets" / "templates")),
+        FileSystemLoader(str(PACKAGE_DIR / "accounts" / "templates")),
     ])
     db.init_app(app)
     with app.app_context():

@@ -46,6 +46,11 @@ class User(db.Model):
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     activated_at = sa.Column(UTCDateTime)
     last_login_at = sa.Column(UTCDateTime)
+    # The company a self-registered customer typed in, until an agent links them to an organisation.
+    company_name = sa.Column(sa.String(200))
+    # When the customer agreed to the privacy policy, and to which version of it.
+    consent_at = sa.Column(UTCDateTime)
+    consent_policy_version = sa.Column(sa.String(40))
 
     organisation = relationship(Organisation, back_populates="members")
 
@@ -91,3 +96,35 @@ class User(db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+PURPOSE_ACTIVATION = "activation"
+PURPOSE_RESET = "reset"
+TOKEN_PURPOSES = (PURPOSE_ACTIVATION, PURPOSE_RESET)
+
+
+class AccountToken(db.Model):
+    """A single-use link sent by email (activate an account, reset a password). Only the SHA-256 of the
+    token is kept, so a copy of the database does not hand out working links."""
+
+    __tablename__ = "account_tokens"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    purpose = sa.Column(sa.String(20), nullable=False)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = sa.Column(UTCDateTime, nullable=False)
+    used_at = sa.Column(UTCDateTime)
+
+    user = relationship(User)
+
+
+class LoginFailure(db.Model):
+    """One failed login for an existing account; recent rows throttle that account."""
+
+    __tablename__ = "login_failures"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    failed_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)

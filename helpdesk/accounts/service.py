@@ -1,4 +1,6 @@
 """Operations on users and organisations. Every public function is one transaction."""
+from datetime import timedelta
+
 import email_validator
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -7,7 +9,17 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import audit
-from helpdesk.accounts.models import ROLE_CUSTOMER, ROLES, Organisation, User
+from helpdesk.accounts import notifications, tokens
+from helpdesk.accounts.errors import LinkExpired
+from helpdesk.accounts.models import (
+    PURPOSE_ACTIVATION,
+    PURPOSE_RESET,
+    ROLE_CUSTOMER,
+    ROLES,
+    LoginFailure,
+    Organisation,
+    User,
+)
 from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
@@ -157,7 +169,10 @@ def update_profile(actor, user: User, *, full_name=None, phone=None, locale=None
 
 
 def authenticate(login: str, password: str):
-    """The active user whose email or username and password match, else None (same cost either way)."""
+    """The active user whose email or username and password match, else None (same cost either way).
+
+    An account with LOGIN_MAX_FAILURES failed logins within LOGIN_FAILURE_WINDOW_MINUTES refuses every
+    login until the window has passed, with the same answer as a wrong password."""
     login = (login or "").strip()
     user = None
     if "@" in login:
@@ -167,11 +182,28 @@ def authenticate(login: str, password: str):
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+    if _throttled(user):
+        # Not counted as a further failure: the lock ends one window after it began.
+        check_password_hash(_DUMMY_HASH, password or "")
         return None
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        db.session.add(LoginFailure(user_id=user.id, failed_at=utcnow()))
+        commit_service_call(db.session)
+        return None
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.user_id == user.id))
     user.last_login_at = utcnow()
     commit_service_call(db.session)
     return user
+
+
+def _throttled(user) -> bool:
+    config = current_app.config
+    since = utcnow() - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    failures = db.session.scalar(
+        sa.select(sa.func.count()).select_from(LoginFailure)
+        .where(LoginFailure.user_id == user.id, LoginFailure.failed_at > since)
+    )
+    return failures >= config["LOGIN_MAX_FAILURES"]
 
 
 def load_session_user(session_id: str):
@@ -205,3 +237,141 @@ def create_organisation(actor, *, name, customer_number=None, share_tickets=Fals
     audit.record(actor, "organisation", org.id, "created", {"name": org.name})
     commit_service_call(db.session)
     return org
+
+
+# --------------------------------------------------------------------------- self-service accounts
+
+def _activation_lifetime():
+    return timedelta(hours=current_app.config["ACTIVATION_TOKEN_HOURS"])
+
+
+def _reset_lifetime():
+    return timedelta(minutes=current_app.config["RESET_TOKEN_MINUTES"])
+
+
+def register_customer(actor, *, email, full_name, company=None, phone=None, consent: bool, policy_version,
+                      locale) -> None:
+    """Register a customer and mail them an activation link; returns nothing, so every door gives the
+    same answer whether or not the address was known.
+
+    Consent to the privacy policy is required and stored with its time and ``policy_version``. A
+    customer record without a password (from an earlier guest ticket or email) is taken over, so their
+    earlier tickets are theirs. An address that already has an account gets a mail saying so, with a
+    password reset link, and nothing else changes."""
+    if not (actor.is_system or actor.is_admin):
+        raise NotAllowed()
+    errors = {}
+    email = check_email(errors, "email", email)
+    full_name = strip_control(full_name or "").strip()
+    if not full_name:
+        errors["full_name"] = _l("Enter your name.")
+    elif len(full_name) > 200:
+        errors["full_name"] = _l("Use at most %(num)d characters.", num=200)
+    company = strip_control(company or "").strip()
+    if len(company) > 200:
+        errors["company"] = _l("Use at most %(num)d characters.", num=200)
+    phone = strip_control(phone or "").strip()
+    if len(phone) > 50:
+        errors["phone"] = _l("Use at most %(num)d characters.", num=50)
+    if not consent:
+        errors["consent"] = _l("Please agree to the privacy policy to register.")
+    if locale and locale not in LANGUAGES:
+        errors["locale"] = _l("Unsupported language.")
+    if errors:
+        raise ValidationFailed(errors)
+
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is not None and (user.password_hash or not user.is_customer):
+        if user.is_active:
+            notifications.send_already_registered(user, tokens.issue(user, PURPOSE_RESET, _reset_lifetime()),
+                                                  current_app.config["RESET_TOKEN_MINUTES"])
+        audit.record(actor, "user", user.id, "registration-for-existing-account", {})
+        commit_service_call(db.session)
+        return None
+    taken_over = user is not None
+    if user is None:
+        user = User(email=email, role=ROLE_CUSTOMER)
+        db.session.add(user)
+    user.full_name = full_name
+    user.company_name = company or None
+    user.phone = phone or None
+    user.locale = locale or None
+    user.consent_at = utcnow()
+    user.consent_policy_version = str(policy_version)[:40]
+    db.session.flush()
+    notifications.send_activation(user, tokens.issue(user, PURPOSE_ACTIVATION, _activation_lifetime()),
+                                  current_app.config["ACTIVATION_TOKEN_HOURS"])
+    audit.record(actor, "user", user.id, "registered",
+                 {"email": email, "policy_version": user.consent_policy_version, "taken_over": taken_over})
+    commit_service_call(db.session)
+    return None
+
+
+def link_is_valid(purpose: str, token: str) -> bool:
+    """Whether an emailed activation or reset link can still be used (to show the form or say it expired)."""
+    return tokens.find_valid(purpose, token) is not None
+
+
+def activate(token: str, password: str) -> User:
+    """Set the first password through an activation link and return the now active user. The link
+    works once and until ACTIVATION_TOKEN_HOURS after it was sent; raises LinkExpired otherwise."""
+    if problem := password_problem(password):
+        if not link_is_valid(PURPOSE_ACTIVATION, token):
+            raise LinkExpired()
+        raise ValidationFailed({"password": problem})
+    row = tokens.spend(PURPOSE_ACTIVATION, token)
+    user = row.user
+    if not user.active:  # deactivated by an agent since the link was sent
+        raise LinkExpired()
+    user.password_hash = hash_password(password)
+    user.activated_at = user.activated_at or utcnow()
+    user.last_login_at = utcnow()
+    audit.record(user, "user", user.id, "activated", {})
+    commit_service_call(db.session)
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a password reset link if ``email`` belongs to an active account; returns nothing either way,
+    so no door can tell whether the address is registered. The link expires after RESET_TOKEN_MINUTES."""
+    user = get_by_email(email or "")
+    if user is None or not user.is_active:
+        return None
+    notifications.send_password_reset(user, tokens.issue(user, PURPOSE_RESET, _reset_lifetime()),
+                                      current_app.config["RESET_TOKEN_MINUTES"])
+    audit.record(user, "user", user.id, "password-reset-requested", {})
+    commit_service_call(db.session)
+    return None
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password through a reset link and return the user. The link works once; the password
+    must meet the rules; every other session of the user ends; the login throttle is cleared."""
+    if problem := password_problem(new_password):
+        if not link_is_valid(PURPOSE_RESET, token):
+            raise LinkExpired()
+        raise ValidationFailed({"password": problem})
+    row = tokens.spend(PURPOSE_RESET, token)
+    user = row.user
+    if not user.active:
+        raise LinkExpired()
+    user.password_hash = hash_password(new_password)
+    user.session_version = (user.session_version or 1) + 1
+    user.last_login_at = utcnow()
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.user_id == user.id))
+    audit.record(user, "user", user.id, "password-reset", {})
+    commit_service_call(db.session)
+    return user
+
+
+def admin_create_customer(actor, username, email, full_name, password) -> User:
+    """Create an active customer account with a username and password (for customers whose accounts
+    the company makes); they log in with the username or the email. Admins only."""
+    username = (username or "").strip()
+    if actor.is_admin or actor.is_system:
+        if not username:
+            raise ValidationFailed({"username": _l("Enter a username.")})
+        if "@" in username or len(username) > 80 or any(c.isspace() for c in username):
+            raise ValidationFailed({"username": _l("Use up to 80 characters without spaces or @.")})
+    return create_user(actor, email=email, full_name=full_name, role=ROLE_CUSTOMER, password=password,
+                       username=username)

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from helpdesk.accounts.models import User
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
-from helpdesk.tickets.models import Participant, Ticket, department_agents
+from helpdesk.tickets.models import INTERNAL_NOTE, Attachment, Participant, Ticket, department_agents
 
 # What a customer who can see a ticket may also do to it.
 CUSTOMER_ACTIONS = frozenset({"reply", "cc", "edit", "close", "reopen"})
@@ -67,6 +67,22 @@ def get_ticket(actor, number) -> Ticket:
     if ticket is None or not can_view(actor, ticket):
         raise NotFound()
     return ticket
+
+
+def get_attachment(actor, attachment_id) -> Attachment:
+    """The attachment if ``actor`` may see its ticket and its message: customers never get the files of
+    internal notes (nor files no longer tied to a message). NotFound otherwise."""
+    try:
+        attachment = db.session.get(Attachment, int(attachment_id))
+    except (TypeError, ValueError):
+        attachment = None
+    if attachment is None or not can_view(actor, attachment.ticket):
+        raise NotFound()
+    if not (actor.is_system or actor.is_agent):
+        message = attachment.message
+        if message is None or message.kind == INTERNAL_NOTE:
+            raise NotFound()
+    return attachment
 
 
 def visible_tickets(actor):

@@ -12,11 +12,15 @@ from helpdesk.i18n import LANGUAGES, format_datetime, text_direction
 
 
 def init_app(app):
-    from helpdesk.web import auth, desk, portal
+    from helpdesk.web import account, auth, desk, portal
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(desk.bp)
+    from helpdesk.web import tickets
+
+    app.register_blueprint(tickets.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")

@@ -14,6 +14,6 @@ def index():
     tickets = []
     if current_user.is_authenticated and current_user.is_customer:
         tickets = db.session.scalars(
-            access.visible_tickets(current_user).order_by(Ticket.last_activity_at.desc()).limit(20)
+            access.visible_tickets(current_user).order_by(Ticket.last_activity_at.desc()).limit(5)
         ).all()
     return render_template("portal/index.html", tickets=tickets)

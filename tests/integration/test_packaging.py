@@ -86,3 +86,4 @@ def test_pip_install_gives_a_working_helpdesk_command(tmp_path):
     assert (site / "helpdesk" / "migrations" / "versions" / "0001_initial_schema.py").is_file()
     assert (site / "helpdesk" / "config" / "default.py").is_file()
     assert (site / "helpdesk" / "tickets" / "templates" / "tickets" / "mail" / "acknowledgement.txt").is_file()
+    assert (site / "helpdesk" / "accounts" / "templates" / "accounts" / "mail" / "activation.txt").is_file()

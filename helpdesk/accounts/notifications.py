@@ -1,0 +1,47 @@
+"""Account mail (activation, password reset, "you already have an account"), rendered in the recipient's
+language and queued through the outbox. The links point at the web door's pages under BASE_URL."""
+from email.utils import formataddr
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from helpdesk.i18n import LANGUAGES
+from helpdesk.notify.service import queue_email
+
+ACTIVATE_PATH = "/activate/"
+RESET_PATH = "/reset-password/"
+FORGOT_PATH = "/forgot-password"
+
+
+def _link(path: str) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def _send(user, template: str, subject, **context):
+    config = current_app.config
+    locale = user.locale if user.locale in LANGUAGES else config["DEFAULT_LOCALE"]
+    with force_locale(locale):
+        context.update(recipient_name=user.full_name, brand=config["BRAND_NAME"])
+        text = render_template(f"accounts/mail/{template}.txt", **context)
+        html = render_template(f"accounts/mail/{template}.html", **context)
+        subject_line = subject()
+    queue_email(sender=formataddr((config["BRAND_NAME"], config["MAIL_DEFAULT_FROM"])), recipient=user.email,
+                recipient_name=user.full_name, subject=subject_line, body_text=text, body_html=html,
+                headers={"Auto-Submitted": "auto-generated"})
+
+
+def send_activation(user, token: str, hours: int):
+    _send(user, "activation", lambda: _("Activate your %(brand)s account", brand=current_app.config["BRAND_NAME"]),
+          link=_link(ACTIVATE_PATH + token), hours=hours)
+
+
+def send_already_registered(user, token: str, minutes: int):
+    _send(user, "already_registered",
+          lambda: _("You already have a %(brand)s account", brand=current_app.config["BRAND_NAME"]),
+          link=_link(RESET_PATH + token), minutes=minutes, login_name=user.email)
+
+
+def send_password_reset(user, token: str, minutes: int):
+    _send(user, "password_reset", lambda: _("Reset your %(brand)s password", brand=current_app.config["BRAND_NAME"]),
+          link=_link(RESET_PATH + token), minutes=minutes, forgot_link=_link(FORGOT_PATH))

@@ -1,0 +1,64 @@
+"""System events of a ticket's thread (stored as data on the message) as sentences in the reader's language."""
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from helpdesk.tickets.models import PRIORITIES, STATUSES
+
+
+def format_size(size) -> str:
+    """A file size as readers read it: "3 KB", "1.5 MB"."""
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        return "?"
+    if size >= 1024 * 1024:
+        return _("%(num)s MB", num=format_decimal(round(size / (1024 * 1024), 1)))
+    return _("%(num)s KB", num=format_decimal(max(1, round(size / 1024))))
+
+
+def _status(code):
+    return str(STATUSES.get(code, code or ""))
+
+
+def _priority(code):
+    return str(PRIORITIES.get(code, code or ""))
+
+
+def describe_event(event) -> str:
+    """One translated sentence for a stored event dict ({"type": "status", "from": ..., "to": ...})."""
+    event = event if isinstance(event, dict) else {}
+    kind = event.get("type")
+    if kind == "status":
+        return _("Status changed from %(old)s to %(new)s.", old=_status(event.get("from")),
+                 new=_status(event.get("to")))
+    if kind == "priority":
+        return _("Priority changed from %(old)s to %(new)s.", old=_priority(event.get("from")),
+                 new=_priority(event.get("to")))
+    if kind == "department":
+        old, new = event.get("from") or "", event.get("to") or ""
+        if not new:
+            return _("Department %(old)s removed.", old=old)
+        if not old:
+            return _("Department set to %(new)s.", new=new)
+        return _("Department changed from %(old)s to %(new)s.", old=old, new=new)
+    if kind == "assignee":
+        name = event.get("to") or ""
+        return _("Assigned to %(name)s.", name=name) if name else _("No longer assigned to anyone.")
+    if kind == "cc-added":
+        return _("%(email)s was added in copy.", email=event.get("email", ""))
+    if kind == "cc-removed":
+        return _("%(email)s was removed from copy.", email=event.get("email", ""))
+    if kind == "linked":
+        return _("This ticket follows up ticket #%(number)s.", number=event.get("number", ""))
+    if kind == "bounce":
+        detail = event.get("detail") or ""
+        if detail:
+            return _("An email about this ticket could not be delivered (%(detail)s).", detail=detail)
+        return _("An email about this ticket could not be delivered.")
+    if kind == "auto-reply":
+        return _("An automatic reply from %(sender)s was received: %(subject)s",
+                 sender=event.get("from", ""), subject=event.get("subject", ""))
+    if kind == "attachment-dropped":
+        return _("The attachment %(name)s (%(size)s) was not kept: it is larger than the limit.",
+                 name=event.get("name", ""), size=format_size(event.get("size")))
+    return _("The ticket was changed.")

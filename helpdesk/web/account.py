@@ -1,0 +1,126 @@
+"""Self-service accounts: register, activate, forgot and reset password, the profile, the privacy page."""
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from helpdesk.accounts import service as accounts
+from helpdesk.accounts.errors import LinkExpired
+from helpdesk.accounts.models import PURPOSE_ACTIVATION, PURPOSE_RESET
+from helpdesk.actors import GUEST_FORM
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import limiter
+from helpdesk.web.account_forms import ForgotPasswordForm, ProfileForm, RegisterForm, SetPasswordForm
+from helpdesk.web.auth import home_for
+
+bp = Blueprint("account", __name__)
+
+
+def form_rate_limit():
+    return current_app.config["ACCOUNT_FORM_RATE_LIMIT"]
+
+
+def show_errors(form, exc: ValidationFailed):
+    """Put a service's field errors next to the form's fields (others go to the top of the page)."""
+    for name, message in exc.errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
+
+
+def _link_expired():
+    return render_template("account/link_expired.html"), 410
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(form_rate_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register_customer(
+                GUEST_FORM, email=form.email.data, full_name=form.full_name.data, company=form.company.data,
+                phone=form.phone.data, consent=form.consent.data,
+                policy_version=current_app.config["PRIVACY_POLICY_VERSION"], locale=str(get_locale()),
+            )
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            # The same page whether the address was new or already had an account.
+            return render_template("account/register_sent.html")
+    return render_template("account/register.html", form=form)
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token):
+    if not accounts.link_is_valid(PURPOSE_ACTIVATION, token):
+        return _link_expired()
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.activate(token, form.password.data)
+        except LinkExpired:
+            return _link_expired()
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            login_user(user)
+            flash(_("Your account is active. Welcome!"), "success")
+            return redirect(home_for(user))
+    return render_template("account/activate.html", form=form)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(form_rate_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        return render_template("account/forgot_sent.html")
+    return render_template("account/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    if not accounts.link_is_valid(PURPOSE_RESET, token):
+        return _link_expired()
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.reset_password(token, form.password.data)
+        except LinkExpired:
+            return _link_expired()
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            login_user(user)
+            flash(_("Password reset successful."), "success")
+            return redirect(home_for(user))
+    return render_template("account/reset_password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    user = current_user._get_current_object()
+    # Submitted values win over the stored ones, so a rejected form keeps what the user typed.
+    form = ProfileForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(user, user, full_name=form.full_name.data, phone=form.phone.data,
+                                    locale=form.locale.data, timezone=form.timezone.data)
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("Your profile has been saved."), "success")
+            return redirect(url_for("account.profile"))
+    return render_template("account/profile.html", form=form, user=user)
+
+
+@bp.route("/privacy")
+def privacy():
+    return render_template("account/privacy.html", version=current_app.config["PRIVACY_POLICY_VERSION"])

@@ -1,0 +1,47 @@
+"""Forms of the self-service account pages (register, activate, forgot and reset password, profile)."""
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from helpdesk.i18n import LANGUAGES
+
+
+class RegisterForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your name.")), Length(max=200)])
+    email = StringField(_l("Email address"), validators=[DataRequired(_l("Enter your email address.")),
+                                                         Length(max=254)])
+    company = StringField(_l("Company (optional)"), validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=50)])
+    consent = BooleanField(_l("I agree to the privacy policy."),
+                           validators=[DataRequired(_l("Please agree to the privacy policy to register."))])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a password."))])
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(_l("Enter the password again.")),
+                                        EqualTo("password", _l("The two passwords are not the same."))])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(_l("Email address"), validators=[DataRequired(_l("Enter your email address.")),
+                                                         Length(max=254)])
+
+
+def _language_choices():
+    return [SelectChoice("", _l("Default")),
+            *(SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items())]
+
+
+def _timezone_choices():
+    return [SelectChoice("", _l("Default")), *(SelectChoice(name) for name in sorted(available_timezones()))]
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your name.")), Length(max=200)])
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=50)])
+    locale = SelectField(_l("Language"), choices=_language_choices)
+    timezone = SelectField(_l("Time zone"), choices=_timezone_choices)

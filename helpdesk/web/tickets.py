@@ -1,0 +1,331 @@
+"""The portal's ticket pages: submitting a ticket (guests and customers), my tickets, a ticket's page with its
+actions, and attachment downloads. Each action parses its form and calls one ticket service function."""
+from datetime import UTC
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy.orm import selectinload
+
+from helpdesk import storage
+from helpdesk.actors import GUEST_FORM
+from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.extensions import db, limiter
+from helpdesk.i18n import select_timezone
+from helpdesk.sanitize import text_to_html
+from helpdesk.tickets import access, service
+from helpdesk.tickets.events import describe_event, format_size
+from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, SYSTEM_EVENT, Department, Ticket
+from helpdesk.tickets.quoting import split_quoted
+from helpdesk.web.forms import PostForm
+from helpdesk.web.ticket_forms import (
+    AddCCForm,
+    EditTicketForm,
+    NewTicketForm,
+    RemoveCCForm,
+    ReplyForm,
+    timezone_choices,
+)
+
+bp = Blueprint("tickets", __name__)
+bp.add_app_template_filter(format_size, "filesize")
+
+PER_PAGE = 20
+# Served with their own type (so <img> shows them); everything else is an opaque download.
+INLINE_SAFE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
+                               "text/plain"})
+FILTERS = ("all", "open", "closed")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _logged_in_customer():
+    return _actor() if current_user.is_authenticated and current_user.is_customer else None
+
+
+def _customers_only():
+    """Ticket pages are the customers'; agents work in the staff console."""
+    if not current_user.is_customer:
+        abort(404)
+
+
+def _department_choices():
+    departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
+    return [("", _("Not sure"))] + [(str(d.id), d.name) for d in departments]
+
+
+def _priority_choices():
+    return [(code, str(label)) for code, label in PRIORITIES.items()]
+
+
+def _apply_errors(form, errors, fields):
+    """Put a service's field errors beside the form's fields (``fields`` maps service names to form names)."""
+    for name, message in errors.items():
+        field = getattr(form, fields.get(name, name), None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
+
+
+# --------------------------------------------------------------------------- submitting a ticket
+
+def _details_block(form):
+    """The optional facts as a labelled block under the description. Labels are in the desk's language:
+    the block is for the agents, and its values are what the customer typed."""
+    rows = []
+    with force_locale(current_app.config["DEFAULT_LOCALE"]):
+        company = getattr(form, "company", None)
+        customer_number = getattr(form, "customer_number", None)
+        started = getattr(form.problem_started, "parsed", None)
+        if started is not None:
+            started = _("%(local)s (%(zone)s), %(utc)s UTC", local=started.strftime("%Y-%m-%d %H:%M"),
+                        zone=form.problem_timezone.data,
+                        utc=started.astimezone(UTC).strftime("%Y-%m-%d %H:%M"))
+        for label, value in (
+            (_("Company name"), company.data if company else None),
+            (_("Customer number"), customer_number.data if customer_number else None),
+            (_("Order or service reference"), form.reference.data),
+            (_("Server IP address"), form.server_ip.data),
+            (_("Problem started"), started),
+        ):
+            if value and str(value).strip():
+                rows.append(f"{label}: {' '.join(str(value).split())}")
+        heading = _("Details given with the ticket")
+    return f"--- {heading} ---\n" + "\n".join(rows) if rows else ""
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def new():
+    customer = _logged_in_customer()
+    form = NewTicketForm()
+    if customer is not None:
+        for name in ("email", "full_name", "company", "customer_number", "privacy"):
+            delattr(form, name)
+    form.department.choices = _department_choices()
+    form.priority.choices = _priority_choices()
+    form.problem_timezone.choices = timezone_choices()
+    if request.method == "GET":
+        form.priority.data = NORMAL
+        form.problem_timezone.data = select_timezone()
+    if form.validate_on_submit():
+        body = form.description.data
+        details = _details_block(form)
+        if details:
+            body = f"{body.rstrip()}\n\n{details}"
+        actor = customer or (_actor() if current_user.is_authenticated else GUEST_FORM)
+        try:
+            ticket = service.open_ticket(
+                actor, subject=form.subject.data, body_text=body,
+                requester_email=None if customer else form.email.data,
+                requester_name="" if customer else form.full_name.data,
+                department=form.department.data or None, priority=form.priority.data,
+                attachments=form.attachments.uploads, source="web",
+            )
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors, {"requester_email": "email", "body": "description"})
+        else:
+            flash(_("Ticket #%(number)s created; we sent you a confirmation email.", number=ticket.number),
+                  "success")
+            return redirect(url_for("portal.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("tickets/new.html", form=form, customer=customer), status
+
+
+# --------------------------------------------------------------------------- my tickets
+
+@bp.route("/tickets")
+@login_required
+def index():
+    _customers_only()
+    state = request.args.get("status", "all")
+    if state not in FILTERS:
+        state = "all"
+    page = request.args.get("page", 1, type=int) or 1
+    page = max(1, page)
+    query = access.visible_tickets(_actor()).options(selectinload(Ticket.department))
+    if state == "open":
+        query = query.where(Ticket.status != CLOSED)
+    elif state == "closed":
+        query = query.where(Ticket.status == CLOSED)
+    rows = db.session.scalars(
+        query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+        .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)
+    ).all()
+    return render_template("tickets/index.html", tickets=rows[:PER_PAGE], state=state, page=page,
+                           has_next=len(rows) > PER_PAGE, filters=FILTERS)
+
+
+# --------------------------------------------------------------------------- a ticket
+
+def _thread(ticket):
+    """The public thread as display items: events as sentences, bodies with quoted history split off."""
+    items = []
+    for message in ticket.public_messages:
+        if message.kind == SYSTEM_EVENT:
+            items.append({"message": message, "event": describe_event(message.event)})
+            continue
+        new, quoted = split_quoted(message.body_text)
+        # text_to_html escapes; body_html was sanitised (clean_html) by the ticket store before it was stored.
+        if quoted:
+            body = Markup(text_to_html(new))  # noqa: S704
+        else:
+            body = Markup(message.body_html or text_to_html(message.body_text))  # noqa: S704
+        items.append({"message": message, "body": body, "quoted": quoted})
+    return items
+
+
+def _forms(ticket, **given):
+    edit = given.get("edit") or EditTicketForm(
+        formdata=None, subject=ticket.subject, priority=ticket.priority,
+        department=str(ticket.department_id or ""))
+    edit.priority.choices = _priority_choices()
+    edit.department.choices = _department_choices()
+    return {
+        "reply_form": given.get("reply") or ReplyForm(formdata=None),
+        "cc_form": given.get("cc") or AddCCForm(formdata=None),
+        "edit_form": edit,
+        "remove_form": RemoveCCForm(formdata=None),
+        "post_form": PostForm(formdata=None),
+    }
+
+
+def _render_ticket(ticket, status=200, **given):
+    return render_template("tickets/show.html", ticket=ticket, thread=_thread(ticket),
+                           **_forms(ticket, **given)), status
+
+
+def _ticket(number):
+    _customers_only()
+    return access.get_ticket(_actor(), number)
+
+
+@bp.route("/tickets/<int:number>")
+@login_required
+def show(number):
+    return _render_ticket(_ticket(number))
+
+
+@bp.route("/tickets/<int:number>/reply", methods=["POST"])
+@login_required
+def reply(number):
+    ticket = _ticket(number)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            service.add_customer_message(_actor(), ticket, body_text=form.body.data,
+                                         attachments=form.reply_attachments.uploads, source="web")
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors, {"body": "body", "attachments": "reply_attachments"})
+        else:
+            flash(_("Your reply was added."), "success")
+            return redirect(url_for("tickets.show", number=ticket.number))
+    return _render_ticket(ticket, 400, reply=form)
+
+
+@bp.route("/tickets/<int:number>/cc", methods=["POST"])
+@login_required
+def add_cc(number):
+    ticket = _ticket(number)
+    form = AddCCForm()
+    if form.validate_on_submit():
+        try:
+            added = service.add_participants(_actor(), ticket, form.cc_addresses.data)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors, {"cc": "cc_addresses"})
+        else:
+            if added:
+                flash(_("Added in copy: %(emails)s", emails=", ".join(p.email for p in added)), "success")
+            else:
+                flash(_("These addresses were already on the ticket."), "info")
+            return redirect(url_for("tickets.show", number=ticket.number))
+    return _render_ticket(ticket, 400, cc=form)
+
+
+@bp.route("/tickets/<int:number>/cc/remove", methods=["POST"])
+@login_required
+def remove_cc(number):
+    ticket = _ticket(number)
+    form = RemoveCCForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.remove_participant(_actor(), ticket, form.email.data)
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+    else:
+        flash(_("%(email)s no longer receives copies.", email=form.email.data), "success")
+    return redirect(url_for("tickets.show", number=ticket.number))
+
+
+@bp.route("/tickets/<int:number>/edit", methods=["POST"])
+@login_required
+def edit(number):
+    ticket = _ticket(number)
+    form = EditTicketForm()
+    form.priority.choices = _priority_choices()
+    form.department.choices = _department_choices()
+    if form.validate_on_submit():
+        try:
+            service.update_ticket(_actor(), ticket, subject=form.subject.data, priority=form.priority.data,
+                                  department=form.department.data or None)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors, {})
+        else:
+            flash(_("The ticket's details were saved."), "success")
+            return redirect(url_for("tickets.show", number=ticket.number))
+    return _render_ticket(ticket, 400, edit=form)
+
+
+def _change_state(number, change, done):
+    ticket = _ticket(number)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    try:
+        change(_actor(), ticket)
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("tickets.show", number=ticket.number))
+
+
+@bp.route("/tickets/<int:number>/close", methods=["POST"])
+@login_required
+def close(number):
+    return _change_state(number, service.close, _("The ticket is closed."))
+
+
+@bp.route("/tickets/<int:number>/reopen", methods=["POST"])
+@login_required
+def reopen(number):
+    return _change_state(number, service.reopen, _("The ticket is open again."))
+
+
+# --------------------------------------------------------------------------- attachments
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id):
+    found = access.get_attachment(_actor(), attachment_id)
+    content_type = found.content_type.split(";")[0].strip().lower()
+    if content_type not in INLINE_SAFE_TYPES:
+        content_type = "application/octet-stream"
+    try:
+        data = storage.get(found.sha256)
+    except (OSError, ValueError):
+        abort(404)
+    response = Response(data, mimetype=content_type)
+    # Always a download when opened directly; an <img> still shows allowlisted images (served with their type).
+    response.headers.set("Content-Disposition", "attachment", filename=found.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
