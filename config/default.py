@@ -14,6 +14,9 @@ INSTANCE_PATH = ""
 DATABASE_URL = ""
 # Redis URL for background jobs (rq); empty runs jobs in-process right after each commit.
 REDIS_URL = ""
+# Without Redis: "after_response" runs a web request's jobs once its response is sent (elsewhere
+# right after the commit); "sync" always right after the commit (deterministic, for tests).
+JOBS_INPROCESS = "after_response"
 # Prefix of the rq queue names, so several installations can share one Redis.
 QUEUE_PREFIX = "helpdesk"
 # Seconds between outbox sweeps that re-enqueue mail whose job was lost or is due for a retry.

@@ -8,3 +8,4 @@ MAIL_MESSAGE_ID_DOMAIN = "helpdesk.example.test"
 BASE_URL = "http://helpdesk.example.test"
 OUTBOX_MAX_BACKOFF = 1
 RATELIMIT_STORAGE_URI = "memory://"
+JOBS_INPROCESS = "sync"

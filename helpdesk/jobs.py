@@ -5,7 +5,7 @@ import importlib
 import logging
 import threading
 
-from flask import current_app, has_app_context
+from flask import after_this_request, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
@@ -86,11 +86,32 @@ def _dispatch(app, jobs):
                 log.exception("could not enqueue %d job(s) on %s; they stay pending for the next sweep",
                               len(items), queue)
         return
+    if app.config.get("JOBS_INPROCESS") != "sync" and has_request_context():
+        # Run once the response has been sent: the person gets their answer without waiting for SMTP,
+        # and a reset request takes as long for a registered address as for an unknown one.
+        _after_response(app, jobs)
+        return
     for _queue, task, args in jobs:
-        try:
-            run_task(task, *args, app=app)
-        except Exception:  # The caller's transaction already committed; a failed job must not undo its answer.
-            log.exception("in-process job %s%r failed", task, args)
+        _run_logged(app, task, args)
+
+
+def _run_logged(app, task, args):
+    try:
+        run_task(task, *args, app=app)
+    except Exception:  # The caller's transaction already committed; a failed job must not undo its answer.
+        log.exception("in-process job %s%r failed", task, args)
+
+
+def _after_response(app, jobs):
+    pending = g.setdefault("helpdesk_after_response", [])
+    if not pending:
+        @after_this_request
+        def _schedule(response):
+            queued = list(g.get("helpdesk_after_response", ()))
+            response.call_on_close(lambda: [_run_logged(app, task, args) for _q, task, args in queued])
+            return response
+
+    pending.extend(jobs)
 
 
 def queue_name(app, name: str) -> str:
@@ -130,7 +151,8 @@ def run_task(task: str, *args, app=None):
 
 
 class Periodic(threading.Thread):
-    """Calls ``task`` every ``interval`` seconds in its own app context until stopped."""
+    """Calls ``task`` at start and then every ``interval`` seconds in its own app context until stopped
+    (at start: that is when work left by a crash is waiting)."""
 
     def __init__(self, app, task: str, interval: float):
         super().__init__(name=f"periodic:{task}", daemon=True)
@@ -138,11 +160,13 @@ class Periodic(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self):
-        while not self._stop_event.wait(self.interval):
+        while True:
             try:
                 run_task(self.task, app=self.app)
             except Exception:
                 log.exception("periodic task %s failed", self.task)
+            if self._stop_event.wait(self.interval):
+                return
 
     def stop(self):
         self._stop_event.set()

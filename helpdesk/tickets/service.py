@@ -240,14 +240,16 @@ def _lock(ticket):
 
 def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email=None, requester_name="",
                 department=None, priority=NORMAL, cc=(), attachments=(), source="web", message_id=None,
-                in_reply_to=None, acknowledge=True, linked_ticket=None, events=()) -> Ticket:
+                in_reply_to=None, acknowledge=True, linked_ticket=None, events=(),
+                privacy_consent=None) -> Ticket:
     """Open a ticket with its first message.
 
     A customer opens tickets for themselves; agents and the system open them for ``requester_email``
     (a customer record is created for an unknown address). The requester and CCs get an
     acknowledgement with the ticket number unless ``acknowledge`` is false (e.g. for auto-replies).
     ``linked_ticket`` marks it as a follow-up of an earlier ticket; ``events`` are system events
-    (dicts) recorded with it, such as a note that an attachment was dropped."""
+    (dicts) recorded with it, such as a note that an attachment was dropped. ``privacy_consent`` is
+    the version of the privacy policy a guest agreed to on the form; it is stored on the requester."""
     errors = {}
     subject = _clean_subject(errors, subject)
     text, html = _clean_body(errors, body_text, body_html)
@@ -271,6 +273,8 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     number = next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"])
     requester = accounts.find_or_create_customer(requester_email, requester_name, known=known)
     now = utcnow()
+    if privacy_consent and requester.consent_policy_version != privacy_consent:
+        requester.consent_at, requester.consent_policy_version = now, str(privacy_consent)[:40]
     ticket = Ticket(
         number=number, subject=subject, status=OPEN, priority=priority, department=department,
         requester=requester, organisation_id=requester.organisation_id, source=source,

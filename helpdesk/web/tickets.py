@@ -127,6 +127,7 @@ def new():
                 requester_name="" if customer else form.full_name.data,
                 department=form.department.data or None, priority=form.priority.data,
                 attachments=form.attachments.uploads, source="web",
+                privacy_consent=None if customer else current_app.config["PRIVACY_POLICY_VERSION"],
             )
         except ValidationFailed as exc:
             _apply_errors(form, exc.errors, {"requester_email": "email", "body": "description"})

@@ -201,3 +201,26 @@ def test_helpdesk_worker_command_delivers_what_the_web_app_queued(app_factory, s
     assert result.returncode == 0, result.stderr[-2000:]
     mails = smtp.wait_for(1)
     assert len(mails) == 1 and f"[#{number}]" in mails[0]["Subject"]
+
+
+def test_mail_from_a_web_request_is_sent_after_the_response_without_redis(app_factory, smtp, customer):
+    """The embedded setup answers first and mails afterwards: a password reset for a registered
+    address answers as fast as one for an unknown address (no hint which addresses exist)."""
+    from tests.conftest import csrf_token
+
+    web = app_factory(JOBS_INPROCESS="after_response")
+    sent_during_request = []
+
+    @web.after_request
+    def _count_mail_at_response_time(response):
+        sent_during_request.append(len(smtp.messages))
+        return response
+
+    client = web.test_client()
+    page = client.get("/forgot-password").get_data(as_text=True)
+    response = client.post("/forgot-password", data={"csrf_token": csrf_token(page), "email": customer.email})
+    response.close()  # what a WSGI server does once the answer is sent
+    assert response.status_code in (200, 302)
+    assert sent_during_request[-1] == 0
+    mails = smtp.wait_for(1)
+    assert len(mails) == 1 and mails[0]["To"].addresses[0].addr_spec == customer.email

@@ -101,6 +101,9 @@ def test_guest_submits_a_ticket_with_details_and_an_attachment(client, departmen
     assert (ticket.subject, ticket.priority, ticket.department_id) == ("Printer on fire", "high", department.id)
     assert ticket.requester.email == "gina@guest.example"
     assert ticket.requester.full_name == "Gina Guest"
+    # The consent ticked on the form is kept, with when and which policy version.
+    assert ticket.requester.consent_at is not None
+    assert ticket.requester.consent_policy_version == client.application.config["PRIVACY_POLICY_VERSION"]
     first = ticket.messages[0]
     assert first.body_text.startswith("It smokes since this morning.")
     for line in ("Company name: Guest GmbH", "Customer number: K-1042", "Order or service reference: Order 7781",
