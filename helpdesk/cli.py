@@ -232,6 +232,25 @@ def user_create(email, full_name, role, password, username, locale):
     click.echo(f"created {user.role} {user.email}")
 
 
+@user_group.command("set-email")
+@click.argument("current")
+@click.argument("new")
+@with_appcontext
+def user_set_email(current, new):
+    """Change a user's email address (customers cannot change their own)."""
+    from helpdesk.accounts import service as accounts
+    from helpdesk.tickets import service as tickets
+
+    user = accounts.get_by_email(current)
+    if user is None:
+        _fail(HelpdeskError(f"no user with the address {current}"))
+    try:
+        tickets.change_customer_email(CLI, user, new)
+    except HelpdeskError as exc:
+        _fail(exc)
+    click.echo(f"{current} is now {user.email}")
+
+
 @main.command("demo")
 @with_appcontext
 def demo():

@@ -375,3 +375,4 @@ def admin_create_customer(actor, username, email, full_name, password) -> User:
             raise ValidationFailed({"username": _l("Use up to 80 characters without spaces or @.")})
     return create_user(actor, email=email, full_name=full_name, role=ROLE_CUSTOMER, password=password,
                        username=username)
+

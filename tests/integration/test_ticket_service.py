@@ -591,3 +591,36 @@ def test_long_department_name_is_shortened_not_a_crash(app):
     with pytest.raises(ValidationFailed) as caught:
         service.create_department(SYSTEM, name="D" * 120)
     assert set(caught.value.errors) == {"name"}
+
+
+def test_agent_changes_a_customers_email_and_later_replies_go_there(app, agent):
+    from helpdesk.tickets.service import change_customer_email
+
+    customer = accounts.create_user(SYSTEM, email="old@example.test", full_name="Olga Old", role="customer",
+                                    password="correct horse battery")
+    ticket = service.open_ticket(customer, subject="Address", body_text="Please use my new address.")
+    change_customer_email(agent, customer, "New@Example.test")
+    assert customer.email == "new@example.test"
+    reply = service.add_agent_reply(agent, ticket, body_text="Done.")
+    recipients = db.session.scalars(sa.select(OutboxEmail.recipient).where(OutboxEmail.ticket_id == ticket.id,
+                                                                           OutboxEmail.created_at >= reply.created_at))
+    assert list(recipients) == ["new@example.test"]
+    assert accounts.authenticate("new@example.test", "correct horse battery") is not None
+
+
+def test_customers_cannot_change_their_own_email_and_taken_addresses_are_refused(app, agent):
+    from helpdesk.tickets.service import change_customer_email
+
+    customer = accounts.create_user(SYSTEM, email="me@example.test", full_name="Me", role="customer",
+                                    password="correct horse battery")
+    accounts.create_user(SYSTEM, email="taken@example.test", full_name="T", role="customer",
+                         password="correct horse battery")
+    with pytest.raises(NotAllowed):
+        change_customer_email(customer, customer, "other@example.test")
+    with pytest.raises(ValidationFailed) as caught:
+        change_customer_email(agent, customer, "taken@example.test")
+    assert set(caught.value.errors) == {"email"}
+    with pytest.raises(ValidationFailed):
+        change_customer_email(agent, customer, "not an address")
+    db.session.rollback()
+    assert db.session.get(type(customer), customer.id).email == "me@example.test"
