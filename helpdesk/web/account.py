@@ -55,23 +55,29 @@ def register():
     return render_template("account/register.html", form=form)
 
 
-@bp.route("/activate/<token>", methods=["GET", "POST"])
-def activate(token):
-    if not accounts.link_is_valid(PURPOSE_ACTIVATION, token):
+def _set_password_page(purpose, token, set_password, done_message, template):
+    """A page reached by an emailed link where the user chooses a password and is then logged in."""
+    if not accounts.link_is_valid(purpose, token):
         return _link_expired()
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.activate(token, form.password.data)
+            user = set_password(token, form.password.data)
         except LinkExpired:
             return _link_expired()
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
             login_user(user)
-            flash(_("Your account is active. Welcome!"), "success")
+            flash(done_message, "success")
             return redirect(home_for(user))
-    return render_template("account/activate.html", form=form)
+    return render_template(template, form=form)
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token):
+    return _set_password_page(PURPOSE_ACTIVATION, token, accounts.activate, _("Your account is active. Welcome!"),
+                              "account/activate.html")
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -86,21 +92,8 @@ def forgot_password():
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token):
-    if not accounts.link_is_valid(PURPOSE_RESET, token):
-        return _link_expired()
-    form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.reset_password(token, form.password.data)
-        except LinkExpired:
-            return _link_expired()
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            login_user(user)
-            flash(_("Password reset successful."), "success")
-            return redirect(home_for(user))
-    return render_template("account/reset_password.html", form=form)
+    return _set_password_page(PURPOSE_RESET, token, accounts.reset_password, _("Password reset successful."),
+                              "account/reset_password.html")
 
 
 @bp.route("/profile", methods=["GET", "POST"])
