@@ -1,4 +1,4 @@
-"""The ``helpdesk`` command: serve, worker, mailgateway, db upgrade, user create, demo, outbox."""
+"""The ``helpdesk`` command: serve, worker, mailgateway, db upgrade, user create, demo, outbox, search."""
 import getpass
 import signal
 import sys
@@ -188,6 +188,21 @@ def mail_retry(inbound_id):
         _fail(exc)
     ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
     click.echo(f"{inbound_id}: {outcome.outcome.replace('_', ' ')}{ticket}")
+
+
+@main.group("search")
+def search_group():
+    """The ticket search index."""
+
+
+@search_group.command("rebuild")
+@with_appcontext
+def search_rebuild():
+    """Index every ticket again (e.g. after restoring a backup or deleting the index folder)."""
+    from helpdesk.search import index
+
+    count = index.rebuild()
+    click.echo(f"search index rebuilt: {count} ticket(s) in {current_app.config['SEARCH_INDEX_PATH']}")
 
 
 @main.group("db")

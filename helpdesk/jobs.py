@@ -47,7 +47,10 @@ def _after_commit(session):
         return
     jobs = session.info.pop(_PENDING, None)
     if jobs and has_app_context():
-        _dispatch(current_app._get_current_object(), [(q, task, _as_ids(args)) for q, task, args in jobs])
+        # Jobs are idempotent, so the same job asked for twice in one commit (a reply and its status
+        # change both reindex the ticket) runs once.
+        unique = list(dict.fromkeys((q, task, _as_ids(args)) for q, task, args in jobs))
+        _dispatch(current_app._get_current_object(), unique)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -54,6 +54,14 @@ class Ticket(db.Model):
     __table_args__ = (
         sa.Index("ix_tickets_status_activity", "status", "last_activity_at"),
         sa.Index("ix_tickets_requester_activity", "requester_id", "last_activity_at"),
+        # The queue's keyset pages over open tickets (see tickets/queue.py), by activity and by creation.
+        sa.Index("ix_tickets_open_activity", "last_activity_at", "id",
+                 postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
+        sa.Index("ix_tickets_open_created", "created_at", "id",
+                 postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
+        sa.Index("ix_tickets_open_assignee_activity", "assignee_id", "last_activity_at",
+                 postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
+        sa.Index("ix_tickets_status_created", "status", "created_at", "id"),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)

@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
-from helpdesk.db import commit_service_call, next_value, utcnow
-from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
+from helpdesk.db import batch, commit_service_call, next_value, utcnow
+from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.jobs import enqueue_after_commit
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_html, html_to_text, strip_control, text_to_html
 from helpdesk.tickets import access, notifications
@@ -42,6 +43,8 @@ from helpdesk.tickets.models import (
 
 SUBJECT_MAX = 255
 _UNSET = object()
+# A dotted path, so the ticket store does not import search (search reads tickets, not the reverse).
+REINDEX_TASK = "helpdesk.search.tasks.reindex_ticket"
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,12 @@ def _check_source(errors, source):
 
 # --------------------------------------------------------------------------- internal helpers (never commit)
 
+def _reindex_after_commit(ticket):
+    """Update the ticket's search entry once the transaction commits (one job per ticket and commit).
+    Every change an index entry shows passes through here: a message, a system event, a new subject."""
+    enqueue_after_commit(REINDEX_TASK, ticket, queue="search")
+
+
 def _store_attachments(ticket, message, attachments):
     stored = []
     for item in attachments:
@@ -165,6 +174,7 @@ def _add_message(ticket, *, kind, author, text, html, source, message_id=None, i
         message_id=message_id or new_message_id(str(ticket.number)), in_reply_to=in_reply_to,
     )
     db.session.add(message)
+    _reindex_after_commit(ticket)
     stored = _store_attachments(ticket, message, attachments)
     if "cid:" in html and any(a.content_id for a in stored):
         db.session.flush()  # the attachments' ids go into the HTML
@@ -197,6 +207,7 @@ def _system_event(ticket, actor, event: dict):
         message_id=None, event=event,
     )
     db.session.add(message)
+    _reindex_after_commit(ticket)
     return message
 
 
@@ -469,6 +480,7 @@ def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=
     if "subject" in changes and changes["subject"] != ticket.subject:
         recorded["subject"] = [ticket.subject, changes["subject"]]
         ticket.subject = changes["subject"]
+        _reindex_after_commit(ticket)  # the only change that records no system event
     if "priority" in changes and changes["priority"] != ticket.priority:
         recorded["priority"] = [ticket.priority, changes["priority"]]
         _system_event(ticket, actor, {"type": "priority", "from": ticket.priority, "to": changes["priority"]})
@@ -563,9 +575,89 @@ def change_customer_email(actor, user, email) -> User:
     if new != old:
         user.email = new
         db.session.execute(sa.update(Participant).where(Participant.user_id == user.id).values(email=new))
+        for ticket_id in db.session.scalars(sa.select(Participant.ticket_id).where(Participant.user_id == user.id)):
+            enqueue_after_commit(REINDEX_TASK, ticket_id, queue="search")  # their entries list the address
         audit.record(actor, "user", user.id, "email-changed", {"email": [old, new]})
     commit_service_call(db.session)
     return user
+
+
+BULK_DONE, BULK_NOT_ALLOWED, BULK_INVALID = "done", "not_allowed", "invalid"
+BULK_MAX = 250
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk change did to one ticket: ``outcome`` is BULK_DONE, BULK_NOT_ALLOWED or BULK_INVALID."""
+
+    number: int
+    outcome: str
+    reason: str = ""
+
+
+_close_ticket = close  # bulk_update's ``close`` argument shadows the function
+
+
+def bulk_update(actor, numbers, *, status=_UNSET, priority=_UNSET, department=_UNSET, assignee=_UNSET,
+                close=False) -> list[BulkResult]:
+    """Apply one change (``update_ticket``'s fields and/or closing) to each ticket in ``numbers``.
+
+    Agents and the system only; the change is validated once up front. All tickets change in one
+    transaction, each in its own savepoint, so a ticket the actor may not see or change, or one the
+    change does not fit (already closed), is reported and left as it was while the others change."""
+    access.require_agent(actor)
+    errors = {}
+    wanted = []
+    for raw in numbers or ():
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            errors["tickets"] = _l("Choose tickets from the list.")
+            continue
+        if number not in wanted:
+            wanted.append(number)
+    if not wanted and "tickets" not in errors:
+        errors["tickets"] = _l("Select at least one ticket.")
+    elif len(wanted) > BULK_MAX:
+        errors["tickets"] = _l("Select at most %(num)d tickets at once.", num=BULK_MAX)
+    changes = {name: value for name, value in
+               (("status", status), ("priority", priority), ("department", department), ("assignee", assignee))
+               if value is not _UNSET}
+    if "status" in changes and changes["status"] not in STATUSES:
+        errors["status"] = _l("Choose a valid status.")
+    if "priority" in changes:
+        _check_priority(errors, changes["priority"])
+    if "department" in changes:
+        changes["department"] = _check_department(errors, changes["department"])
+    if changes.get("assignee") is not None and not isinstance(changes["assignee"], User):
+        found = db.session.get(User, int(changes["assignee"])) if str(changes["assignee"]).isdigit() else None
+        if found is None or not found.is_agent:
+            errors["assignee"] = _l("Choose a valid agent.")
+        changes["assignee"] = found
+    if not changes and not close:
+        errors["action"] = _l("Choose a change to make.")
+    if errors:
+        raise ValidationFailed(errors)
+
+    results = []
+    with batch(db.session):
+        for number in wanted:
+            try:
+                with db.session.begin_nested():
+                    ticket = access.get_ticket(actor, number)
+                    if changes:
+                        update_ticket(actor, ticket, **changes)
+                    if close:
+                        _close_ticket(actor, ticket)
+            except (NotFound, NotAllowed) as exc:
+                results.append(BulkResult(number, BULK_NOT_ALLOWED, str(exc.message)))
+            except ValidationFailed as exc:
+                results.append(BulkResult(number, BULK_INVALID, "; ".join(str(m) for m in exc.errors.values())))
+            except Conflict as exc:
+                results.append(BulkResult(number, BULK_INVALID, str(exc.message)))
+            else:
+                results.append(BulkResult(number, BULK_DONE))
+    return results
 
 
 # --------------------------------------------------------------------------- departments

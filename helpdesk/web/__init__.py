@@ -21,6 +21,12 @@ def init_app(app):
     from helpdesk.web import tickets
 
     app.register_blueprint(tickets.bp)
+    from helpdesk.web import desk_search
+
+    app.register_blueprint(desk_search.bp)
+    from helpdesk.web import desk_tickets
+
+    app.register_blueprint(desk_tickets.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")

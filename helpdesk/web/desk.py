@@ -1,13 +1,17 @@
-"""The staff console's entry (the full console arrives with the staff console issue)."""
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+"""The staff console: the queue of tickets (views, filters, sorts, keyset pages, bulk changes) and the
+mail quarantine. Customers never reach it."""
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mailgateway import quarantine, reasons
-from helpdesk.tickets import access
-from helpdesk.tickets.models import CLOSED, Ticket
+from helpdesk.tickets import queue, service
+from helpdesk.tickets.models import PRIORITIES, STATUSES, Department
 from helpdesk.web.forms import OpenFromQuarantineForm, PostForm
 
 bp = Blueprint("desk", __name__, url_prefix="/agent")
@@ -20,13 +24,81 @@ def _agents_only():
         abort(404)
 
 
+# The queue's GET parameters: the view, the filters (which combine) and the sort.
+QUEUE_FILTERS = ("status", "priority", "department", "assignee")
+
+
+def _queue_args():
+    """The queue's parameters from the query string, empty values left out (the links stay short)."""
+    args = {name: request.args.get(name, "") for name in ("view", *QUEUE_FILTERS, "sort")}
+    return {name: value for name, value in args.items() if value}
+
+
+def _agents():
+    return db.session.scalars(
+        sa.select(User).where(User.role.in_((ROLE_AGENT, ROLE_ADMIN)), User.active.is_(True))
+        .order_by(User.full_name, User.email)
+    ).all()
+
+
 @bp.route("/")
 def index():
-    tickets = db.session.scalars(
-        access.visible_tickets(current_user).where(Ticket.status != CLOSED)
-        .order_by(Ticket.last_activity_at.desc()).limit(50)
-    ).all()
-    return render_template("desk/index.html", tickets=tickets)
+    args = _queue_args()
+    actor = current_user._get_current_object()
+    filters = {name: args[name] for name in QUEUE_FILTERS if name in args}
+    try:
+        result = queue.page(actor, args.get("view", queue.OPEN_VIEW), sort=args.get("sort", queue.ACTIVITY),
+                            after=request.args.get("after"), before=request.args.get("before"), **filters)
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+        return redirect(url_for("desk.index"))
+    counts = queue.counts(actor)
+    return render_template(
+        "desk/index.html", page=result, args=args, counts=counts, views=queue.VIEWS, sorts=queue.SORTS,
+        view=args.get("view", queue.OPEN_VIEW), sort=args.get("sort", queue.ACTIVITY),
+        departments=queue.departments_for(actor, counts), all_departments=db.session.scalars(
+            sa.select(Department).order_by(Department.name)).all(),
+        agents=_agents(), statuses=STATUSES, open_statuses=queue.OPEN_STATUSES, priorities=PRIORITIES,
+        no_value=queue.NONE, closed_capped_at=queue.CLOSED_COUNT_CAP,
+    )
+
+
+def _bulk_summary(results):
+    done = [r for r in results if r.outcome == service.BULK_DONE]
+    refused = [r for r in results if r.outcome != service.BULK_DONE]
+    if done:
+        flash(ngettext("Changed %(num)d ticket: %(numbers)s.", "Changed %(num)d tickets: %(numbers)s.", len(done),
+                       numbers=", ".join(f"#{r.number}" for r in done)), "success")
+    if refused:
+        flash(ngettext("Left %(num)d ticket unchanged: %(reasons)s", "Left %(num)d tickets unchanged: %(reasons)s",
+                       len(refused), reasons="; ".join(f"#{r.number} ({r.reason})" for r in refused)), "error")
+
+
+@bp.route("/bulk", methods=["POST"])
+def bulk():
+    """Apply one change to the tickets ticked in the queue, then go back to the same queue page."""
+    if not PostForm().validate_on_submit():
+        abort(400)
+    changes = {}
+    for name in ("status", "priority", "department", "assignee"):
+        value = request.form.get(name, "")
+        if value == queue.NONE and name in ("department", "assignee"):
+            changes[name] = None
+        elif value:
+            changes[name] = value
+    try:
+        results = service.bulk_update(current_user._get_current_object(), request.form.getlist("ticket"),
+                                      close=request.form.get("close") == "1", **changes)
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+    else:
+        _bulk_summary(results)
+    back = request.form.get("back", "")
+    if not back.startswith("/agent/") or back.startswith("//"):
+        back = url_for("desk.index")
+    return redirect(back)
 
 
 @bp.route("/quarantine")

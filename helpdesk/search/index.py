@@ -1,0 +1,258 @@
+"""The ticket search index (Whoosh at SEARCH_INDEX_PATH) and the only functions that touch it:
+``index_ticket``, ``remove_ticket``, ``rebuild`` and ``search_tickets``. Everything else goes through
+these, so a larger engine can replace Whoosh behind the same four calls.
+
+Writes come from the ``search`` queue (one worker) or, without Redis, from in-process jobs; Whoosh
+allows one writer per index, so writers wait for its lock (and, in one process, for ours)."""
+import os
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session, selectinload
+from whoosh import highlight, index, qparser, query, writing
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
+from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
+from whoosh.support.charset import accent_map
+
+from helpdesk.extensions import db
+from helpdesk.tickets import access
+from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Ticket
+
+REBUILD_BATCH = 500
+WRITER_TIMEOUT = 60.0  # seconds a writer waits for another one (a rebuild, another process) to finish
+
+
+def _folding_map():
+    """Lowercase text folded to plain letters so people can type without accents in any of our languages:
+    accents go (ü, ő, ç, ş), ß becomes ss, Turkish İ/ı become i, Persian gets one spelling of yeh and
+    kaf and loses short-vowel marks and the zero-width non-joiner inside words."""
+    charmap = dict(accent_map)
+    for code in range(0x300, 0x10000):
+        if unicodedata.combining(chr(code)):
+            charmap[code] = ""
+    charmap.update({ord("ß"): "ss", ord("ı"): "i", 0x200C: "", ord("ي"): "ی", ord("ك"): "ک", ord("ى"): "ی"})
+    return charmap
+
+
+# Language-neutral on purpose (StemmingAnalyzer knows only English): words, lowercased, accent-folded.
+# The ZWNJ is part of a Persian word, so the tokenizer keeps it and the fold removes it.
+_WORDS = r"[\w\u200c]+(\.?[\w\u200c]+)*"
+TEXT_ANALYZER = RegexTokenizer(_WORDS) | LowercaseFilter() | CharsetFilter(_folding_map())
+# Participants: an email address is one token, names are words.
+PEOPLE_ANALYZER = (RegexTokenizer(r"[^\s,;<>()\"']+@[^\s,;<>()\"']+|" + _WORDS) | LowercaseFilter()
+                   | CharsetFilter(_folding_map()))
+
+SCHEMA = Schema(
+    id=ID(stored=True, unique=True),
+    number=NUMERIC(int, bits=64, stored=True),
+    subject=TEXT(analyzer=TEXT_ANALYZER, field_boost=2.0),
+    body=TEXT(analyzer=TEXT_ANALYZER),  # every public message: the customer's and agents' replies
+    notes=TEXT(analyzer=TEXT_ANALYZER),  # internal notes: searched for agents only
+    participants=TEXT(analyzer=PEOPLE_ANALYZER),
+    status=ID,
+    department=ID,  # "none" for a ticket without one
+    assignee=ID,  # "none" when unassigned
+    created=DATETIME,
+    updated=DATETIME,
+)
+PUBLIC_FIELDS = ["subject", "body", "participants"]
+AGENT_FIELDS = [*PUBLIC_FIELDS, "notes"]
+_NONE = "none"
+
+# Whoosh's lock stops writers in other processes; this one stops threads of this process from
+# stepping on each other (in-process jobs of several requests at once).
+_write_lock = threading.Lock()
+
+
+@dataclass
+class SearchHit:
+    """One ticket found: its id and number, the ticket row, and highlighted snippets (HTML, escaped)."""
+
+    ticket_id: int
+    number: int
+    ticket: Ticket
+    highlights: dict = field(default_factory=dict)
+
+
+def _path():
+    return current_app.config["SEARCH_INDEX_PATH"]
+
+
+def _open():
+    """The index, created empty the first time (or after someone deleted the folder)."""
+    path = _path()
+    if not index.exists_in(path):
+        os.makedirs(path, exist_ok=True)
+        return index.create_in(path, SCHEMA)
+    return index.open_dir(path)
+
+
+def _naive_utc(moment):
+    # Whoosh compares naive datetimes; ours are aware UTC.
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _texts(ticket):
+    messages = [m for m in ticket.messages if m.kind != SYSTEM_EVENT]
+    return {
+        "subject": ticket.subject,
+        "body": "\n\n".join(m.body_text for m in messages if m.kind != INTERNAL_NOTE),
+        "notes": "\n\n".join(m.body_text for m in messages if m.kind == INTERNAL_NOTE),
+        "participants": "\n".join(f"{p.name} {p.email}" for p in ticket.participants),
+    }
+
+
+def _document(ticket):
+    return {
+        "id": str(ticket.id),
+        "number": ticket.number,
+        **_texts(ticket),
+        "status": ticket.status,
+        "department": str(ticket.department_id) if ticket.department_id else _NONE,
+        "assignee": str(ticket.assignee_id) if ticket.assignee_id else _NONE,
+        "created": _naive_utc(ticket.created_at),
+        "updated": _naive_utc(max(ticket.updated_at, ticket.last_activity_at)),
+    }
+
+
+def _load(ticket_ids, session=None):
+    return (session or db.session).scalars(
+        sa.select(Ticket).where(Ticket.id.in_(ticket_ids))
+        .options(selectinload(Ticket.messages), selectinload(Ticket.participants))
+    ).all()
+
+
+def _write(change, **commit_options):
+    with _write_lock:
+        writer = _open().writer(timeout=WRITER_TIMEOUT)
+        try:
+            change(writer)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(**commit_options)
+
+
+def index_ticket(ticket_id):
+    """Put the ticket's current state into the index (or take it out if it no longer exists)."""
+    found = _load([ticket_id])
+    if not found:
+        remove_ticket(ticket_id)
+        return
+    document = _document(found[0])
+    _write(lambda writer: writer.update_document(**document))
+
+
+def remove_ticket(ticket_id):
+    """Take the ticket out of the index (nothing happens if it is not there)."""
+    _write(lambda writer: writer.delete_by_term("id", str(ticket_id)))
+
+
+def rebuild(batch_size=REBUILD_BATCH) -> int:
+    """Index every ticket again, ``batch_size`` at a time, and replace the whole index in one commit
+    (searches keep using the old one until then). Returns the number of tickets indexed."""
+    count = 0
+
+    def fill(writer):
+        nonlocal count
+        last = 0
+        # A session of its own: emptied after every batch (a million tickets need not stay in memory)
+        # without detaching the caller's objects.
+        with Session(db.engine) as session:
+            while True:
+                ids = session.scalars(sa.select(Ticket.id).where(Ticket.id > last).order_by(Ticket.id)
+                                      .limit(batch_size)).all()
+                if not ids:
+                    return
+                for ticket in _load(ids, session):
+                    writer.add_document(**_document(ticket))
+                    count += 1
+                last = ids[-1]
+                session.expunge_all()
+
+    _write(fill, mergetype=writing.CLEAR)
+    return count
+
+
+def _scope_filter(actor):
+    """The tickets ``actor`` may see, as a Whoosh query (None: no restriction), mirroring access.visible_tickets."""
+    if actor.is_system or actor.is_admin:
+        return None
+    if actor.is_agent:
+        departments = [d.id for d in actor.departments]
+        if not departments:
+            return None
+        return query.Or([*(query.Term("department", str(d)) for d in departments),
+                         query.Term("department", _NONE), query.Term("assignee", str(actor.id))])
+    return None  # customers: the database check below decides
+
+
+def _id_of(value):
+    return getattr(value, "id", value)
+
+
+def search_tickets(actor, text, *, status=None, department=None, assignee=None, since=None, until=None,
+                   limit=50) -> list[SearchHit]:
+    """Tickets matching ``text`` that ``actor`` may see, best first, with highlighted snippets.
+
+    Internal notes are searched for agents only. ``department`` and ``assignee`` are objects or ids
+    (``"none"`` for tickets without one); ``since`` and ``until`` bound the creation time. Whoosh
+    filters by the actor's departments; the database then checks every hit against
+    ``access.visible_tickets`` and the filters, so a stale index never shows a ticket it should not."""
+    fields = AGENT_FIELDS if (actor.is_agent or actor.is_system) else PUBLIC_FIELDS
+    parser = qparser.MultifieldParser(fields, SCHEMA, group=qparser.AndGroup)
+    parsed = parser.parse(text or "")
+    if parsed is query.NullQuery:
+        return []
+    filters = [q for q in (_scope_filter(actor),) if q is not None]
+    db_filters = []
+    if status:
+        filters.append(query.Term("status", status))
+        db_filters.append(Ticket.status == status)
+    if department:
+        value = _id_of(department)
+        filters.append(query.Term("department", str(value)))
+        db_filters.append(Ticket.department_id.is_(None) if value == _NONE else Ticket.department_id == int(value))
+    if assignee:
+        value = _id_of(assignee)
+        filters.append(query.Term("assignee", str(value)))
+        db_filters.append(Ticket.assignee_id.is_(None) if value == _NONE else Ticket.assignee_id == int(value))
+    if since or until:
+        filters.append(query.DateRange("created", _naive_utc(since), _naive_utc(until)))
+        if since:
+            db_filters.append(Ticket.created_at >= since)
+        if until:
+            db_filters.append(Ticket.created_at <= until)
+    path = _path()
+    if not index.exists_in(path):
+        return []
+    with index.open_dir(path).searcher() as searcher:
+        results = searcher.search(parsed, filter=query.And(filters) if filters else None, limit=limit)
+        ids = [int(hit["id"]) for hit in results]
+        if not ids:
+            return []
+        visible = {t.id: t for t in db.session.scalars(
+            access.visible_tickets(actor).where(Ticket.id.in_(ids), *db_filters)
+            .options(selectinload(Ticket.messages), selectinload(Ticket.participants)))}
+        results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
+        results.formatter = highlight.HtmlFormatter(tagname="mark")
+        hits = []
+        for hit in results:
+            ticket = visible.get(int(hit["id"]))
+            if ticket is None:
+                continue
+            texts = _texts(ticket)
+            snippets = {}
+            for name in fields:
+                if texts[name]:
+                    snippet = hit.highlights(name, text=texts[name], top=2)
+                    if snippet:
+                        snippets[name] = snippet
+            hits.append(SearchHit(ticket_id=ticket.id, number=ticket.number, ticket=ticket, highlights=snippets))
+        return hits

@@ -1,0 +1,254 @@
+"""The agents' queue: named views of the tickets an actor may see, combinable filters, three sorts,
+keyset pages (an opaque cursor of the sort key and id, never OFFSET) and the counts beside each view."""
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.tickets import access
+from helpdesk.tickets.models import (
+    CLOSED,
+    HIGH,
+    LOW,
+    NORMAL,
+    PRIORITIES,
+    STATUSES,
+    URGENT,
+    Department,
+    Ticket,
+    department_agents,
+)
+
+PER_PAGE = 25
+# Counting every closed ticket on a large desk costs a scan of them all; the sidebar says "10000+".
+CLOSED_COUNT_CAP = 10_000
+
+# Named views. "By department / status / priority" are the open view with that filter set; the
+# counts below give one number per department, status and priority for the sidebar.
+MINE, UNASSIGNED, OPEN_VIEW, CLOSED_VIEW = "mine", "unassigned", "open", "closed"
+VIEWS = {MINE: _l("My tickets"), UNASSIGNED: _l("Unassigned"), OPEN_VIEW: _l("Open tickets"),
+         CLOSED_VIEW: _l("Closed")}
+OPEN_STATUSES = tuple(s for s in STATUSES if s != CLOSED)
+
+ACTIVITY, PRIORITY, CREATED = "activity", "priority", "created"
+SORTS = {ACTIVITY: _l("Last activity"), PRIORITY: _l("Priority"), CREATED: _l("Newest")}
+
+# A filter value meaning "none set" (no department, nobody assigned), as sent by a form.
+NONE = "none"
+
+
+
+def _inline(value):
+    """A constant written into the SQL rather than bound, so that a partial or expression index on the
+    same constants matches even in a prepared statement's generic plan."""
+    return sa.literal(value, literal_execute=True)
+
+
+# Higher is more urgent, so every sort runs newest/most urgent first and one row comparison pages it.
+URGENCY = {URGENT: 3, HIGH: 2, NORMAL: 1, LOW: 0}
+_URGENCY = sa.case(*((Ticket.priority == _inline(p), _inline(n)) for p, n in URGENCY.items()), else_=_inline(1))
+_IS_OPEN = Ticket.status != _inline(CLOSED)
+
+
+def _sort_key(sort):
+    """The columns a sort orders by, all descending, ending with the id that makes the order total."""
+    if sort == PRIORITY:
+        return (_URGENCY, Ticket.last_activity_at, Ticket.id)
+    if sort == CREATED:
+        return (Ticket.created_at, Ticket.id)
+    return (Ticket.last_activity_at, Ticket.id)
+
+
+def _key_of(ticket, sort):
+    if sort == PRIORITY:
+        urgency = URGENCY.get(ticket.priority, 1)
+        return [urgency, ticket.last_activity_at.isoformat(), ticket.id]
+    if sort == CREATED:
+        return [ticket.created_at.isoformat(), ticket.id]
+    return [ticket.last_activity_at.isoformat(), ticket.id]
+
+
+def encode_cursor(sort, key) -> str:
+    raw = json.dumps([sort, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor, sort):
+    """The typed sort key in ``cursor``; ValidationFailed for anything that is not one of ours for ``sort``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, *key = json.loads(raw)
+        if name != sort or len(key) != len(_sort_key(sort)):
+            raise ValueError(name)
+        urgency = [int(key.pop(0))] if sort == PRIORITY else []
+        moment, ticket_id = datetime.fromisoformat(key[0]), int(key[1])
+        if moment.tzinfo is None or not 0 <= ticket_id < 2**31 or not all(0 <= u <= 3 for u in urgency):
+            raise ValueError("out of range")
+        return [*urgency, moment, ticket_id]
+    except (ValueError, TypeError, AttributeError, IndexError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed({"cursor": _l("That page link is not valid any more.")}) from None
+
+
+@dataclass
+class Page:
+    """One page of a view: its tickets and the cursors of the pages after and before it (None at an end)."""
+
+    tickets: list
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+@dataclass
+class Counts:
+    """Numbers for the sidebar: per view, and per department (None: no department), status and
+    priority among open tickets. ``closed`` stops at CLOSED_COUNT_CAP (``closed_capped`` then)."""
+
+    views: dict = field(default_factory=dict)
+    by_department: dict = field(default_factory=dict)
+    by_status: dict = field(default_factory=dict)
+    by_priority: dict = field(default_factory=dict)
+    closed_capped: bool = False
+
+
+def _choice(errors, name, value, allowed):
+    if value in (None, ""):
+        return None
+    if value not in allowed:
+        errors[name] = _l("Choose a valid value.")
+    return value
+
+
+def _id_or_none(errors, name, value):
+    """A filter on an id column: None (no filter), NONE (the column is empty) or an id."""
+    if value in (None, ""):
+        return None
+    if value == NONE:
+        return NONE
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    if hasattr(value, "id"):
+        return value.id
+    errors[name] = _l("Choose a valid value.")
+    return None
+
+
+def _view_clause(actor, view):
+    if view == MINE:
+        return sa.and_(_IS_OPEN, Ticket.assignee_id == actor.id)
+    if view == UNASSIGNED:
+        return sa.and_(_IS_OPEN, Ticket.assignee_id.is_(None))
+    if view == CLOSED_VIEW:
+        return Ticket.status == _inline(CLOSED)
+    return _IS_OPEN
+
+
+def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=None, assignee=None):
+    """A select of the tickets in ``view`` that ``actor`` may see, narrowed by every filter given.
+
+    ``department`` and ``assignee`` take an id, a model, or NONE for "no department" / "unassigned".
+    Raises ValidationFailed naming each unknown value."""
+    errors = {}
+    if view not in VIEWS:
+        errors["view"] = _l("Choose a valid view.")
+    status = _choice(errors, "status", status, STATUSES)
+    priority = _choice(errors, "priority", priority, PRIORITIES)
+    department = _id_or_none(errors, "department", department)
+    assignee = _id_or_none(errors, "assignee", assignee)
+    if errors:
+        raise ValidationFailed(errors)
+    query = access.visible_tickets(actor).where(_view_clause(actor, view))
+    if status:
+        query = query.where(Ticket.status == status)
+    if priority:
+        query = query.where(Ticket.priority == priority)
+    if department == NONE:
+        query = query.where(Ticket.department_id.is_(None))
+    elif department is not None:
+        query = query.where(Ticket.department_id == department)
+    if assignee == NONE:
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif assignee is not None:
+        query = query.where(Ticket.assignee_id == assignee)
+    return query
+
+
+def page(actor, view=OPEN_VIEW, *, sort=ACTIVITY, after=None, before=None, per_page=PER_PAGE, **filters) -> Page:
+    """One page of ``view`` (see ``tickets_in`` for the filters), sorted by ``sort``, starting after
+    the cursor ``after`` or ending before the cursor ``before`` (neither: the first page)."""
+    if sort not in SORTS:
+        raise ValidationFailed({"sort": _l("Choose a valid sort order.")})
+    query = tickets_in(actor, view, **filters)
+    columns = _sort_key(sort)
+    backwards = bool(before) and not after
+    cursor = before if backwards else after
+    if cursor:
+        key = sa.tuple_(*columns)
+        values = sa.tuple_(*(sa.literal(v, type_=c.type) for v, c in zip(decode_cursor(cursor, sort), columns,
+                                                                           strict=True)))
+        query = query.where(key > values if backwards else key < values)
+    order = [c.asc() if backwards else c.desc() for c in columns]
+    rows = db.session.scalars(
+        query.options(selectinload(Ticket.department), selectinload(Ticket.requester),
+                      selectinload(Ticket.assignee))
+        .order_by(*order).limit(per_page + 1)
+    ).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    result = Page(rows)
+    if rows:
+        # Going forward there is a page before whenever we came from one; going back, the mirror.
+        has_next = more if not backwards else True
+        has_prev = bool(cursor) if not backwards else more
+        if has_next:
+            result.next_cursor = encode_cursor(sort, _key_of(rows[-1], sort))
+        if has_prev:
+            result.prev_cursor = encode_cursor(sort, _key_of(rows[0], sort))
+    return result
+
+
+def counts(actor) -> Counts:
+    """The sidebar's numbers in two queries: one GROUP BY over the open tickets ``actor`` may see,
+    and a capped count of the closed ones."""
+    who = sa.case((Ticket.assignee_id == actor.id, MINE), (Ticket.assignee_id.is_(None), UNASSIGNED),
+                  else_="other") if actor.id is not None else sa.case(
+        (Ticket.assignee_id.is_(None), UNASSIGNED), else_="other")
+    grouped = (access.visible_tickets(actor).where(_IS_OPEN)
+               .with_only_columns(Ticket.status, Ticket.priority, Ticket.department_id, who.label("who"),
+                                  sa.func.count())
+               .group_by(Ticket.status, Ticket.priority, Ticket.department_id, who))
+    result = Counts(views={MINE: 0, UNASSIGNED: 0, OPEN_VIEW: 0, CLOSED_VIEW: 0},
+                    by_status={s: 0 for s in OPEN_STATUSES}, by_priority={p: 0 for p in PRIORITIES})
+    for status, priority, department_id, assigned, n in db.session.execute(grouped):
+        result.views[OPEN_VIEW] += n
+        if assigned in (MINE, UNASSIGNED):
+            result.views[assigned] += n
+        result.by_status[status] = result.by_status.get(status, 0) + n
+        result.by_priority[priority] = result.by_priority.get(priority, 0) + n
+        result.by_department[department_id] = result.by_department.get(department_id, 0) + n
+    closed = (access.visible_tickets(actor).where(Ticket.status == _inline(CLOSED)).with_only_columns(Ticket.id)
+              .limit(CLOSED_COUNT_CAP + 1).subquery())
+    n_closed = db.session.scalar(sa.select(sa.func.count()).select_from(closed))
+    result.views[CLOSED_VIEW] = min(n_closed, CLOSED_COUNT_CAP)
+    result.closed_capped = n_closed > CLOSED_COUNT_CAP
+    return result
+
+
+def departments_for(actor, counts_: Counts) -> list:
+    """The departments the sidebar lists: the actor's own (every one for admins and agents in no
+    department) and any other that has open tickets the actor sees."""
+    own = set() if actor.is_system or actor.is_admin else set(db.session.scalars(
+        sa.select(department_agents.c.department_id).where(department_agents.c.user_id == actor.id)))
+    query = sa.select(Department).order_by(Department.name)
+    if own:
+        ids = own | {d for d in counts_.by_department if d is not None}
+        query = query.where(Department.id.in_(ids))
+    return db.session.scalars(query).all()

@@ -1,0 +1,52 @@
+"""Forms of the agent's ticket workspace: reply, internal note and the ticket's details. Adding and removing
+copies (CC) reuse the portal's forms."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import MultipleFileField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, ValidationError
+
+from helpdesk.tickets.models import ANSWERED, STATUSES
+from helpdesk.web.ticket_forms import AddCCForm, RemoveCCForm, read_uploads
+
+__all__ = ["AddCCForm", "AgentReplyForm", "DetailsForm", "InternalNoteForm", "RemoveCCForm"]
+
+
+def status_choices():
+    return [(code, str(label)) for code, label in STATUSES.items()]
+
+
+def _known_status(form, field):
+    if field.data not in STATUSES:
+        raise ValidationError(_l("Choose a valid status."))
+
+
+class AgentReplyForm(FlaskForm):
+    """A reply emailed to the requester and every CC, with the status the ticket takes with it."""
+
+    body = TextAreaField(_l("Reply to the customer"), validators=[DataRequired(_l("Enter a message."))])
+    reply_attachments = MultipleFileField(_l("Attachments (optional)"))
+    # The service checks the value; choices only draw the menu (an unknown one is answered beside it).
+    reply_status = SelectField(_l("Status after the reply"), choices=status_choices, default=ANSWERED,
+                               validate_choice=False, validators=[_known_status])
+
+    def validate_reply_attachments(self, field):
+        read_uploads(field)
+
+
+class InternalNoteForm(FlaskForm):
+    """A note for agents only: never emailed, never shown to customers."""
+
+    note = TextAreaField(_l("Internal note"), validators=[DataRequired(_l("Enter a message."))])
+    note_attachments = MultipleFileField(_l("Attachments (optional)"))
+
+    def validate_note_attachments(self, field):
+        read_uploads(field)
+
+
+class DetailsForm(FlaskForm):
+    """Status, priority, department and assignee; the view sends the service only what changed."""
+
+    status = SelectField(_l("Status"), choices=status_choices, validate_choice=False, validators=[_known_status])
+    priority = SelectField(_l("Priority"), validate_choice=False)
+    department = SelectField(_l("Department"), validate_choice=False)
+    assignee = SelectField(_l("Assigned agent"), validate_choice=False)
