@@ -27,7 +27,13 @@ def enqueue_after_commit(task: str, *args, queue: str = "default"):
     """Run ``task`` (a dotted path to a function) with ``args`` once the current transaction commits.
     Nothing runs if it rolls back. A mapped object among ``args`` is passed as its primary key, so a
     row added in this transaction need not be flushed just to learn its id."""
-    db.session.info.setdefault(_PENDING, []).append((queue, task, args))
+    db.session.info.setdefault(_PENDING, []).append((queue, task, args, False))
+
+
+def enqueue_after_commit_batched(task: str, arg, queue: str = "default"):
+    """Like ``enqueue_after_commit``, but every ``arg`` given for ``task`` in one transaction goes to a
+    single call ``task(*args)`` after the commit (e.g. one search-index write for a whole mail batch)."""
+    db.session.info.setdefault(_PENDING, []).append((queue, task, (arg,), True))
 
 
 def _as_ids(args):
@@ -47,10 +53,23 @@ def _after_commit(session):
         return
     jobs = session.info.pop(_PENDING, None)
     if jobs and has_app_context():
-        # Jobs are idempotent, so the same job asked for twice in one commit (a reply and its status
-        # change both reindex the ticket) runs once.
-        unique = list(dict.fromkeys((q, task, _as_ids(args)) for q, task, args in jobs))
-        _dispatch(current_app._get_current_object(), unique)
+        _dispatch(current_app._get_current_object(), _coalesce(jobs))
+
+
+def _coalesce(jobs):
+    """Jobs are idempotent, so one asked for twice in a commit runs once; batched ones become one call
+    with all their arguments, placed where the first of them was asked for."""
+    result, batched = [], {}
+    for queue, task, args, is_batched in jobs:
+        args = _as_ids(args)
+        if not is_batched:
+            result.append((queue, task, args))
+        elif (queue, task) in batched:
+            batched[(queue, task)].extend(args)
+        else:
+            batched[(queue, task)] = list(args)
+            result.append((queue, task, batched[(queue, task)]))
+    return list(dict.fromkeys((q, task, tuple(dict.fromkeys(args))) for q, task, args in result))
 
 
 @event.listens_for(Session, "after_rollback")

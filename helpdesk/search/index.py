@@ -141,12 +141,24 @@ def _write(change, **commit_options):
 
 def index_ticket(ticket_id):
     """Put the ticket's current state into the index (or take it out if it no longer exists)."""
-    found = _load([ticket_id])
-    if not found:
-        remove_ticket(ticket_id)
+    index_tickets([ticket_id])
+
+
+def index_tickets(ticket_ids):
+    """Put these tickets' current state into the index with one writer (gone ones are taken out)."""
+    ids = list(dict.fromkeys(int(i) for i in ticket_ids))
+    if not ids:
         return
-    document = _document(found[0])
-    _write(lambda writer: writer.update_document(**document))
+    documents = [_document(ticket) for ticket in _load(ids)]
+    gone = set(ids) - {int(d["id"]) for d in documents}
+
+    def change(writer):
+        for document in documents:
+            writer.update_document(**document)
+        for ticket_id in gone:
+            writer.delete_by_term("id", str(ticket_id))
+
+    _write(change)
 
 
 def remove_ticket(ticket_id):

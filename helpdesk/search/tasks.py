@@ -6,3 +6,8 @@ def reindex_ticket(ticket_id):
     """Bring the ticket's index entry up to date with the database (removed if the ticket is gone).
     Idempotent: it reads the current state, so running it twice or late does no harm."""
     index.index_ticket(ticket_id)
+
+
+def reindex_tickets(*ticket_ids):
+    """``reindex_ticket`` for many tickets at once: one index write for all of them."""
+    index.index_tickets(ticket_ids)

@@ -15,7 +15,7 @@ from helpdesk.accounts.models import User
 from helpdesk.db import batch, commit_service_call, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.jobs import enqueue_after_commit
+from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_html, html_to_text, strip_control, text_to_html
 from helpdesk.tickets import access, notifications
@@ -44,7 +44,7 @@ from helpdesk.tickets.models import (
 SUBJECT_MAX = 255
 _UNSET = object()
 # A dotted path, so the ticket store does not import search (search reads tickets, not the reverse).
-REINDEX_TASK = "helpdesk.search.tasks.reindex_ticket"
+REINDEX_TASK = "helpdesk.search.tasks.reindex_tickets"
 
 
 @dataclass(frozen=True)
@@ -143,9 +143,10 @@ def _check_source(errors, source):
 # --------------------------------------------------------------------------- internal helpers (never commit)
 
 def _reindex_after_commit(ticket):
-    """Update the ticket's search entry once the transaction commits (one job per ticket and commit).
+    """Update the ticket's search entry once the transaction commits (one index write per commit for all
+    its tickets: a mail batch of a hundred tickets is one write, not a hundred).
     Every change an index entry shows passes through here: a message, a system event, a new subject."""
-    enqueue_after_commit(REINDEX_TASK, ticket, queue="search")
+    enqueue_after_commit_batched(REINDEX_TASK, ticket, queue="search")
 
 
 def _store_attachments(ticket, message, attachments):
@@ -576,7 +577,7 @@ def change_customer_email(actor, user, email) -> User:
         user.email = new
         db.session.execute(sa.update(Participant).where(Participant.user_id == user.id).values(email=new))
         for ticket_id in db.session.scalars(sa.select(Participant.ticket_id).where(Participant.user_id == user.id)):
-            enqueue_after_commit(REINDEX_TASK, ticket_id, queue="search")  # their entries list the address
+            enqueue_after_commit_batched(REINDEX_TASK, ticket_id, queue="search")  # their entries list the address
         audit.record(actor, "user", user.id, "email-changed", {"email": [old, new]})
     commit_service_call(db.session)
     return user

@@ -257,3 +257,21 @@ def test_search_page_filters_by_status_and_date_and_explains_a_bad_date(client, 
     assert "Printer on fire" not in page(since="2999-01-01")
     bad = page(since="yesterday-ish")
     assert "Printer on fire" not in bad and 'aria-invalid="true"' in bad
+
+
+def test_a_mail_batch_is_indexed_by_one_search_job_for_all_its_tickets(app_factory, smtp, redis_prefix):
+    from redis import Redis
+    from rq import Queue
+
+    from helpdesk.mailgateway import pipeline
+
+    queued = app_factory(REDIS_URL="redis://127.0.0.1:6379/0", QUEUE_PREFIX=redis_prefix)
+    raws = [(f"From: c{i}@example.test\r\nTo: support@example.test\r\nSubject: Batch {i}\r\n"
+             f"Message-ID: <batch-{i}@example.test>\r\n\r\nHello {i}\r\n").encode() for i in range(3)]
+    with queued.app_context():
+        outcomes = pipeline.ingest([pipeline.Fetched("file", raw, label=str(i)) for i, raw in enumerate(raws)])
+        assert [o.outcome for o in outcomes] == ["new_ticket"] * 3
+        search_queue = Queue(f"{redis_prefix}-search", connection=Redis.from_url("redis://127.0.0.1:6379/0"))
+        [job] = search_queue.get_jobs()
+        assert job.args[0] == "helpdesk.search.tasks.reindex_tickets" and len(job.args[1:]) == 3
+        db.session.remove()
