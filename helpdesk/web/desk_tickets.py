@@ -4,17 +4,14 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.sanitize import text_to_html
 from helpdesk.tickets import access, service
-from helpdesk.tickets.events import describe_event
-from helpdesk.tickets.models import PRIORITIES, SYSTEM_EVENT, Department, Ticket, department_agents
-from helpdesk.tickets.quoting import split_quoted
+from helpdesk.tickets.models import PRIORITIES, Department, Ticket, department_agents
 from helpdesk.web.desk_forms import AddCCForm, AgentReplyForm, DetailsForm, InternalNoteForm, RemoveCCForm
+from helpdesk.web.thread import thread_items
 
 bp = Blueprint("desk_tickets", __name__, url_prefix="/agent")
 
@@ -53,20 +50,7 @@ def _apply_errors(form, errors, fields):
 # --------------------------------------------------------------------------- reading a ticket
 
 def _thread(ticket):
-    """Every message as a display item: events as sentences, bodies with quoted history split off."""
-    items = []
-    for message in ticket.messages:
-        if message.kind == SYSTEM_EVENT:
-            items.append({"message": message, "event": describe_event(message.event)})
-            continue
-        new, quoted = split_quoted(message.body_text)
-        # text_to_html escapes; body_html was sanitised (clean_html) by the ticket store before it was stored.
-        if quoted:
-            body = Markup(text_to_html(new))  # noqa: S704
-        else:
-            body = Markup(message.body_html or text_to_html(message.body_text))  # noqa: S704
-        items.append({"message": message, "body": body, "quoted": quoted})
-    return items
+    return thread_items(ticket.messages)
 
 
 def _other_tickets(ticket):

@@ -7,7 +7,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from helpdesk import storage
@@ -15,12 +14,11 @@ from helpdesk.actors import GUEST_FORM
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import select_timezone
-from helpdesk.sanitize import text_to_html
 from helpdesk.tickets import access, service
-from helpdesk.tickets.events import describe_event, format_size
-from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, SYSTEM_EVENT, Department, Ticket
-from helpdesk.tickets.quoting import split_quoted
+from helpdesk.tickets.events import format_size
+from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, Department, Ticket
 from helpdesk.web.forms import PostForm
+from helpdesk.web.thread import thread_items
 from helpdesk.web.ticket_forms import (
     AddCCForm,
     EditTicketForm,
@@ -166,20 +164,7 @@ def index():
 # --------------------------------------------------------------------------- a ticket
 
 def _thread(ticket):
-    """The public thread as display items: events as sentences, bodies with quoted history split off."""
-    items = []
-    for message in ticket.public_messages:
-        if message.kind == SYSTEM_EVENT:
-            items.append({"message": message, "event": describe_event(message.event)})
-            continue
-        new, quoted = split_quoted(message.body_text)
-        # text_to_html escapes; body_html was sanitised (clean_html) by the ticket store before it was stored.
-        if quoted:
-            body = Markup(text_to_html(new))  # noqa: S704
-        else:
-            body = Markup(message.body_html or text_to_html(message.body_text))  # noqa: S704
-        items.append({"message": message, "body": body, "quoted": quoted})
-    return items
+    return thread_items(ticket.public_messages)
 
 
 def _forms(ticket, **given):
