@@ -21,6 +21,12 @@ JOBS_INPROCESS = "after_response"
 QUEUE_PREFIX = "helpdesk"
 # Seconds between outbox sweeps that re-enqueue mail whose job was lost or is due for a retry.
 OUTBOX_SWEEP_INTERVAL = 30
+# Seconds between runs of the SLA breach check (with the outbox sweep: `helpdesk serve` without Redis, workers).
+SLA_BREACH_CHECK_INTERVAL = 60
+# Minutes before a due time from which the queue lists a ticket as "SLA at risk".
+SLA_AT_RISK_MINUTES = 30
+# Time zone of the business hours and holidays that business-time SLA targets count in.
+BUSINESS_TIMEZONE = "UTC"
 # Seconds a delivery may stay claimed ("sending") before a sweep assumes its worker died.
 OUTBOX_CLAIM_TIMEOUT = 600
 # Upper bound, in seconds, of the exponential back-off between delivery attempts.
@@ -129,3 +135,25 @@ PORTAL_BLOCKED_EXTENSIONS = [
     "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "dll", "cpl", "js", "jse", "vbs", "vbe",
     "wsf", "wsh", "hta", "ps1", "psm1", "jar", "lnk", "reg", "sh", "app", "apk",
 ]
+
+# --- Satisfaction ratings
+# Days the good/bad rating links in the closing mail keep working.
+SATISFACTION_LINK_DAYS = 30
+
+# --- Knowledge base
+# Folder of the knowledge base's search index; empty means <INSTANCE_PATH>/kb-index.
+KB_INDEX_PATH = ""
+# Hosts whose video players articles may embed (https only); the article page allows frames from these alone.
+KB_VIDEO_HOSTS = ["www.youtube-nocookie.com", "player.vimeo.com"]
+# Types of video file editors may upload to an article (served with this type, never sniffed).
+KB_VIDEO_TYPES = ["video/mp4", "video/webm", "video/ogg"]
+# Largest video file an editor may upload to an article, in bytes.
+KB_VIDEO_MAX_BYTES = 200 * 1024 * 1024
+# Days the anonymous reader cookie (one "was this helpful?" vote per browser) lasts.
+KB_READER_COOKIE_DAYS = 730
+
+# --- Agent workspace: who else is looking
+# Seconds between the workspace page's "I am still here" heartbeats.
+PRESENCE_HEARTBEAT_SECONDS = 15
+# Seconds after an agent's last heartbeat when they no longer count as looking at a ticket.
+PRESENCE_TIMEOUT_SECONDS = 45

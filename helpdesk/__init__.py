@@ -53,6 +53,11 @@ def _import_models():
     """Register every table with the metadata (for migrations and relationships)."""
     from helpdesk.accounts import models as _accounts  # noqa: F401
     from helpdesk.audit import models as _audit  # noqa: F401
+    from helpdesk.kb import models as _kb  # noqa: F401
     from helpdesk.mailgateway import models as _mailgateway  # noqa: F401
     from helpdesk.notify import models as _notify  # noqa: F401
+    from helpdesk.tickets import canned as _canned  # noqa: F401
     from helpdesk.tickets import models as _tickets  # noqa: F401
+    from helpdesk.tickets import presence as _presence  # noqa: F401
+    from helpdesk.tickets import satisfaction as _satisfaction  # noqa: F401
+    from helpdesk.tickets import sla_models as _sla  # noqa: F401

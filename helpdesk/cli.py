@@ -13,6 +13,7 @@ from helpdesk.actors import CLI
 from helpdesk.errors import HelpdeskError, ValidationFailed
 
 SWEEP_TASK = "helpdesk.notify.tasks.sweep"
+SLA_TASK = "helpdesk.tickets.sla_tasks.flag_breaches"
 
 
 def _make_app():
@@ -63,6 +64,7 @@ def serve(host, port):
     if not app.config["REDIS_URL"]:
         # No workers in the embedded setup: retry due mail from here.
         Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+        Periodic(app, SLA_TASK, app.config["SLA_BREACH_CHECK_INTERVAL"]).start()
     if _embedded_maildrop(app):
         # The embedded default reads the Maildir drop folder itself; real mailboxes get `helpdesk mailgateway`.
         from helpdesk.mailgateway import daemon
@@ -97,7 +99,8 @@ def worker(queues, burst):
         click.echo("error: HELPDESK_REDIS_URL is not set. Without Redis, jobs run inside `helpdesk serve`.", err=True)
         sys.exit(2)
     click.echo(f"worker serving queues: {', '.join(queues)}")
-    run_worker(app, queues, periodic=[(SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"])], burst=burst)
+    run_worker(app, queues, periodic=[(SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]),
+                                      (SLA_TASK, app.config["SLA_BREACH_CHECK_INTERVAL"])], burst=burst)
 
 
 @main.command("mailgateway")
@@ -198,11 +201,15 @@ def search_group():
 @search_group.command("rebuild")
 @with_appcontext
 def search_rebuild():
-    """Index every ticket again (e.g. after restoring a backup or deleting the index folder)."""
+    """Index every ticket and knowledge base article again (e.g. after restoring a backup or deleting an index)."""
     from helpdesk.search import index
 
     count = index.rebuild()
     click.echo(f"search index rebuilt: {count} ticket(s) in {current_app.config['SEARCH_INDEX_PATH']}")
+    from helpdesk.kb import index as kb_index
+
+    articles = kb_index.rebuild()
+    click.echo(f"knowledge base index rebuilt: {articles} article(s) in {kb_index.index_path()}")
 
 
 @main.group("db")
@@ -264,6 +271,25 @@ def user_set_email(current, new):
     except HelpdeskError as exc:
         _fail(exc)
     click.echo(f"{current} is now {user.email}")
+
+
+@user_group.command("kb-editor")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the right away instead.")
+@with_appcontext
+def user_kb_editor(email, revoke):
+    """Give an agent the right to edit the knowledge base (admins always have it)."""
+    from helpdesk.accounts import service as accounts
+    from helpdesk.kb import service as kb
+
+    user = accounts.get_by_email(email)
+    if user is None:
+        _fail(HelpdeskError(f"no user with the address {email}"))
+    try:
+        kb.set_editor(CLI, user, not revoke)
+    except HelpdeskError as exc:
+        _fail(exc)
+    click.echo(f"{email} {'may no longer' if revoke else 'may now'} edit the knowledge base")
 
 
 @main.command("demo")

@@ -51,6 +51,7 @@ class User(db.Model):
     # When the customer agreed to the privacy policy, and to which version of it.
     consent_at = sa.Column(UTCDateTime)
     consent_policy_version = sa.Column(sa.String(40))
+    kb_editor = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())  # may edit the KB
 
     organisation = relationship(Organisation, back_populates="members")
 

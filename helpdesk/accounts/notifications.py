@@ -45,3 +45,9 @@ def send_already_registered(user, token: str, minutes: int):
 def send_password_reset(user, token: str, minutes: int):
     _send(user, "password_reset", lambda: _("Reset your %(brand)s password", brand=current_app.config["BRAND_NAME"]),
           link=_link(RESET_PATH + token), minutes=minutes, forgot_link=_link(FORGOT_PATH))
+
+
+def send_staff_invitation(user, token: str, hours: int):
+    _send(user, "staff_invitation",
+          lambda: _("Your %(brand)s staff account", brand=current_app.config["BRAND_NAME"]),
+          link=_link(ACTIVATE_PATH + token), hours=hours, login_name=user.email)

@@ -50,6 +50,19 @@ def describe_event(event) -> str:
         return _("%(email)s was removed from copy.", email=event.get("email", ""))
     if kind == "linked":
         return _("This ticket follows up ticket #%(number)s.", number=event.get("number", ""))
+    if kind == "merged-in":
+        return _("Ticket #%(number)s (%(subject)s) was merged into this ticket.", number=event.get("number", ""),
+                 subject=event.get("subject", ""))
+    if kind == "merged-into":
+        return _("This ticket was merged into ticket #%(number)s (%(subject)s).", number=event.get("number", ""),
+                 subject=event.get("subject", ""))
+    if kind == "requester":
+        return _("The requester changed from %(old)s to %(new)s.", old=event.get("from", ""),
+                 new=event.get("to", ""))
+    if kind == "organisation":
+        new = event.get("to") or ""
+        return (_("Organisation set to %(name)s.", name=new) if new
+                else _("Organisation %(name)s removed.", name=event.get("from", "")))
     if kind == "bounce":
         detail = event.get("detail") or ""
         if detail:
@@ -61,4 +74,8 @@ def describe_event(event) -> str:
     if kind == "attachment-dropped":
         return _("The attachment %(name)s (%(size)s) was not kept: it is larger than the limit.",
                  name=event.get("name", ""), size=format_size(event.get("size")))
+    if kind == "sla-breach":
+        if event.get("clock") == "first_response":
+            return _("The first response target was breached.")
+        return _("The resolution target was breached.")
     return _("The ticket was changed.")

@@ -62,6 +62,14 @@ class Ticket(db.Model):
         sa.Index("ix_tickets_open_assignee_activity", "assignee_id", "last_activity_at",
                  postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
         sa.Index("ix_tickets_status_created", "status", "created_at", "id"),
+        # SLA: the queue's "due" sort and its at-risk/breached views, and the breach job (tickets/sla.py).
+        sa.Index("ix_tickets_open_sla_due", "sla_due_at", "id",
+                 postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
+        sa.Index("ix_tickets_open_first_response_due", "first_response_due_at",
+                 postgresql_where=sa.text("status <> 'closed' AND first_response_at IS NULL"),
+                 sqlite_where=sa.text("status <> 'closed' AND first_response_at IS NULL")),
+        sa.Index("ix_tickets_open_resolution_due", "resolution_due_at",
+                 postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -81,12 +89,28 @@ class Ticket(db.Model):
     closed_at = sa.Column(UTCDateTime)
     # The earlier ticket this one follows up (a late reply to a closed ticket, a stranger's reply).
     linked_ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL"))
+    # SLA clocks (tickets/sla.py): due times, the next of them (for the queue), when the resolution clock
+    # started, when it was paused (waiting on customer) and for how long, and when each breach was flagged.
+    first_response_due_at = sa.Column(UTCDateTime)
+    resolution_due_at = sa.Column(UTCDateTime)
+    sla_due_at = sa.Column(UTCDateTime)
+    sla_started_at = sa.Column(UTCDateTime)
+    sla_paused_at = sa.Column(UTCDateTime)
+    sla_paused_minutes = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    first_response_breached_at = sa.Column(UTCDateTime)
+    resolution_breached_at = sa.Column(UTCDateTime)
+    # The ticket this one was merged into (it is closed; mail to it lands there). See tickets/merge.py.
+    merged_into_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL"))
 
     department = relationship(Department)
-    linked_ticket = relationship("Ticket", remote_side=[id])
+    linked_ticket = relationship("Ticket", remote_side=[id], foreign_keys=[linked_ticket_id])
+    merged_into = relationship("Ticket", remote_side=[id], foreign_keys=[merged_into_id])
+    organisation = relationship("Organisation", foreign_keys=[organisation_id])
     requester = relationship(User, foreign_keys=[requester_id])
     assignee = relationship(User, foreign_keys=[assignee_id])
-    messages = relationship("Message", back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan")
+    # By time, then id: messages merged in from another ticket keep their place in the conversation.
+    messages = relationship("Message", back_populates="ticket", order_by="(Message.created_at, Message.id)",
+                            cascade="all, delete-orphan")
     participants = relationship("Participant", back_populates="ticket", order_by="Participant.id",
                                 cascade="all, delete-orphan")
 

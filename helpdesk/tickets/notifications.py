@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.notify.service import new_message_id, queue_email
-from helpdesk.tickets.models import INTERNAL_NOTE, Message
+from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Message
 from helpdesk.tickets.reply_matching import reply_address, subject_tag
+from helpdesk.tickets.satisfaction import BAD, GOOD, rating_link
 
 _MAX_REFERENCES = 10
 
@@ -99,3 +100,33 @@ def acknowledge_new_ticket(ticket, message, new_ticket=False):
 def agent_replied(ticket, message):
     """Send an agent's reply to the requester and every CC."""
     _queue(ticket, message, "agent_reply", lambda: ticket.subject, auto_submitted=False)
+
+
+class _NoMessage:
+    """Stands for "no message" where the threading helpers expect one (closing adds no message)."""
+
+    id = -1
+    kind = SYSTEM_EVENT
+    message_id = None
+    attachments = ()
+
+
+def ticket_closed(ticket):
+    """Tell the requester their ticket was closed, with one-click links to rate it good or bad."""
+    requester = ticket.requester
+    sender, reply_to = _addresses(ticket)
+    locale = requester.locale or current_app.config["DEFAULT_LOCALE"]
+    earlier, last_sent = _thread_history(ticket, _NoMessage, [requester.email], new_ticket=False)
+    with force_locale(locale):
+        context = {"ticket": ticket, "recipient_name": requester.full_name, "brand": current_app.config["BRAND_NAME"],
+                   "base_url": current_app.config["BASE_URL"], "good_link": rating_link(ticket, GOOD),
+                   "bad_link": rating_link(ticket, BAD)}
+        text = render_template("tickets/mail/closed.txt", **context)
+        html = render_template("tickets/mail/closed.html", **context)
+        closed = _("Your request was closed: %(subject)s", subject=ticket.subject)
+        subject_line = f"{subject_tag(ticket.number)} {closed}"
+    headers = {"Reply-To": reply_to, "Auto-Submitted": "auto-generated",
+               **_threading(_NoMessage, earlier, last_sent.get(requester.email))}
+    queue_email(sender=sender, recipient=requester.email, recipient_name=requester.full_name, subject=subject_line,
+                body_text=text, body_html=html, headers=headers, ticket_id=ticket.id,
+                message_id=new_message_id(str(ticket.number)))

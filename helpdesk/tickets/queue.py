@@ -1,5 +1,6 @@
-"""The agents' queue: named views of the tickets an actor may see, combinable filters, three sorts,
-keyset pages (an opaque cursor of the sort key and id, never OFFSET) and the counts beside each view."""
+"""The agents' queue: named views of the tickets an actor may see (SLA at risk and breached among them),
+combinable filters, four sorts, keyset pages (an opaque cursor of the sort key and id, never OFFSET) and the
+counts beside each view."""
 import base64
 import binascii
 import json
@@ -10,9 +11,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from helpdesk.db import utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import access
+from helpdesk.tickets import access, sla
 from helpdesk.tickets.models import (
     CLOSED,
     HIGH,
@@ -33,12 +35,14 @@ CLOSED_COUNT_CAP = 10_000
 # Named views. "By department / status / priority" are the open view with that filter set; the
 # counts below give one number per department, status and priority for the sidebar.
 MINE, UNASSIGNED, OPEN_VIEW, CLOSED_VIEW = "mine", "unassigned", "open", "closed"
+# Open tickets whose next SLA due time is within the at-risk window, or has passed.
+AT_RISK_VIEW, BREACHED_VIEW = "at_risk", "breached"
 VIEWS = {MINE: _l("My tickets"), UNASSIGNED: _l("Unassigned"), OPEN_VIEW: _l("Open tickets"),
-         CLOSED_VIEW: _l("Closed")}
+         AT_RISK_VIEW: _l("SLA at risk"), BREACHED_VIEW: _l("SLA breached"), CLOSED_VIEW: _l("Closed")}
 OPEN_STATUSES = tuple(s for s in STATUSES if s != CLOSED)
 
-ACTIVITY, PRIORITY, CREATED = "activity", "priority", "created"
-SORTS = {ACTIVITY: _l("Last activity"), PRIORITY: _l("Priority"), CREATED: _l("Newest")}
+ACTIVITY, PRIORITY, CREATED, DUE = "activity", "priority", "created", "due"
+SORTS = {ACTIVITY: _l("Last activity"), PRIORITY: _l("Priority"), CREATED: _l("Newest"), DUE: _l("Due time")}
 
 # A filter value meaning "none set" (no department, nobody assigned), as sent by a form.
 NONE = "none"
@@ -58,7 +62,10 @@ _IS_OPEN = Ticket.status != _inline(CLOSED)
 
 
 def _sort_key(sort):
-    """The columns a sort orders by, all descending, ending with the id that makes the order total."""
+    """The columns a sort orders by, all descending (but DUE: next due first, none last), ending with the
+    id that makes the order total."""
+    if sort == DUE:
+        return (Ticket.sla_due_at, Ticket.id)
     if sort == PRIORITY:
         return (_URGENCY, Ticket.last_activity_at, Ticket.id)
     if sort == CREATED:
@@ -66,7 +73,17 @@ def _sort_key(sort):
     return (Ticket.last_activity_at, Ticket.id)
 
 
+def order_by(sort, backwards=False) -> list:
+    """The ORDER BY of a sort's pages (``backwards``: reversed, for walking to the page before)."""
+    if sort == DUE:
+        return ([Ticket.sla_due_at.desc().nulls_first(), Ticket.id.desc()] if backwards
+                else [Ticket.sla_due_at.asc().nulls_last(), Ticket.id.asc()])
+    return [c.asc() if backwards else c.desc() for c in _sort_key(sort)]
+
+
 def _key_of(ticket, sort):
+    if sort == DUE:
+        return [ticket.sla_due_at.isoformat() if ticket.sla_due_at else None, ticket.id]
     if sort == PRIORITY:
         urgency = URGENCY.get(ticket.priority, 1)
         return [urgency, ticket.last_activity_at.isoformat(), ticket.id]
@@ -88,6 +105,11 @@ def decode_cursor(cursor, sort):
         if name != sort or len(key) != len(_sort_key(sort)):
             raise ValueError(name)
         urgency = [int(key.pop(0))] if sort == PRIORITY else []
+        if sort == DUE and key[0] is None:  # the tickets without a due time, paged by id
+            ticket_id = int(key[1])
+            if not 0 <= ticket_id < 2**31:
+                raise ValueError("out of range")
+            return [None, ticket_id]
         moment, ticket_id = datetime.fromisoformat(key[0]), int(key[1])
         if moment.tzinfo is None or not 0 <= ticket_id < 2**31 or not all(0 <= u <= 3 for u in urgency):
             raise ValueError("out of range")
@@ -139,7 +161,11 @@ def _id_or_none(errors, name, value):
     return None
 
 
-def _view_clause(actor, view):
+def _view_clause(actor, view, now, window):
+    if view == AT_RISK_VIEW:
+        return sa.and_(_IS_OPEN, Ticket.sla_due_at > now, Ticket.sla_due_at <= now + window)
+    if view == BREACHED_VIEW:
+        return sa.and_(_IS_OPEN, Ticket.sla_due_at <= now)
     if view == MINE:
         return sa.and_(_IS_OPEN, Ticket.assignee_id == actor.id)
     if view == UNASSIGNED:
@@ -149,11 +175,11 @@ def _view_clause(actor, view):
     return _IS_OPEN
 
 
-def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=None, assignee=None):
+def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=None, assignee=None, now=None):
     """A select of the tickets in ``view`` that ``actor`` may see, narrowed by every filter given.
 
     ``department`` and ``assignee`` take an id, a model, or NONE for "no department" / "unassigned".
-    Raises ValidationFailed naming each unknown value."""
+    ``now`` (default: the current time) places the SLA views. Raises ValidationFailed naming each unknown value."""
     errors = {}
     if view not in VIEWS:
         errors["view"] = _l("Choose a valid view.")
@@ -163,7 +189,7 @@ def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=
     assignee = _id_or_none(errors, "assignee", assignee)
     if errors:
         raise ValidationFailed(errors)
-    query = access.visible_tickets(actor).where(_view_clause(actor, view))
+    query = access.visible_tickets(actor).where(_view_clause(actor, view, now or utcnow(), sla.at_risk_window()))
     if status:
         query = query.where(Ticket.status == status)
     if priority:
@@ -188,16 +214,17 @@ def page(actor, view=OPEN_VIEW, *, sort=ACTIVITY, after=None, before=None, per_p
     columns = _sort_key(sort)
     backwards = bool(before) and not after
     cursor = before if backwards else after
-    if cursor:
+    if sort == DUE and cursor:
+        query = query.where(_due_beyond(decode_cursor(cursor, sort), backwards))
+    elif cursor:
         key = sa.tuple_(*columns)
         values = sa.tuple_(*(sa.literal(v, type_=c.type) for v, c in zip(decode_cursor(cursor, sort), columns,
                                                                            strict=True)))
         query = query.where(key > values if backwards else key < values)
-    order = [c.asc() if backwards else c.desc() for c in columns]
     rows = db.session.scalars(
         query.options(selectinload(Ticket.department), selectinload(Ticket.requester),
                       selectinload(Ticket.assignee))
-        .order_by(*order).limit(per_page + 1)
+        .order_by(*order_by(sort, backwards)).limit(per_page + 1)
     ).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -215,9 +242,23 @@ def page(actor, view=OPEN_VIEW, *, sort=ACTIVITY, after=None, before=None, per_p
     return result
 
 
-def counts(actor) -> Counts:
-    """The sidebar's numbers in two queries: one GROUP BY over the open tickets ``actor`` may see,
-    and a capped count of the closed ones."""
+def _due_beyond(key, backwards):
+    """Rows after (or, going back, before) the cursor ``key`` in the order next-due-first, none last."""
+    due, ticket_id = key
+    if backwards:
+        if due is None:
+            return sa.or_(Ticket.sla_due_at.is_not(None), sa.and_(Ticket.sla_due_at.is_(None), Ticket.id < ticket_id))
+        return sa.or_(Ticket.sla_due_at < due, sa.and_(Ticket.sla_due_at == due, Ticket.id < ticket_id))
+    if due is None:
+        return sa.and_(Ticket.sla_due_at.is_(None), Ticket.id > ticket_id)
+    return sa.or_(Ticket.sla_due_at > due, sa.and_(Ticket.sla_due_at == due, Ticket.id > ticket_id),
+                  Ticket.sla_due_at.is_(None))
+
+
+def counts(actor, now=None) -> Counts:
+    """The sidebar's numbers in three queries: one GROUP BY over the open tickets ``actor`` may see,
+    one over those due within the SLA at-risk window of ``now`` (default: the current time), and a
+    capped count of the closed ones."""
     who = sa.case((Ticket.assignee_id == actor.id, MINE), (Ticket.assignee_id.is_(None), UNASSIGNED),
                   else_="other") if actor.id is not None else sa.case(
         (Ticket.assignee_id.is_(None), UNASSIGNED), else_="other")
@@ -225,7 +266,7 @@ def counts(actor) -> Counts:
                .with_only_columns(Ticket.status, Ticket.priority, Ticket.department_id, who.label("who"),
                                   sa.func.count())
                .group_by(Ticket.status, Ticket.priority, Ticket.department_id, who))
-    result = Counts(views={MINE: 0, UNASSIGNED: 0, OPEN_VIEW: 0, CLOSED_VIEW: 0},
+    result = Counts(views={MINE: 0, UNASSIGNED: 0, OPEN_VIEW: 0, AT_RISK_VIEW: 0, BREACHED_VIEW: 0, CLOSED_VIEW: 0},
                     by_status={s: 0 for s in OPEN_STATUSES}, by_priority={p: 0 for p in PRIORITIES})
     for status, priority, department_id, assigned, n in db.session.execute(grouped):
         result.views[OPEN_VIEW] += n
@@ -234,6 +275,12 @@ def counts(actor) -> Counts:
         result.by_status[status] = result.by_status.get(status, 0) + n
         result.by_priority[priority] = result.by_priority.get(priority, 0) + n
         result.by_department[department_id] = result.by_department.get(department_id, 0) + n
+    now = now or utcnow()
+    overdue = sa.case((Ticket.sla_due_at <= now, 1), else_=0)
+    breached, due_soon = db.session.execute(
+        access.visible_tickets(actor).where(_IS_OPEN, Ticket.sla_due_at <= now + sla.at_risk_window())
+        .with_only_columns(sa.func.coalesce(sa.func.sum(overdue), 0), sa.func.count())).one()
+    result.views[BREACHED_VIEW], result.views[AT_RISK_VIEW] = breached, due_soon - breached
     closed = (access.visible_tickets(actor).where(Ticket.status == _inline(CLOSED)).with_only_columns(Ticket.id)
               .limit(CLOSED_COUNT_CAP + 1).subquery())
     n_closed = db.session.scalar(sa.select(sa.func.count()).select_from(closed))

@@ -72,9 +72,28 @@ def ticket_for_message_ids(message_ids):
     ).all() if k not in found})
     for message_id in ids:
         if message_id in found:
-            return db.session.get(Ticket, found[message_id])
+            return follow_merges(db.session.get(Ticket, found[message_id]))
     return None
 
 
 def ticket_by_number(number):
-    return db.session.scalar(sa.select(Ticket).where(Ticket.number == number)) if number else None
+    """The ticket with ``number``, or the ticket it was merged into (mail to a merged ticket lands there)."""
+    return follow_merges(db.session.scalar(sa.select(Ticket).where(Ticket.number == number))) if number else None
+
+
+MAX_MERGE_HOPS = 20
+
+
+def follow_merges(ticket):
+    """The ticket that ``ticket`` was (perhaps in several steps) merged into, or ``ticket`` itself. A loop,
+    which merging refuses to make, stops at the last ticket before it repeats."""
+    seen = set()
+    while ticket is not None and ticket.merged_into_id is not None and len(seen) < MAX_MERGE_HOPS:
+        seen.add(ticket.id)
+        if ticket.merged_into_id in seen:
+            break
+        following = db.session.get(Ticket, ticket.merged_into_id)
+        if following is None:
+            break
+        ticket = following
+    return ticket

@@ -11,14 +11,14 @@ from flask_babel import lazy_gettext as _l
 
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
-from helpdesk.accounts.models import User
+from helpdesk.accounts.models import Organisation, User
 from helpdesk.db import batch, commit_service_call, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_html, html_to_text, strip_control, text_to_html
-from helpdesk.tickets import access, notifications
+from helpdesk.tickets import access, notifications, sla
 from helpdesk.tickets.models import (
     AGENT_REPLY,
     ANSWERED,
@@ -221,6 +221,7 @@ def _set_status(ticket, actor, status):
         ticket.closed_at = utcnow()
     elif old == CLOSED:
         ticket.closed_at = None
+    sla.on_status_changed(ticket, old, status, utcnow())
     _system_event(ticket, actor, {"type": "status", "from": old, "to": status})
     audit.record(actor, "ticket", ticket.id, "status-changed", {"status": [old, status]})
 
@@ -238,6 +239,8 @@ def _add_cc(ticket, email, name="", known=None):
 
 _LOCKED_COLUMNS = ["subject", "status", "priority", "department_id", "assignee_id", "first_response_at",
                    "closed_at", "last_activity_at"]
+_LOCKED_COLUMNS += ["first_response_due_at", "resolution_due_at", "sla_started_at", "sla_paused_at",
+                    "sla_paused_minutes"]  # the SLA clocks (tickets/sla.py) change with the status
 
 
 def _lock(ticket):
@@ -292,6 +295,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
         requester=requester, organisation_id=requester.organisation_id, source=source,
         linked_ticket=linked_ticket, created_at=now, updated_at=now, last_activity_at=now,
     )
+    sla.on_opened(ticket, now)
     db.session.add(ticket)
     db.session.add(Participant(ticket=ticket, email=requester.email, name=requester.full_name,
                                role=REQUESTER, user=requester))
@@ -370,6 +374,7 @@ def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=
                            events=events)
     if ticket.first_response_at is None:
         ticket.first_response_at = message.created_at
+        sla.on_first_response(ticket)
     if status is _UNSET:
         status = CLOSED if ticket.status == CLOSED else ANSWERED
     _set_status(ticket, actor, status)
@@ -492,6 +497,8 @@ def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=
         _system_event(ticket, actor, {"type": "department", "from": ticket.department.name if ticket.department
                                       else "", "to": new.name if new else ""})
         ticket.department = new
+    if "priority" in recorded or "department" in recorded:
+        sla.on_changed(ticket, utcnow())
     if "assignee" in changes and changes["assignee"] is not ticket.assignee:
         new = changes["assignee"]
         recorded["assignee"] = [ticket.assignee_id, new.id if new else None]
@@ -500,7 +507,10 @@ def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=
     if recorded:
         audit.record(actor, "ticket", ticket.id, "changed", recorded)
     if "status" in changes:
+        was_closed = ticket.status == CLOSED
         _set_status(ticket, actor, changes["status"])
+        if ticket.status == CLOSED and not was_closed:
+            notifications.ticket_closed(ticket)
     commit_service_call(db.session)
     return ticket
 
@@ -533,6 +543,7 @@ def close(actor, ticket) -> Ticket:
         raise Conflict(_l("This ticket is already closed."))
     _lock(ticket)
     _set_status(ticket, actor, CLOSED)
+    notifications.ticket_closed(ticket)
     commit_service_call(db.session)
     return ticket
 
@@ -663,22 +674,42 @@ def bulk_update(actor, numbers, *, status=_UNSET, priority=_UNSET, department=_U
 
 # --------------------------------------------------------------------------- departments
 
+SIGNATURE_MAX = 5000
+
+
+def _check_department_fields(errors, department, name, inbound_address, reply_from_address, signature):
+    """A department's cleaned columns. The name is required and unique; the addresses are optional and valid,
+    and no two departments receive at one inbound address (mail would not know its department)."""
+    others = sa.select(Department.id)
+    if department is not None:
+        others = others.where(Department.id != department.id)
+    name = " ".join((name or "").split())[:100]  # the column's length; PostgreSQL refuses longer
+    if not name:
+        errors["name"] = _l("Enter a name.")
+    elif db.session.scalar(others.where(Department.name == name)):
+        errors["name"] = _l("A department with this name already exists.")
+    fields = {"name": name}
+    for field, value in (("inbound_address", inbound_address), ("reply_from_address", reply_from_address)):
+        fields[field] = accounts.check_email(errors, field, value) if (value or "").strip() else None
+    if fields["inbound_address"] and db.session.scalar(
+            others.where(sa.func.lower(Department.inbound_address) == fields["inbound_address"])):
+        errors["inbound_address"] = _l("Another department already receives mail at this address.")
+    fields["signature"] = strip_control(signature or "").strip()
+    if len(fields["signature"]) > SIGNATURE_MAX:
+        errors["signature"] = _l("Use at most %(num)d characters.", num=SIGNATURE_MAX)
+    return fields
+
+
 def create_department(actor, *, name, inbound_address=None, reply_from_address=None, signature="") -> Department:
     """Create a department (admins and the system)."""
     if not (actor.is_system or actor.is_admin):
         raise NotAllowed()
     errors = {}
-    name = " ".join((name or "").split())[:100]  # the column's length; PostgreSQL refuses longer
-    if not name:
-        errors["name"] = _l("Enter a name.")
-    elif db.session.scalar(sa.select(Department.id).where(Department.name == name)):
-        errors["name"] = _l("A department with this name already exists.")
-    addresses = {}
-    for field, value in (("inbound_address", inbound_address), ("reply_from_address", reply_from_address)):
-        addresses[field] = accounts.check_email(errors, field, value) if value else None
+    fields = _check_department_fields(errors, None, name, inbound_address, reply_from_address, signature)
     if errors:
         raise ValidationFailed(errors)
-    department = Department(name=name, signature=signature or "", **addresses)
+    name = fields["name"]
+    department = Department(**fields)
     db.session.add(department)
     db.session.flush()
     audit.record(actor, "department", department.id, "created", {"name": name})
@@ -696,3 +727,111 @@ def add_agent_to_department(actor, department, agent) -> None:
         department.agents.append(agent)
         audit.record(actor, "department", department.id, "agent-added", {"agent": agent.id})
     commit_service_call(db.session)
+
+
+# --------------------------------------------------------------------------- requester and organisation
+
+def change_requester(actor, ticket, user, name="") -> Ticket:
+    """Make a customer the ticket's requester (agents only). ``user`` is a User or an email address; an
+    unknown address gets a new customer record. The previous requester stays on the ticket in copy, and the
+    ticket takes the new requester's organisation. Staff accounts cannot be requesters."""
+    access.require_agent(actor)
+    access.require(actor, ticket, "edit")
+    errors = {}
+    if not isinstance(user, User):
+        email = accounts.check_email(errors, "requester", user)
+        if email:
+            user = accounts.users_by_email([email]).get(email) or email
+    if isinstance(user, User) and not user.is_customer:
+        errors["requester"] = _l("%(email)s is a staff account; only customers can be requesters.",
+                                 email=user.email)
+    if errors:
+        raise ValidationFailed(errors)
+    if isinstance(user, str):
+        user = accounts.find_or_create_customer(user, name)
+        db.session.flush()
+    old = ticket.requester
+    if user.id == old.id:
+        raise ValidationFailed({"requester": _l("%(email)s is already the requester.", email=user.email)})
+    _lock(ticket)
+    for participant in ticket.participants:
+        if participant.role == REQUESTER:
+            participant.role = CC
+    joined = next((p for p in ticket.participants if p.email == user.email), None)
+    if joined is None:
+        db.session.add(Participant(ticket=ticket, email=user.email, name=user.full_name, role=REQUESTER, user=user))
+    else:
+        joined.role, joined.user = REQUESTER, user
+    ticket.requester = user
+    if user.organisation_id != ticket.organisation_id:
+        ticket.organisation = user.organisation
+    _system_event(ticket, actor, {"type": "requester", "from": old.email, "to": user.email})
+    audit.record(actor, "ticket", ticket.id, "requester-changed", {"requester": [old.id, user.id]})
+    commit_service_call(db.session)
+    return ticket
+
+
+def find_organisation(query):
+    """The organisation whose customer number is ``query``, else the one of that name (any case); None
+    when there is none, ValidationFailed when several share the name."""
+    query = " ".join((query or "").split())
+    if not query:
+        return None
+    found = db.session.scalar(sa.select(Organisation).where(Organisation.customer_number == query))
+    if found is not None:
+        return found
+    named = db.session.scalars(sa.select(Organisation).where(sa.func.lower(Organisation.name) == query.lower())
+                               .limit(2)).all()
+    if len(named) > 1:
+        raise ValidationFailed({"organisation": _l(
+            "Several organisations are called %(name)s; enter the customer number instead.", name=query[:100])})
+    return named[0] if named else None
+
+
+def set_organisation(actor, ticket, organisation) -> Ticket:
+    """Link the ticket to an organisation (agents only): an Organisation, or its customer number or name;
+    None or "" unlinks it. A requester who belongs to no organisation yet joins this one."""
+    access.require_agent(actor)
+    access.require(actor, ticket, "edit")
+    if organisation not in (None, "") and not isinstance(organisation, Organisation):
+        query = str(organisation)
+        organisation = find_organisation(query)
+        if organisation is None:
+            raise ValidationFailed({"organisation": _l(
+                "No organisation has the name or customer number %(query)s.", query=query.strip()[:100])})
+    organisation = organisation or None
+    old = ticket.organisation
+    if organisation is old:
+        raise ValidationFailed({"organisation": _l("The ticket already has this organisation.")})
+    _lock(ticket)
+    ticket.organisation = organisation
+    _system_event(ticket, actor, {"type": "organisation", "from": old.name if old else "",
+                                  "to": organisation.name if organisation else ""})
+    audit.record(actor, "ticket", ticket.id, "organisation-changed",
+                 {"organisation": [old.id if old else None, organisation.id if organisation else None]})
+    requester = ticket.requester
+    if organisation is not None and requester.organisation_id is None:
+        requester.organisation = organisation
+        audit.record(actor, "user", requester.id, "organisation-linked", {"organisation": organisation.id})
+    commit_service_call(db.session)
+    return ticket
+
+
+def update_department(actor, department, *, name, inbound_address=None, reply_from_address=None,
+                      signature="") -> Department:
+    """Change a department's name, addresses and signature (admins and the system; validated as on creation)."""
+    if not (actor.is_system or actor.is_admin):
+        raise NotAllowed()
+    errors = {}
+    fields = _check_department_fields(errors, department, name, inbound_address, reply_from_address, signature)
+    if errors:
+        raise ValidationFailed(errors)
+    changes = {}
+    for column, value in fields.items():
+        if getattr(department, column) != value:
+            changes[column] = [getattr(department, column), value] if column != "signature" else True
+            setattr(department, column, value)
+    if changes:
+        audit.record(actor, "department", department.id, "changed", changes)
+    commit_service_call(db.session)
+    return department

@@ -7,7 +7,8 @@ from flask_wtf.csrf import CSRFError
 
 from helpdesk import errors
 from helpdesk.accounts import service as accounts
-from helpdesk.extensions import login_manager
+from helpdesk.db import begin_write
+from helpdesk.extensions import db, login_manager
 from helpdesk.i18n import LANGUAGES, format_datetime, text_direction
 
 
@@ -27,11 +28,34 @@ def init_app(app):
     from helpdesk.web import desk_tickets
 
     app.register_blueprint(desk_tickets.bp)
+    from helpdesk.web import kb, kb_editor
+
+    app.register_blueprint(kb.bp)
+    app.register_blueprint(kb_editor.bp)
+    from helpdesk.web import desk_dashboard, desk_sla
+
+    app.register_blueprint(desk_sla.bp)
+    app.register_blueprint(desk_dashboard.bp)
+    from helpdesk.web import desk_canned
+
+    app.register_blueprint(desk_canned.bp)
+    from helpdesk.web import desk_admin, satisfaction
+
+    app.register_blueprint(desk_admin.bp)
+    app.register_blueprint(satisfaction.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.user_loader(accounts.load_session_user)
+
+    @app.before_request
+    def _posts_wait_for_their_turn_to_write():
+        # SQLite has one writer. A form post will write, so it takes the write lock before its first
+        # read: otherwise another request committing in between leaves it on a stale snapshot, and
+        # SQLite refuses its write ("database is locked"). A no-op on PostgreSQL.
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            begin_write(db.session)
 
     @app.before_request
     def _remember_user_for_locale():

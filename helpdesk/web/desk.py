@@ -1,16 +1,17 @@
-"""The staff console: the queue of tickets (views, filters, sorts, keyset pages, bulk changes) and the
-mail quarantine. Customers never reach it."""
+"""The staff console: the queue of tickets (views, SLA views, filters, sorts, keyset pages, bulk changes) and
+the mail quarantine. Customers never reach it."""
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
+from helpdesk.db import utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mailgateway import quarantine, reasons
-from helpdesk.tickets import queue, service
+from helpdesk.tickets import queue, service, sla
 from helpdesk.tickets.models import PRIORITIES, STATUSES, Department
 from helpdesk.web.forms import OpenFromQuarantineForm, PostForm
 
@@ -22,6 +23,26 @@ bp = Blueprint("desk", __name__, url_prefix="/agent")
 def _agents_only():
     if not current_user.is_agent:
         abort(404)
+
+
+@bp.app_template_global("sla_due")
+def sla_due(ticket):
+    """What the queue row and the ticket page say about the ticket's next SLA due time (None: nothing),
+    as a dict of ``state`` (breached, at_risk, on_track, paused), ``text``, ``label`` and ``due_at``."""
+    due = sla.due_state(ticket, utcnow(), sla.at_risk_window())
+    if due is None:
+        return None
+    if due.state == sla.PAUSED:
+        return {"state": due.state, "text": _("paused while waiting on the customer"), "label": _("SLA paused"),
+                "due_at": None}
+    if due.state == sla.BREACHED:
+        text = _("overdue %(time)s", time=format_timedelta(-due.remaining, threshold=1))
+        label = _("SLA breached")
+    else:
+        text = _("in %(time)s", time=format_timedelta(due.remaining, threshold=1))
+        label = _("SLA at risk") if due.state == sla.AT_RISK else ""
+    what = _("First response due") if due.clock == sla.FIRST_RESPONSE else _("Resolution due")
+    return {"state": due.state, "text": text, "label": label, "what": what, "due_at": due.due_at}
 
 
 # The queue's GET parameters: the view, the filters (which combine) and the sort.

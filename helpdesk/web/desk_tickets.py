@@ -1,16 +1,25 @@
 """The agent's ticket workspace: the whole thread (internal notes included), the requester's side panel, and the
 actions on a ticket. Each action parses its form and calls one ticket service function."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import access, service
+from helpdesk.tickets import access, canned, merge, presence, service
 from helpdesk.tickets.models import PRIORITIES, Department, Ticket, department_agents
-from helpdesk.web.desk_forms import AddCCForm, AgentReplyForm, DetailsForm, InternalNoteForm, RemoveCCForm
+from helpdesk.web.desk_forms import (
+    AddCCForm,
+    AgentReplyForm,
+    DetailsForm,
+    InternalNoteForm,
+    MergeForm,
+    OrganisationForm,
+    RemoveCCForm,
+    RequesterForm,
+)
 from helpdesk.web.thread import thread_items
 
 bp = Blueprint("desk_tickets", __name__, url_prefix="/agent")
@@ -85,17 +94,36 @@ def _details_choices(form, ticket):
     return form
 
 
+def _presence_notices(others):
+    """Sentences about the other agents on this ticket, for the page and the heartbeat's answer."""
+    return [_("%(name)s is replying", name=agent.display_name) if activity == presence.REPLYING
+            else _("%(name)s is also looking at this ticket", name=agent.display_name) for agent, activity in others]
+
+
 def _render(ticket, status=200, **given):
     details = given.get("details") or DetailsForm(
         formdata=None, status=ticket.status, priority=ticket.priority,
         department=str(ticket.department_id or ""), assignee=str(ticket.assignee_id or ""))
+    reply_form = given.get("reply") or AgentReplyForm(formdata=None)
+    # What the agent sees now is what a reply from this page answers (kept when a form comes back with errors).
+    if not reply_form.seen_up_to.data or given.get("newer"):
+        reply_form.seen_up_to.data = str(presence.newest_message_id(ticket))
+    presence.record_presence(_actor(), ticket, given.get("activity", presence.VIEWING))
     return render_template(
         "desk/ticket.html", ticket=ticket, thread=_thread(ticket), other_tickets=_other_tickets(ticket),
-        reply_form=given.get("reply") or AgentReplyForm(formdata=None),
+        reply_form=reply_form,
         note_form=given.get("note") or InternalNoteForm(formdata=None),
         details_form=_details_choices(details, ticket),
         cc_form=given.get("cc") or AddCCForm(formdata=None),
         remove_form=RemoveCCForm(formdata=None),
+        canned_responses=canned.responses_for(_actor(), ticket),
+        merge_form=given.get("merge") or MergeForm(formdata=None),
+        requester_form=given.get("requester") or RequesterForm(formdata=None),
+        organisation_form=given.get("organisation") or OrganisationForm(
+            formdata=None, organisation=ticket.organisation.name if ticket.organisation else ""),
+        newer=thread_items(given.get("newer") or []),
+        presence_notices=_presence_notices(presence.others_present(_actor(), ticket)),
+        heartbeat_seconds=current_app.config["PRESENCE_HEARTBEAT_SECONDS"],
     ), status
 
 
@@ -111,6 +139,11 @@ def reply(number):
     ticket = _ticket(number)
     form = AgentReplyForm()
     if form.validate_on_submit():
+        newer = presence.messages_since(_actor(), ticket, form.seen_up_to.data)
+        if newer:
+            flash(_("New messages arrived while you were writing. Read them, then send your reply again."),
+                  "warning")
+            return _render(ticket, 409, reply=form, newer=newer, activity=presence.REPLYING)
         try:
             service.add_agent_reply(_actor(), ticket, body_text=form.body.data, status=form.reply_status.data,
                                     attachments=form.reply_attachments.uploads, source="web")
@@ -193,3 +226,105 @@ def remove_cc(number):
     else:
         flash(_("%(email)s no longer receives copies.", email=form.email.data), "success")
     return _show(ticket)
+
+
+# --------------------------------------------------------------------------- merging
+
+@bp.route("/tickets/<int:number>/merge", methods=["POST"])
+def merge_into(number):
+    """First the agent names the target; a second page shows both subjects and asks to confirm."""
+    ticket = _ticket(number)
+    form = MergeForm()
+    if form.validate_on_submit():
+        try:
+            target = _ticket(form.target.data)
+        except NotFound:
+            form.target.errors = [*form.target.errors, _("There is no ticket #%(number)s you may change.",
+                                                         number=form.target.data)]
+        else:
+            if form.confirm.data != "yes":
+                form.confirm.data = "yes"
+                return render_template("desk/merge_confirm.html", ticket=ticket, target=target, form=form)
+            try:
+                merge.merge_ticket(_actor(), ticket, target)
+            except ValidationFailed as exc:
+                _apply_errors(form, exc.errors, {})
+            except Conflict as exc:
+                flash(exc.message, "error")
+            else:
+                flash(_("Ticket #%(source)s was merged into this ticket.", source=ticket.number), "success")
+                return _show(target)
+    return _render(ticket, 400, merge=form)
+
+
+# --------------------------------------------------------------------------- canned responses
+
+@bp.route("/tickets/<int:number>/canned/<int:response_id>")
+def canned_text(number, response_id):
+    """A canned response filled in for this ticket, as JSON (canned.js inserts it at the cursor)."""
+    ticket = _ticket(number)
+    return jsonify({"text": canned.render_response(_actor(), ticket, response_id)})
+
+
+@bp.route("/tickets/<int:number>/reply/canned", methods=["POST"])
+def use_canned(number):
+    """Without JavaScript: the reply form's "Use" button adds the response to what the agent wrote so far."""
+    ticket = _ticket(number)
+    form = AgentReplyForm()  # CSRFProtect has checked the token; the body may be empty here
+    try:
+        text = canned.render_response(_actor(), ticket, request.form.get("canned", ""))
+    except NotFound:
+        flash(_("That canned response is not available for this ticket."), "error")
+    else:
+        written = (form.body.data or "").rstrip()
+        form.body.data = f"{written}\n\n{text}" if written else text
+    return _render(ticket, 200, reply=form, activity=presence.REPLYING)
+
+
+# --------------------------------------------------------------------------- requester and organisation
+
+@bp.route("/tickets/<int:number>/requester", methods=["POST"])
+def change_requester(number):
+    ticket = _ticket(number)
+    form = RequesterForm()
+    if form.validate_on_submit():
+        try:
+            service.change_requester(_actor(), ticket, form.requester_email.data, form.requester_name.data or "")
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors, {"requester": "requester_email"})
+        else:
+            flash(_("%(email)s is now the requester.", email=ticket.requester.email), "success")
+            return _show(ticket)
+    return _render(ticket, 400, requester=form)
+
+
+@bp.route("/tickets/<int:number>/organisation", methods=["POST"])
+def set_organisation(number):
+    ticket = _ticket(number)
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            service.set_organisation(_actor(), ticket, form.organisation.data or None)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors, {})
+        else:
+            if ticket.organisation is not None:
+                flash(_("The ticket belongs to %(name)s now.", name=ticket.organisation.name), "success")
+            else:
+                flash(_("The ticket no longer belongs to an organisation."), "success")
+            return _show(ticket)
+    return _render(ticket, 400, organisation=form)
+
+
+# --------------------------------------------------------------------------- who else is looking
+
+@bp.route("/tickets/<int:number>/presence", methods=["POST"])
+def heartbeat(number):
+    """presence.js's heartbeat (CSRF in the X-CSRFToken header): records this agent, answers with the others."""
+    ticket = _ticket(number)
+    payload = request.get_json(silent=True) or {}
+    try:
+        presence.record_presence(_actor(), ticket, payload.get("activity") or presence.VIEWING)
+    except ValidationFailed as exc:
+        return jsonify({"errors": {k: str(v) for k, v in exc.errors.items()}}), 400
+    return jsonify({"notices": _presence_notices(presence.others_present(_actor(), ticket))})

@@ -17,6 +17,7 @@ from helpdesk.i18n import select_timezone
 from helpdesk.tickets import access, service
 from helpdesk.tickets.events import format_size
 from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, Department, Ticket
+from helpdesk.tickets.reply_matching import follow_merges
 from helpdesk.web.forms import PostForm
 from helpdesk.web.thread import thread_items
 from helpdesk.web.ticket_forms import (
@@ -182,9 +183,17 @@ def _forms(ticket, **given):
     }
 
 
+def _merged_into(ticket):
+    """The ticket a merged one now lives in, when this customer may see it (else None: the page just says merged)."""
+    if ticket.merged_into_id is None:
+        return None
+    target = follow_merges(ticket)
+    return target if target is not ticket and access.can_view(_actor(), target) else None
+
+
 def _render_ticket(ticket, status=200, **given):
     return render_template("tickets/show.html", ticket=ticket, thread=_thread(ticket),
-                           **_forms(ticket, **given)), status
+                           merged_into=_merged_into(ticket), **_forms(ticket, **given)), status
 
 
 def _ticket(number):

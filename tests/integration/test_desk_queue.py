@@ -139,8 +139,7 @@ def test_keyset_pages_cover_every_ticket_once_forward_and_back(app, admin, depar
     set_activity({ticket.number: same for ticket in tickets[::3]})
     for ticket in tickets[1::4]:
         service.change_priority(SYSTEM, ticket, URGENT)
-    expected = [x.number for x in db.session.scalars(
-        queue.tickets_in(admin).order_by(*(c.desc() for c in queue._sort_key(sort))))]
+    expected = [x.number for x in db.session.scalars(queue.tickets_in(admin).order_by(*queue.order_by(sort)))]
 
     forward, pages, result = [], [], queue.page(admin, sort=sort)
     assert result.prev_cursor is None

@@ -1,0 +1,299 @@
+"""The knowledge base in the staff console: every folder and article (internal ones too) for agents;
+for editors also drafts, the folder and article forms, publishing, ordering, revisions, and readers'
+feedback with its "turn into a ticket" button."""
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.i18n import LANGUAGES
+from helpdesk.kb import access, service
+from helpdesk.kb import index as kb_index
+from helpdesk.kb.models import KBFolder, KBRevision
+from helpdesk.tickets.service import NewAttachment
+from helpdesk.web.forms import PostForm
+from helpdesk.web.kb import video_response
+from helpdesk.web.kb_forms import ArticleForm, FolderForm
+
+bp = Blueprint("kb_editor", __name__, url_prefix="/agent/kb")
+
+
+@bp.before_request
+@login_required
+def _agents_only():
+    if not current_user.is_agent:
+        abort(404)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _editors_only():
+    if not access.is_editor(_actor()):
+        abort(403)
+
+
+def _apply_errors(form, errors):
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
+
+
+def _folder_choices(top_level_only=False, empty=None):
+    folders = db.session.scalars(sa.select(KBFolder).order_by(KBFolder.position, KBFolder.id)).all()
+    by_parent = {}
+    for folder in folders:
+        by_parent.setdefault(folder.parent_id, []).append(folder)
+    choices = [("", empty)] if empty else []
+    for folder in by_parent.get(None, []):
+        choices.append((str(folder.id), folder.title))
+        if not top_level_only:
+            choices += [(str(c.id), f"{folder.title} › {c.title}") for c in by_parent.get(folder.id, [])]
+    return choices
+
+
+def _folder_from(value):
+    return db.session.get(KBFolder, int(value)) if value and str(value).isdigit() else None
+
+
+def _upload(field):
+    data = field.data
+    if not data or not getattr(data, "filename", ""):
+        return None
+    return NewAttachment(filename=data.filename, content_type=data.mimetype or "", data=data.read())
+
+
+# --------------------------------------------------------------------------- reading
+
+@bp.route("/")
+def index():
+    actor = _actor()
+    tree = access.folder_tree(actor, console=True)
+    ids = [f.id for f, children in tree] + [c.id for _f, children in tree for c in children]
+    return render_template("desk/kb/index.html", tree=tree, articles=access.articles_in(actor, ids, console=True),
+                           is_editor=access.is_editor(actor), form=PostForm())
+
+
+@bp.route("/search")
+def search():
+    text = request.args.get("q", "").strip()[:200]
+    hits = kb_index.search_articles(_actor(), text, language=str(get_locale()), fallback=service.default_language(),
+                                    console=True) if text else []
+    return render_template("kb/search.html", q=text, hits=hits, article_endpoint="kb_editor.article",
+                           console=True)
+
+
+@bp.route("/articles/<int:article_id>")
+def article(article_id):
+    actor = _actor()
+    item = access.get_article(actor, article_id, console=True)
+    language = request.args.get("lang") or service.default_language()
+    text = item.translation(language, service.default_language())
+    return render_template("desk/kb/article.html", article=item, text=text, body=service.safe_html(text),
+                           is_editor=access.is_editor(actor), form=PostForm(), languages=LANGUAGES)
+
+
+@bp.route("/articles/<int:article_id>/video")
+def video(article_id):
+    return video_response(access.get_article(_actor(), article_id, console=True))
+
+
+# --------------------------------------------------------------------------- editing articles
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+def new_article():
+    _editors_only()
+    form = ArticleForm()
+    form.folder.choices = _folder_choices()
+    if request.method == "GET":
+        form.language.data = service.default_language()
+        form.folder.data = request.args.get("folder", "")
+    if form.validate_on_submit():
+        try:
+            created = service.create_article(
+                _actor(), folder=_folder_from(form.folder.data), language=form.language.data,
+                title=form.title.data, body=form.body.data, body_format=form.body_format.data,
+                tags=form.tags.data, product=form.product.data, video_url=form.video_url.data,
+                video=_upload(form.video), publish=form.publish.data)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors)
+        else:
+            flash(_("The article was saved."), "success")
+            return redirect(url_for("kb_editor.article", article_id=created.id))
+    return render_template("desk/kb/article_form.html", form=form, article=None), 400 if form.errors else 200
+
+
+@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+def edit_article(article_id):
+    _editors_only()
+    item = access.get_article(_actor(), article_id, console=True)
+    form = ArticleForm()
+    form.folder.choices = _folder_choices()
+    language = request.values.get("language") or request.args.get("lang") or service.default_language()
+    if request.method == "GET":
+        text = next((t for t in item.translations if t.language == language), None)
+        form.language.data = language
+        form.title.data, form.body.data = (text.title, text.body) if text else ("", "")
+        form.body_format.data = text.body_format if text else "markdown"
+        form.folder.data, form.tags.data = str(item.folder_id), ", ".join(item.tag_list)
+        form.product.data, form.video_url.data = item.product, item.video_url or ""
+    if form.validate_on_submit():
+        try:
+            service.update_article(
+                _actor(), item, language=form.language.data, title=form.title.data, body=form.body.data,
+                body_format=form.body_format.data, folder=_folder_from(form.folder.data), tags=form.tags.data,
+                product=form.product.data, video_url=form.video_url.data, video=_upload(form.video),
+                remove_video=form.remove_video.data)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors)
+        else:
+            flash(_("The article was saved."), "success")
+            return redirect(url_for("kb_editor.article", article_id=item.id, lang=form.language.data))
+    return (render_template("desk/kb/article_form.html", form=form, article=item, languages=LANGUAGES),
+            400 if form.errors else 200)
+
+
+def _post_action(article_id, action):
+    _editors_only()
+    item = access.get_article(_actor(), article_id, console=True)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    action(item)
+    return item
+
+
+@bp.route("/articles/<int:article_id>/publish", methods=["POST"])
+def publish(article_id):
+    item = _post_action(article_id, lambda a: service.publish(_actor(), a))
+    flash(_("The article is published."), "success")
+    return redirect(url_for("kb_editor.article", article_id=item.id))
+
+
+@bp.route("/articles/<int:article_id>/unpublish", methods=["POST"])
+def unpublish(article_id):
+    item = _post_action(article_id, lambda a: service.unpublish(_actor(), a))
+    flash(_("The article is a draft again."), "success")
+    return redirect(url_for("kb_editor.article", article_id=item.id))
+
+
+@bp.route("/articles/<int:article_id>/move", methods=["POST"])
+def move_article(article_id):
+    _post_action(article_id, lambda a: service.move_article(_actor(), a, request.form.get("direction")))
+    return redirect(url_for("kb_editor.index"))
+
+
+@bp.route("/articles/<int:article_id>/revisions/<int:number>")
+def revision(article_id, number):
+    _editors_only()
+    item = access.get_article(_actor(), article_id, console=True)
+    found = db.session.scalar(sa.select(KBRevision).where(KBRevision.article_id == item.id,
+                                                          KBRevision.number == number))
+    if found is None:
+        abort(404)
+    language = request.args.get("lang") or service.default_language()
+    title, html = service.revision_text(found, language)
+    return render_template("desk/kb/revision.html", article=item, revision=found, title=title, body=html,
+                           form=PostForm())
+
+
+@bp.route("/articles/<int:article_id>/revisions/<int:number>/restore", methods=["POST"])
+def restore(article_id, number):
+    item = _post_action(article_id, lambda a: service.restore_revision(_actor(), a, number))
+    flash(_("Revision %(number)s was restored.", number=number), "success")
+    return redirect(url_for("kb_editor.article", article_id=item.id))
+
+
+# --------------------------------------------------------------------------- folders
+
+def _folder_form_page(form, folder):
+    form.parent.choices = _folder_choices(top_level_only=True, empty=_("None (top level)"))
+    if folder is not None:
+        form.parent.choices = [c for c in form.parent.choices if c[0] != str(folder.id)]
+    return render_template("desk/kb/folder_form.html", form=form, folder=folder)
+
+
+@bp.route("/folders/new", methods=["GET", "POST"])
+def new_folder():
+    _editors_only()
+    form = FolderForm()
+    if form.validate_on_submit():
+        try:
+            service.create_folder(_actor(), title=form.title.data, description=form.description.data,
+                                  parent=_folder_from(form.parent.data), visibility=form.visibility.data,
+                                  kind=form.kind.data)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors)
+        else:
+            flash(_("The folder was saved."), "success")
+            return redirect(url_for("kb_editor.index"))
+    return _folder_form_page(form, None), 400 if form.errors else 200
+
+
+@bp.route("/folders/<int:folder_id>/edit", methods=["GET", "POST"])
+def edit_folder(folder_id):
+    _editors_only()
+    folder = access.get_folder(_actor(), folder_id, console=True)
+    form = FolderForm(obj=None)
+    if request.method == "GET":
+        form.title.data, form.description.data = folder.title, folder.description
+        form.parent.data = str(folder.parent_id or "")
+        form.visibility.data, form.kind.data = folder.visibility, folder.kind
+    if form.validate_on_submit():
+        try:
+            service.update_folder(_actor(), folder, title=form.title.data, description=form.description.data,
+                                  parent=_folder_from(form.parent.data), visibility=form.visibility.data,
+                                  kind=form.kind.data)
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors)
+        else:
+            flash(_("The folder was saved."), "success")
+            return redirect(url_for("kb_editor.index"))
+    return _folder_form_page(form, folder), 400 if form.errors else 200
+
+
+@bp.route("/folders/<int:folder_id>/move", methods=["POST"])
+def move_folder(folder_id):
+    _editors_only()
+    folder = access.get_folder(_actor(), folder_id, console=True)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    service.move_folder(_actor(), folder, request.form.get("direction"))
+    return redirect(url_for("kb_editor.index"))
+
+
+# --------------------------------------------------------------------------- readers' feedback
+
+@bp.route("/feedback")
+def feedback():
+    _editors_only()
+    return render_template("desk/kb/feedback.html", rows=service.feedback_summary(_actor()))
+
+
+@bp.route("/feedback/<int:article_id>")
+def article_feedback(article_id):
+    _editors_only()
+    item = access.get_article(_actor(), article_id, console=True)
+    return render_template("desk/kb/article_feedback.html", article=item,
+                           comments=service.feedback_comments(_actor(), item), form=PostForm())
+
+
+@bp.route("/feedback/votes/<int:vote_id>/ticket", methods=["POST"])
+def feedback_ticket(vote_id):
+    _editors_only()
+    if not PostForm().validate_on_submit():
+        abort(400)
+    try:
+        ticket = service.feedback_to_ticket(_actor(), vote_id)
+    except (ValidationFailed, Conflict) as exc:
+        for message in getattr(exc, "errors", {"": exc.message}).values():
+            flash(message, "error")
+        return redirect(request.referrer or url_for("kb_editor.feedback"))
+    flash(_("Ticket #%(number)s was opened.", number=ticket.number), "success")
+    return redirect(url_for("desk_tickets.show", number=ticket.number))
