@@ -54,7 +54,22 @@ class Counter(Model):
 
 
 def next_value(session, name: str, start: int) -> int:
-    """Return the next value of counter ``name``; the row stays locked until the caller commits."""
+    """Return the next value of counter ``name``; the row stays locked until the caller commits.
+    In a deferred batch the row is bumped once, later values are counted in memory and the last
+    one is written when the batch flushes (the lock held since the first bump keeps them ours)."""
+    if deferring(session):
+        taken = session.info.setdefault(_COUNTERS, {})
+        if name in taken:
+            taken[name] += 1
+            return taken[name]
+        taken[name] = _bump(session, name, start)
+        when_flushed(session, lambda: session.execute(
+            sa.update(Counter).where(Counter.name == name).values(value=taken[name])))
+        return taken[name]
+    return _bump(session, name, start)
+
+
+def _bump(session, name, start):
     bumped = session.execute(
         sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
     ).scalar()
@@ -66,18 +81,25 @@ def next_value(session, name: str, start: int) -> int:
             session.add(Counter(name=name, value=start))
         return start
     except sa.exc.IntegrityError:
-        return next_value(session, name, start)
+        return _bump(session, name, start)
 
 
 _BATCH = "helpdesk_batch"
+_DEFERRED = "helpdesk_deferred"
+_COUNTERS = "helpdesk_deferred_counters"
+_AFTER_FLUSH = "helpdesk_after_flush"
+_BATCH_STATE = (_DEFERRED, _COUNTERS, _AFTER_FLUSH)
 _SQLITE_IMMEDIATE = "helpdesk_sqlite_immediate"
 
 
 def commit_service_call(session):
     """End a public service call: commit, unless a caller runs several calls in one ``batch`` (the mail
-    gateway does, one savepoint per message), in which case the batch commits them all at once."""
+    gateway does), in which case the batch commits them all at once. In a ``batch`` each call is
+    flushed (so a savepoint around it holds its rows), except in a deferred batch, which writes
+    everything in one flush at its end."""
     if session.info.get(_BATCH):
-        session.flush()
+        if not session.info.get(_DEFERRED):
+            session.flush()
     else:
         session.commit()
 
@@ -94,25 +116,79 @@ def in_batch(session) -> bool:
     return bool(session.info.get(_BATCH))
 
 
+def deferring(session) -> bool:
+    """True inside a deferred batch: rows get their ids only when the batch ends."""
+    return bool(session.info.get(_DEFERRED))
+
+
+def when_flushed(session, callback):
+    """Run ``callback()`` once the session's pending rows have ids: at once (after a flush), or in a
+    deferred batch after its single flush, before it commits (callbacks may add or change rows)."""
+    if session.info.get(_DEFERRED):
+        session.info.setdefault(_AFTER_FLUSH, []).append(callback)
+    else:
+        session.flush()
+        callback()
+
+
+def _run_after_flush(session):
+    session.flush()
+    while callbacks := session.info.pop(_AFTER_FLUSH, None):
+        for callback in callbacks:
+            callback()
+        session.flush()
+
+
 class batch:
     """``with batch(session):`` runs service calls in one transaction committed at the end (rolled back
-    on error). Wrap each call in ``session.begin_nested()`` to keep one failure from undoing the rest."""
+    on error). Wrap each call in ``session.begin_nested()`` to keep one failure from undoing the rest.
 
-    def __init__(self, session):
+    ``deferred=True`` is the fast path for bulk work (the mail gateway's batches): no flush until the
+    end, so the inserts of a hundred tickets go out as a few multi-row statements. Savepoints cannot
+    isolate unflushed calls, so a deferred batch is all or nothing: the caller redoes a failed one
+    without ``deferred``. Lookups that must see rows added earlier in the batch consult the caller's
+    own in-memory indexes (see ``deferred_index``)."""
+
+    def __init__(self, session, deferred=False):
         self.session = session
+        self.deferred = deferred
 
     def __enter__(self):
         self.session.info[_BATCH] = True
+        if self.deferred:
+            self.session.info[_DEFERRED] = True
         begin_write(self.session)
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.session.info.pop(_BATCH, None)
-        if exc_type is None:
-            self.session.commit()
-        else:
+        try:
+            if exc_type is None:
+                if self.deferred:
+                    _run_after_flush(self.session)
+                self.session.info.pop(_BATCH, None)
+                self.session.commit()
+            else:
+                self.session.rollback()
+        except BaseException:
             self.session.rollback()
+            raise
+        finally:
+            self.session.info.pop(_BATCH, None)
+            for key in _BATCH_STATE:
+                self.session.info.pop(key, None)
+            self.session.info.pop(_INDEX, None)
         return False
+
+
+_INDEX = "helpdesk_deferred_index"
+
+
+def deferred_index(session, kind: str) -> dict | None:
+    """A dict for ``kind`` (e.g. Message-IDs to tickets) that lives as long as the current deferred
+    batch, for lookups that must find rows the batch added but has not written yet; None outside one."""
+    if not session.info.get(_DEFERRED):
+        return None
+    return session.info.setdefault(_INDEX, {}).setdefault(kind, {})
 
 
 def configure_sqlite(engine):

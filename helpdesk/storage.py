@@ -17,14 +17,23 @@ def path_for(key: str) -> Path:
     return _root() / key[:2] / key[2:4] / key
 
 
+_made = set()  # folders known to exist: saves a mkdir per file on the mail gateway's hot path
+
+
 def put(data: bytes) -> tuple[str, int]:
     """Store ``data`` (idempotently) and return its key (the sha256 hex) and size."""
     key = hashlib.sha256(data).hexdigest()
     target = path_for(key)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if str(target.parent) not in _made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _made.add(str(target.parent))
         # Write then rename, so a reader never sees half a file and a crash leaves only a temp file.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        except FileNotFoundError:  # the folder went away since we made it
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)

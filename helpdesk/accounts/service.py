@@ -20,7 +20,7 @@ from helpdesk.accounts.models import (
     Organisation,
     User,
 )
-from helpdesk.db import commit_service_call, utcnow
+from helpdesk.db import commit_service_call, deferred_index, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
@@ -84,7 +84,16 @@ def users_by_email(emails) -> dict:
     emails = [e for e in dict.fromkeys(emails) if e]
     if not emails:
         return {}
-    return {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(emails)))}
+    # In a deferred batch, users it created are not written yet: a cache of every address looked
+    # up (None: no such user) answers for them, and saves a query for senders who write again.
+    cache = deferred_index(db.session, "users_by_email")
+    if cache is None:
+        return {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(emails)))}
+    missing = [e for e in emails if e not in cache]
+    if missing:
+        cache.update(dict.fromkeys(missing))
+        cache.update({u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(missing)))})
+    return {e: cache[e] for e in emails if cache[e] is not None}
 
 
 def find_or_create_customer(email: str, full_name: str = "", known=None) -> User:
@@ -92,10 +101,12 @@ def find_or_create_customer(email: str, full_name: str = "", known=None) -> User
     ``users_by_email`` result the caller already has. Does not commit or flush: for use inside
     another service call."""
     email = normalise_email(email)
-    user = known.get(email) if known is not None else db.session.scalar(sa.select(User).where(User.email == email))
+    user = (known if known is not None else users_by_email([email])).get(email)
     if user is None:
         user = User(email=email, full_name=strip_control(full_name or "").strip()[:200], role=ROLE_CUSTOMER)
         db.session.add(user)
+        if (cache := deferred_index(db.session, "users_by_email")) is not None:
+            cache[email] = user
     elif not user.full_name and full_name:
         user.full_name = full_name.strip()[:200]
     return user

@@ -1,7 +1,6 @@
 """The inbound pipeline, wired in one place: store raw → parse → classify → thread → act.
 Each step is a plain function with its own module; a failure at any step quarantines the message
 with the step and the reason, keeping the raw bytes. Nothing is dropped silently."""
-import email.policy
 import hashlib
 import logging
 import re
@@ -9,7 +8,6 @@ import time
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
-from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
 import sqlalchemy as sa
@@ -17,9 +15,10 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from helpdesk import storage
+from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.actors import MAIL_GATEWAY
-from helpdesk.db import batch, begin_write, commit_service_call, in_batch, utcnow
+from helpdesk.db import batch, begin_write, commit_service_call, deferring, in_batch, utcnow, when_flushed
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
 from helpdesk.jobs import discard_since, pending_mark
@@ -29,14 +28,13 @@ from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
 from helpdesk.mailgateway.reasons import describe
 from helpdesk.mailgateway.routing import thread_for
 from helpdesk.sanitize import strip_control
-from helpdesk.tickets import access
+from helpdesk.tickets import access, reply_matching
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import CLOSED, Department
 from helpdesk.tickets.reply_matching import ticket_for_message_ids
 
 log = logging.getLogger("helpdesk.mailgateway")
 
-_HEADER_PARSER = BytesParser(policy=email.policy.compat32)
 # Exchange Online folds its long Message-IDs onto the next line ("Message-ID:\n <...>").
 _MSGID_HEADER = re.compile(rb"^message-id:[ \t]*(?:\n[ \t]+)?(<[^>\r\n]+>)", re.I | re.M)
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|i̇lt|ilt|továbbítás|tov|fw)\s*:", re.I)
@@ -117,15 +115,29 @@ def _new_row(item, digest, message_id):
     key, size = storage.put(item.raw)
     sender = subject = None
     try:
-        headers = _HEADER_PARSER.parsebytes(item.raw, headersonly=True)
-        addresses = getaddresses([str(v) for v in headers.get_all("From") or headers.get_all("Reply-To") or []])
+        headers = _quick_headers(item.raw)
+        addresses = getaddresses(headers.get("from") or headers.get("reply-to") or [])
         sender = next((strip_control(a.lower())[:320] for _n, a in addresses if "@" in a), None)
-        subject = strip_control(str(headers.get("Subject") or ""))[:998] or None
+        subject = strip_control((headers.get("subject") or [""])[0])[:998] or None
     except Exception:  # anything unreadable is the parse step's to report, with the raw bytes kept
         log.debug("headers of inbound message unreadable at store time", exc_info=True)
     return InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
                           fingerprint=digest, raw_key=key, size=size, status=RECEIVED, sender=sender,
                           subject=subject)
+
+
+_WANTED_HEADER = re.compile(rb"^(from|reply-to|subject)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+
+
+def _quick_headers(raw: bytes) -> dict:
+    """{lower-case name: [values]} of From, Reply-To and Subject, undecoded, read from the header block
+    alone (a full parse comes later; this is only so a message that fails it is still listed)."""
+    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    found = {}
+    for name, value in _WANTED_HEADER.findall(head):
+        unfolded = re.sub(rb"\r?\n[ \t]", b" ", value).strip()
+        found.setdefault(name.lower().decode(), []).append(unfolded.decode("utf-8", "replace"))
+    return found
 
 
 def _store_one_by_one(keyed, on_stored):
@@ -158,6 +170,8 @@ def make_context(rows=()):
     for mailbox in config.get("MAIL_MAILBOXES") or []:
         if mailbox.get("address"):
             own.add(mailbox["address"].lower())
+    if deferring(db.session):  # one query for the batch's senders instead of one per new ticket
+        accounts.users_by_email([r.sender for r in rows if r.sender])
     return rules.Context(
         own_addresses=frozenset(own),
         loop_marker=config["MAIL_MESSAGE_ID_DOMAIN"],
@@ -173,37 +187,62 @@ def make_context(rows=()):
 
 # --------------------------------------------------------------------------- 2-5. process one stored message
 
-def process(row: InboundMessage, context=None, department_name=None) -> Outcome:
+class _RedoMessageByMessage(Exception):
+    """A message failed inside a deferred batch, which cannot undo one message alone."""
+
+
+def process(row: InboundMessage, context=None, department_name=None, mail=None) -> Outcome:
     """Parse, classify, thread and act on one stored message. Never raises for a bad message:
     any failure leaves it quarantined with the step and the reason. Inside a ``batch`` each message
-    runs in its own savepoint, so one failure never undoes the others."""
+    runs in its own savepoint, so one failure never undoes the others (a deferred batch has no
+    savepoints: there a failure sends the whole batch back to be redone message by message)."""
     if not in_batch(db.session):
         with batch(db.session):
-            outcome = process(row, context, department_name)
-            _write_links()
-            return outcome
+            outcome = process(row, context, department_name, mail)
+            when_flushed(db.session, _write_links)
+        _emit_logs()
+        return outcome
     started = time.perf_counter()
     context = context or make_context()
     step = "parse"
-    mark = pending_mark()
-    try:
-        with db.session.begin_nested():
-            outcome, step = _steps(row, context, department_name)
-    except Exception as exc:  # isolate every message: one bad mail never stops the ones after it
-        discard_since(mark)  # e.g. an acknowledgement queued before the failure: its row is gone
-        outcome = quarantine(row, getattr(exc, "helpdesk_step", step), exc)
-    log.info("inbound %s %s", row.id, outcome.outcome, extra={"fields": {
+    if deferring(db.session):
+        try:
+            outcome, step = _steps(row, context, department_name, mail)
+        except Exception as exc:
+            raise _RedoMessageByMessage(f"inbound {row.id}") from exc
+    else:
+        mark = pending_mark()
+        try:
+            with db.session.begin_nested():
+                outcome, step = _steps(row, context, department_name, mail)
+        except Exception as exc:  # isolate every message: one bad mail never stops the ones after it
+            discard_since(mark)  # e.g. an acknowledgement queued before the failure: its row is gone
+            outcome = quarantine(row, getattr(exc, "helpdesk_step", step), exc)
+    # Logged once the batch has committed, so a redone batch does not report twice.
+    db.session.info.setdefault(_LOGS, []).append(("inbound %s %s", (row.id, outcome.outcome), {"fields": {
         "inbound": row.id, "mailbox": row.mailbox, "message_id": row.message_id, "sender": row.sender,
         "outcome": outcome.outcome, "ticket": outcome.ticket_number, "reason": outcome.reason,
-        "ms": round((time.perf_counter() - started) * 1000, 1)}})
+        "ms": round((time.perf_counter() - started) * 1000, 1)}}))
     return outcome
 
 
-def _steps(row, context, department_name):
+_LOGS = "helpdesk_gateway_logs"
+
+
+def _emit_logs():
+    for message, args, extra in db.session.info.pop(_LOGS, None) or ():
+        log.info(message, *args, extra=extra)
+
+
+def _parse(row):
+    return parse(storage.get(row.raw_key), max_attachment_bytes=current_app.config["MAX_ATTACHMENT_BYTES"])
+
+
+def _steps(row, context, department_name, mail=None):
     step = "parse"
     try:
-        raw = storage.get(row.raw_key)
-        mail = parse(raw, max_attachment_bytes=current_app.config["MAX_ATTACHMENT_BYTES"])
+        if mail is None:
+            mail = _parse(row)
         # Nothing below needs to read this message's own unsaved rows back from the database, so
         # they are written in one flush when the message's savepoint is released, not at every query.
         with db.session.no_autoflush:
@@ -336,9 +375,9 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
 
 
 def _outcome_for(row, ticket, outcome=None):
-    # A new ticket's id exists only now; process_stored writes the links in one statement per batch.
-    if row.ticket_id != ticket.id:
-        db.session.info.setdefault(_LINKS, []).append({"id": row.id, "ticket_id": ticket.id})
+    # A new ticket's id exists once the batch flushes; the links are written then, in one statement.
+    if ticket.id is None or row.ticket_id != ticket.id:
+        db.session.info.setdefault(_LINKS, []).append((row.id, ticket))
     return Outcome("", outcome or row.outcome, ticket.number, row.message_id, row.id)
 
 
@@ -346,10 +385,11 @@ _LINKS = "helpdesk_inbound_links"
 
 
 def _write_links():
-    """Link this batch's inbound rows to the tickets they created, in one statement."""
+    """Link this batch's inbound rows to the tickets they created, in one statement (after a flush)."""
     links = db.session.info.pop(_LINKS, None)
     if links:
-        db.session.execute(sa.update(InboundMessage), links)
+        db.session.execute(sa.update(InboundMessage), [{"id": row_id, "ticket_id": ticket.id}
+                                                       for row_id, ticket in links])
 
 
 def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
@@ -455,16 +495,32 @@ def _forwarded_sender(mail):
 # --------------------------------------------------------------------------- batches
 
 def process_stored(stored, department_name=None, should_stop=lambda: False):
-    """Process what ``store_batch`` stored, in arrival order, in one transaction (a savepoint per
-    message). Stopping early leaves the rest stored for the next run."""
+    """Process what ``store_batch`` stored, in arrival order, in one transaction. Stopping early
+    leaves the rest stored for the next run.
+
+    The fast path writes the whole batch in one flush at its end (a deferred batch). If any message
+    fails there, or the final write does, the batch is rolled back and redone with a savepoint per
+    message, so the failure is quarantined alone and the rest go through as before."""
+    if current_app.config["MAIL_DEFERRED_WRITES"]:
+        try:
+            return _process_stored(stored, department_name, should_stop, deferred=True)
+        except Exception:
+            log.info("mail batch redone message by message", exc_info=True)
+            db.session.info.pop(_LOGS, None)
+            db.session.info.pop(_LINKS, None)
+    return _process_stored(stored, department_name, should_stop, deferred=False)
+
+
+def _process_stored(stored, department_name, should_stop, deferred):
     outcomes = []
-    with batch(db.session):
+    with batch(db.session, deferred=deferred):
         # The store commit expired the rows; their ids are in the identity keys without a query each.
         ids = [sa.inspect(row).identity[0] for _item, row in stored if row is not None]
         if ids:  # reload them all in one query
             db.session.scalars(sa.select(InboundMessage).where(InboundMessage.id.in_(ids))
                                .execution_options(populate_existing=True)).all()
         context = make_context([row for _item, row in stored if row is not None])
+        parsed = _parse_and_prefetch([row for _item, row in stored if row is not None]) if deferred else {}
         for item, row in stored:
             if row is None:
                 outcomes.append(Outcome(item.label, "duplicate", None, fingerprint(item.raw)[1], None,
@@ -472,11 +528,31 @@ def process_stored(stored, department_name=None, should_stop=lambda: False):
                 continue
             if should_stop():
                 break
-            done = process(row, context, department_name)
+            done = process(row, context, department_name, parsed.get(row.id))
             outcomes.append(Outcome(item.label, done.outcome, done.ticket_number, done.message_id,
                                     done.inbound_id, done.reason))
-        _write_links()
+        when_flushed(db.session, _write_links)
+    _emit_logs()
     return outcomes
+
+
+def _parse_and_prefetch(rows) -> dict:
+    """Parse a batch up front and read every ticket its mail may thread to in a few queries.
+    A message that does not parse is left for its own parse step to quarantine."""
+    parsed, numbers, message_ids = {}, [], []
+    for row in rows:
+        try:
+            mail = parsed[row.id] = _parse(row)
+        except Exception:  # its own parse step quarantines it with the reason
+            log.debug("inbound %s does not parse", row.id, exc_info=True)
+            continue
+        numbers.extend(reply_matching.number_from_address(a) for a in mail.all_recipients)
+        numbers.append(reply_matching.number_from_subject(mail.subject))
+        message_ids.extend(mail.in_reply_to)
+        message_ids.extend(mail.references)
+        message_ids.append(mail.bounced_message_id)
+    reply_matching.prefetch(numbers, message_ids)
+    return parsed
 
 
 def ingest(items, department_name=None, on_stored=None):
@@ -503,4 +579,7 @@ def retry(actor, inbound_id) -> Outcome:
         raise NotFound()
     row.status = RECEIVED
     with batch(db.session):
-        return process(row)
+        outcome = process(row)
+        when_flushed(db.session, _write_links)
+    _emit_logs()
+    return outcome

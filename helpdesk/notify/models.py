@@ -26,6 +26,11 @@ class OutboxEmail(db.Model):
     subject = sa.Column(sa.String(998), nullable=False)
     body_text = sa.Column(sa.Text, nullable=False)
     body_html = sa.Column(sa.Text)
+    # A mail rendered when it is first delivered, not when it is queued (keeps templates off the mail
+    # gateway's hot path): the dotted path of the function that fills subject and bodies, and what it
+    # needs. Cleared once rendered, so every retry sends the same text.
+    render_with = sa.Column(sa.String(200))
+    render_args = sa.Column(sa.JSON)
     # Extra headers: Reply-To, In-Reply-To, References, Auto-Submitted, ...
     headers = sa.Column(sa.JSON, nullable=False, default=dict)
     # [{"key": storage key, "filename": ..., "content_type": ...}]

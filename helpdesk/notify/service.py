@@ -1,4 +1,5 @@
 """Queue an email: an outbox row in the caller's transaction plus a delivery job after commit."""
+import importlib
 import uuid
 
 from flask import current_app
@@ -17,9 +18,11 @@ def new_message_id(hint: str = "") -> str:
     return f"<hd.{prefix}{uuid.uuid4().hex}@{domain}>"
 
 
-def queue_email(*, sender, recipient, recipient_name="", subject, body_text, body_html=None, headers=None,
-                attachments=(), ticket_id=None, message_id=None) -> OutboxEmail:
-    """Add an outbox row for one recipient; it is sent after the caller commits. Never commits."""
+def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="", body_html=None, headers=None,
+                attachments=(), ticket_id=None, message_id=None, render_with=None, render_args=None) -> OutboxEmail:
+    """Add an outbox row for one recipient; it is sent after the caller commits. Never commits.
+    With ``render_with`` (a dotted path to ``f(row)`` that sets subject, body_text and body_html from
+    ``row.render_args``) the mail is rendered by the delivery job instead of now."""
     row = OutboxEmail(
         sender=sender,
         recipient=recipient,
@@ -31,8 +34,20 @@ def queue_email(*, sender, recipient, recipient_name="", subject, body_text, bod
         attachments=list(attachments),
         ticket_id=ticket_id,
         message_id=message_id or new_message_id(),
+        render_with=render_with,
+        render_args=render_args,
     )
     db.session.add(row)
     # Passed as the row itself: its id exists once the transaction flushes (jobs get the id).
     enqueue_after_commit(DELIVER_TASK, row, queue=MAIL_QUEUE)
     return row
+
+
+def render(row: OutboxEmail):
+    """Fill in a mail queued with ``render_with``; a no-op for one rendered already."""
+    if not row.render_with:
+        return
+    module, _, name = row.render_with.rpartition(".")
+    getattr(importlib.import_module(module), name)(row)
+    row.subject = " ".join((row.subject or "").split())[:998]
+    row.render_with = None

@@ -10,7 +10,7 @@ from helpdesk.extensions import db
 from helpdesk.jobs import enqueue
 from helpdesk.notify import mailer
 from helpdesk.notify.models import FAILED, PENDING, SENDING, SENT, OutboxEmail
-from helpdesk.notify.service import DELIVER_TASK, MAIL_QUEUE
+from helpdesk.notify.service import DELIVER_TASK, MAIL_QUEUE, render
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ def deliver(outbox_id: int):
         return "skipped"
     row = db.session.get(OutboxEmail, outbox_id)
     try:
+        if row.render_with:
+            render(row)
+            db.session.commit()  # rendered once: a retry sends exactly this
         mailer.send(row)
     except mailer.PermanentFailure as exc:
         row.status, row.last_error = FAILED, str(exc)

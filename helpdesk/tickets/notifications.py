@@ -6,11 +6,12 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from helpdesk.db import when_flushed
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.notify.service import new_message_id, queue_email
-from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Message
-from helpdesk.tickets.reply_matching import reply_address, subject_tag
+from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Message, Ticket
+from helpdesk.tickets.reply_matching import remember, reply_address, subject_tag
 from helpdesk.tickets.satisfaction import BAD, GOOD, rating_link
 
 _MAX_REFERENCES = 10
@@ -69,37 +70,61 @@ def _threading(message, earlier, last_sent):
     return {"In-Reply-To": parent, "References": " ".join(chain) or None}
 
 
-def _queue(ticket, message, template, subject, auto_submitted, exclude=(), new_ticket=False):
+RENDER_TASK = "helpdesk.tickets.notifications.render_outbox"
+
+
+def _queue(ticket, message, template, auto_submitted, exclude=(), new_ticket=False):
+    """One outbox row per recipient, rendered in the recipient's language when it is delivered."""
     sender, reply_to = _addresses(ticket)
     recipients = list(_recipients(ticket, exclude=exclude))
     earlier, last_sent = _thread_history(ticket, message, [r[0] for r in recipients], new_ticket)
     for email, name, locale in recipients:
-        with force_locale(locale):
-            context = {"ticket": ticket, "message": message, "recipient_name": name,
-                       "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"]}
-            text = render_template(f"tickets/mail/{template}.txt", **context)
-            html = render_template(f"tickets/mail/{template}.html", **context)
-            subject_line = f"{subject_tag(ticket.number)} {subject()}"
         headers = {"Reply-To": reply_to, **_threading(message, earlier, last_sent.get(email))}
         if auto_submitted:
             headers["Auto-Submitted"] = "auto-replied"
         attachments = [{"key": a.sha256, "filename": a.filename, "content_type": a.content_type}
                        for a in message.attachments] if template == "agent_reply" else []
-        queue_email(sender=sender, recipient=email, recipient_name=name,
-                    subject=subject_line, body_text=text, body_html=html, headers=headers,
-                    attachments=attachments, ticket_id=ticket.id, message_id=new_message_id(str(ticket.number)))
+        mail = dict(sender=sender, recipient=email, recipient_name=name, headers=headers,
+                    attachments=attachments, message_id=new_message_id(str(ticket.number)),
+                    render_with=RENDER_TASK)
+        remember(ticket, message_id=mail["message_id"])
+
+        def queue(mail=mail, locale=locale):
+            queue_email(**mail, ticket_id=ticket.id, render_args={
+                "template": template, "ticket": ticket.id, "message": message.id, "locale": locale})
+
+        # In a deferred batch the ticket and message get their ids when the batch flushes.
+        when_flushed(db.session, queue)
+
+
+_SUBJECTS = {
+    "acknowledgement": lambda ticket: _("We received your request: %(subject)s", subject=ticket.subject),
+    "agent_reply": lambda ticket: ticket.subject,
+}
+
+
+def render_outbox(row):
+    """Render a ticket mail queued by ``_queue`` (called by the delivery job, see notify.render)."""
+    args = row.render_args
+    ticket = db.session.get(Ticket, args["ticket"])
+    message = db.session.get(Message, args["message"])
+    template = args["template"]
+    with force_locale(args["locale"]):
+        context = {"ticket": ticket, "message": message, "recipient_name": row.recipient_name,
+                   "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"]}
+        row.body_text = render_template(f"tickets/mail/{template}.txt", **context)
+        row.body_html = render_template(f"tickets/mail/{template}.html", **context)
+        row.subject = f"{subject_tag(ticket.number)} {_SUBJECTS[template](ticket)}"
 
 
 def acknowledge_new_ticket(ticket, message, new_ticket=False):
     """Tell the requester and CCs that their ticket exists, with its number (an automatic reply)."""
-    _queue(ticket, message, "acknowledgement", lambda: _("We received your request: %(subject)s",
-                                                          subject=ticket.subject), auto_submitted=True,
-           new_ticket=new_ticket)
+    _queue(ticket, message, "acknowledgement", auto_submitted=True, new_ticket=new_ticket)
 
 
 def agent_replied(ticket, message):
     """Send an agent's reply to the requester and every CC."""
-    _queue(ticket, message, "agent_reply", lambda: ticket.subject, auto_submitted=False)
+    _queue(ticket, message, "agent_reply", auto_submitted=False)
 
 
 class _NoMessage:

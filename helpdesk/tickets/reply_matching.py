@@ -7,7 +7,9 @@ from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
+from helpdesk.db import deferred_index
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.tickets.models import Message, Ticket
@@ -63,6 +65,27 @@ def ticket_for_message_ids(message_ids):
     ids = [i for i in dict.fromkeys(message_ids) if i][:50]
     if not ids:
         return None
+    known = deferred_index(db.session, "message_id") or {}
+    checked = deferred_index(db.session, "message_id_checked") or {}
+    for position, message_id in enumerate(ids):
+        if message_id in known:
+            return follow_merges(known[message_id])
+        if message_id not in checked:  # the database decides from here on
+            ids = ids[position:]
+            break
+    else:
+        return None
+    found = _tickets_of_message_ids(ids)
+    for message_id in ids:
+        if message_id in known:
+            return follow_merges(known[message_id])
+        if message_id in found:
+            return follow_merges(db.session.get(Ticket, found[message_id]))
+    return None
+
+
+def _tickets_of_message_ids(ids) -> dict:
+    """{Message-ID: ticket id} for those of ``ids`` stored on a ticket or sent by the helpdesk."""
     found = dict(db.session.execute(
         sa.select(Message.message_id, Message.ticket_id).where(Message.message_id.in_(ids))
     ).all())
@@ -70,15 +93,63 @@ def ticket_for_message_ids(message_ids):
         sa.select(OutboxEmail.message_id, OutboxEmail.ticket_id)
         .where(OutboxEmail.message_id.in_(ids), OutboxEmail.ticket_id.is_not(None))
     ).all() if k not in found})
-    for message_id in ids:
-        if message_id in found:
-            return follow_merges(db.session.get(Ticket, found[message_id]))
-    return None
+    return found
 
 
 def ticket_by_number(number):
     """The ticket with ``number``, or the ticket it was merged into (mail to a merged ticket lands there)."""
-    return follow_merges(db.session.scalar(sa.select(Ticket).where(Ticket.number == number))) if number else None
+    if not number:
+        return None
+    known = deferred_index(db.session, "number") or {}
+    if number in known:
+        return follow_merges(known[number])
+    if number in (deferred_index(db.session, "number_checked") or {}):
+        return None
+    return follow_merges(db.session.scalar(sa.select(Ticket).where(Ticket.number == number)))
+
+
+def remember(ticket, *, number=None, message_id=None):
+    """In a deferred batch, let the lookups above find a ticket (or a Message-ID of it) the batch has
+    not written yet, so a reply later in the same batch threads to it. Outside one: nothing to do."""
+    if number is not None and (index := deferred_index(db.session, "number")) is not None:
+        index[number] = ticket
+    if message_id and (index := deferred_index(db.session, "message_id")) is not None:
+        index.setdefault(message_id, ticket)
+
+
+def prefetch(numbers, message_ids):
+    """In a deferred batch, read every ticket the batch's mail may thread to (by number or by
+    Message-ID), with its participants, in a few queries instead of a few per message."""
+    by_number = deferred_index(db.session, "number")
+    if by_number is None:
+        return
+    numbers_checked = deferred_index(db.session, "number_checked")
+    by_message_id = deferred_index(db.session, "message_id")
+    ids_checked = deferred_index(db.session, "message_id_checked")
+    numbers = [n for n in dict.fromkeys(numbers) if n and n not in by_number and n not in numbers_checked]
+    message_ids = [m for m in dict.fromkeys(message_ids)
+                   if m and m not in by_message_id and m not in ids_checked]
+    found = {}
+    for chunk in _chunks(message_ids, 500):
+        found.update(_tickets_of_message_ids(chunk))
+    query = sa.select(Ticket).options(selectinload(Ticket.participants))
+    for chunk in _chunks(numbers, 500):
+        for ticket in db.session.scalars(query.where(Ticket.number.in_(chunk))):
+            by_number[ticket.number] = ticket
+    wanted = set(found.values())
+    tickets = {}
+    for chunk in _chunks(list(wanted), 500):
+        tickets.update((t.id, t) for t in db.session.scalars(query.where(Ticket.id.in_(chunk))))
+    for message_id, ticket_id in found.items():
+        if ticket_id in tickets:
+            by_message_id.setdefault(message_id, tickets[ticket_id])
+    numbers_checked.update(dict.fromkeys(numbers, True))
+    ids_checked.update(dict.fromkeys(message_ids, True))
+
+
+def _chunks(values, size):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 MAX_MERGE_HOPS = 20

@@ -12,13 +12,13 @@ from flask_babel import lazy_gettext as _l
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import Organisation, User
-from helpdesk.db import batch, commit_service_call, next_value, utcnow
+from helpdesk.db import batch, commit_service_call, deferred_index, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_html, html_to_text, strip_control, text_to_html
-from helpdesk.tickets import access, notifications, sla
+from helpdesk.tickets import access, notifications, reply_matching, sla
 from helpdesk.tickets.models import (
     AGENT_REPLY,
     ANSWERED,
@@ -175,6 +175,7 @@ def _add_message(ticket, *, kind, author, text, html, source, message_id=None, i
         message_id=message_id or new_message_id(str(ticket.number)), in_reply_to=in_reply_to,
     )
     db.session.add(message)
+    reply_matching.remember(ticket, message_id=message.message_id)
     _reindex_after_commit(ticket)
     stored = _store_attachments(ticket, message, attachments)
     if "cid:" in html and any(a.content_id for a in stored):
@@ -223,7 +224,7 @@ def _set_status(ticket, actor, status):
         ticket.closed_at = None
     sla.on_status_changed(ticket, old, status, utcnow())
     _system_event(ticket, actor, {"type": "status", "from": old, "to": status})
-    audit.record(actor, "ticket", ticket.id, "status-changed", {"status": [old, status]})
+    audit.record(actor, "ticket", ticket, "status-changed", {"status": [old, status]})
 
 
 def _add_cc(ticket, email, name="", known=None):
@@ -247,8 +248,18 @@ def _lock(ticket):
     """Re-read the ticket's columns under a row lock (one SELECT ... FOR UPDATE) so concurrent
     changes serialise instead of overwriting each other. SQLite has no row locks: there a transaction
     whose snapshot went stale is refused at its first write, so nothing is overwritten unseen."""
-    if db.session.get_bind().dialect.name != "sqlite":
+    if db.session.get_bind().dialect.name == "sqlite" or sa.inspect(ticket).pending:
+        return
+    locked = deferred_index(db.session, "locked_tickets")
+    if locked is None:
         db.session.refresh(ticket, attribute_names=_LOCKED_COLUMNS, with_for_update=True)
+    elif ticket.id not in locked:
+        # A deferred batch may already hold unwritten changes to the ticket: lock without re-reading.
+        locked[ticket.id] = True
+        if sa.inspect(ticket).modified:
+            db.session.execute(sa.select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
+        else:
+            db.session.refresh(ticket, attribute_names=_LOCKED_COLUMNS, with_for_update=True)
 
 
 # --------------------------------------------------------------------------- public operations
@@ -297,6 +308,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     )
     sla.on_opened(ticket, now)
     db.session.add(ticket)
+    reply_matching.remember(ticket, number=number)
     db.session.add(Participant(ticket=ticket, email=requester.email, name=requester.full_name,
                                role=REQUESTER, user=requester))
     for email in cc:
@@ -309,8 +321,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     )
     if linked_ticket is not None:
         _system_event(ticket, actor, {"type": "linked", "number": linked_ticket.number})
-    db.session.flush()  # one round of inserts for the user, ticket, participants and message
-    audit.record(actor, "ticket", ticket.id, "opened", {"number": ticket.number, "source": source})
+    audit.record(actor, "ticket", ticket, "opened", {"number": ticket.number, "source": source})
     if acknowledge:
         notifications.acknowledge_new_ticket(ticket, message, new_ticket=True)
     commit_service_call(db.session)
@@ -344,7 +355,7 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
             _system_event(ticket, actor, {"type": "cc-added", "email": email})
     if ticket.status in (ANSWERED, WAITING, CLOSED):
         _set_status(ticket, actor, OPEN)
-    audit.record(actor, "ticket", ticket.id, "customer-message", {"message": message.id})
+    audit.record(actor, "ticket", ticket, "customer-message", {"message": message})
     commit_service_call(db.session)
     return message
 
@@ -378,7 +389,7 @@ def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=
     if status is _UNSET:
         status = CLOSED if ticket.status == CLOSED else ANSWERED
     _set_status(ticket, actor, status)
-    audit.record(actor, "ticket", ticket.id, "agent-reply", {"message": message.id})
+    audit.record(actor, "ticket", ticket, "agent-reply", {"message": message})
     notifications.agent_replied(ticket, message)
     commit_service_call(db.session)
     return message
@@ -395,7 +406,7 @@ def add_internal_note(actor, ticket, *, body_text="", body_html=None, attachment
         raise ValidationFailed(errors)
     message = _add_message(ticket, kind=INTERNAL_NOTE, author=actor, text=text, html=html, source=source,
                            attachments=attachments)
-    audit.record(actor, "ticket", ticket.id, "internal-note", {"message": message.id})
+    audit.record(actor, "ticket", ticket, "internal-note", {"message": message})
     commit_service_call(db.session)
     return message
 
@@ -419,7 +430,7 @@ def add_participants(actor, ticket, addresses) -> list[Participant]:
             added.append(participant)
             _system_event(ticket, actor, {"type": "cc-added", "email": email})
     if added:
-        audit.record(actor, "ticket", ticket.id, "cc-added", {"emails": [p.email for p in added]})
+        audit.record(actor, "ticket", ticket, "cc-added", {"emails": [p.email for p in added]})
     commit_service_call(db.session)
     return added
 
@@ -441,7 +452,7 @@ def remove_participant(actor, ticket, email) -> None:
         raise ValidationFailed({"cc": _l("The requester cannot be removed.")})
     ticket.participants.remove(participant)
     _system_event(ticket, actor, {"type": "cc-removed", "email": email})
-    audit.record(actor, "ticket", ticket.id, "cc-removed", {"email": email})
+    audit.record(actor, "ticket", ticket, "cc-removed", {"email": email})
     commit_service_call(db.session)
 
 
@@ -505,7 +516,7 @@ def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=
         _system_event(ticket, actor, {"type": "assignee", "to": new.display_name if new else ""})
         ticket.assignee = new
     if recorded:
-        audit.record(actor, "ticket", ticket.id, "changed", recorded)
+        audit.record(actor, "ticket", ticket, "changed", recorded)
     if "status" in changes:
         was_closed = ticket.status == CLOSED
         _set_status(ticket, actor, changes["status"])
@@ -568,7 +579,7 @@ def record_events(actor, ticket, events) -> None:
         raise ValidationFailed({"events": _l("Nothing to record.")})
     for event in events:
         _system_event(ticket, actor, event)
-    audit.record(actor, "ticket", ticket.id, "events", {"types": [e["type"] for e in events]})
+    audit.record(actor, "ticket", ticket, "events", {"types": [e["type"] for e in events]})
     commit_service_call(db.session)
 
 

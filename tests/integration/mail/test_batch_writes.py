@@ -1,0 +1,141 @@
+"""The gateway writes a batch in one flush at its end (MAIL_DEFERRED_WRITES). These tests hold both
+ways of writing a batch to the same results: mail that refers to a ticket opened earlier in the same
+batch, a message that fails in the middle, and a final write that fails."""
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+
+from helpdesk import audit
+from helpdesk.accounts.models import User
+from helpdesk.audit.models import AuditEvent
+from helpdesk.extensions import db
+from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
+from helpdesk.notify.models import SENT, OutboxEmail
+from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.reply_matching import reply_address
+from tests.integration.mail.test_pipeline import ORIGINAL_MESSAGE_ID, all_tickets, corpus, deliver, desk, texts
+
+__all__ = ["desk"]  # the fixture, imported for the tests below
+
+GRACE = "Grace Guest <grace@customer.test>"
+
+
+def mail(subject, body, *, to="support@example.test", sender=GRACE, **headers):
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def count(model, *where):
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture(params=[True, False], ids=["deferred", "message-by-message"])
+def batch_desk(request, desk):
+    return desk(MAIL_DEFERRED_WRITES=request.param)
+
+
+def test_replies_in_the_same_batch_as_their_ticket_thread_into_it(batch_desk, smtp):
+    outcomes = deliver(
+        "new_ticket.eml",
+        mail("Still smoking", "It still smokes (by In-Reply-To).", In_Reply_To=ORIGINAL_MESSAGE_ID),
+        mail("Re: [#1000] Printer on fire", "Now it beeps (by subject)."),
+        mail("Printer", "The display says E-42 (by reply address).", to=reply_address("support@example.test", 1000)),
+        mail("Another problem", "The scanner is broken too."),
+    )
+
+    assert [(o.outcome, o.ticket_number) for o in outcomes] == [
+        ("new_ticket", 1000), ("added", 1000), ("added", 1000), ("added", 1000), ("new_ticket", 1001)]
+    printer, scanner = all_tickets()
+    assert texts(printer)[1:] == ["It still smokes (by In-Reply-To).", "Now it beeps (by subject).",
+                                  "The display says E-42 (by reply address)."]
+    assert texts(scanner) == ["The scanner is broken too."]
+    # One customer record for Grace, requester of both tickets.
+    assert count(User, User.email == "grace@customer.test") == 1
+    assert printer.requester_id == scanner.requester_id
+    # Every inbound row points at its ticket.
+    db.session.expire_all()
+    links = [db.session.get(Ticket, db.session.get(InboundMessage, o.inbound_id).ticket_id).number
+             for o in outcomes]
+    assert links == [1000, 1000, 1000, 1000, 1001]
+    # Two acknowledgements, each rendered in full and delivered, each once.
+    acks = smtp.wait_for(2)
+    assert len(acks) == 2
+    assert sorted(str(m["Subject"]) for m in acks) == [
+        "[#1000] We received your request: Printer on fire",
+        "[#1001] We received your request: Another problem"]
+    assert count(OutboxEmail, OutboxEmail.status == SENT) == 2
+
+
+def test_a_message_failing_mid_batch_is_quarantined_alone_and_the_rest_written_once(batch_desk, smtp):
+    outcomes = deliver("new_ticket.eml", "garbage.eml", "subject_hu.eml",
+                       mail("Re: [#1000] Printer on fire", "Any news?"))
+
+    assert [(o.outcome, o.ticket_number) for o in outcomes] == [
+        ("new_ticket", 1000), ("quarantined", None), ("new_ticket", 1001), ("added", 1000)]
+    assert [t.number for t in all_tickets()] == [1000, 1001]  # no number lost to the failed attempt
+    assert count(InboundMessage, InboundMessage.status == QUARANTINED) == 1
+    assert count(AuditEvent, AuditEvent.action == "opened") == 2
+    assert count(AuditEvent, AuditEvent.action == "customer-message") == 1
+    assert count(OutboxEmail) == 2
+    assert len(smtp.wait_for(2)) == 2
+
+
+def test_a_batch_whose_final_write_fails_is_redone_message_by_message(desk, smtp, monkeypatch):
+    desk(MAIL_DEFERRED_WRITES=True)
+    real_insert = audit._insert_pending
+    failures = []
+
+    def fail_once(session):
+        if not failures:
+            failures.append(True)
+            raise sa.exc.IntegrityError("INSERT INTO audit_events", {}, Exception("simulated"))
+        return real_insert(session)
+
+    # A seam, not the database: the deferred batch's one flush-time write fails once.
+    monkeypatch.setattr(audit, "_insert_pending", fail_once)
+
+    outcomes = deliver("new_ticket.eml", "subject_hu.eml")
+
+    assert failures == [True]
+    assert [(o.outcome, o.ticket_number) for o in outcomes] == [("new_ticket", 1000), ("new_ticket", 1001)]
+    assert count(Ticket) == 2
+    assert count(AuditEvent, AuditEvent.action == "opened") == 2
+    assert count(OutboxEmail) == 2
+    assert len(smtp.wait_for(2)) == 2
+
+
+def test_acknowledgement_is_rendered_in_the_requesters_language_when_sent(batch_desk, smtp):
+    from helpdesk.accounts import service as accounts
+    from helpdesk.actors import SYSTEM
+
+    accounts.create_user(SYSTEM, email="grace@customer.test", full_name="Grace Guest", role="customer",
+                         locale="de")
+
+    deliver("new_ticket.eml")
+
+    (ack,) = smtp.wait_for(1)
+    assert str(ack["Subject"]) == "[#1000] Wir haben Ihre Anfrage erhalten: Printer on fire"
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(OutboxEmail))
+    # Rendered once, by the delivery job, and kept: a retry would send exactly this.
+    assert row.render_with is None
+    assert row.subject == str(ack["Subject"])
+    assert "1000" in row.body_text and "1000" in ack.get_body(("plain",)).get_content()
+
+
+def test_garbage_is_not_parsed_twice_into_two_quarantine_entries(batch_desk, smtp):
+    raw = corpus("garbage.eml")
+
+    outcomes = deliver(raw, "new_ticket.eml")
+
+    assert [o.outcome for o in outcomes] == ["quarantined", "new_ticket"]
+    assert count(InboundMessage) == 2
+    assert count(InboundMessage, InboundMessage.status == QUARANTINED) == 1
