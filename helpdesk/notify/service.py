@@ -5,11 +5,12 @@ import uuid
 from flask import current_app
 
 from helpdesk.extensions import db
-from helpdesk.jobs import enqueue_after_commit
+from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.models import OutboxEmail
 
 MAIL_QUEUE = "mail"
 DELIVER_TASK = "helpdesk.notify.tasks.deliver"
+DELIVER_MANY_TASK = "helpdesk.notify.tasks.deliver_many"
 
 
 def new_message_id(hint: str = "") -> str:
@@ -38,8 +39,9 @@ def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="
         render_args=render_args,
     )
     db.session.add(row)
-    # Passed as the row itself: its id exists once the transaction flushes (jobs get the id).
-    enqueue_after_commit(DELIVER_TASK, row, queue=MAIL_QUEUE)
+    # Passed as the row itself: its id exists once the transaction flushes (jobs get the id). All the
+    # mail of one commit (a gateway batch's acknowledgements) goes to one job.
+    enqueue_after_commit_batched(DELIVER_MANY_TASK, row, queue=MAIL_QUEUE)
     return row
 
 

@@ -69,6 +69,19 @@ def deliver(outbox_id: int):
     return "sent"
 
 
+def deliver_many(*outbox_ids):
+    """Deliver each of ``outbox_ids`` (the mail of one commit); one failing row never stops the rest."""
+    results = []
+    for outbox_id in outbox_ids:
+        try:
+            results.append(deliver(outbox_id))
+        except Exception:  # e.g. the database went away: the row stays due and a sweep retries it
+            db.session.rollback()
+            log.exception("outbox %s: delivery failed", outbox_id)
+            results.append("error")
+    return results
+
+
 def sweep(limit: int = 500) -> int:
     """Enqueue delivery of rows that are due again or whose worker died mid-send. Returns how many."""
     now = utcnow()

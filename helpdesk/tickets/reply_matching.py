@@ -132,7 +132,12 @@ def prefetch(numbers, message_ids):
     found = {}
     for chunk in _chunks(message_ids, 500):
         found.update(_tickets_of_message_ids(chunk))
-    query = sa.select(Ticket).options(selectinload(Ticket.participants))
+    query = sa.select(Ticket).options(selectinload(Ticket.participants)).order_by(Ticket.id)
+    locked = None
+    if db.session.get_bind().dialect.name != "sqlite":
+        # Read them under a row lock, in id order, as the ticket service would one at a time.
+        query = query.with_for_update(of=Ticket)
+        locked = deferred_index(db.session, "locked_tickets")
     for chunk in _chunks(numbers, 500):
         for ticket in db.session.scalars(query.where(Ticket.number.in_(chunk))):
             by_number[ticket.number] = ticket
@@ -145,6 +150,8 @@ def prefetch(numbers, message_ids):
             by_message_id.setdefault(message_id, tickets[ticket_id])
     numbers_checked.update(dict.fromkeys(numbers, True))
     ids_checked.update(dict.fromkeys(message_ids, True))
+    if locked is not None:
+        locked.update(dict.fromkeys([t.id for t in by_number.values() if t.id] + list(tickets), True))
 
 
 def _chunks(values, size):

@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 
 from helpdesk import audit
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
-from helpdesk.db import commit_service_call, utcnow
+from helpdesk.db import commit_service_call, deferred_index, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue_after_commit_batched
@@ -149,7 +149,17 @@ def minutes_between(start: datetime, end: datetime, calendar: Calendar | None = 
 # --------------------------------------------------------------------------- reading targets and the calendar
 
 def load_calendar() -> Calendar:
-    """The configured business calendar (the default hours when none are stored)."""
+    """The configured business calendar (the default hours when none are stored). Read once per
+    deferred batch (the mail gateway's): its hundred tickets need it a hundred times."""
+    cache = deferred_index(db.session, "sla")
+    if cache is not None:
+        if "calendar" not in cache:
+            cache["calendar"] = _read_calendar()
+        return cache["calendar"]
+    return _read_calendar()
+
+
+def _read_calendar() -> Calendar:
     rows = db.session.scalars(sa.select(BusinessDay)).all()
     hours = {r.weekday: (r.opens_minute, r.closes_minute) for r in rows} or dict(DEFAULT_HOURS)
     holidays = frozenset(db.session.scalars(sa.select(Holiday.day)))
@@ -158,6 +168,16 @@ def load_calendar() -> Calendar:
 
 def target_for(department_id, priority) -> Target:
     """The target of the department's own row, else the one for all departments, else the default."""
+    cache = deferred_index(db.session, "sla")
+    if cache is not None:
+        key = ("target", department_id, priority)
+        if key not in cache:
+            cache[key] = _read_target(department_id, priority)
+        return cache[key]
+    return _read_target(department_id, priority)
+
+
+def _read_target(department_id, priority) -> Target:
     rows = db.session.scalars(sa.select(SLATarget).where(
         SLATarget.priority == priority,
         sa.or_(SLATarget.department_id.is_(None), SLATarget.department_id == department_id)
