@@ -81,8 +81,8 @@ class AuditFilterForm(FlaskForm):
         csrf = False  # a GET filter: changes nothing
 
     actor = StringField(_l("Actor's email address"), validators=[Optional(), Length(max=254)])
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("Changed from"), validators=[Optional()])
+    until = DateField(_l("Changed until"), validators=[Optional()])
 
 
 def _with_departments(form):
