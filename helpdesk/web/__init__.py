@@ -57,6 +57,12 @@ def init_app(app):
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             begin_write(db.session)
 
+    @app.teardown_request
+    def _end_the_transaction(exc):
+        # A request's transaction ends with the request, not only when its app context goes: a post
+        # that changed nothing must not keep SQLite's write lock while anything else runs in the context.
+        db.session.remove()
+
     @app.before_request
     def _remember_user_for_locale():
         # i18n reads the user from the request so it need not know about Flask-Login.
