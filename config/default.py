@@ -25,6 +25,9 @@ OUTBOX_SWEEP_INTERVAL = 30
 SLA_BREACH_CHECK_INTERVAL = 60
 # Minutes before a due time from which the queue lists a ticket as "SLA at risk".
 SLA_AT_RISK_MINUTES = 30
+# Seconds a process reuses an agent's queue sidebar counts (0: count on every page). On a desk with a
+# million tickets the counts cost more than the rest of the page; an agent's own bulk action clears them.
+QUEUE_COUNTS_CACHE_SECONDS = 5
 # Time zone of the business hours and holidays that business-time SLA targets count in.
 BUSINESS_TIMEZONE = "UTC"
 # Seconds a delivery may stay claimed ("sending") before a sweep assumes its worker died.

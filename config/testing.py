@@ -9,3 +9,6 @@ BASE_URL = "http://helpdesk.example.test"
 OUTBOX_MAX_BACKOFF = 1
 RATELIMIT_STORAGE_URI = "memory://"
 JOBS_INPROCESS = "sync"
+
+# Tests read the sidebar right after changing tickets.
+QUEUE_COUNTS_CACHE_SECONDS = 0

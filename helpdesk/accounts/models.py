@@ -34,7 +34,7 @@ class User(db.Model):
     email = sa.Column(sa.String(254), nullable=False, unique=True)  # stored lower-cased
     username = sa.Column(sa.String(80), unique=True)
     full_name = sa.Column(sa.String(200), nullable=False, default="")
-    role = sa.Column(sa.String(20), nullable=False, default=ROLE_CUSTOMER)
+    role = sa.Column(sa.String(20), nullable=False, default=ROLE_CUSTOMER, index=True)
     password_hash = sa.Column(sa.String(255))
     active = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
     organisation_id = sa.Column(sa.Integer, sa.ForeignKey("organisations.id"), index=True)

@@ -192,6 +192,43 @@ def rebuild(batch_size=REBUILD_BATCH) -> int:
     return count
 
 
+_open_searchers = threading.local()
+
+
+def _searcher(path):
+    """A searcher kept open per thread and refreshed when the index changed: opening a big index reads
+    its segment files, which costs more than most searches."""
+    kept = getattr(_open_searchers, "kept", None)
+    if kept is not None:
+        kept_path, ix, searcher = kept
+        if kept_path == path and ix.latest_generation() == searcher.reader().generation():
+            return searcher
+        # Opened afresh rather than refreshed: a refreshed reader reuses segments and can miss the
+        # deletions an update made in them.
+        searcher.close()
+    ix = index.open_dir(path)
+    searcher = ix.searcher()
+    searcher.helpdesk_filters = {}
+    _open_searchers.kept = (path, ix, searcher)
+    return searcher
+
+
+def _filter_docs(searcher, filters):
+    """The documents the ``filters`` allow, as a set computed once per searcher (an agent's departments
+    cover a third of a big index; working that out again on every search cost more than the search)."""
+    if not filters:
+        return None
+    combined = query.And(filters) if len(filters) > 1 else filters[0]
+    key = repr(combined)
+    cache = searcher.helpdesk_filters
+    docs = cache.get(key)
+    if docs is None:
+        if len(cache) > 64:
+            cache.clear()
+        docs = cache[key] = searcher._filter_to_comb(combined)
+    return docs
+
+
 def _scope_filter(actor):
     """The tickets ``actor`` may see, as a Whoosh query (None: no restriction), mirroring access.visible_tickets."""
     if actor.is_system or actor.is_admin:
@@ -244,27 +281,27 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
     path = _path()
     if not index.exists_in(path):
         return []
-    with index.open_dir(path).searcher() as searcher:
-        results = searcher.search(parsed, filter=query.And(filters) if filters else None, limit=limit)
-        ids = [int(hit["id"]) for hit in results]
-        if not ids:
-            return []
-        visible = {t.id: t for t in db.session.scalars(
-            access.visible_tickets(actor).where(Ticket.id.in_(ids), *db_filters)
-            .options(selectinload(Ticket.messages), selectinload(Ticket.participants)))}
-        results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
-        results.formatter = highlight.HtmlFormatter(tagname="mark")
-        hits = []
-        for hit in results:
-            ticket = visible.get(int(hit["id"]))
-            if ticket is None:
-                continue
-            texts = _texts(ticket)
-            snippets = {}
-            for name in fields:
-                if texts[name]:
-                    snippet = hit.highlights(name, text=texts[name], top=2)
-                    if snippet:
-                        snippets[name] = snippet
-            hits.append(SearchHit(ticket_id=ticket.id, number=ticket.number, ticket=ticket, highlights=snippets))
-        return hits
+    searcher = _searcher(path)
+    results = searcher.search(parsed, filter=_filter_docs(searcher, filters), limit=limit)
+    ids = [int(hit["id"]) for hit in results]
+    if not ids:
+        return []
+    visible = {t.id: t for t in db.session.scalars(
+        access.visible_tickets(actor).where(Ticket.id.in_(ids), *db_filters)
+        .options(selectinload(Ticket.messages), selectinload(Ticket.participants)))}
+    results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
+    results.formatter = highlight.HtmlFormatter(tagname="mark")
+    hits = []
+    for hit in results:
+        ticket = visible.get(int(hit["id"]))
+        if ticket is None:
+            continue
+        texts = _texts(ticket)
+        snippets = {}
+        for name in fields:
+            if texts[name]:
+                snippet = hit.highlights(name, text=texts[name], top=2)
+                if snippet:
+                    snippets[name] = snippet
+        hits.append(SearchHit(ticket_id=ticket.id, number=ticket.number, ticket=ticket, highlights=snippets))
+    return hits

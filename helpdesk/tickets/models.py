@@ -70,6 +70,10 @@ class Ticket(db.Model):
                  sqlite_where=sa.text("status <> 'closed' AND first_response_at IS NULL")),
         sa.Index("ix_tickets_open_resolution_due", "resolution_due_at",
                  postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
+        # The sidebar counts (an index-only GROUP BY). The priority sort's expression indexes
+        # (ix_tickets_open_urgency_activity, ix_tickets_closed_urgency_activity) are in migration 0011.
+        sa.Index("ix_tickets_open_counts", "status", "priority", "department_id", "assignee_id",
+                 postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)

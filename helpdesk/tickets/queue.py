@@ -4,10 +4,13 @@ counts beside each view."""
 import base64
 import binascii
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
@@ -253,6 +256,36 @@ def _due_beyond(key, backwards):
         return sa.and_(Ticket.sla_due_at.is_(None), Ticket.id > ticket_id)
     return sa.or_(Ticket.sla_due_at > due, sa.and_(Ticket.sla_due_at == due, Ticket.id > ticket_id),
                   Ticket.sla_due_at.is_(None))
+
+
+_COUNTS_CACHE: dict = {}
+_COUNTS_LOCK = threading.Lock()
+
+
+def cached_counts(actor) -> Counts:
+    """``counts(actor)``, reused for QUEUE_COUNTS_CACHE_SECONDS (per process): on a big desk they cost more
+    than the page around them, and a few seconds' lag in a sidebar number is harmless. 0 turns it off."""
+    ttl = float(current_app.config["QUEUE_COUNTS_CACHE_SECONDS"] or 0)
+    if ttl <= 0:
+        return counts(actor)
+    key = (current_app.name, str(current_app.config["SQLALCHEMY_DATABASE_URI"]), actor.id, actor.role)
+    now = time.monotonic()
+    with _COUNTS_LOCK:
+        hit = _COUNTS_CACHE.get(key)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    result = counts(actor)
+    with _COUNTS_LOCK:
+        if len(_COUNTS_CACHE) > 2000:  # an agent who left long ago need not be remembered
+            _COUNTS_CACHE.clear()
+        _COUNTS_CACHE[key] = (now, result)
+    return result
+
+
+def forget_counts():
+    """Drop this process's cached counts (after a change its author expects to see counted)."""
+    with _COUNTS_LOCK:
+        _COUNTS_CACHE.clear()
 
 
 def counts(actor, now=None) -> Counts:

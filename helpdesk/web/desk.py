@@ -74,7 +74,7 @@ def index():
         for message in exc.errors.values():
             flash(message, "error")
         return redirect(url_for("desk.index"))
-    counts = queue.counts(actor)
+    counts = queue.cached_counts(actor)
     return render_template(
         "desk/index.html", page=result, args=args, counts=counts, views=queue.VIEWS, sorts=queue.SORTS,
         view=args.get("view", queue.OPEN_VIEW), sort=args.get("sort", queue.ACTIVITY),
@@ -116,6 +116,7 @@ def bulk():
             flash(message, "error")
     else:
         _bulk_summary(results)
+        queue.forget_counts()  # the agent comes back to the queue: show the numbers their change made
     back = request.form.get("back", "")
     if not back.startswith("/agent/") or back.startswith("//"):
         back = url_for("desk.index")
