@@ -296,8 +296,12 @@ def test_admin_sets_a_target_and_it_applies_to_tickets_opened_afterwards(client,
     assert response.status_code == 302
     assert "Technical" in client.get("/agent/admin/sla/").text
     db.session.rollback()  # end the test's snapshot: the request committed in its own session
+    target = db.session.scalar(sa.select(SLATarget))
     ticket = open_ticket(department)
-    assert ticket.first_response_due_at == sla.add_minutes(ticket.created_at, 20, sla.load_calendar())
+    # The form left "business hours only" unticked: the clock runs around the clock, whatever the time now.
+    assert target.business_hours is False
+    assert ticket.first_response_due_at == sla.add_minutes(ticket.created_at, 20, None)
+    assert ticket.first_response_due_at - ticket.created_at == timedelta(minutes=20)
 
 
 def test_target_form_shows_every_error_beside_its_field(client, admin):
