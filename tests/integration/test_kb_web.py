@@ -63,6 +63,16 @@ def test_search_page_highlights_the_words_found(client, toner):
     assert "No articles match" in text(client.get("/kb/search?q=unicorn"))
 
 
+def test_a_title_found_by_its_body_is_shown_as_text_not_markup(client, editor, folder):
+    service.create_article(editor, folder=folder, language="en", title="Reset <b>now</b><script>x()</script>",
+                           body="How to reset the fuser unit.", publish=True)
+
+    page = client.get("/kb/search?q=fuser").get_data(as_text=True)
+
+    assert "&lt;script&gt;x()&lt;/script&gt;" in page
+    assert "<script>x()" not in page and "<b>now</b>" not in page
+
+
 def test_only_an_article_with_a_video_may_frame_the_allowed_players(client, editor, folder, toner):
     with_video = service.create_article(editor, folder=folder, language="en", title="Video guide", body="Watch.",
                                         video_url="https://player.vimeo.com/video/123", publish=True)
