@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# pytest processes for make test (pytest-xdist); each gets its own databases, SMTP and IMAP servers.
+TEST_WORKERS ?= auto
 
 .PHONY: run install install-test test lint services translations migration clean
 
@@ -29,7 +31,7 @@ run: install
 
 ## test: install what the tests need (services included), check the architecture, lint, run every test
 test: install-test services lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 services:
 	scripts/test-services.sh
