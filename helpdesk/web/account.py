@@ -12,6 +12,7 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.web.account_forms import ForgotPasswordForm, ProfileForm, RegisterForm, SetPasswordForm
 from helpdesk.web.auth import home_for
+from helpdesk.web.forms import apply_errors
 
 bp = Blueprint("account", __name__)
 
@@ -19,15 +20,6 @@ bp = Blueprint("account", __name__)
 def form_rate_limit():
     return current_app.config["ACCOUNT_FORM_RATE_LIMIT"]
 
-
-def show_errors(form, exc: ValidationFailed):
-    """Put a service's field errors next to the form's fields (others go to the top of the page)."""
-    for name, message in exc.errors.items():
-        field = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "error")
 
 
 def _link_expired():
@@ -48,7 +40,7 @@ def register():
                 policy_version=current_app.config["PRIVACY_POLICY_VERSION"], locale=str(get_locale()),
             )
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             # The same page whether the address was new or already had an account.
             return render_template("account/register_sent.html")
@@ -66,7 +58,7 @@ def _set_password_page(purpose, token, set_password, done_message, template):
         except LinkExpired:
             return _link_expired()
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             login_user(user)
             flash(done_message, "success")
@@ -107,7 +99,7 @@ def profile():
             accounts.update_profile(user, user, full_name=form.full_name.data, phone=form.phone.data,
                                     locale=form.locale.data, timezone=form.timezone.data)
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("Your profile has been saved."), "success")
             return redirect(url_for("account.profile"))

@@ -17,8 +17,7 @@ from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
 from helpdesk.tickets import access, history, service
 from helpdesk.tickets.models import Department
-from helpdesk.web.account import show_errors
-from helpdesk.web.forms import PostForm
+from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("desk_admin", __name__, url_prefix="/agent")
 
@@ -119,7 +118,7 @@ def new_agent():
                                       role=form.role.data, locale=form.locale.data,
                                       departments=_chosen_departments(form))
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("%(name)s was created and got an email to choose a password.", name=user.display_name),
                   "success")
@@ -135,7 +134,7 @@ def edit_agent(user_id):
         try:
             staff.update_staff(_actor(), user, role=form.role.data, departments=_chosen_departments(form))
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The changes to %(name)s were saved.", name=user.display_name), "success")
             return redirect(url_for("desk_admin.agents"))
@@ -196,7 +195,7 @@ def new_department():
         try:
             department = service.create_department(_actor(), **_department_fields(form))
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The department %(name)s was created.", name=department.name), "success")
             return redirect(url_for("desk_admin.departments"))
@@ -213,7 +212,7 @@ def edit_department(department_id):
         try:
             service.update_department(_actor(), department, **_department_fields(form))
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The department %(name)s was saved.", name=department.name), "success")
             return redirect(url_for("desk_admin.departments"))
@@ -241,6 +240,6 @@ def audit_trail():
             page = history.audit_trail(_actor(), actor_email=form.actor.data, since=form.since.data,
                                        until=form.until.data, before=int(before) if before.isdigit() else None)
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
     filters = {name: request.args[name] for name in ("actor", "since", "until") if request.args.get(name)}
     return render_template("desk/admin/audit.html", form=form, page=page, filters=filters)

@@ -13,8 +13,7 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import canned
 from helpdesk.tickets.models import Department
-from helpdesk.web.account import show_errors
-from helpdesk.web.forms import PostForm
+from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("desk_canned", __name__, url_prefix="/agent/admin/canned-responses")
 
@@ -65,7 +64,7 @@ def new():
         try:
             response = canned.create_response(_actor(), **_fields(form))
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The canned response %(title)s was created.", title=response.title), "success")
             return redirect(url_for("desk_canned.index"))
@@ -80,7 +79,7 @@ def edit(response_id):
         try:
             canned.update_response(_actor(), response, **_fields(form))
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The canned response %(title)s was saved.", title=response.title), "success")
             return redirect(url_for("desk_canned.index"))

@@ -13,8 +13,7 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import PRIORITIES, Department
-from helpdesk.web.account import show_errors
-from helpdesk.web.forms import PostForm
+from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("desk_sla", __name__, url_prefix="/agent/admin/sla")
 
@@ -104,7 +103,7 @@ def save_target():
                             resolution_minutes=form.resolution_minutes.data,
                             business_hours=form.business_hours.data)
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The target was saved."), "success")
             return redirect(url_for("desk_sla.index"))
@@ -137,7 +136,7 @@ def save_hours():
         try:
             sla.save_business_hours(_actor(), hours)
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The business hours were saved."), "success")
             return redirect(url_for("desk_sla.index"))
@@ -151,7 +150,7 @@ def add_holiday():
         try:
             sla.add_holiday(_actor(), day=form.day.data, name=form.name.data)
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The holiday was added."), "success")
             return redirect(url_for("desk_sla.index"))

@@ -20,6 +20,7 @@ from helpdesk.web.desk_forms import (
     RemoveCCForm,
     RequesterForm,
 )
+from helpdesk.web.forms import apply_errors
 from helpdesk.web.thread import thread_items
 
 bp = Blueprint("desk_tickets", __name__, url_prefix="/agent")
@@ -45,15 +46,6 @@ def _ticket(number):
 def _show(ticket):
     return redirect(url_for("desk_tickets.show", number=ticket.number))
 
-
-def _apply_errors(form, errors, fields):
-    """Put a service's field errors beside the form's fields (``fields`` maps service names to form names)."""
-    for name, message in errors.items():
-        field = getattr(form, fields.get(name, name), None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "error")
 
 
 # --------------------------------------------------------------------------- reading a ticket
@@ -148,7 +140,7 @@ def reply(number):
             service.add_agent_reply(_actor(), ticket, body_text=form.body.data, status=form.reply_status.data,
                                     attachments=form.reply_attachments.uploads, source="web")
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {"attachments": "reply_attachments", "status": "reply_status"})
+            apply_errors(form, exc.errors, {"attachments": "reply_attachments", "status": "reply_status"})
         else:
             flash(_("Your reply was sent."), "success")
             return _show(ticket)
@@ -164,7 +156,7 @@ def note(number):
             service.add_internal_note(_actor(), ticket, body_text=form.note.data,
                                       attachments=form.note_attachments.uploads, source="web")
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {"body": "note", "attachments": "note_attachments"})
+            apply_errors(form, exc.errors, {"body": "note", "attachments": "note_attachments"})
         else:
             flash(_("Your internal note was added."), "success")
             return _show(ticket)
@@ -187,7 +179,7 @@ def details(number):
         try:
             service.update_ticket(_actor(), ticket, **changes)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {})
+            apply_errors(form, exc.errors, {})
         else:
             flash(_("The ticket's details were saved."), "success")
             return _show(ticket)
@@ -202,7 +194,7 @@ def add_cc(number):
         try:
             added = service.add_participants(_actor(), ticket, form.cc_addresses.data)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {"cc": "cc_addresses"})
+            apply_errors(form, exc.errors, {"cc": "cc_addresses"})
         else:
             if added:
                 flash(_("Added in copy: %(emails)s", emails=", ".join(p.email for p in added)), "success")
@@ -248,7 +240,7 @@ def merge_into(number):
             try:
                 merge.merge_ticket(_actor(), ticket, target)
             except ValidationFailed as exc:
-                _apply_errors(form, exc.errors, {})
+                apply_errors(form, exc.errors, {})
             except Conflict as exc:
                 flash(exc.message, "error")
             else:
@@ -291,7 +283,7 @@ def change_requester(number):
         try:
             service.change_requester(_actor(), ticket, form.requester_email.data, form.requester_name.data or "")
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {"requester": "requester_email"})
+            apply_errors(form, exc.errors, {"requester": "requester_email"})
         else:
             flash(_("%(email)s is now the requester.", email=ticket.requester.email), "success")
             return _show(ticket)
@@ -306,7 +298,7 @@ def set_organisation(number):
         try:
             service.set_organisation(_actor(), ticket, form.organisation.data or None)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {})
+            apply_errors(form, exc.errors, {})
         else:
             if ticket.organisation is not None:
                 flash(_("The ticket belongs to %(name)s now.", name=ticket.organisation.name), "success")

@@ -1,8 +1,20 @@
 """Web forms (Flask-WTF: every form carries a CSRF token)."""
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+
+def apply_errors(form, errors: dict, fields: dict | None = None):
+    """Put a service's field errors beside the form's fields (``fields`` maps the service's names to the
+    form's where they differ); an error for no field of the form goes to the top of the page."""
+    for name, message in errors.items():
+        field = form._fields.get((fields or {}).get(name, name))
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")
 
 
 class LoginForm(FlaskForm):

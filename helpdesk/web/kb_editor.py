@@ -14,7 +14,7 @@ from helpdesk.kb import access, service
 from helpdesk.kb import index as kb_index
 from helpdesk.kb.models import KBFolder, KBRevision
 from helpdesk.tickets.service import NewAttachment
-from helpdesk.web.forms import PostForm
+from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.kb import video_response
 from helpdesk.web.kb_forms import ArticleForm, FolderForm
 
@@ -36,14 +36,6 @@ def _editors_only():
     if not access.is_editor(_actor()):
         abort(403)
 
-
-def _apply_errors(form, errors):
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "error")
 
 
 def _folder_choices(top_level_only=False, empty=None):
@@ -123,7 +115,7 @@ def new_article():
                 tags=form.tags.data, product=form.product.data, video_url=form.video_url.data,
                 video=_upload(form.video), publish=form.publish.data)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The article was saved."), "success")
             return redirect(url_for("kb_editor.article", article_id=created.id))
@@ -152,7 +144,7 @@ def edit_article(article_id):
                 product=form.product.data, video_url=form.video_url.data, video=_upload(form.video),
                 remove_video=form.remove_video.data)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The article was saved."), "success")
             return redirect(url_for("kb_editor.article", article_id=item.id, lang=form.language.data))
@@ -229,7 +221,7 @@ def new_folder():
                                   parent=_folder_from(form.parent.data), visibility=form.visibility.data,
                                   kind=form.kind.data)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The folder was saved."), "success")
             return redirect(url_for("kb_editor.index"))
@@ -251,7 +243,7 @@ def edit_folder(folder_id):
                                   parent=_folder_from(form.parent.data), visibility=form.visibility.data,
                                   kind=form.kind.data)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         else:
             flash(_("The folder was saved."), "success")
             return redirect(url_for("kb_editor.index"))

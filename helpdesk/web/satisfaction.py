@@ -8,7 +8,7 @@ from wtforms.validators import Length
 
 from helpdesk.errors import ValidationFailed
 from helpdesk.tickets import satisfaction
-from helpdesk.web.account import show_errors
+from helpdesk.web.forms import apply_errors
 
 bp = Blueprint("satisfaction", __name__)
 
@@ -42,7 +42,7 @@ def rate(token):
         try:
             satisfaction.rate_ticket(ticket, form.rating.data, form.comment.data)
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            apply_errors(form, exc.errors)
         else:
             return render_template("satisfaction/thanks.html", ticket=ticket, rating=satisfaction.rating_of(ticket),
                                    token=token)

@@ -18,7 +18,7 @@ from helpdesk.tickets import access, service
 from helpdesk.tickets.events import format_size
 from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, Department, Ticket
 from helpdesk.tickets.reply_matching import follow_merges
-from helpdesk.web.forms import PostForm
+from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.thread import thread_items
 from helpdesk.web.ticket_forms import (
     AddCCForm,
@@ -61,15 +61,6 @@ def _department_choices():
 def _priority_choices():
     return [(code, str(label)) for code, label in PRIORITIES.items()]
 
-
-def _apply_errors(form, errors, fields):
-    """Put a service's field errors beside the form's fields (``fields`` maps service names to form names)."""
-    for name, message in errors.items():
-        field = getattr(form, fields.get(name, name), None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "error")
 
 
 # --------------------------------------------------------------------------- submitting a ticket
@@ -129,7 +120,7 @@ def new():
                 privacy_consent=None if customer else current_app.config["PRIVACY_POLICY_VERSION"],
             )
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {"requester_email": "email", "body": "description"})
+            apply_errors(form, exc.errors, {"requester_email": "email", "body": "description"})
         else:
             flash(_("Ticket #%(number)s created; we sent you a confirmation email.", number=ticket.number),
                   "success")
@@ -217,7 +208,7 @@ def reply(number):
             service.add_customer_message(_actor(), ticket, body_text=form.body.data,
                                          attachments=form.reply_attachments.uploads, source="web")
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {"body": "body", "attachments": "reply_attachments"})
+            apply_errors(form, exc.errors, {"body": "body", "attachments": "reply_attachments"})
         else:
             flash(_("Your reply was added."), "success")
             return redirect(url_for("tickets.show", number=ticket.number))
@@ -233,7 +224,7 @@ def add_cc(number):
         try:
             added = service.add_participants(_actor(), ticket, form.cc_addresses.data)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {"cc": "cc_addresses"})
+            apply_errors(form, exc.errors, {"cc": "cc_addresses"})
         else:
             if added:
                 flash(_("Added in copy: %(emails)s", emails=", ".join(p.email for p in added)), "success")
@@ -272,7 +263,7 @@ def edit(number):
             service.update_ticket(_actor(), ticket, subject=form.subject.data, priority=form.priority.data,
                                   department=form.department.data or None)
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, {})
+            apply_errors(form, exc.errors, {})
         else:
             flash(_("The ticket's details were saved."), "success")
             return redirect(url_for("tickets.show", number=ticket.number))
