@@ -213,3 +213,21 @@ def configure_sqlite(engine):
     def _on_begin(connection):
         immediate = connection.get_execution_options().get(_SQLITE_IMMEDIATE)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def in_batches(engine, model, batch_size: int):
+    """Yield ``(session, ids)`` for every row of ``model`` in id order, ``batch_size`` ids at a time, in a
+    session of its own that is emptied after each batch: a rebuild over a million rows need not keep them
+    in memory, nor detach the caller's objects."""
+    from sqlalchemy.orm import Session
+
+    last = 0
+    with Session(engine) as session:
+        while True:
+            ids = session.scalars(sa.select(model.id).where(model.id > last).order_by(model.id)
+                                  .limit(batch_size)).all()
+            if not ids:
+                return
+            yield session, ids
+            last = ids[-1]
+            session.expunge_all()

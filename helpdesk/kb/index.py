@@ -14,10 +14,11 @@ from itertools import islice
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from whoosh import highlight, index, qparser, query, writing
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
+from helpdesk.db import in_batches
 from helpdesk.extensions import db
 from helpdesk.kb import access
 from helpdesk.kb.analysis import FOLDING, LANGUAGES, analyser
@@ -151,19 +152,11 @@ def rebuild(batch_size=REBUILD_BATCH) -> int:
 
     def fill(writer):
         nonlocal count
-        last = 0
-        with Session(db.engine) as session:
-            while True:
-                ids = session.scalars(sa.select(KBArticle.id).where(KBArticle.id > last).order_by(KBArticle.id)
-                                      .limit(batch_size)).all()
-                if not ids:
-                    return
-                for article in _load(ids, session):
-                    for document in _documents(article):
-                        writer.add_document(**document)
-                    count += 1
-                last = ids[-1]
-                session.expunge_all()
+        for session, ids in in_batches(db.engine, KBArticle, batch_size):
+            for article in _load(ids, session):
+                for document in _documents(article):
+                    writer.add_document(**document)
+                count += 1
 
     _write(fill, writer_options={"limitmb": REBUILD_MEMORY_MB}, mergetype=writing.CLEAR)
     return count

@@ -12,12 +12,13 @@ from datetime import UTC
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 from whoosh import highlight, index, qparser, query, writing
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
 from whoosh.support.charset import accent_map
 
+from helpdesk.db import in_batches
 from helpdesk.extensions import db
 from helpdesk.tickets import access
 from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Ticket
@@ -173,20 +174,10 @@ def rebuild(batch_size=REBUILD_BATCH) -> int:
 
     def fill(writer):
         nonlocal count
-        last = 0
-        # A session of its own: emptied after every batch (a million tickets need not stay in memory)
-        # without detaching the caller's objects.
-        with Session(db.engine) as session:
-            while True:
-                ids = session.scalars(sa.select(Ticket.id).where(Ticket.id > last).order_by(Ticket.id)
-                                      .limit(batch_size)).all()
-                if not ids:
-                    return
-                for ticket in _load(ids, session):
-                    writer.add_document(**_document(ticket))
-                    count += 1
-                last = ids[-1]
-                session.expunge_all()
+        for session, ids in in_batches(db.engine, Ticket, batch_size):
+            for ticket in _load(ids, session):
+                writer.add_document(**_document(ticket))
+                count += 1
 
     _write(fill, mergetype=writing.CLEAR)
     return count

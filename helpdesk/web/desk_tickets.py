@@ -10,6 +10,7 @@ from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import access, canned, merge, presence, service
 from helpdesk.tickets.models import PRIORITIES, Department, Ticket, department_agents
+from helpdesk.web import participants
 from helpdesk.web.desk_forms import (
     AddCCForm,
     AgentReplyForm,
@@ -190,33 +191,15 @@ def details(number):
 def add_cc(number):
     ticket = _ticket(number)
     form = AddCCForm()
-    if form.validate_on_submit():
-        try:
-            added = service.add_participants(_actor(), ticket, form.cc_addresses.data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc.errors, {"cc": "cc_addresses"})
-        else:
-            if added:
-                flash(_("Added in copy: %(emails)s", emails=", ".join(p.email for p in added)), "success")
-            else:
-                flash(_("These addresses were already on the ticket."), "info")
-            return _show(ticket)
+    if participants.add_cc(_actor(), ticket, form):
+        return _show(ticket)
     return _render(ticket, 400, cc=form)
 
 
 @bp.route("/tickets/<int:number>/cc/remove", methods=["POST"])
 def remove_cc(number):
     ticket = _ticket(number)
-    form = RemoveCCForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.remove_participant(_actor(), ticket, form.email.data)
-    except ValidationFailed as exc:
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
-        flash(_("%(email)s no longer receives copies.", email=form.email.data), "success")
+    participants.remove_cc(_actor(), ticket, RemoveCCForm())
     return _show(ticket)
 
 

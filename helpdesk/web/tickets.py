@@ -18,6 +18,7 @@ from helpdesk.tickets import access, service
 from helpdesk.tickets.events import format_size
 from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, Department, Ticket
 from helpdesk.tickets.reply_matching import follow_merges
+from helpdesk.web import participants
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.thread import thread_items
 from helpdesk.web.ticket_forms import (
@@ -220,17 +221,8 @@ def reply(number):
 def add_cc(number):
     ticket = _ticket(number)
     form = AddCCForm()
-    if form.validate_on_submit():
-        try:
-            added = service.add_participants(_actor(), ticket, form.cc_addresses.data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc.errors, {"cc": "cc_addresses"})
-        else:
-            if added:
-                flash(_("Added in copy: %(emails)s", emails=", ".join(p.email for p in added)), "success")
-            else:
-                flash(_("These addresses were already on the ticket."), "info")
-            return redirect(url_for("tickets.show", number=ticket.number))
+    if participants.add_cc(_actor(), ticket, form):
+        return redirect(url_for("tickets.show", number=ticket.number))
     return _render_ticket(ticket, 400, cc=form)
 
 
@@ -238,16 +230,7 @@ def add_cc(number):
 @login_required
 def remove_cc(number):
     ticket = _ticket(number)
-    form = RemoveCCForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.remove_participant(_actor(), ticket, form.email.data)
-    except ValidationFailed as exc:
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
-        flash(_("%(email)s no longer receives copies.", email=form.email.data), "success")
+    participants.remove_cc(_actor(), ticket, RemoveCCForm())
     return redirect(url_for("tickets.show", number=ticket.number))
 
 
