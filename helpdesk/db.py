@@ -63,8 +63,9 @@ def next_value(session, name: str, start: int) -> int:
             taken[name] += 1
             return taken[name]
         taken[name] = _bump(session, name, start)
+        table = Counter.__table__  # Core: no autoflush of the batch's rows before their fast write
         when_flushed(session, lambda: session.execute(
-            sa.update(Counter).where(Counter.name == name).values(value=taken[name])))
+            sa.update(table).where(table.c.name == name).values(value=taken[name])))
         return taken[name]
     return _bump(session, name, start)
 
@@ -132,11 +133,248 @@ def when_flushed(session, callback):
 
 
 def _run_after_flush(session):
-    session.flush()
-    while callbacks := session.info.pop(_AFTER_FLUSH, None):
-        for callback in callbacks:
-            callback()
+    """End a deferred batch: insert its new rows, run the callbacks waiting for their ids (which may add
+    rows or change them), then write the changed rows. No autoflush meanwhile: a statement run by a
+    callback would otherwise first send the batch's changes through the unit of work, row by row."""
+    with session.no_autoflush:
+        _insert_all_new(session)
+        while callbacks := session.info.pop(_AFTER_FLUSH, None):
+            for callback in callbacks:
+                callback()
+            _insert_all_new(session)
+        update_changed_rows(session)
+    session.flush()  # whatever update_changed_rows left
+
+
+def _insert_all_new(session):
+    insert_new_rows(session)
+    if session.new:  # what it could not insert; the callbacks need every id
         session.flush()
+
+
+class _InsertPlan:
+    """How to insert a mapped class's new rows without the unit of work: its table, primary key, the
+    attribute behind each column, Python-side defaults, and the many-to-one relationships whose
+    foreign keys the unit of work would have filled in."""
+
+    def __init__(self, mapper):
+        self.table = mapper.local_table
+        self.pk = mapper.primary_key[0]
+        self.pk_key = mapper.get_property_by_column(self.pk).key
+        self.columns = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs
+                        if prop.columns[0].table is self.table]
+        self.defaults = {}
+        for key, column in self.columns:
+            default = column.default
+            if default is not None and default.is_scalar:
+                self.defaults[key] = (column, lambda arg=default.arg: arg)
+            elif default is not None and default.is_callable:
+                self.defaults[key] = (column, lambda arg=default.arg: arg(None))
+        self.onupdates = {}
+        for key, column in self.columns:
+            hook = column.onupdate
+            if hook is not None and hook.is_scalar:
+                self.onupdates[key] = (column, lambda arg=hook.arg: arg)
+            elif hook is not None and hook.is_callable:
+                self.onupdates[key] = (column, lambda arg=hook.arg: arg(None))
+        self.parents = []
+        for rel in mapper.relationships:
+            if rel.direction is sa.orm.interfaces.MANYTOONE:
+                pairs = [(mapper.get_property_by_column(local).key, local,
+                          rel.mapper.get_property_by_column(remote).key, remote is rel.mapper.primary_key[0])
+                         for local, remote in rel.local_remote_pairs]
+                self.parents.append((rel.key, pairs))
+
+    @staticmethod
+    def usable(mapper):
+        pk = mapper.primary_key
+        return (mapper.inherits is None and mapper.polymorphic_on is None and mapper.version_id_col is None
+                and isinstance(mapper.local_table, sa.Table) and len(pk) == 1
+                and isinstance(pk[0].type, sa.Integer) and pk[0].autoincrement in (True, "auto")
+                and not any(hook is not None and not (hook.is_scalar or hook.is_callable)
+                            for c in mapper.local_table.columns for hook in (c.default, c.onupdate)))
+
+
+_plans = {}
+_order = {}
+
+
+def _table_order():
+    if not _order:
+        _order.update({table: position for position, table in enumerate(Model.metadata.sorted_tables)})
+    return _order
+
+
+def _plan_for(mapper):
+    if mapper not in _plans:
+        _plans[mapper] = _InsertPlan(mapper) if _InsertPlan.usable(mapper) else None
+    return _plans[mapper]
+
+
+def insert_new_rows(session):
+    """Insert the session's new objects with one multi-row INSERT per table (and set of columns) instead of
+    the unit of work's per-object bookkeeping, then make them persistent exactly as a flush would. Used when
+    a deferred batch ends: a mail batch adds a few hundred simple rows (tickets, messages, participants,
+    customers, outbox mail), and the unit of work cost more than the database did. Objects of a kind this
+    cannot handle (inheritance, composite keys, version counters, SQL defaults) and rows whose parents it
+    cannot resolve are left to the ordinary flush that follows."""
+    if isinstance(session, scoped_session):
+        session = session()
+    new = list(session.new)
+    if not new:
+        return
+    waiting = {}
+    for obj in new:
+        state = sa.inspect(obj)
+        plan = _plan_for(state.mapper)
+        if plan is None:
+            return  # let the flush order everything
+        waiting.setdefault(plan, []).append(state)
+    order = _table_order()
+    pending = {state for states in waiting.values() for state in states}
+    with session.no_autoflush:
+        for plan in sorted(waiting, key=lambda p: order.get(p.table, len(order))):
+            states = waiting[plan]
+            while states:
+                ready, later = [], []
+                for state in states:
+                    values = _row_values(plan, state, pending)
+                    (later if values is None else ready).append((state, values))
+                if not ready:
+                    return  # a cycle or an unknown parent: the flush sorts it out
+                _insert(session, plan, ready)
+                pending.difference_update(state for state, _ in ready)
+                states = [state for state, _ in later]
+
+
+def _row_values(plan, state, pending):
+    """{attribute key: value} of the row ``state`` stands for, or None while a parent has no id yet."""
+    data = state.dict
+    values = {key: data[key] for key, _column in plan.columns if key in data}
+    for rel_key, pairs in plan.parents:
+        if rel_key not in data:
+            continue
+        parent = data[rel_key]
+        if parent is None:
+            for local_key, _local, _remote_key, _is_pk in pairs:
+                values.setdefault(local_key, None)
+            continue
+        parent_state = sa.inspect(parent)
+        if parent_state in pending or parent_state.key is None:
+            return None
+        for local_key, _local, remote_key, is_pk in pairs:
+            values[local_key] = parent_state.key[1][0] if is_pk else getattr(parent, remote_key)
+    for key, (_column, make) in plan.defaults.items():
+        if key not in values:
+            values[key] = make()
+    return values
+
+
+def _insert(session, plan, rows):
+    columns = dict(plan.columns)
+    groups = {}
+    for state, values in rows:
+        groups.setdefault(frozenset(values), []).append((state, values))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for keys, members in groups.items():
+        if sqlite and plan.pk_key not in keys:
+            # SQLite returns ids one row at a time; a batch holds the write lock (BEGIN IMMEDIATE), so the
+            # ids SQLite would give are the next ones after the highest, and we give them ourselves.
+            highest = session.execute(sa.select(sa.func.max(plan.pk))).scalar() or 0
+            for offset, (_state, values) in enumerate(members, 1):
+                values[plan.pk_key] = highest + offset
+            keys = keys | {plan.pk_key}
+        params = [{columns[key].key: value for key, value in values.items()} for _state, values in members]
+        if plan.pk_key in keys:
+            session.execute(sa.insert(plan.table), params)
+        else:
+            ids = session.execute(sa.insert(plan.table).returning(plan.pk, sort_by_parameter_order=True),
+                                  params).scalars().all()
+            for (_state, values), new_id in zip(members, ids, strict=True):
+                values[plan.pk_key] = new_id
+        for state, values in members:
+            state.dict.update(values)
+    # What the unit of work does with the objects it inserted: identity keys, committed attribute state.
+    session._register_persistent({state for state, _values in rows})
+
+
+def update_changed_rows(session):
+    """Write the column changes of the session's modified objects with one executemany per table and set of
+    changed columns (the unit of work sends an UPDATE per object whenever consecutive objects changed
+    different columns), then mark them unchanged as a flush would. Objects with other pending changes
+    (removed children, many-to-many links, SQL expressions) are left to the flush."""
+    if isinstance(session, scoped_session):
+        session = session()
+    groups = {}
+    for state in list(session.identity_map._modified):
+        plan = _plan_for(state.mapper)
+        if plan is None or state.key is None or state.deleted or state.obj() is None:
+            continue
+        values = _changed_values(plan, state)
+        if values:
+            groups.setdefault((plan, frozenset(values)), []).append((state, values))
+    if not groups:
+        return
+    with session.no_autoflush:
+        for (plan, keys), members in groups.items():
+            columns = dict(plan.columns)
+            statement = sa.update(plan.table).where(plan.pk == sa.bindparam("_helpdesk_pk")).values(
+                {columns[key].key: sa.bindparam(columns[key].key) for key in keys})
+            session.execute(statement, [{"_helpdesk_pk": state.key[1][0],
+                                         **{columns[key].key: value for key, value in values.items()}}
+                                        for state, values in members])
+            for state, values in members:
+                state.dict.update(values)
+        states = [(state, state.dict) for members in groups.values() for state, _values in members]
+        sa.orm.state.InstanceState._commit_all_states(states, session.identity_map)
+
+
+def _changed_values(plan, state):
+    """{attribute key: new value} for a modified object's changed columns; None if it has changes this
+    cannot write (the flush will)."""
+    changed = state.committed_state
+    if not changed:
+        return None
+    columns = dict(plan.columns)
+    parents = dict(plan.parents)
+    values = {}
+    for key in changed:
+        if key in columns:
+            if key not in state.dict:
+                return None
+            value = state.dict[key]
+            if isinstance(value, sa.sql.ClauseElement):
+                return None
+            history = state.attrs[key].history
+            if history.added or history.deleted:
+                values[key] = value
+        elif key in parents:
+            history = state.attrs[key].history
+            if not (history.added or history.deleted):
+                continue
+            parent = state.dict.get(key)
+            if parent is None:
+                return None  # taken off its parent: maybe an orphan to delete, which is the flush's call
+            parent_state = sa.inspect(parent)
+            if parent_state.key is None:
+                return None
+            for local_key, _local, remote_key, is_pk in parents[key]:
+                values[local_key] = parent_state.key[1][0] if is_pk else getattr(parent, remote_key)
+        else:
+            # A collection: fine if it only gained children that are already written (their foreign
+            # key is theirs to carry); anything else (a removed child, a many-to-many link) is the flush's.
+            prop = state.mapper.get_property(key)
+            if prop.secondary is not None:
+                return None
+            history = state.attrs[key].history
+            if history.deleted or any(sa.inspect(child).key is None for child in history.added):
+                return None
+    if not values:
+        return None
+    for key, (column, make) in plan.onupdates.items():
+        if key not in values:
+            values[key] = make()
+    return values
 
 
 class batch:

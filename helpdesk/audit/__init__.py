@@ -60,4 +60,4 @@ _PENDING = "helpdesk_pending_audit"
 def _insert_pending(session):
     rows = [values() for values in session.info.pop(_PENDING, ())]
     if rows:
-        session.execute(sa.insert(AuditEvent), rows)
+        session.execute(sa.insert(AuditEvent.__table__), rows)  # Core: no autoflush

@@ -18,7 +18,8 @@ from helpdesk import storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.actors import MAIL_GATEWAY
-from helpdesk.db import batch, begin_write, commit_service_call, deferring, in_batch, utcnow, when_flushed
+from helpdesk.db import (batch, begin_write, commit_service_call, deferring, in_batch, insert_new_rows, utcnow,
+                         when_flushed)
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
 from helpdesk.jobs import discard_since, pending_mark
@@ -101,6 +102,7 @@ def store_batch(batch, on_stored=None):
     if on_stored is not None:
         on_stored(db.session)
     try:
+        insert_new_rows(db.session)  # one multi-row INSERT
         db.session.commit()
     except sa.exc.IntegrityError:
         # Another gateway process stored some of these at the same moment: store one by one.
@@ -375,9 +377,9 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
 
 
 def _outcome_for(row, ticket, outcome=None):
-    # A new ticket's id exists once the batch flushes; the links are written then, in one statement.
+    # A new ticket's id exists once the batch flushes; the link is set then, written with the row's other changes.
     if ticket.id is None or row.ticket_id != ticket.id:
-        db.session.info.setdefault(_LINKS, []).append((row.id, ticket))
+        db.session.info.setdefault(_LINKS, []).append((row, ticket))
     return Outcome("", outcome or row.outcome, ticket.number, row.message_id, row.id)
 
 
@@ -385,11 +387,9 @@ _LINKS = "helpdesk_inbound_links"
 
 
 def _write_links():
-    """Link this batch's inbound rows to the tickets they created, in one statement (after a flush)."""
-    links = db.session.info.pop(_LINKS, None)
-    if links:
-        db.session.execute(sa.update(InboundMessage), [{"id": row_id, "ticket_id": ticket.id}
-                                                       for row_id, ticket in links])
+    """Link this batch's inbound rows to the tickets they created (once those have ids)."""
+    for row, ticket in db.session.info.pop(_LINKS, None) or ():
+        row.ticket_id = ticket.id
 
 
 def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
