@@ -371,7 +371,7 @@ def _changed_values(plan, state):
                 return None
     if not values:
         return None
-    for key, (column, make) in plan.onupdates.items():
+    for key, (_column, make) in plan.onupdates.items():
         if key not in values:
             values[key] = make()
     return values

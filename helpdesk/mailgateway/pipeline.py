@@ -18,8 +18,16 @@ from helpdesk import storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.actors import MAIL_GATEWAY
-from helpdesk.db import (batch, begin_write, commit_service_call, deferring, in_batch, insert_new_rows, utcnow,
-                         when_flushed)
+from helpdesk.db import (
+    batch,
+    begin_write,
+    commit_service_call,
+    deferring,
+    in_batch,
+    insert_new_rows,
+    utcnow,
+    when_flushed,
+)
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
 from helpdesk.jobs import discard_since, pending_mark
