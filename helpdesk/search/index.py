@@ -4,18 +4,20 @@ these, so a larger engine can replace Whoosh behind the same four calls.
 
 Writes come from the ``search`` queue (one worker) or, without Redis, from in-process jobs; Whoosh
 allows one writer per index, so writers wait for its lock (and, in one process, for ours)."""
+import bisect
 import os
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
-from whoosh import highlight, index, qparser, query, writing
+from whoosh import highlight, index, matching, qparser, query, writing
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
+from whoosh.reading import TermNotFound
 from whoosh.support.charset import accent_map
 
 from helpdesk.db import in_batches
@@ -77,6 +79,17 @@ class SearchHit:
     number: int
     ticket: Ticket
     highlights: dict = field(default_factory=dict)
+
+
+class SearchResults(list):
+    """The best hits (SearchHit), with ``total``: how many tickets the index found for the words and
+    filters (before the database's own visibility check of the hits), and ``ranked``: None when every
+    match was ranked, else how many of the newest matches were (SEARCH_RANKED_WINDOW)."""
+
+    def __init__(self, hits=(), total=0, ranked=None):
+        super().__init__(hits)
+        self.total = total
+        self.ranked = ranked
 
 
 def _path():
@@ -216,8 +229,115 @@ def _filter_docs(searcher, filters):
     if docs is None:
         if len(cache) > 64:
             cache.clear()
-        docs = cache[key] = searcher._filter_to_comb(combined)
+        docs = cache[key] = frozenset(_docs_of(searcher, combined))
     return docs
+
+
+def _posting_ids(matcher):
+    """Every document number in a posting list, read a block at a time (Whoosh's own all_ids() steps
+    through a posting list one document at a time in Python: ten times slower on a common word)."""
+    if hasattr(matcher, "matchers") and hasattr(matcher, "offsets"):  # several segments
+        ids = []
+        for child, offset in zip(matcher.matchers, matcher.offsets, strict=True):
+            ids.extend(i + offset for i in _posting_ids(child)) if offset else ids.extend(_posting_ids(child))
+        return ids
+    if hasattr(matcher, "child") and hasattr(matcher, "_exclude"):  # a segment's deleted documents
+        kept = _posting_ids(matcher.child)
+        if matcher._exclude:
+            return [i for i in kept if i not in matcher._ids]
+        return [i for i in kept if i in matcher._ids]
+    if all(hasattr(matcher, name) for name in ("_read_ids", "_next_block", "_atend", "_i")) and matcher._i == 0:
+        ids = []
+        while not matcher._atend:
+            if matcher._ids is None:
+                matcher._read_ids()
+            ids.extend(matcher._ids)
+            matcher._next_block()
+        return ids
+    return list(matcher.all_ids())
+
+
+def _docs_of(searcher, q) -> set:
+    """The (index-wide) numbers of the documents matching ``q``, read straight from the posting lists for
+    the terms, ANDs and ORs a search is made of; other kinds of query go through Whoosh."""
+    if isinstance(q, query.Term):
+        try:
+            return set(_posting_ids(searcher.postings(q.fieldname, q.text)))
+        except TermNotFound:
+            return set()
+    if isinstance(q, query.And):
+        parts = sorted((_docs_of(searcher, child) for child in q.subqueries), key=len)
+        return set.intersection(*parts) if parts else set()
+    if isinstance(q, query.Or) and not q.minmatch:
+        return set().union(*(_docs_of(searcher, child) for child in q.subqueries))
+    if isinstance(q, query.NumericRange):  # and DateRange: a few terms per resolution
+        return _docs_of(searcher, q._compile_query(searcher.reader()))
+    if isinstance(q, query.MultiTerm):  # TermRange, Prefix, Wildcard: the terms they stand for
+        return set().union(*(_docs_of(searcher, query.Term(q.fieldname, text))
+                             for text in q._btexts(searcher.reader())))
+    return set(searcher.docs_for_query(q))
+
+
+# How far back the newest matches are looked for, widening until there are SEARCH_RANKED_WINDOW of them.
+_RECENT_SPANS = (timedelta(days=1), timedelta(days=7), timedelta(days=30), timedelta(days=91),
+                 timedelta(days=365), timedelta(days=3 * 365))
+
+
+def _recently_active(searcher, docs, window):
+    """About ``window`` of ``docs``, the most recently active first: those updated in the last day, week,
+    month, ... until there are enough (each span's documents are read from the index once per searcher)."""
+    now = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    chosen = set()
+    for span in _RECENT_SPANS:
+        key = ("updated since", now - span)
+        recent = searcher.helpdesk_filters.get(key)
+        if recent is None:
+            recent = searcher.helpdesk_filters[key] = frozenset(
+                _docs_of(searcher, query.DateRange("updated", now - span, None)))
+        found = docs & recent
+        if len(found) >= window:
+            # Enough in this span: all of the previous (newer) span, the rest of this one up to the window.
+            rest = sorted(found - chosen, reverse=True)
+            return chosen | set(rest[:window - len(chosen)])
+        chosen = found
+    rest = sorted(docs - chosen, reverse=True)
+    return chosen | set(rest[:window - len(chosen)])
+
+
+class _Docnums(query.Query):
+    """Matches exactly the given index-wide document numbers, with a score of 0: ANDed with a search,
+    it has Whoosh score those documents only."""
+
+    fieldname = None
+    boost = 1.0
+
+    def __init__(self, docnums):
+        self.docnums = sorted(docnums)
+
+    def __eq__(self, other):
+        return isinstance(other, _Docnums) and self.docnums == other.docnums
+
+    def __hash__(self):
+        return hash(tuple(self.docnums))
+
+    def __repr__(self):
+        return f"_Docnums({len(self.docnums)} documents)"
+
+    def is_leaf(self):
+        return True
+
+    def estimate_size(self, ixreader):
+        return len(self.docnums)
+
+    def estimate_min_size(self, ixreader):
+        return len(self.docnums)
+
+    def matcher(self, searcher, context=None):
+        offset = next((o for s, o in searcher.get_parent().leaf_searchers() if s is searcher), 0)
+        low = bisect.bisect_left(self.docnums, offset)
+        high = bisect.bisect_left(self.docnums, offset + searcher.doc_count_all())
+        local = [d - offset for d in self.docnums[low:high]]
+        return matching.ListMatcher(local, all_weights=0.0) if local else matching.NullMatcher()
 
 
 def _scope_filter(actor):
@@ -238,7 +358,7 @@ def _id_of(value):
 
 
 def search_tickets(actor, text, *, status=None, department=None, assignee=None, since=None, until=None,
-                   limit=50) -> list[SearchHit]:
+                   limit=50) -> "SearchResults":
     """Tickets matching ``text`` that ``actor`` may see, best first, with highlighted snippets.
 
     Internal notes are searched for agents only. ``department`` and ``assignee`` are objects or ids
@@ -273,16 +393,26 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
     if not index.exists_in(path):
         return []
     searcher = _searcher(path)
-    results = searcher.search(parsed, filter=_filter_docs(searcher, filters), limit=limit)
+    matching_docs = _docs_of(searcher, parsed)
+    allowed = _filter_docs(searcher, filters)
+    if allowed is not None:
+        matching_docs &= allowed
+    found = SearchResults(total=len(matching_docs))
+    window = current_app.config["SEARCH_RANKED_WINDOW"]
+    if len(matching_docs) > window:
+        # A word in a third of a million tickets: rank the most recently active matches instead of
+        # scoring every one (which takes seconds).
+        matching_docs = _recently_active(searcher, matching_docs, window)
+        found.ranked = len(matching_docs)
+    if not matching_docs:
+        return found
+    results = searcher.search(query.And([parsed, _Docnums(matching_docs)]), limit=limit)
     ids = [int(hit["id"]) for hit in results]
-    if not ids:
-        return []
     visible = {t.id: t for t in db.session.scalars(
         access.visible_tickets(actor).where(Ticket.id.in_(ids), *db_filters)
         .options(selectinload(Ticket.messages), selectinload(Ticket.participants)))}
     results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
     results.formatter = highlight.HtmlFormatter(tagname="mark")
-    hits = []
     for hit in results:
         ticket = visible.get(int(hit["id"]))
         if ticket is None:
@@ -294,5 +424,6 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
                 snippet = hit.highlights(name, text=texts[name], top=2)
                 if snippet:
                     snippets[name] = snippet
-        hits.append(SearchHit(ticket_id=ticket.id, number=ticket.number, ticket=ticket, highlights=snippets))
-    return hits
+        found.append(SearchHit(ticket_id=ticket.id, number=ticket.number, ticket=ticket, highlights=snippets))
+    found.total -= len(ids) - len(found)  # hits the database refused (a stale index entry) are not counted
+    return found

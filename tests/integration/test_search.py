@@ -1,17 +1,20 @@
 """Ticket search as agents and operators meet it: the index follows the ticket store after each commit
 (in-process jobs here), the console's search page, `helpdesk search rebuild`, and accent folding."""
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from helpdesk.actors import SYSTEM
 from helpdesk.cli import main
+from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.search import index as search
 from helpdesk.tickets import service
-from helpdesk.tickets.models import CLOSED
+from helpdesk.tickets.models import CLOSED, Ticket
 from tests.conftest import log_in
 
 
@@ -275,3 +278,59 @@ def test_a_mail_batch_is_indexed_by_one_search_job_for_all_its_tickets(app_facto
         [job] = search_queue.get_jobs()
         assert job.args[0] == "helpdesk.search.tasks.reindex_tickets" and len(job.args[1:]) == 3
         db.session.remove()
+
+
+def _ticket(number):
+    return db.session.scalar(sa.select(Ticket).where(Ticket.number == number))
+
+
+def _printer_tickets(agent, department, count):
+    return [service.open_ticket(agent, subject=f"Printer {n}", body_text="The printer jams.",
+                                requester_email=f"p{n}@example.test", department=department).number
+            for n in range(count)]
+
+
+def test_many_matches_are_counted_and_the_most_recently_active_ranked(app, agent, department):
+    app.config["SEARCH_RANKED_WINDOW"] = 3
+    opened = _printer_tickets(agent, department, 5)
+    weeks_ago = utcnow() - timedelta(days=20)
+    for number in opened[:3]:  # the three oldest have been quiet for weeks...
+        ticket = _ticket(number)
+        ticket.created_at = ticket.updated_at = ticket.last_activity_at = weeks_ago
+    db.session.commit()
+    search.index_tickets([_ticket(n).id for n in opened[:3]])
+    service.add_customer_message(SYSTEM, _ticket(opened[0]), body_text="It jams again.",
+                                 author_email="p0@example.test")  # ...until the first one woke up
+
+    found = search.search_tickets(agent, "printer", limit=5)
+
+    assert found.total == 5 and found.ranked == 3
+    assert sorted(h.number for h in found) == [opened[0], opened[3], opened[4]]
+    # A filter narrows before the window: only closed tickets, one of them old and quiet.
+    service.close(agent, _ticket(opened[1]))
+    assert numbers(agent, "printer", status=CLOSED) == [opened[1]]
+    assert search.search_tickets(agent, "printer", status=CLOSED).total == 1
+
+
+def test_within_the_window_the_best_match_comes_first(agent, department):
+    subject_match = service.open_ticket(agent, subject="Scanner broken", body_text="It makes noise.",
+                                        requester_email="a@example.test", department=department).number
+    body_match = service.open_ticket(agent, subject="Help", body_text="Our scanner is old.",
+                                     requester_email="b@example.test", department=department).number
+
+    found = search.search_tickets(agent, "scanner")
+
+    assert [h.number for h in found] == [subject_match, body_match]
+    assert found.total == 2 and found.ranked is None
+
+
+def test_search_page_says_how_many_matched_and_which_were_ranked(app, client, agent, department):
+    app.config["SEARCH_RANKED_WINDOW"] = 2
+    _printer_tickets(agent, department, 3)
+    log_in(client, "agent@example.test")
+
+    page = client.get("/agent/search", query_string={"q": "printer"}).get_data(as_text=True)
+
+    assert "3 tickets found" in page
+    assert "The 2 best matches among the 2 most recently active of them." in page
+    assert page.count('class="snippet"') >= 2
