@@ -3,6 +3,7 @@ source (fetch, store raw, parse, classify, thread, act, acknowledgement queued),
 PostgreSQL. Prints messages per second.
 
     .venv/bin/python bench/ingest.py [--count 3000] [--backend sqlite|postgresql|both] [--jobs redis|inprocess]
+                                     [--parse-processes auto|0|1]
 
 With --jobs redis (the production setup) acknowledgements are queued to Redis for workers; with
 inprocess they are written by the ingesting process itself (the embedded default)."""
@@ -24,8 +25,9 @@ from bench.databases import throwaway_database
 from helpdesk import create_app
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
-from helpdesk.mailgateway.daemon import run_once
+from helpdesk.mailgateway.daemon import Runner
 from helpdesk.mailgateway.models import InboundMessage
+from helpdesk.mailgateway.pipeline import Parser
 from helpdesk.mailgateway.sources import MaildirSource
 from helpdesk.tickets import service
 from helpdesk.tickets.models import Ticket
@@ -34,18 +36,20 @@ from helpdesk.tickets.reply_matching import reply_address
 REDIS = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def run(backend, count, jobs):
+def run(backend, count, jobs, parse_processes):
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{backend}-"))
     with throwaway_database(backend, workdir) as url:
-        return _run(url, workdir, backend, count, jobs)
+        return _run(url, workdir, backend, count, jobs, parse_processes)
 
 
-def _run(url, workdir, backend, count, jobs):
+def _run(url, workdir, backend, count, jobs, parse_processes):
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     app = create_app(None, {"DATABASE_URL": url, "INSTANCE_PATH": str(workdir / "instance"),
                             "REDIS_URL": REDIS if jobs == "redis" else "", "QUEUE_PREFIX": prefix,
                             "SECRET_KEY": "bench-secret", "MAIL_SENDER_SOFT_LIMIT": 10_000,
-                            "MAIL_SENDER_HARD_LIMIT": 10_000})
+                            "MAIL_SENDER_HARD_LIMIT": 10_000, "MAIL_PARSE_PROCESSES": parse_processes})
+    processes = Parser.processes_for(app.config)
+    parser = Parser(processes) if processes else None
     try:
         with app.app_context():
             from flask_migrate import upgrade
@@ -59,12 +63,13 @@ def _run(url, workdir, backend, count, jobs):
                 path = source.path / "new" / f"{1_700_000_000 + index}.{index:06d}.bench"
                 path.write_bytes(raw)
                 os.utime(path, ns=(1_700_000_000_000_000_000 + index, 1_700_000_000_000_000_000 + index))
+            runner = Runner(source, app.config["MAIL_BATCH_SIZE"], parser)
             batch_times = []
             started = time.perf_counter()
             done = 0
             while done < count:
                 t0 = time.perf_counter()
-                outcomes = run_once(source, app.config["MAIL_BATCH_SIZE"])
+                outcomes = runner.run_once()
                 if not outcomes:
                     break
                 batch_times.append((time.perf_counter() - t0) / len(outcomes))
@@ -75,11 +80,13 @@ def _run(url, workdir, backend, count, jobs):
                                                .group_by(InboundMessage.outcome)).all())
             db.session.remove()
             db.engine.dispose()
-        print(f"{backend:<10} jobs={jobs:<9} {count} messages in {elapsed:.2f} s = {count / elapsed:,.0f} msg/s"
+        print(f"{backend:<10} jobs={jobs:<9} parser processes={processes} {count} messages in {elapsed:.2f} s = {count / elapsed:,.0f} msg/s"
               f"  (per message: median {statistics.median(batch_times) * 1000:.2f} ms per batch average)"
               f"  tickets={tickets} outcomes={statuses}")
         return count / elapsed
     finally:
+        if parser is not None:
+            parser.close()
         if jobs == "redis":
             from redis import Redis
             from rq import Queue
@@ -93,10 +100,12 @@ def main():
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--jobs", choices=["redis", "inprocess"], default="redis")
+    parser.add_argument("--parse-processes", default="auto",
+                        help='MAIL_PARSE_PROCESSES: "auto" (one on a machine with more than one core) or a number')
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        run(backend, args.count, args.jobs)
+        run(backend, args.count, args.jobs, args.parse_processes)
 
 
 if __name__ == "__main__":

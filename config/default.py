@@ -111,6 +111,9 @@ MAIL_BATCH_SIZE = 100
 # Write a batch's tickets in one flush at its end (several times faster). A batch in which any message
 # fails is redone with a savepoint per message, so the failure is quarantined alone either way.
 MAIL_DEFERRED_WRITES = True
+# Processes that parse (and sanitise) mail beside the gateway, so the next batch is parsed while the
+# current one is written: "auto" is one on a machine with more than one core, else none (0).
+MAIL_PARSE_PROCESSES = "auto"
 # Seconds between polls of an IMAP server without IDLE.
 MAIL_POLL_INTERVAL = 30
 # Seconds between scans of a Maildir folder (a directory listing: cheap).

@@ -9,6 +9,8 @@ BASE_URL = "http://helpdesk.example.test"
 OUTBOX_MAX_BACKOFF = 1
 RATELIMIT_STORAGE_URI = "memory://"
 JOBS_INPROCESS = "sync"
+# Mail is parsed in the gateway's own process unless a test asks for a parser process.
+MAIL_PARSE_PROCESSES = 0
 
 # Tests read the sidebar right after changing tickets.
 QUEUE_COUNTS_CACHE_SECONDS = 0

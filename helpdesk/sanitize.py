@@ -55,10 +55,25 @@ def clean_html(html: str) -> str:
     """Return ``html`` with everything outside the allowlist removed (scripts, styles, handlers, trackers)."""
     if not html:
         return ""
+    done = _cleaned_ahead.pop(html, None)
+    if done is not None:
+        return done
     html = _DROP_WITH_CONTENT.sub("", html)
     cleaned = _cleaner.clean(html)
     # Links open outside the helpdesk and never leak the referrer.
     return bleach.linkify(cleaned, callbacks=[_link_attrs], skip_tags={"pre", "code"}, parse_email=False)
+
+
+# clean_html results worked out in the mail gateway's parser process (see remember_cleaned): the HTML as
+# given to clean_html → the result. Taken out when used.
+_cleaned_ahead = {}
+
+
+def remember_cleaned(html: str, cleaned: str):
+    """Keep ``cleaned`` (clean_html(html), computed elsewhere by this same code) for the next clean_html(html)."""
+    if len(_cleaned_ahead) > 5000:  # results nobody asked for (mail that did not become a message)
+        _cleaned_ahead.clear()
+    _cleaned_ahead[html] = cleaned
 
 
 def _link_attrs(attrs, new=False):

@@ -1,4 +1,5 @@
 """Operations on users and organisations. Every public function is one transaction."""
+import functools
 from datetime import timedelta
 
 import email_validator
@@ -38,12 +39,20 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 def normalise_email(value: str) -> str:
     """Validate ``value`` as an email address and return it lower-cased; raises ValueError."""
+    normalised = _normalised((value or "").strip())
+    if isinstance(normalised, ValueError):
+        raise ValueError(*normalised.args)
+    return normalised
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalised(value):
+    # Cached: validation is a pure function of the text, and the mail gateway checks the same senders
+    # and copies again and again. No DNS look-ups: they would put the network on every message's path.
     try:
-        # No DNS look-ups: they would put the network on the hot path of every message.
-        result = validate_email((value or "").strip(), check_deliverability=False)
+        return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from None
-    return result.normalized.lower()
+        return ValueError(str(exc))
 
 
 def check_email(errors: dict, field: str, value: str):

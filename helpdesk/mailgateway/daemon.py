@@ -15,22 +15,62 @@ log = logging.getLogger("helpdesk.mailgateway")
 def run_once(source, batch_size, should_stop=lambda: False):
     """Process what a crash may have left, then fetch, store, mark and process one batch.
     Returns the outcomes; an empty list means the mailbox had nothing new."""
-    outcomes = pipeline.process_pending(source.name, should_stop=should_stop, department_name=source.department)
-    if should_stop():
-        return outcomes
-    batch = source.fetch_new(batch_size)
-    if not batch:
-        return outcomes
-    stored = pipeline.store_batch(batch, on_stored=lambda session: source.on_stored(session, batch))
-    # Only now, with the bytes committed, is the mail marked (or moved) on the server.
-    source.acknowledge(batch)
-    return outcomes + pipeline.process_stored(stored, source.department, should_stop)
+    return Runner(source, batch_size).run_once(should_stop)
+
+
+class Runner:
+    """Runs a source batch by batch: fetch, store (one commit), mark on the server, process in arrival order.
+
+    With a ``parser`` (pipeline.Parser: other processes), the next batch is fetched, stored, marked and
+    handed to the parser before this one is processed, so one core parses while the other writes. The
+    batch fetched ahead is stored, so a crash or a stop leaves nothing unrecorded: the next start
+    processes it first (``process_pending``)."""
+
+    SMALL = 8  # a batch this small is parsed in place: a round trip to the parser would only add latency
+
+    def __init__(self, source, batch_size, parser=None):
+        self.source, self.batch_size, self.parser = source, batch_size, parser
+        self._ahead = None  # (stored, parser handle or None), fetched while the batch before was processed
+
+    def run_once(self, should_stop=lambda: False):
+        """Process one batch; returns its outcomes (empty: the mailbox had nothing new)."""
+        outcomes = []
+        if self._ahead is None:
+            outcomes = pipeline.process_pending(self.source.name, should_stop=should_stop,
+                                                department_name=self.source.department)
+            if should_stop():
+                return outcomes
+            current = self._fetch()
+        else:
+            current, self._ahead = self._ahead, None
+        if current is None:
+            return outcomes
+        stored, handle = current
+        try:
+            if self.parser is not None and handle is not None and not should_stop():
+                self._ahead = self._fetch()
+            parsed = self.parser.parsed(handle) if handle is not None else None
+            return outcomes + pipeline.process_stored(stored, self.source.department, should_stop, parsed=parsed)
+        except BaseException:
+            self._ahead = None  # stored: the next run's process_pending takes it, in order
+            raise
+
+    def _fetch(self):
+        batch = self.source.fetch_new(self.batch_size)
+        if not batch:
+            return None
+        stored = pipeline.store_batch(batch, on_stored=lambda session: self.source.on_stored(session, batch))
+        # Only now, with the bytes committed, is the mail marked (or moved) on the server.
+        self.source.acknowledge(batch)
+        new = sum(1 for _item, row in stored if row is not None)
+        handle = self.parser.submit(stored) if self.parser is not None and new >= self.SMALL else None
+        return stored, handle
 
 
 class MailboxWorker(threading.Thread):
-    def __init__(self, app, source, stop_event):
+    def __init__(self, app, source, stop_event, parser=None):
         super().__init__(name=f"mailbox:{source.name}", daemon=True)
-        self.app, self.source, self.stop_event = app, source, stop_event
+        self.app, self.source, self.stop_event, self.parser = app, source, stop_event, parser
         self.processed = 0
 
     def should_stop(self):
@@ -60,8 +100,9 @@ class MailboxWorker(threading.Thread):
                     self.source.connect()
                     log.info("%s: connected", self.source.name)
                     delay = config["MAIL_RECONNECT_MIN"]
+                    runner = Runner(self.source, config["MAIL_BATCH_SIZE"], self.parser)
                     while not self.should_stop():
-                        outcomes = run_once(self.source, config["MAIL_BATCH_SIZE"], self.should_stop)
+                        outcomes = runner.run_once(self.should_stop)
                         self.processed += len(outcomes)
                         if not outcomes:
                             self.source.wait(self._wait_seconds(config), self.should_stop)
@@ -80,9 +121,15 @@ def run(app, stop_event, sources=None):
     """Run a worker per mailbox until ``stop_event`` is set; returns when all have stopped."""
     with app.app_context():
         sources = sources if sources is not None else sources_from_config(app.config)
-    workers = [MailboxWorker(app, source, stop_event) for source in sources]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    processes = pipeline.Parser.processes_for(app.config)
+    parser = pipeline.Parser(processes) if processes and sources else None
+    try:
+        workers = [MailboxWorker(app, source, stop_event, parser) for source in sources]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        if parser is not None:
+            parser.close()
     return workers

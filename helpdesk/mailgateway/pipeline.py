@@ -3,6 +3,7 @@ Each step is a plain function with its own module; a failure at any step quarant
 with the step and the reason, keeping the raw bytes. Nothing is dropped silently."""
 import hashlib
 import logging
+import os
 import re
 import time
 import traceback
@@ -36,7 +37,7 @@ from helpdesk.mailgateway.models import IGNORED, PROCESSED, QUARANTINED, RECEIVE
 from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
 from helpdesk.mailgateway.reasons import describe
 from helpdesk.mailgateway.routing import thread_for
-from helpdesk.sanitize import strip_control
+from helpdesk.sanitize import clean_html, remember_cleaned, strip_control
 from helpdesk.tickets import access, reply_matching
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import CLOSED, Department
@@ -502,16 +503,17 @@ def _forwarded_sender(mail):
 
 # --------------------------------------------------------------------------- batches
 
-def process_stored(stored, department_name=None, should_stop=lambda: False):
+def process_stored(stored, department_name=None, should_stop=lambda: False, parsed=None):
     """Process what ``store_batch`` stored, in arrival order, in one transaction. Stopping early
     leaves the rest stored for the next run.
 
     The fast path writes the whole batch in one flush at its end (a deferred batch). If any message
     fails there, or the final write does, the batch is rolled back and redone with a savepoint per
-    message, so the failure is quarantined alone and the rest go through as before."""
+    message, so the failure is quarantined alone and the rest go through as before. ``parsed``
+    ({inbound id: ParsedMail}) is what a parser process already parsed of the batch."""
     if current_app.config["MAIL_DEFERRED_WRITES"]:
         try:
-            return _process_stored(stored, department_name, should_stop, deferred=True)
+            return _process_stored(stored, department_name, should_stop, deferred=True, parsed=parsed)
         except Exception:
             log.info("mail batch redone message by message", exc_info=True)
             db.session.info.pop(_LOGS, None)
@@ -519,7 +521,7 @@ def process_stored(stored, department_name=None, should_stop=lambda: False):
     return _process_stored(stored, department_name, should_stop, deferred=False)
 
 
-def _process_stored(stored, department_name, should_stop, deferred):
+def _process_stored(stored, department_name, should_stop, deferred, parsed=None):
     outcomes = []
     with batch(db.session, deferred=deferred):
         # The store commit expired the rows; their ids are in the identity keys without a query each.
@@ -528,7 +530,7 @@ def _process_stored(stored, department_name, should_stop, deferred):
             db.session.scalars(sa.select(InboundMessage).where(InboundMessage.id.in_(ids))
                                .execution_options(populate_existing=True)).all()
         context = make_context([row for _item, row in stored if row is not None])
-        parsed = _parse_and_prefetch([row for _item, row in stored if row is not None]) if deferred else {}
+        parsed = _parse_and_prefetch([row for _item, row in stored if row is not None], parsed) if deferred else {}
         for item, row in stored:
             if row is None:
                 outcomes.append(Outcome(item.label, "duplicate", None, fingerprint(item.raw)[1], None,
@@ -544,13 +546,14 @@ def _process_stored(stored, department_name, should_stop, deferred):
     return outcomes
 
 
-def _parse_and_prefetch(rows) -> dict:
-    """Parse a batch up front and read every ticket its mail may thread to in a few queries.
-    A message that does not parse is left for its own parse step to quarantine."""
+def _parse_and_prefetch(rows, ready=None) -> dict:
+    """Parse a batch up front (but for what is ``ready``: parsed by a parser process) and read every ticket
+    its mail may thread to in a few queries. A message that does not parse is left for its own parse
+    step to quarantine."""
     parsed, numbers, message_ids = {}, [], []
     for row in rows:
         try:
-            mail = parsed[row.id] = _parse(row)
+            mail = parsed[row.id] = (ready or {}).get(row.id) or _parse(row)
         except Exception:  # its own parse step quarantines it with the reason
             log.debug("inbound %s does not parse", row.id, exc_info=True)
             continue
@@ -561,6 +564,72 @@ def _parse_and_prefetch(rows) -> dict:
         message_ids.append(mail.bounced_message_id)
     reply_matching.prefetch(numbers, message_ids)
     return parsed
+
+
+# --------------------------------------------------------------------------- a parser process
+
+def _parse_in_worker(raws, max_attachment_bytes):
+    """In the parser process: each message parsed (None if it does not parse: the gateway parses it again
+    and quarantines it with the reason), with its HTML sanitised as the ticket service will want it."""
+    results = []
+    for raw in raws:
+        try:
+            mail = parse(raw, max_attachment_bytes=max_attachment_bytes)
+        except Exception:
+            results.append((None, None))
+            continue
+        html = strip_control(mail.html) if mail.html else ""
+        results.append((mail, (html, clean_html(html)) if html else None))
+    return results
+
+
+class Parser:
+    """Parses stored mail in other processes (MAIL_PARSE_PROCESSES), so that on a machine with more than
+    one core the gateway writes one batch while the next is parsed (see daemon.Runner). Parsing is a
+    pure function of the bytes: the results are what the gateway would have computed itself."""
+
+    def __init__(self, processes: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # forkserver: the workers start from a clean process, not a copy of one holding database
+        # connections and threads.
+        self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
+
+    @staticmethod
+    def processes_for(config) -> int:
+        wanted = config.get("MAIL_PARSE_PROCESSES", 0)
+        if wanted == "auto":
+            return 1 if (os.cpu_count() or 1) > 1 else 0
+        return int(wanted or 0)
+
+    def submit(self, stored):
+        """Start parsing the new messages of a ``store_batch`` result; returns a handle for ``parsed``."""
+        new = [(item, row) for item, row in stored if row is not None]
+        future = self._pool.submit(_parse_in_worker, [item.raw for item, _row in new],
+                                   current_app.config["MAX_ATTACHMENT_BYTES"])
+        return future, [sa.inspect(row).identity[0] for _item, row in new]
+
+    @staticmethod
+    def parsed(handle) -> dict:
+        """{inbound id: ParsedMail} of a submitted batch (its sanitised HTML kept for the ticket service);
+        empty if the parser process failed: the gateway then parses the batch itself."""
+        future, ids = handle
+        try:
+            results = future.result()
+        except Exception:
+            log.warning("mail parser process failed; parsing in the gateway", exc_info=True)
+            return {}
+        parsed = {}
+        for inbound_id, (mail, cleaned) in zip(ids, results, strict=True):
+            if mail is not None:
+                parsed[inbound_id] = mail
+            if cleaned is not None:
+                remember_cleaned(*cleaned)
+        return parsed
+
+    def close(self):
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def ingest(items, department_name=None, on_stored=None):
