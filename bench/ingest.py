@@ -80,7 +80,8 @@ def _run(url, workdir, backend, count, jobs, parse_processes):
                                                .group_by(InboundMessage.outcome)).all())
             db.session.remove()
             db.engine.dispose()
-        print(f"{backend:<10} jobs={jobs:<9} parser processes={processes} {count} messages in {elapsed:.2f} s = {count / elapsed:,.0f} msg/s"
+        print(f"{backend:<10} jobs={jobs:<9} parser processes={processes} {count} messages in {elapsed:.2f} s"
+              f" = {count / elapsed:,.0f} msg/s"
               f"  (per message: median {statistics.median(batch_times) * 1000:.2f} ms per batch average)"
               f"  tickets={tickets} outcomes={statuses}")
         return count / elapsed
