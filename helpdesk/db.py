@@ -275,14 +275,15 @@ def _insert(session, plan, rows):
     groups = {}
     for state, values in rows:
         groups.setdefault(frozenset(values), []).append((state, values))
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    dialect = session.get_bind().dialect.name
     for keys, members in groups.items():
-        if sqlite and plan.pk_key not in keys:
-            # SQLite returns ids one row at a time; a batch holds the write lock (BEGIN IMMEDIATE), so the
-            # ids SQLite would give are the next ones after the highest, and we give them ourselves.
-            highest = session.execute(sa.select(sa.func.max(plan.pk))).scalar() or 0
-            for offset, (_state, values) in enumerate(members, 1):
-                values[plan.pk_key] = highest + offset
+        if dialect in ("sqlite", "postgresql") and plan.pk_key not in keys:
+            # Ids given up front make the insert a plain executemany of one statement (prepared once).
+            # With RETURNING, SQLite returns ids a row at a time, and psycopg re-parses the long
+            # multi-row statement of every batch.
+            for (_state, values), new_id in zip(members, _new_ids(session, plan, len(members), dialect),
+                                                strict=True):
+                values[plan.pk_key] = new_id
             keys = keys | {plan.pk_key}
         params = [{columns[key].key: value for key, value in values.items()} for _state, values in members]
         if plan.pk_key in keys:
@@ -296,6 +297,18 @@ def _insert(session, plan, rows):
             state.dict.update(values)
     # What the unit of work does with the objects it inserted: identity keys, committed attribute state.
     session._register_persistent({state for state, _values in rows})
+
+
+def _new_ids(session, plan, count, dialect):
+    if dialect == "sqlite":
+        # A batch holds SQLite's write lock (BEGIN IMMEDIATE), so the ids SQLite would give are the next
+        # ones after the highest.
+        highest = session.execute(sa.select(sa.func.max(plan.pk))).scalar() or 0
+        return range(highest + 1, highest + 1 + count)
+    # PostgreSQL: drawn from the column's sequence, as the default would.
+    return sorted(session.execute(
+        sa.text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :count)"),
+        {"table": plan.table.name, "column": plan.pk.name, "count": count}).scalars())
 
 
 def update_changed_rows(session):
@@ -329,6 +342,9 @@ def update_changed_rows(session):
         sa.orm.state.InstanceState._commit_all_states(states, session.identity_map)
 
 
+_NO_LOAD = sa.orm.attributes.PASSIVE_NO_INITIALIZE  # history of what is loaded, without loading anything
+
+
 def _changed_values(plan, state):
     """{attribute key: new value} for a modified object's changed columns; None if it has changes this
     cannot write (the flush will)."""
@@ -345,11 +361,11 @@ def _changed_values(plan, state):
             value = state.dict[key]
             if isinstance(value, sa.sql.ClauseElement):
                 return None
-            history = state.attrs[key].history
+            history = state.get_history(key, _NO_LOAD)
             if history.added or history.deleted:
                 values[key] = value
         elif key in parents:
-            history = state.attrs[key].history
+            history = state.get_history(key, _NO_LOAD)
             if not (history.added or history.deleted):
                 continue
             parent = state.dict.get(key)
@@ -366,7 +382,7 @@ def _changed_values(plan, state):
             prop = state.mapper.get_property(key)
             if prop.secondary is not None:
                 return None
-            history = state.attrs[key].history
+            history = state.get_history(key, _NO_LOAD)
             if history.deleted or any(sa.inspect(child).key is None for child in history.added):
                 return None
     if not values:

@@ -595,6 +595,9 @@ class Parser:
         # forkserver: the workers start from a clean process, not a copy of one holding database
         # connections and threads.
         self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
+        # Start the processes now (they import the parser, about a second) rather than on the first batch.
+        for started in [self._pool.submit(_parse_in_worker, [], 0) for _ in range(processes)]:
+            started.result()
 
     @staticmethod
     def processes_for(config) -> int:

@@ -369,7 +369,7 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
     parser = qparser.MultifieldParser(fields, SCHEMA, group=qparser.AndGroup)
     parsed = parser.parse(text or "")
     if parsed is query.NullQuery:
-        return []
+        return SearchResults()
     filters = [q for q in (_scope_filter(actor),) if q is not None]
     db_filters = []
     if status:
@@ -391,7 +391,7 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
             db_filters.append(Ticket.created_at <= until)
     path = _path()
     if not index.exists_in(path):
-        return []
+        return SearchResults()
     searcher = _searcher(path)
     matching_docs = _docs_of(searcher, parsed)
     allowed = _filter_docs(searcher, filters)
