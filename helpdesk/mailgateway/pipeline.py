@@ -596,7 +596,7 @@ class Parser:
         # connections and threads.
         self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
         # Start the processes now (they import the parser, about a second) rather than on the first batch.
-        for started in [self._pool.submit(_parse_in_worker, [], 0) for _ in range(processes)]:
+        for started in [self._pool.submit(_parse_in_worker, [], 0) for _worker in range(processes)]:
             started.result()
 
     @staticmethod
