@@ -25,6 +25,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager, nullcontext
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -119,21 +120,46 @@ def load(app, url, tickets):
 
 # --------------------------------------------------------------------------- search index
 
-def _documents_by_sql(session, first_id, last_id):
-    """The index documents of tickets first_id..last_id, built by search.index's own _document from plain
-    rows (the ticket's messages in (created_at, id) order, participants by id, as the relationships load)."""
+def _documents_by_sql(session, first_id, last_id, only=None):
+    """The index documents of tickets first_id..last_id (of those, the ids in ``only`` if given), built by
+    search.index's own _document from plain rows (the ticket's messages in (created_at, id) order,
+    participants by id, as the relationships load)."""
+    which = "BETWEEN :a AND :b" + (" AND {col} = ANY(:only)" if only is not None else "")
+    params = {"a": first_id, "b": last_id, "only": list(only) if only is not None else None}
     tickets = {row.id: SimpleNamespace(**row._mapping, messages=[], participants=[]) for row in session.execute(
-        sa.text("SELECT id, number, subject, status, department_id, assignee_id, created_at, updated_at, "
-                "last_activity_at FROM tickets WHERE id BETWEEN :a AND :b ORDER BY id"), {"a": first_id, "b": last_id})}
+        sa.text("SELECT id, number, subject, status, department_id, assignee_id, created_at, updated_at, "  # noqa: S608
+                f"last_activity_at FROM tickets WHERE id {which.format(col='id')} ORDER BY id"),
+        params)}
     for row in session.execute(sa.text(
-            "SELECT ticket_id, kind, body_text FROM messages WHERE ticket_id BETWEEN :a AND :b "
-            "ORDER BY ticket_id, created_at, id"), {"a": first_id, "b": last_id}):
+            f"SELECT ticket_id, kind, body_text FROM messages WHERE ticket_id {which.format(col='ticket_id')} "  # noqa: S608
+            "ORDER BY ticket_id, created_at, id"), params):
         tickets[row.ticket_id].messages.append(row)
     for row in session.execute(sa.text(
-            "SELECT ticket_id, name, email FROM participants WHERE ticket_id BETWEEN :a AND :b "
-            "ORDER BY ticket_id, id"), {"a": first_id, "b": last_id}):
+            f"SELECT ticket_id, name, email FROM participants WHERE ticket_id {which.format(col='ticket_id')} "  # noqa: S608
+            "ORDER BY ticket_id, id"), params):
         tickets[row.ticket_id].participants.append(row)
     return [search._document(t) for t in tickets.values()]
+
+
+def build_recent_tier(app):
+    """The search index's recent tier (tickets active in the last SEARCH_RECENT_DAYS), by the bulk path."""
+    started = time.perf_counter()
+    with app.app_context():
+        cutoff = search._recent_cutoff().replace(tzinfo=UTC)
+        ids = db.session.scalars(sa.text("SELECT id FROM tickets WHERE greatest(updated_at, last_activity_at) >= :c "
+                                         "ORDER BY id"), {"c": cutoff}).all()
+        path = Path(search._recent_path())
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+        writer = whoosh_index.create_in(str(path), search.SCHEMA).writer(limitmb=256)
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start:start + 5000]
+            for document in _documents_by_sql(db.session, chunk[0], chunk[-1], only=chunk):
+                writer.add_document(**document)
+        writer.commit()
+    print(f"search index recent tier: {len(ids):,} tickets active in the last {app.config['SEARCH_RECENT_DAYS']} "
+          f"days in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def _same_documents(sample_ids):
@@ -183,6 +209,7 @@ def build_index(app, sample, mode="auto", subset=0):
                 if (first - lowest) // batch % 20 == 0:
                     print(f"  {count:,} tickets indexed, {time.perf_counter() - started:.0f} s", flush=True)
             writer.commit()
+            build_recent_tier(app)
             how = "bulk path (search.index._document over SQL rows, Whoosh procs=2 multisegment)"
             if lowest > 1:
                 how += f"; ONLY THE NEWEST {count:,} OF {total:,} TICKETS (ids {lowest:,}+)"
@@ -371,8 +398,9 @@ def main():
     parser.add_argument("--instance", help="instance folder (search index); with --url, the kept one")
     parser.add_argument("--index-sample", type=int, default=3000,
                         help="tickets to time the normal rebuild on before indexing them all")
-    parser.add_argument("--index", choices=["auto", "normal", "bulk"], default="auto",
-                        help="how to build the search index (with --url: build it again this way)")
+    parser.add_argument("--index", choices=["auto", "normal", "bulk", "recent"], default="auto",
+                        help="how to build the search index (with --url: build it again this way; "
+                             "recent: only its recent tier)")
     parser.add_argument("--index-subset", type=int, default=250_000,
                         help="when the normal rebuild is too slow: index only the newest N tickets (0: all)")
     parser.add_argument("--actor", choices=["agent", "admin", "both"], default="both",
@@ -397,6 +425,8 @@ def main():
         if not args.url:
             load(app, url, args.tickets)
             build_index(app, args.index_sample, args.index, args.index_subset)
+        elif args.index == "recent":
+            build_recent_tier(app)
         elif args.index != "auto":
             build_index(app, args.index_sample, args.index, args.index_subset)
         if args.keep and not args.url:

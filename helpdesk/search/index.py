@@ -6,15 +6,18 @@ Writes come from the ``search`` queue (one worker) or, without Redis, from in-pr
 allows one writer per index, so writers wait for its lock (and, in one process, for ours)."""
 import bisect
 import os
+import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import escape
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
-from whoosh import highlight, index, matching, qparser, query, writing
+from whoosh import index, matching, qparser, query, writing
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
 from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
 from whoosh.reading import TermNotFound
@@ -44,7 +47,8 @@ def _folding_map():
 # Language-neutral on purpose (StemmingAnalyzer knows only English): words, lowercased, accent-folded.
 # The ZWNJ is part of a Persian word, so the tokenizer keeps it and the fold removes it.
 _WORDS = r"[\w\u200c]+(\.?[\w\u200c]+)*"
-TEXT_ANALYZER = RegexTokenizer(_WORDS) | LowercaseFilter() | CharsetFilter(_folding_map())
+_FOLD = _folding_map()
+TEXT_ANALYZER = RegexTokenizer(_WORDS) | LowercaseFilter() | CharsetFilter(_FOLD)
 # Participants: an email address is one token, names are words.
 PEOPLE_ANALYZER = (RegexTokenizer(r"[^\s,;<>()\"']+@[^\s,;<>()\"']+|" + _WORDS) | LowercaseFilter()
                    | CharsetFilter(_folding_map()))
@@ -83,22 +87,40 @@ class SearchHit:
 
 class SearchResults(list):
     """The best hits (SearchHit), with ``total``: how many tickets the index found for the words and
-    filters (before the database's own visibility check of the hits), and ``ranked``: None when every
-    match was ranked, else how many of the newest matches were (SEARCH_RANKED_WINDOW)."""
+    filters (before the database's own visibility check of the hits); ``ranked``: None when every
+    match was ranked, else how many of the most recently active matches were (SEARCH_RANKED_WINDOW);
+    ``recent_days``: None, or N when only the tickets active in the last N days were searched (words in
+    more tickets than SEARCH_FULL_INDEX_POSTINGS)."""
 
-    def __init__(self, hits=(), total=0, ranked=None):
+    def __init__(self, hits=(), total=0, ranked=None, recent_days=None):
         super().__init__(hits)
         self.total = total
         self.ranked = ranked
+        self.recent_days = recent_days
 
 
 def _path():
     return current_app.config["SEARCH_INDEX_PATH"]
 
 
-def _open():
-    """The index, created empty the first time (or after someone deleted the folder)."""
-    path = _path()
+def _recent_path():
+    """The recent tier: the same documents for the tickets active in the last SEARCH_RECENT_DAYS, beside the
+    full index. A word in a third of a million tickets is searched there (see search_tickets)."""
+    return os.path.normpath(_path()) + "-recent"
+
+
+def _recent_days():
+    return int(current_app.config["SEARCH_RECENT_DAYS"] or 0)
+
+
+def _recent_cutoff():
+    return datetime.now(UTC).replace(tzinfo=None) - timedelta(days=_recent_days())
+
+
+def _open(path=None):
+    """The index at ``path`` (the full one by default), created empty the first time (or after someone
+    deleted the folder)."""
+    path = path or _path()
     if not index.exists_in(path):
         os.makedirs(path, exist_ok=True)
         return index.create_in(path, SCHEMA)
@@ -142,15 +164,21 @@ def _load(ticket_ids, session=None):
     ).all()
 
 
-def _write(change, **commit_options):
+def _write(change, recent_change=None, **commit_options):
+    """Apply ``change(writer)`` to the full index and ``recent_change(writer)`` to the recent tier (when
+    there is one), each in one commit."""
     with _write_lock:
-        writer = _open().writer(timeout=WRITER_TIMEOUT)
-        try:
-            change(writer)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(**commit_options)
+        targets = [(_path(), change)]
+        if recent_change is not None and _recent_days():
+            targets.append((_recent_path(), recent_change))
+        for path, apply in targets:
+            writer = _open(path).writer(timeout=WRITER_TIMEOUT)
+            try:
+                apply(writer)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(**commit_options)
 
 
 def index_ticket(ticket_id):
@@ -158,8 +186,12 @@ def index_ticket(ticket_id):
     index_tickets([ticket_id])
 
 
+_PRUNED = {}  # recent tier path -> when its old documents were last taken out (per process)
+
+
 def index_tickets(ticket_ids):
-    """Put these tickets' current state into the index with one writer (gone ones are taken out)."""
+    """Put these tickets' current state into the index with one writer (gone ones are taken out); the
+    recent tier gets the ones active lately and, once an hour, loses those that no longer are."""
     ids = list(dict.fromkeys(int(i) for i in ticket_ids))
     if not ids:
         return
@@ -172,27 +204,53 @@ def index_tickets(ticket_ids):
         for ticket_id in gone:
             writer.delete_by_term("id", str(ticket_id))
 
-    _write(change)
+    def recent_change(writer):
+        cutoff = _recent_cutoff()
+        for document in documents:
+            if document["updated"] >= cutoff:
+                writer.update_document(**document)
+            else:
+                writer.delete_by_term("id", document["id"])
+        for ticket_id in gone:
+            writer.delete_by_term("id", str(ticket_id))
+        now = time.monotonic()
+        if now - _PRUNED.get(_recent_path(), -3600) >= 3600:
+            writer.delete_by_query(query.DateRange("updated", None, cutoff, endexcl=True))
+            _PRUNED[_recent_path()] = now
+
+    _write(change, recent_change)
 
 
 def remove_ticket(ticket_id):
     """Take the ticket out of the index (nothing happens if it is not there)."""
-    _write(lambda writer: writer.delete_by_term("id", str(ticket_id)))
+    def drop(writer):
+        writer.delete_by_term("id", str(ticket_id))
+
+    _write(drop, drop)
 
 
 def rebuild(batch_size=REBUILD_BATCH) -> int:
-    """Index every ticket again, ``batch_size`` at a time, and replace the whole index in one commit
-    (searches keep using the old one until then). Returns the number of tickets indexed."""
+    """Index every ticket again, ``batch_size`` at a time, and replace the whole index (and the recent tier)
+    in one commit each (searches keep using the old ones until then). Returns the number of tickets indexed."""
     count = 0
+    recent = []
 
     def fill(writer):
         nonlocal count
+        cutoff = _recent_cutoff()
         for session, ids in in_batches(db.engine, Ticket, batch_size):
             for ticket in _load(ids, session):
-                writer.add_document(**_document(ticket))
+                document = _document(ticket)
+                writer.add_document(**document)
+                if _recent_days() and document["updated"] >= cutoff:
+                    recent.append(document)
                 count += 1
 
-    _write(fill, mergetype=writing.CLEAR)
+    def fill_recent(writer):
+        for document in recent:
+            writer.add_document(**document)
+
+    _write(fill, fill_recent, mergetype=writing.CLEAR)
     return count
 
 
@@ -200,20 +258,27 @@ _open_searchers = threading.local()
 
 
 def _searcher(path):
-    """A searcher kept open per thread and refreshed when the index changed: opening a big index reads
-    its segment files, which costs more than most searches."""
+    """A searcher per index folder kept open per thread and refreshed when the index changed: opening a
+    big index reads its segment files, which costs more than most searches."""
     kept = getattr(_open_searchers, "kept", None)
-    if kept is not None:
-        kept_path, ix, searcher = kept
-        if kept_path == path and ix.latest_generation() == searcher.reader().generation():
+    if kept is None:
+        kept = _open_searchers.kept = {}
+    if path in kept:
+        ix, searcher = kept[path]
+        if ix.latest_generation() == searcher.reader().generation():
             return searcher
         # Opened afresh rather than refreshed: a refreshed reader reuses segments and can miss the
         # deletions an update made in them.
         searcher.close()
+        del kept[path]
+    if len(kept) >= 4:  # an index folder no longer used (another app in this process, tests)
+        for _ix, old in kept.values():
+            old.close()
+        kept.clear()
     ix = index.open_dir(path)
     searcher = ix.searcher()
     searcher.helpdesk_filters = {}
-    _open_searchers.kept = (path, ix, searcher)
+    kept[path] = (ix, searcher)
     return searcher
 
 
@@ -304,6 +369,34 @@ def _recently_active(searcher, docs, window):
     return chosen | set(rest[:window - len(chosen)])
 
 
+def _matches(searcher, parsed, filters) -> set:
+    matching_docs = _docs_of(searcher, parsed)
+    allowed = _filter_docs(searcher, filters)
+    if allowed is not None:
+        matching_docs &= allowed
+    return matching_docs
+
+
+def _estimate(reader, q) -> float:
+    """An upper bound, from the term dictionary alone, of the postings ``_docs_of`` would read for ``q``."""
+    if isinstance(q, query.Term):
+        try:
+            return reader.doc_frequency(q.fieldname, q.text)
+        except TermNotFound:
+            return 0
+    if isinstance(q, query.And):
+        return min((_estimate(reader, child) for child in q.subqueries), default=0)
+    if isinstance(q, query.Or):
+        return sum(_estimate(reader, child) for child in q.subqueries)
+    if isinstance(q, query.Phrase):
+        return min((_estimate(reader, query.Term(q.fieldname, word)) for word in q.words), default=0)
+    if isinstance(q, query.Not):
+        return float("inf")
+    if isinstance(q, (query.AndNot, query.AndMaybe, query.Require)):
+        return _estimate(reader, q.a)
+    return float("inf")
+
+
 class _Docnums(query.Query):
     """Matches exactly the given index-wide document numbers, with a score of 0: ANDed with a search,
     it has Whoosh score those documents only."""
@@ -353,6 +446,32 @@ def _scope_filter(actor):
     return None  # customers: the database check below decides
 
 
+_TOKEN = re.compile(_WORDS)
+
+
+def snippet(text, words, fragments=2, surround=40, maxchars=200) -> str:
+    """Up to ``fragments`` pieces of ``text`` around the words of the query (``words``: as the index has
+    them, lowercased and folded), HTML-escaped, the words in <mark>; "" when none is in it. Tokenised
+    with the index's own word pattern and folding, so what was found is what is marked."""
+    found = [m for m in _TOKEN.finditer(text) if m.group().lower().translate(_FOLD) in words]
+    pieces = []  # [start, end, matches]
+    for match in found:
+        if pieces and match.start() - pieces[-1][1] <= surround and match.end() - pieces[-1][0] <= maxchars:
+            pieces[-1][1] = min(len(text), match.end() + surround)
+            pieces[-1][2].append(match)
+        elif len(pieces) < fragments:
+            pieces.append([max(0, match.start() - surround), min(len(text), match.end() + surround), [match]])
+    rendered = []
+    for start, end, matches in pieces:
+        html, at = [], start
+        for match in matches:
+            html += [escape(text[at:match.start()]), "<mark>", escape(match.group()), "</mark>"]
+            at = match.end()
+        html.append(escape(text[at:end]))
+        rendered.append(("…" if start else "") + "".join(html).strip() + ("…" if end < len(text) else ""))
+    return " ".join(rendered)
+
+
 def _id_of(value):
     return getattr(value, "id", value)
 
@@ -393,11 +512,18 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
     if not index.exists_in(path):
         return SearchResults()
     searcher = _searcher(path)
-    matching_docs = _docs_of(searcher, parsed)
-    allowed = _filter_docs(searcher, filters)
-    if allowed is not None:
-        matching_docs &= allowed
-    found = SearchResults(total=len(matching_docs))
+    found = None
+    if _recent_days() and _estimate(searcher.reader(), parsed) > current_app.config["SEARCH_FULL_INDEX_POSTINGS"] \
+            and index.exists_in(_recent_path()):
+        # Words in too many tickets to read them all quickly: search the tickets active lately, if that
+        # finds a page of them.
+        recent = _searcher(_recent_path())
+        matching_docs = _matches(recent, parsed, filters)
+        if len(matching_docs) >= limit:
+            searcher, found = recent, SearchResults(total=len(matching_docs), recent_days=_recent_days())
+    if found is None:
+        matching_docs = _matches(searcher, parsed, filters)
+        found = SearchResults(total=len(matching_docs))
     window = current_app.config["SEARCH_RANKED_WINDOW"]
     if len(matching_docs) > window:
         # A word in a third of a million tickets: rank the most recently active matches instead of
@@ -411,8 +537,7 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
     visible = {t.id: t for t in db.session.scalars(
         access.visible_tickets(actor).where(Ticket.id.in_(ids), *db_filters)
         .options(selectinload(Ticket.messages), selectinload(Ticket.participants)))}
-    results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
-    results.formatter = highlight.HtmlFormatter(tagname="mark")
+    words = {text for _field, text in parsed.iter_all_terms() if isinstance(text, str)}
     for hit in results:
         ticket = visible.get(int(hit["id"]))
         if ticket is None:
@@ -420,10 +545,9 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
         texts = _texts(ticket)
         snippets = {}
         for name in fields:
-            if texts[name]:
-                snippet = hit.highlights(name, text=texts[name], top=2)
-                if snippet:
-                    snippets[name] = snippet
+            marked = snippet(texts[name], words) if texts[name] else ""
+            if marked:
+                snippets[name] = marked
         found.append(SearchHit(ticket_id=ticket.id, number=ticket.number, ticket=ticket, highlights=snippets))
     found.total -= len(ids) - len(found)  # hits the database refused (a stale index entry) are not counted
     return found

@@ -334,3 +334,78 @@ def test_search_page_says_how_many_matched_and_which_were_ranked(app, client, ag
     assert "3 tickets found" in page
     assert "The 2 best matches among the 2 most recently active of them." in page
     assert page.count('class="snippet"') >= 2
+
+
+def _age(numbers_, days):
+    """Make these tickets quiet for ``days`` (in the database and the index)."""
+    when = utcnow() - timedelta(days=days)
+    for number in numbers_:
+        ticket = _ticket(number)
+        ticket.created_at = ticket.updated_at = ticket.last_activity_at = when
+    db.session.commit()
+    search.index_tickets([_ticket(n).id for n in numbers_])
+
+
+@pytest.fixture
+def tiered(app):
+    app.config.update(SEARCH_RECENT_DAYS=30, SEARCH_FULL_INDEX_POSTINGS=3)
+    return app
+
+
+def test_words_in_too_many_tickets_are_searched_among_the_recently_active(tiered, agent, department):
+    opened = _printer_tickets(agent, department, 4)
+    old = service.open_ticket(agent, subject="Printer from last year", body_text="A zeppelin printer.",
+                              requester_email="old@example.test", department=department).number
+    _age([old], days=60)
+
+    common = search.search_tickets(agent, "printer", limit=3)
+    assert common.recent_days == 30 and common.total == 4
+    assert old not in [h.number for h in common] and len(common) == 3
+    # A rarer word (under SEARCH_FULL_INDEX_POSTINGS) searches every ticket, the old one too.
+    assert numbers(agent, "zeppelin") == [old]
+    assert search.search_tickets(agent, "zeppelin").recent_days is None
+    # When the recent tickets do not fill a page, every ticket is searched.
+    everything = search.search_tickets(agent, "printer", limit=10)
+    assert everything.recent_days is None and sorted(h.number for h in everything) == sorted([*opened, old])
+
+
+def test_search_page_says_when_only_recent_tickets_were_searched(tiered, client, agent, department):
+    tiered.config["SEARCH_FULL_INDEX_POSTINGS"] = 1
+    for n in range(51):  # a page of results (50) must come from the recent tickets
+        service.open_ticket(agent, subject=f"Toner {n}", body_text="Toner low.", requester_email=f"t{n}@example.test",
+                            department=department)
+    log_in(client, "agent@example.test")
+
+    page = client.get("/agent/search", query_string={"q": "toner"}).get_data(as_text=True)
+
+    assert "51 tickets found" in page
+    assert "the tickets active in the last 30 days were searched" in page
+
+
+def test_the_recent_tier_is_rebuilt_and_pruned(tiered, agent, department):
+    opened = _printer_tickets(agent, department, 4)
+    shutil.rmtree(search._recent_path())
+    assert search.rebuild() == 4
+    assert search.search_tickets(agent, "printer", limit=3).recent_days == 30
+
+    # Two went quiet weeks ago; the tier still has them as they were then (as if indexed back then).
+    when = utcnow() - timedelta(days=45)
+    for number in opened[:2]:
+        ticket = _ticket(number)
+        ticket.created_at = ticket.updated_at = ticket.last_activity_at = when
+    db.session.commit()
+    stale = [search._document(_ticket(n)) for n in opened[:2]]
+    with search._write_lock:
+        writer = search._open(search._recent_path()).writer()
+        for document in stale:
+            writer.update_document(**document)
+        writer.commit()
+    assert search.search_tickets(agent, "printer", limit=4).recent_days == 30
+    # The next index write (at most once an hour) drops what is no longer recent.
+    search._PRUNED.clear()
+    service.add_customer_message(SYSTEM, _ticket(opened[3]), body_text="Still jammed.",
+                                 author_email="p3@example.test")
+
+    found = search.search_tickets(agent, "printer", limit=2)
+    assert found.recent_days == 30 and found.total == 2
+    assert sorted(h.number for h in found) == sorted(opened[2:])
