@@ -10,6 +10,8 @@ import re
 import threading
 import time
 import unicodedata
+from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -322,14 +324,62 @@ def _posting_ids(matcher):
     return list(matcher.all_ids())
 
 
+# Document numbers of a term in a segment, kept across searches: segments never change (deletions are
+# kept beside them), so a common word's long posting list is decoded once, not on every search. Arrays
+# of machine integers: small, and nothing for the garbage collector to walk.
+_POSTINGS = OrderedDict()  # (segment id, field, term bytes) -> array("i")
+_POSTINGS_MAX = 4_000_000  # document numbers kept in all (16 MB)
+_postings_kept = 0
+_postings_lock = threading.Lock()
+
+
+def _term_docs(searcher, fieldname, text) -> set:
+    """The index-wide numbers of the live documents with ``text`` in ``fieldname``."""
+    try:
+        term = searcher.schema[fieldname].to_bytes(text)
+    except KeyError:
+        return set()
+    docs = set()
+    for leaf, offset in searcher.leaf_searchers():
+        ids = _segment_postings(leaf.reader(), fieldname, term)
+        if leaf.reader().has_deletions():
+            deleted = leaf.reader().deleted_docs_set  # computed once per reader
+            ids = [i for i in ids if i not in deleted]
+        docs.update(map(offset.__add__, ids) if offset else ids)
+    return docs
+
+
+def _segment_postings(reader, fieldname, term):
+    global _postings_kept
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    key = (segment.segment_id(), fieldname, term) if segment is not None else None
+    with _postings_lock:
+        ids = _POSTINGS.get(key) if key else None
+        if ids is not None:
+            _POSTINGS.move_to_end(key)
+            return ids
+    try:  # the segment's own postings, deletions not yet taken out
+        ids = array("i", _posting_ids(reader._terms.matcher(fieldname, term, reader.schema[fieldname].format)))
+    except (AttributeError, KeyError, TermNotFound):
+        try:
+            ids = array("i", _posting_ids(reader.postings(fieldname, term)))
+        except TermNotFound:
+            ids = array("i")
+    if key is not None:
+        with _postings_lock:
+            if key not in _POSTINGS:
+                _POSTINGS[key] = ids
+                _postings_kept += len(ids)
+                while _postings_kept > _POSTINGS_MAX and len(_POSTINGS) > 1:
+                    _postings_kept -= len(_POSTINGS.popitem(last=False)[1])
+    return ids
+
+
 def _docs_of(searcher, q) -> set:
     """The (index-wide) numbers of the documents matching ``q``, read straight from the posting lists for
     the terms, ANDs and ORs a search is made of; other kinds of query go through Whoosh."""
     if isinstance(q, query.Term):
-        try:
-            return set(_posting_ids(searcher.postings(q.fieldname, q.text)))
-        except TermNotFound:
-            return set()
+        return _term_docs(searcher, q.fieldname, q.text)
     if isinstance(q, query.And):
         parts = sorted((_docs_of(searcher, child) for child in q.subqueries), key=len)
         return set.intersection(*parts) if parts else set()
