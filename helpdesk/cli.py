@@ -69,7 +69,9 @@ def serve(host, port):
         # The embedded default reads the Maildir drop folder itself; real mailboxes get `helpdesk mailgateway`.
         from helpdesk.mailgateway import daemon
 
-        threading.Thread(target=daemon.run, args=(app, threading.Event()), name="maildrop", daemon=True).start()
+        # The drop folder of a one-machine setup: parsed in this process (no parser process beside the web server).
+        threading.Thread(target=daemon.run, args=(app, threading.Event()), kwargs={"parse_processes": 0},
+                         name="maildrop", daemon=True).start()
         click.echo(f"mail dropped into {app.config['MAILDROP_PATH']}/new becomes tickets")
     click.echo(f"helpdesk is running at http://{host}:{port}/")
     click.echo(f"database: {app.config['SQLALCHEMY_DATABASE_URI']}")

@@ -117,11 +117,13 @@ class MailboxWorker(threading.Thread):
                     db.session.remove()
 
 
-def run(app, stop_event, sources=None):
-    """Run a worker per mailbox until ``stop_event`` is set; returns when all have stopped."""
+def run(app, stop_event, sources=None, parse_processes=None):
+    """Run a worker per mailbox until ``stop_event`` is set; returns when all have stopped. Mail is parsed
+    by ``parse_processes`` parser processes (default: MAIL_PARSE_PROCESSES)."""
     with app.app_context():
         sources = sources if sources is not None else sources_from_config(app.config)
-    processes = pipeline.Parser.processes_for(app.config)
+    processes = pipeline.Parser.processes_for(
+        app.config if parse_processes is None else {"MAIL_PARSE_PROCESSES": parse_processes})
     parser = pipeline.Parser(processes) if processes and sources else None
     try:
         workers = [MailboxWorker(app, source, stop_event, parser) for source in sources]
