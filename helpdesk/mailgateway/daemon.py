@@ -32,16 +32,16 @@ def run_once(source, batch_size, should_stop=lambda: False):
 class Runner:
     """Runs a source batch by batch: fetch, store (one commit), mark on the server, process in arrival order.
 
-    With a ``parser`` (pipeline.Parser: other processes), the next batch is fetched, stored, marked and
-    handed to the parser before this one is processed, so one core parses while the other writes. The
-    batch fetched ahead is stored, so a crash or a stop leaves nothing unrecorded: the next start
-    processes it first (``process_pending``)."""
+    With a ``parser`` (pipeline.Parser: other processes), the next batch is fetched and handed to the
+    parser (which writes its raw bytes to storage and parses it) before this one is processed, so one
+    core prepares while the other writes. The batch fetched ahead is not stored nor marked on the server
+    until its turn, so a crash or a stop leaves it on the server, to be fetched again."""
 
-    SMALL = 8  # a batch this small is parsed in place: a round trip to the parser would only add latency
+    SMALL = 8  # a batch this small is prepared in place: a round trip to the parser would only add latency
 
     def __init__(self, source, batch_size, parser=None):
         self.source, self.batch_size, self.parser = source, batch_size, parser
-        self._ahead = None  # (stored, parser handle or None), fetched while the batch before was processed
+        self._ahead = None  # (batch, parser handle or None), fetched while the batch before was processed
 
     def run_once(self, should_stop=lambda: False):
         """Process one batch; returns its outcomes (empty: the mailbox had nothing new)."""
@@ -56,26 +56,27 @@ class Runner:
             current, self._ahead = self._ahead, None
         if current is None:
             return outcomes
-        stored, handle = current
+        batch, handle = current
+        prepared = self.parser.prepared(handle) if handle is not None else None
+        stored = pipeline.store_batch(batch, on_stored=lambda session: self.source.on_stored(session, batch),
+                                      prepared=prepared)
+        # Only now, with the bytes committed, is the mail marked (or moved) on the server.
+        self.source.acknowledge(batch)
         try:
-            if self.parser is not None and handle is not None and not should_stop():
+            if self.parser is not None and not should_stop():
                 self._ahead = self._fetch()
-            parsed = self.parser.parsed(handle) if handle is not None else None
+            parsed = pipeline.Parser.parsed(stored, prepared) if prepared else None
             return outcomes + pipeline.process_stored(stored, self.source.department, should_stop, parsed=parsed)
         except BaseException:
-            self._ahead = None  # stored: the next run's process_pending takes it, in order
+            self._ahead = None  # not stored: fetched again; what was stored is processed by process_pending
             raise
 
     def _fetch(self):
         batch = self.source.fetch_new(self.batch_size)
         if not batch:
             return None
-        stored = pipeline.store_batch(batch, on_stored=lambda session: self.source.on_stored(session, batch))
-        # Only now, with the bytes committed, is the mail marked (or moved) on the server.
-        self.source.acknowledge(batch)
-        new = sum(1 for _item, row in stored if row is not None)
-        handle = self.parser.submit(stored) if self.parser is not None and new >= self.SMALL else None
-        return stored, handle
+        handle = self.parser.submit(batch) if self.parser is not None and len(batch) >= self.SMALL else None
+        return batch, handle
 
 
 class MailboxWorker(threading.Thread):

@@ -86,12 +86,15 @@ def fingerprint(raw: bytes) -> tuple[str, str | None]:
     return digest, message_id
 
 
-def store_batch(batch, on_stored=None):
+def store_batch(batch, on_stored=None, prepared=None):
     """Store every new message of ``batch`` and commit once. Returns [(Fetched, row or None)], None for a
-    duplicate. ``on_stored(session)`` runs inside the same transaction (e.g. to advance an IMAP UID)."""
-    keyed = [(item, *fingerprint(item.raw)) for item in batch]
+    duplicate. ``on_stored(session)`` runs inside the same transaction (e.g. to advance an IMAP UID).
+    ``prepared``: per message, what a parser process already worked out (see ``_prepare``)."""
+    prepared = prepared or [None] * len(batch)
+    keyed = [(item, *(ready.fingerprint if ready else fingerprint(item.raw)), ready)
+             for item, ready in zip(batch, prepared, strict=True)]
     begin_write(db.session)
-    prints = [fp for _, fp, _ in keyed]
+    prints = [fp for _, fp, _, _ in keyed]
     refs = [(item.mailbox, item.source_ref) for item in batch if item.source_ref]
     known = set(db.session.scalars(sa.select(InboundMessage.fingerprint).where(InboundMessage.fingerprint.in_(prints))))
     known_refs = set()
@@ -100,12 +103,12 @@ def store_batch(batch, on_stored=None):
             sa.select(InboundMessage.mailbox, InboundMessage.source_ref)
             .where(InboundMessage.source_ref.in_([r for _, r in refs]))).all())
     result, seen = [], set()
-    for item, digest, message_id in keyed:
+    for item, digest, message_id, ready in keyed:
         if digest in known or digest in seen or (item.mailbox, item.source_ref) in known_refs:
             result.append((item, None))
             continue
         seen.add(digest)
-        row = _new_row(item, digest, message_id)
+        row = _new_row(item, digest, message_id, ready)
         db.session.add(row)
         result.append((item, row))
     if on_stored is not None:
@@ -120,21 +123,27 @@ def store_batch(batch, on_stored=None):
     return result
 
 
-def _new_row(item, digest, message_id):
+def _new_row(item, digest, message_id, ready=None):
     """The inbound row for a message (its bytes go to storage first). Sender and subject come from a
     headers-only parse, so even a message that later fails to parse is listed with them."""
-    key, size = storage.put(item.raw)
+    key, size = ready.stored if ready else storage.put(item.raw)
+    sender, subject = ready.listed if ready else _listed(item.raw)
+    return InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
+                          fingerprint=digest, raw_key=key, size=size, status=RECEIVED, sender=sender,
+                          subject=subject)
+
+
+def _listed(raw):
+    """(sender, subject) as the quarantine lists a message, from its header block alone."""
     sender = subject = None
     try:
-        headers = _quick_headers(item.raw)
+        headers = _quick_headers(raw)
         addresses = getaddresses(headers.get("from") or headers.get("reply-to") or [])
         sender = next((strip_control(a.lower())[:320] for _n, a in addresses if "@" in a), None)
         subject = strip_control((headers.get("subject") or [""])[0])[:998] or None
     except Exception:  # anything unreadable is the parse step's to report, with the raw bytes kept
         log.debug("headers of inbound message unreadable at store time", exc_info=True)
-    return InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
-                          fingerprint=digest, raw_key=key, size=size, status=RECEIVED, sender=sender,
-                          subject=subject)
+    return sender, subject
 
 
 _WANTED_HEADER = re.compile(rb"^(from|reply-to|subject)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
@@ -153,8 +162,8 @@ def _quick_headers(raw: bytes) -> dict:
 
 def _store_one_by_one(keyed, on_stored):
     result = []
-    for item, digest, message_id in keyed:
-        row = _new_row(item, digest, message_id)
+    for item, digest, message_id, ready in keyed:
+        row = _new_row(item, digest, message_id, ready)
         try:
             with db.session.begin_nested():
                 db.session.add(row)
@@ -568,25 +577,37 @@ def _parse_and_prefetch(rows, ready=None) -> dict:
 
 # --------------------------------------------------------------------------- a parser process
 
-def _parse_in_worker(raws, max_attachment_bytes):
-    """In the parser process: each message parsed (None if it does not parse: the gateway parses it again
-    and quarantines it with the reason), with its HTML sanitised as the ticket service will want it."""
+@dataclass(frozen=True)
+class Prepared:
+    """What a parser process works out for one fetched message before the gateway stores it."""
+
+    fingerprint: tuple  # (fingerprint, Message-ID)
+    stored: tuple  # (storage key, size): the raw bytes are in attachment storage
+    listed: tuple  # (sender, subject) from the header block
+    mail: ParsedMail | None  # None: it does not parse (the gateway parses it again to say why)
+    cleaned: tuple | None  # (html, clean_html(html)) for the ticket service
+
+
+def _prepare_in_worker(raws, storage_root, max_attachment_bytes):
+    """In the parser process: each message fingerprinted, written to storage, its header block read,
+    parsed and its HTML sanitised, so the gateway process only writes rows."""
     results = []
     for raw in raws:
         try:
             mail = parse(raw, max_attachment_bytes=max_attachment_bytes)
         except Exception:
-            results.append((None, None))
-            continue
-        html = strip_control(mail.html) if mail.html else ""
-        results.append((mail, (html, clean_html(html)) if html else None))
+            mail = None
+        html = strip_control(mail.html) if mail is not None and mail.html else ""
+        results.append(Prepared(fingerprint(raw), storage.put(raw, storage_root), _listed(raw), mail,
+                                (html, clean_html(html)) if html else None))
     return results
 
 
 class Parser:
-    """Parses stored mail in other processes (MAIL_PARSE_PROCESSES), so that on a machine with more than
-    one core the gateway writes one batch while the next is parsed (see daemon.Runner). Parsing is a
-    pure function of the bytes: the results are what the gateway would have computed itself."""
+    """Prepares fetched mail in other processes (MAIL_PARSE_PROCESSES): fingerprint, raw bytes written to
+    storage, headers, parse, sanitised HTML. On a machine with more than one core the gateway writes one
+    batch while the next is prepared (see daemon.Runner). All of it is a pure function of the bytes: the
+    results are what the gateway would have worked out itself."""
 
     def __init__(self, processes: int):
         import multiprocessing
@@ -596,7 +617,7 @@ class Parser:
         # connections and threads.
         self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
         # Start the processes now (they import the parser, about a second) rather than on the first batch.
-        for started in [self._pool.submit(_parse_in_worker, [], 0) for _worker in range(processes)]:
+        for started in [self._pool.submit(_prepare_in_worker, [], "", 0) for _worker in range(processes)]:
             started.result()
 
     @staticmethod
@@ -606,29 +627,31 @@ class Parser:
             return 1 if (os.cpu_count() or 1) > 1 else 0
         return int(wanted or 0)
 
-    def submit(self, stored):
-        """Start parsing the new messages of a ``store_batch`` result; returns a handle for ``parsed``."""
-        new = [(item, row) for item, row in stored if row is not None]
-        future = self._pool.submit(_parse_in_worker, [item.raw for item, _row in new],
-                                   current_app.config["MAX_ATTACHMENT_BYTES"])
-        return future, [sa.inspect(row).identity[0] for _item, row in new]
+    def submit(self, batch):
+        """Start preparing a fetched batch (a list of Fetched); returns a handle for ``prepared``."""
+        return self._pool.submit(_prepare_in_worker, [item.raw for item in batch], str(storage.root()),
+                                 current_app.config["MAX_ATTACHMENT_BYTES"])
 
     @staticmethod
-    def parsed(handle) -> dict:
-        """{inbound id: ParsedMail} of a submitted batch (its sanitised HTML kept for the ticket service);
-        empty if the parser process failed: the gateway then parses the batch itself."""
-        future, ids = handle
+    def prepared(handle):
+        """[Prepared] of a submitted batch; None if the parser process failed (the gateway then does it all)."""
         try:
-            results = future.result()
+            return handle.result()
         except Exception:
-            log.warning("mail parser process failed; parsing in the gateway", exc_info=True)
-            return {}
+            log.warning("mail parser process failed; the gateway prepares the batch itself", exc_info=True)
+            return None
+
+    @staticmethod
+    def parsed(stored, prepared) -> dict:
+        """{inbound id: ParsedMail} for the stored new messages (their sanitised HTML kept for the ticket
+        service)."""
         parsed = {}
-        for inbound_id, (mail, cleaned) in zip(ids, results, strict=True):
-            if mail is not None:
-                parsed[inbound_id] = mail
-            if cleaned is not None:
-                remember_cleaned(*cleaned)
+        for (_item, row), ready in zip(stored, prepared, strict=True):
+            if row is None or ready.mail is None:
+                continue
+            parsed[sa.inspect(row).identity[0]] = ready.mail
+            if ready.cleaned is not None:
+                remember_cleaned(*ready.cleaned)
         return parsed
 
     def close(self):

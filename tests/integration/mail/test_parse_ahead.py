@@ -1,6 +1,7 @@
-"""The gateway with a parser process (MAIL_PARSE_PROCESSES): the next batch is fetched, stored and parsed
-in another process while the current one is written. It must come to exactly what the gateway alone
-comes to, keep arrival order, and lose nothing when processing fails with a batch stored ahead."""
+"""The gateway with a parser process (MAIL_PARSE_PROCESSES): the next batch is fetched and prepared (raw
+bytes stored, parsed, sanitised) in another process while the current one is written. It must come to
+exactly what the gateway alone comes to, keep arrival order, and lose nothing when processing fails with
+a batch fetched ahead."""
 import os
 from email.message import EmailMessage
 
@@ -96,7 +97,7 @@ def test_every_mail_becomes_the_right_ticket_with_or_without_a_parser_process(de
     assert not [h for h in htmls if "<script" in h or "alert" in h]
 
 
-def test_a_failure_with_a_batch_stored_ahead_loses_nothing_and_keeps_order(desk, tmp_path, parser, monkeypatch):
+def test_a_failure_with_a_batch_fetched_ahead_loses_nothing_and_keeps_order(desk, tmp_path, parser, monkeypatch):
     desk()
     runner = Runner(_fill(tmp_path / "box", 30), 10, parser)
     real = pipeline.process_stored
@@ -111,7 +112,7 @@ def test_a_failure_with_a_batch_stored_ahead_loses_nothing_and_keeps_order(desk,
     monkeypatch.setattr(pipeline, "process_stored", failing_once)
     first = runner.run_once()
     with pytest.raises(RuntimeError):
-        runner.run_once()  # batch 2 fails while batch 3 is already stored ahead
+        runner.run_once()  # batch 2 fails while batch 3 is already fetched and prepared ahead
     rest = _drain(runner)  # what the daemon does after reconnecting
 
     done = first + rest
