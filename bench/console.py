@@ -159,6 +159,7 @@ def build_recent_tier(app):
             for document in _documents_by_sql(db.session, chunk[0], chunk[-1], only=chunk):
                 writer.add_document(**document)
         writer.commit()
+        search.mark_recent_tier_complete()
     print(f"search index recent tier: {len(ids):,} tickets active in the last {app.config['SEARCH_RECENT_DAYS']} "
           f"days in {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -172,6 +173,13 @@ def _write(change, recent_change=None, **commit_options):
     with _write_lock:
         targets = [(_path(), change)]
         if recent_change is not None and _recent_days():
+            if not index.exists_in(_recent_path()):
+                # Started along with an empty index (a new desk), the tier is complete from the start;
+                # beside an index that has tickets (an upgrade) it waits for `helpdesk search rebuild`.
+                fresh = not index.exists_in(_path()) or _open().doc_count_all() == 0
+                _open(_recent_path())
+                if fresh:
+                    mark_recent_tier_complete()
             targets.append((_recent_path(), recent_change))
         for path, apply in targets:
             writer = _open(path).writer(timeout=WRITER_TIMEOUT)
@@ -253,7 +261,23 @@ def rebuild(batch_size=REBUILD_BATCH) -> int:
             writer.add_document(**document)
 
     _write(fill, fill_recent, mergetype=writing.CLEAR)
+    if _recent_days():
+        mark_recent_tier_complete()
     return count
+
+
+_COMPLETE = "COMPLETE"  # in the recent tier's folder once a rebuild filled it (not just later writes)
+
+
+def mark_recent_tier_complete():
+    """Record that the recent tier holds every recently active ticket (written by a rebuild): until then,
+    e.g. right after an upgrade, searches do not rely on it."""
+    Path(_recent_path(), _COMPLETE).write_text(f"{_recent_days()}\n")
+
+
+def _recent_tier_ready():
+    marker = Path(_recent_path(), _COMPLETE)
+    return marker.exists() and marker.read_text().strip() == str(_recent_days()) and index.exists_in(_recent_path())
 
 
 _open_searchers = threading.local()
@@ -564,7 +588,7 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
     searcher = _searcher(path)
     found = None
     if _recent_days() and _estimate(searcher.reader(), parsed) > current_app.config["SEARCH_FULL_INDEX_POSTINGS"] \
-            and index.exists_in(_recent_path()):
+            and _recent_tier_ready():
         # Words in too many tickets to read them all quickly: search the tickets active lately, if that
         # finds a page of them.
         recent = _searcher(_recent_path())
