@@ -25,7 +25,7 @@ from bench.databases import throwaway_database
 from helpdesk import create_app
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
-from helpdesk.mailgateway.daemon import Runner, tune_gc
+from helpdesk.mailgateway.daemon import Runner
 from helpdesk.mailgateway.models import InboundMessage
 from helpdesk.mailgateway.pipeline import Parser
 from helpdesk.mailgateway.sources import MaildirSource
@@ -64,7 +64,6 @@ def _run(url, workdir, backend, count, jobs, parse_processes):
                 path.write_bytes(raw)
                 os.utime(path, ns=(1_700_000_000_000_000_000 + index, 1_700_000_000_000_000_000 + index))
             runner = Runner(source, app.config["MAIL_BATCH_SIZE"], parser)
-            tune_gc()  # as `helpdesk mailgateway` does at start
             batch_times = []
             started = time.perf_counter()
             done = 0

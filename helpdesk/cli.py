@@ -122,7 +122,6 @@ def mailgateway():
         from helpdesk.jobs import Periodic
 
         Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
-    daemon.tune_gc()
     daemon.run(app, stop)
     click.echo("mail gateway stopped.")
 

@@ -1,7 +1,6 @@
 """The gateway daemon: one thread per mailbox, each holding that mailbox's lock, fetching in batches,
 storing before marking on the server, then processing in arrival order. SIGTERM finishes the message
 in hand and stops."""
-import gc
 import logging
 import threading
 
@@ -11,16 +10,6 @@ from helpdesk.mailgateway.locks import MailboxLock
 from helpdesk.mailgateway.sources import MaildirSource, sources_from_config
 
 log = logging.getLogger("helpdesk.mailgateway")
-
-
-def tune_gc():
-    """Garbage collector settings for a gateway process: what exists at start (the app, its mappers, the
-    imports) is frozen out of every later collection, and collections come after 20,000 new objects
-    rather than 700. A batch makes hundreds of thousands of short-lived objects, and each collection
-    walked the whole process (a fifth of the gateway's time was spent there)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
 
 
 def run_once(source, batch_size, should_stop=lambda: False):
