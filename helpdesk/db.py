@@ -163,20 +163,8 @@ class _InsertPlan:
         self.pk_key = mapper.get_property_by_column(self.pk).key
         self.columns = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs
                         if prop.columns[0].table is self.table]
-        self.defaults = {}
-        for key, column in self.columns:
-            default = column.default
-            if default is not None and default.is_scalar:
-                self.defaults[key] = (column, lambda arg=default.arg: arg)
-            elif default is not None and default.is_callable:
-                self.defaults[key] = (column, lambda arg=default.arg: arg(None))
-        self.onupdates = {}
-        for key, column in self.columns:
-            hook = column.onupdate
-            if hook is not None and hook.is_scalar:
-                self.onupdates[key] = (column, lambda arg=hook.arg: arg)
-            elif hook is not None and hook.is_callable:
-                self.onupdates[key] = (column, lambda arg=hook.arg: arg(None))
+        self.defaults = self._python_values("default")
+        self.onupdates = self._python_values("onupdate")
         self.parents = []
         for rel in mapper.relationships:
             if rel.direction is sa.orm.interfaces.MANYTOONE:
@@ -184,6 +172,18 @@ class _InsertPlan:
                           rel.mapper.get_property_by_column(remote).key, remote is rel.mapper.primary_key[0])
                          for local, remote in rel.local_remote_pairs]
                 self.parents.append((rel.key, pairs))
+
+    def _python_values(self, hook_name):
+        """{attribute key: (column, make)} for the columns whose ``default`` or ``onupdate`` is a Python
+        value or function: ``make()`` gives the value the unit of work would have used."""
+        values = {}
+        for key, column in self.columns:
+            hook = getattr(column, hook_name)
+            if hook is not None and hook.is_scalar:
+                values[key] = (column, lambda arg=hook.arg: arg)
+            elif hook is not None and hook.is_callable:
+                values[key] = (column, lambda arg=hook.arg: arg(None))
+        return values
 
     @staticmethod
     def usable(mapper):
