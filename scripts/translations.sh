@@ -3,6 +3,11 @@
 #
 #   scripts/translations.sh update   extract the strings, merge them into every catalogue, compile the .mo files
 #   scripts/translations.sh check    fail if the committed .pot, .po or .mo files lag behind the code (CI, tests)
+#   scripts/translations.sh compare A.mo B.mo
+#                                    fail unless two compiled catalogues hold the same messages
+#
+# The check compares what the .mo files *say*, not their bytes: a new Babel release writes a different
+# "Generated-By" header (or orders the file differently) and must not make the committed catalogues stale.
 #
 # The languages are the keys of LANGUAGES in helpdesk/i18n.py, less English (the language of the msgids).
 set -euo pipefail
@@ -31,7 +36,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 usage() {
-    echo "usage: $0 update|check" >&2
+    echo "usage: $0 update|check|compare A.mo B.mo" >&2
     exit 2
 }
 
@@ -133,6 +138,50 @@ sys.exit(1 if problems else 0)
 EOF
 }
 
+# Exits 0 if two .mo files hold the same translations and plural rule, whatever wrote them; otherwise
+# prints what differs and exits 1. Arguments: expected.mo committed.mo
+same_messages() {
+    "${PYTHON[@]}" - "$@" <<'EOF'
+import sys
+
+from babel.messages.mofile import read_mo
+
+
+def frozen(value):
+    return tuple(value) if isinstance(value, list | tuple) else value  # plural ids and strings come as lists
+
+
+def meaning(path):
+    with open(path, "rb") as f:
+        catalog = read_mo(f)
+    messages = {(m.context, frozen(m.id)): frozen(m.string) for m in catalog if m.id}
+    return catalog.plural_forms, messages
+
+
+expected_path, committed_path = sys.argv[1:]
+expected_plural, expected = meaning(expected_path)
+committed_plural, committed = meaning(committed_path)
+differences = []
+if expected_plural != committed_plural:
+    differences.append(f"plural forms {committed_plural!r} instead of {expected_plural!r}")
+for key in sorted(expected.keys() | committed.keys(), key=repr):
+    if expected.get(key) != committed.get(key):
+        context, msgid = key
+        label = repr(msgid) + (f" (context {context!r})" if context else "")
+        if key not in committed:
+            differences.append(f"missing {label}")
+        elif key not in expected:
+            differences.append(f"not in the .po: {label}")
+        else:
+            differences.append(f"{label}: {committed[key]!r} instead of {expected[key]!r}")
+for difference in differences[:10]:
+    print(f"  {difference}")
+if len(differences) > 10:
+    print(f"  ... and {len(differences) - 10} more")
+sys.exit(1 if differences else 0)
+EOF
+}
+
 update() {
     local langs lang po
     extract "$tmp/messages.pot"
@@ -192,8 +241,9 @@ check() {
         elif [[ ! -f $mo ]]; then
             echo "$mo: missing"
             failed=1
-        elif ! cmp -s "$tmp/$lang.mo" "$mo"; then
-            echo "$mo: differs from what $po compiles to"
+        elif ! same_messages "$tmp/$lang.mo" "$mo" >"$tmp/differences"; then
+            echo "$mo: its messages differ from what $po compiles to:"
+            cat "$tmp/differences"
             failed=1
         fi
     done
@@ -209,5 +259,6 @@ check() {
 case ${1:-} in
     update) update ;;
     check) check ;;
+    compare) [[ $# -eq 3 ]] || usage; same_messages "$2" "$3" ;;
     *) usage ;;
 esac

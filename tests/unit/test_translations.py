@@ -97,3 +97,50 @@ def test_persian_uses_persian_letters():
     """Arabic yeh and kaf look alike but break search and sorting for Persian readers."""
     arabic = [(m.id, m.string) for m in _catalogue("fa") if m.id and re.search("[\u064a\u0643]", str(m.string))]
     assert not arabic
+
+
+def _compile(catalog, path):
+    from babel.messages.mofile import write_mo
+
+    with open(path, "wb") as f:
+        write_mo(f, catalog)
+    return path
+
+
+def _compare(expected, committed):
+    return subprocess.run(["bash", str(REPO / "scripts" / "translations.sh"), "compare", str(expected), str(committed)],
+                          capture_output=True, text=True, cwd=REPO)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalogue_check_ignores_which_babel_compiled_the_catalogue(tmp_path, monkeypatch, lang):
+    """A new Babel release writes its own version into the header; the translations are still the same."""
+    expected = _compile(_catalogue(lang), tmp_path / "expected.mo")
+    monkeypatch.setattr("babel.messages.catalog.VERSION", "99.0.0")
+    other = _compile(_catalogue(lang), tmp_path / "other.mo")
+    assert b"Babel 99.0.0" in other.read_bytes() and other.read_bytes() != expected.read_bytes()
+
+    result = _compare(expected, other)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_catalogue_check_names_a_translation_that_changed(tmp_path):
+    catalog = _catalogue("de")
+    expected = _compile(catalog, tmp_path / "expected.mo")
+    catalog.get("Log in").string = "Einloggen, bitte"
+    stale = _compile(catalog, tmp_path / "stale.mo")
+
+    result = _compare(expected, stale)
+    assert result.returncode == 1
+    assert "'Log in'" in result.stdout and "Einloggen, bitte" in result.stdout
+
+
+def test_catalogue_check_names_a_translation_the_compiled_catalogue_lacks(tmp_path):
+    catalog = _catalogue("tr")
+    expected = _compile(catalog, tmp_path / "expected.mo")
+    catalog.delete("Log in")
+    stale = _compile(catalog, tmp_path / "stale.mo")
+
+    result = _compare(expected, stale)
+    assert result.returncode == 1
+    assert "missing 'Log in'" in result.stdout
