@@ -52,15 +52,19 @@ def upgrade_database():
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--demo", is_flag=True, help="Load the demo data first (once) and list its logins.")
 @with_appcontext
-def serve(host, port):
+def serve(host, port, demo):
     """Run the web app (embedded use; production runs gunicorn, see the Procfile)."""
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     from helpdesk.jobs import Periodic
 
     app = current_app._get_current_object()
     upgrade_database()
+    logins = _load_demo() if demo else []
+    # Bind first: a port in use fails here, before any background thread starts.
+    server = make_server(host, port, app, threaded=True)
     if not app.config["REDIS_URL"]:
         # No workers in the embedded setup: retry due mail from here.
         Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
@@ -73,13 +77,17 @@ def serve(host, port):
         threading.Thread(target=daemon.run, args=(app, threading.Event()), kwargs={"parse_processes": 0},
                          name="maildrop", daemon=True).start()
         click.echo(f"mail dropped into {app.config['MAILDROP_PATH']}/new becomes tickets")
-    click.echo(f"helpdesk is running at http://{host}:{port}/")
     click.echo(f"database: {app.config['SQLALCHEMY_DATABASE_URI']}")
     if not app.config["SMTP_HOST"]:
         click.echo(f"outgoing mail is written to {app.config['OUTGOING_MAIL_PATH']} "
                    "(set HELPDESK_SMTP_HOST to send it)")
-    click.echo("log in with an account from `helpdesk demo` or `helpdesk user create`; Ctrl+C stops.")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    # The last lines are the ones a newcomer needs: where to go and how to log in.
+    click.echo(f"\nhelpdesk is running at http://{host}:{server.port}/  (Ctrl+C stops)")
+    if logins:
+        _echo_logins(logins)
+    else:
+        click.echo("log in with an account from `helpdesk demo` or `helpdesk user create`.")
+    server.serve_forever()
 
 
 def _embedded_maildrop(app) -> bool:
@@ -298,11 +306,20 @@ def user_kb_editor(email, revoke):
 @with_appcontext
 def demo():
     """Load demo data: departments, an admin, an agent, a customer and a few tickets."""
+    upgrade_database()
+    _echo_logins(_load_demo())
+
+
+def _load_demo():
     from helpdesk.demo import load_demo
 
-    upgrade_database()
     created, logins = load_demo()
     click.echo("demo data loaded." if created else "demo data was already there.")
+    return logins
+
+
+def _echo_logins(logins):
+    click.echo("demo logins:")
     for role, login, password in logins:
         click.echo(f"  {role:<9} {login}  password: {password}")
 

@@ -99,7 +99,9 @@ class MailboxWorker(threading.Thread):
                     continue
                 try:
                     self.source.connect()
-                    log.info("%s: connected", self.source.name)
+                    # A local folder has nothing to connect to; a server connection is worth a line in the log.
+                    log.log(logging.DEBUG if isinstance(self.source, MaildirSource) else logging.INFO,
+                            "%s: connected", self.source.name)
                     delay = config["MAIL_RECONNECT_MIN"]
                     runner = Runner(self.source, config["MAIL_BATCH_SIZE"], self.parser)
                     while not self.should_stop():
