@@ -1,5 +1,5 @@
 """The domain error hierarchy. Doors map these to HTTP answers, CLI messages or quarantine reasons."""
-from flask_babel import lazy_gettext as _l
+from helpdesk.i18n import lazy_gettext as _l
 
 
 class HelpdeskError(Exception):

@@ -6,7 +6,9 @@ import jdatetime
 from babel import Locale
 from flask import current_app
 from flask_babel import format_datetime as babel_format_datetime
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, gettext
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 
 # Code -> name in its own language (shown in the language switcher untranslated, as is customary).
 LANGUAGES = {
@@ -17,6 +19,21 @@ LANGUAGES = {
     "fa": "فارسی",
 }
 RTL_LANGUAGES = frozenset({"fa"})
+
+
+class PlainTextLazyString(LazyString):
+    """A lazily translated message that is plain text. flask_babel's LazyString tells Jinja (and the session's
+    flash serialiser, WTForms, Markup) that it is already HTML, so the values put into it, a file name or an
+    address someone typed, would reach the page unescaped; this one is escaped, values and all, in HTML."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> PlainTextLazyString:
+    """The translation of ``string`` with ``variables`` put in, made when it is shown (in the reader's language).
+    Use this, never flask_babel's lazy_gettext, for every lazy message: it is escaped wherever HTML is written."""
+    return PlainTextLazyString(gettext, string, **variables)
 
 
 def best_language(candidates) -> str:

@@ -1,7 +1,6 @@
 """Errors of the accounts package."""
-from flask_babel import lazy_gettext as _l
-
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import lazy_gettext as _l
 
 
 class LinkExpired(HelpdeskError):

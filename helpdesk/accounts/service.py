@@ -6,7 +6,6 @@ import email_validator
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import audit
@@ -25,6 +24,7 @@ from helpdesk.db import commit_service_call, deferred_index, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import strip_control
 
 # Intranet helpdesks receive mail from .local addresses and test setups use .test; email-validator

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from helpdesk import audit
 from helpdesk.accounts import notifications, tokens
@@ -15,6 +14,7 @@ from helpdesk.db import commit_service_call
 from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import strip_control
 
 STAFF_ROLES = {ROLE_AGENT: _l("Agent"), ROLE_ADMIN: _l("Admin")}

@@ -1,10 +1,10 @@
 """Knowledge base tables: folders, articles with their translations and revisions, and readers' votes."""
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import relationship
 
 from helpdesk.db import UTCDateTime, utcnow
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 
 # Who may read a folder (and so its articles).
 PUBLIC = "public"

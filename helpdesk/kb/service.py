@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from sqlalchemy.orm import selectinload
 
@@ -18,6 +17,7 @@ from helpdesk.db import batch, commit_service_call, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.kb import access
 from helpdesk.kb.models import (

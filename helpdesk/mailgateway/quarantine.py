@@ -2,12 +2,12 @@
 the pipeline again, or open a ticket from it by hand."""
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from helpdesk import storage
 from helpdesk.db import batch, utcnow
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.models import PROCESSED, QUARANTINED, InboundMessage
 from helpdesk.mailgateway.parsing import UnparseableMail, decode_text, parse

@@ -1,5 +1,5 @@
 """Why the gateway did what it did, as a code with values, so each reader sees it in their language."""
-from flask_babel import lazy_gettext as _l
+from helpdesk.i18n import lazy_gettext as _l
 
 REASONS = {
     "no_sender": _l("The message has no sender address, so there is no one to answer."),

@@ -3,7 +3,6 @@
 import re
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import relationship
 
 from helpdesk import audit
@@ -11,6 +10,7 @@ from helpdesk.accounts.models import User
 from helpdesk.db import UTCDateTime, commit_service_call, utcnow
 from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import strip_control
 from helpdesk.tickets import access
 from helpdesk.tickets.models import Department

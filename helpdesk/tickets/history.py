@@ -5,13 +5,13 @@ from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.audit.models import AuditEvent
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import access
 from helpdesk.tickets.events import describe_event
 from helpdesk.tickets.models import Department, Ticket

@@ -1,12 +1,11 @@
 """Merging one ticket into another: the conversation, its files and its people move to the target; the source
 is closed and remembers where it went, so later mail to it (token, subject tag, References) lands in the target."""
-from flask_babel import lazy_gettext as _l
-
 from helpdesk import audit
 from helpdesk.accounts import service as accounts
 from helpdesk.db import commit_service_call
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import access
 from helpdesk.tickets.models import CLOSED, SYSTEM_EVENT, Ticket
 from helpdesk.tickets.service import _add_cc, _lock, _reindex_after_commit, _set_status, _system_event

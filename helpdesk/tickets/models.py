@@ -1,11 +1,11 @@
 """Tables of the ticket store."""
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import relationship
 
 from helpdesk.accounts.models import User
 from helpdesk.db import UTCDateTime, utcnow
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 
 # Statuses, in the order an agent meets them. Labels are what people read.
 OPEN, IN_PROGRESS, ANSWERED, WAITING, CLOSED = "open", "in_progress", "answered", "waiting_on_customer", "closed"

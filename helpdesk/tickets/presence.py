@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import relationship
 
 from helpdesk.accounts.models import User
 from helpdesk.db import UTCDateTime, begin_write, commit_service_call, utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import access
 from helpdesk.tickets.models import AGENT_REPLY, CUSTOMER_MESSAGE, Message, Ticket
 

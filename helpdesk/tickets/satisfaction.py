@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import backref, relationship
 
@@ -14,6 +13,7 @@ from helpdesk.accounts.models import User
 from helpdesk.db import UTCDateTime, commit_service_call, utcnow
 from helpdesk.errors import HelpdeskError, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import strip_control
 from helpdesk.tickets.models import Ticket
 

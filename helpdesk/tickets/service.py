@@ -7,7 +7,6 @@ from pathlib import PurePath
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
@@ -15,6 +14,7 @@ from helpdesk.accounts.models import Organisation, User
 from helpdesk.db import batch, commit_service_call, deferred_index, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_html, html_to_text, strip_control, text_to_html

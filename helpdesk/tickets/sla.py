@@ -24,13 +24,13 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from helpdesk import audit
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.db import commit_service_call, deferred_index, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.service import new_message_id, queue_email
 from helpdesk.tickets.models import (

@@ -1,7 +1,6 @@
 """The web door: blueprints, the session user, error pages and security headers."""
 from flask import render_template, request
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -10,6 +9,7 @@ from helpdesk.accounts import service as accounts
 from helpdesk.db import begin_write
 from helpdesk.extensions import db, login_manager
 from helpdesk.i18n import LANGUAGES, format_datetime, text_direction
+from helpdesk.i18n import lazy_gettext as _l
 
 
 def init_app(app):

@@ -1,12 +1,12 @@
 """Forms of the self-service account pages (register, activate, forgot and reset password, profile)."""
 from zoneinfo import available_timezones
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from helpdesk.i18n import LANGUAGES
+from helpdesk.i18n import lazy_gettext as _l
 
 
 class RegisterForm(FlaskForm):

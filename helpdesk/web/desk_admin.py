@@ -4,7 +4,6 @@ parses its form and calls one service function; the services check that the acto
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -15,6 +14,7 @@ from helpdesk.accounts import staff
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import access, history, service
 from helpdesk.tickets.models import Department
 from helpdesk.web.forms import PostForm, apply_errors

@@ -3,7 +3,6 @@ form and calls one service function in tickets/canned.py, which checks that the 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired
 
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import canned
 from helpdesk.tickets.models import Department
 from helpdesk.web.forms import PostForm, apply_errors

@@ -1,10 +1,10 @@
 """Forms of the agent's ticket workspace: reply, internal note and the ticket's details. Adding and removing
 copies (CC) reuse the portal's forms."""
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets.models import ANSWERED, STATUSES
 from helpdesk.web.ticket_forms import AddCCForm, RemoveCCForm, read_uploads
 

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SearchField, SelectField
@@ -14,6 +13,7 @@ from wtforms.validators import Length, Optional
 from helpdesk.accounts.models import User
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.search import index as search
 from helpdesk.tickets import access
 from helpdesk.tickets.models import STATUSES, Department

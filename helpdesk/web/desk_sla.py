@@ -4,13 +4,13 @@ service function in tickets/sla.py, which checks again that the actor is an admi
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import PRIORITIES, Department
 from helpdesk.web.forms import PostForm, apply_errors

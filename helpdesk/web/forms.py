@@ -1,9 +1,10 @@
 """Web forms (Flask-WTF: every form carries a CSRF token)."""
 from flask import flash
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from helpdesk.i18n import lazy_gettext as _l
 
 
 def apply_errors(form, errors: dict, fields: dict | None = None):

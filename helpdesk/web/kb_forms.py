@@ -1,11 +1,11 @@
 """Forms of the knowledge base: the reader's feedback, and the editors' folder and article forms. The
 service checks every value; choices here only draw the menus."""
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FileField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from helpdesk.i18n import LANGUAGES
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.kb.models import BODY_FORMATS, FOLDER_KINDS, VISIBILITIES
 
 

@@ -1,12 +1,12 @@
 """The public rating page behind the links in the closing mail: no login, the signed link stands for the
 requester. Opening the link only shows the choice (mail scanners open links); saving needs the form's POST."""
 from flask import Blueprint, render_template
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import Length
 
 from helpdesk.errors import ValidationFailed
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import satisfaction
 from helpdesk.web.forms import apply_errors
 

@@ -5,13 +5,13 @@ from pathlib import PurePath
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from helpdesk.accounts import service as accounts
 from helpdesk.db import utcnow
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.i18n import valid_timezone
 from helpdesk.tickets.service import NewAttachment
 
