@@ -3,7 +3,6 @@ publishing, ordering, readers' "was this helpful?" votes and feedback, and feedb
 Each validates all its input, checks the actor's right, writes an audit row and commits once; the
 search index follows through a job after the commit."""
 import re
-from pathlib import PurePath
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
@@ -37,6 +36,7 @@ from helpdesk.kb.models import (
 )
 from helpdesk.sanitize import clean_html, html_to_text, strip_control
 from helpdesk.tickets import service as tickets
+from helpdesk.uploads import clean_filename
 
 TITLE_MAX = 255
 FOLDER_TITLE_MAX = 200
@@ -226,8 +226,7 @@ def _editor_id(actor):
 def _store_video(article, video):
     key, _size = storage.put(video.data)
     article.video_key, article.video_content_type = key, video.content_type
-    name = PurePath((video.filename or "").replace("\\", "/")).name
-    article.video_filename = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")[:255] or "video"
+    article.video_filename = clean_filename(video.filename, default="video")
 
 
 # --------------------------------------------------------------------------- editors

@@ -3,7 +3,6 @@ Each public function validates all its input first (raising ValidationFailed wit
 checks the actor's permission, changes the store, writes audit rows and outbox mail, and commits once."""
 import re
 from dataclasses import dataclass
-from pathlib import PurePath
 
 import sqlalchemy as sa
 from flask import current_app
@@ -40,6 +39,7 @@ from helpdesk.tickets.models import (
     Participant,
     Ticket,
 )
+from helpdesk.uploads import clean_filename
 
 SUBJECT_MAX = 255
 _UNSET = object()
@@ -84,9 +84,7 @@ def _clean_body(errors, body_text, body_html):
 
 
 def _safe_filename(name):
-    name = PurePath((name or "").replace("\\", "/")).name
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
-    return name[:255] or "attachment"
+    return clean_filename(name)  # the same name the portal's blocked-program check looked at
 
 
 def _check_attachments(errors, attachments):

@@ -13,6 +13,7 @@ from helpdesk.extensions import db
 from helpdesk.mailgateway import quarantine, reasons
 from helpdesk.tickets import queue, service, sla
 from helpdesk.tickets.models import PRIORITIES, STATUSES, Department
+from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import OpenFromQuarantineForm, PostForm
 
 bp = Blueprint("desk", __name__, url_prefix="/agent")
@@ -136,7 +137,7 @@ def quarantine_raw(inbound_id):
     data = quarantine.raw_bytes(current_user, inbound_id)
     # Served as a download of an opaque type: the bytes are untrusted and must never render here.
     return Response(data, mimetype="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="message-{inbound_id}.eml"'})
+        "Content-Disposition": content_disposition(f"message-{inbound_id}.eml")})
 
 
 @bp.route("/quarantine/<int:inbound_id>/retry", methods=["POST"])

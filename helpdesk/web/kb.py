@@ -2,7 +2,6 @@
 suggestions), "was this helpful?" with its feedback form, and uploaded videos. Guests, customers and
 agents read here what the portal shows; internal articles and drafts live in the console (kb_editor)."""
 import secrets
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -13,6 +12,7 @@ from helpdesk import storage
 from helpdesk.errors import ValidationFailed
 from helpdesk.kb import access, service
 from helpdesk.kb import index as kb_index
+from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm
 from helpdesk.web.kb_forms import FeedbackForm
 
@@ -181,14 +181,9 @@ def video_response(item):
         abort(404)
     response = Response(storage.get(item.video_key), mimetype=item.video_content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = _disposition(item.video_filename)
+    response.headers["Content-Disposition"] = content_disposition(item.video_filename, inline=True)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-def _disposition(filename):
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
-    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def _search(text, limit=SEARCH_LIMIT, typing=False):

@@ -1,7 +1,6 @@
 """Forms of the portal's ticket pages: submitting a ticket, replying, copies (CC) and the ticket's details."""
 import ipaddress
 from datetime import datetime, timedelta
-from pathlib import PurePath
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app
@@ -9,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from helpdesk import uploads
 from helpdesk.accounts import service as accounts
 from helpdesk.db import utcnow
 from helpdesk.i18n import lazy_gettext as _l
@@ -16,8 +16,6 @@ from helpdesk.i18n import valid_timezone
 from helpdesk.tickets.service import NewAttachment
 
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
-# Executables are refused by their first bytes too: a renamed program is still a program.
-_EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
 
 
 def timezone_choices():
@@ -28,15 +26,14 @@ def read_uploads(field):
     """Validate the files of a MultipleFileField and keep them as ``field.uploads`` (NewAttachment).
     Every bad file gets its own error beside the field."""
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
-    blocked = {e.lower().lstrip(".") for e in current_app.config["PORTAL_BLOCKED_EXTENSIONS"]}
+    blocked = current_app.config["PORTAL_BLOCKED_EXTENSIONS"]
     field.uploads, problems = [], []
     for upload in field.data or ():
         if not getattr(upload, "filename", None):
             continue  # the browser sends an empty part when no file was chosen
-        name = PurePath(upload.filename.replace("\\", "/")).name
+        name = uploads.clean_filename(upload.filename)  # checked as it will be stored: "evil.vbs " is evil.vbs
         data = upload.read()
-        suffixes = {s.lower().lstrip(".") for s in PurePath(name.lower()).suffixes}
-        if suffixes & blocked or data.startswith(_EXECUTABLE_MAGIC):
+        if uploads.is_program(name, data, blocked):
             problems.append(_l("%(name)s: programs and scripts cannot be attached.", name=name))
         elif not data:
             problems.append(_l("%(name)s is empty.", name=name))

@@ -19,6 +19,7 @@ from helpdesk.tickets.events import format_size
 from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, Department, Ticket
 from helpdesk.tickets.reply_matching import follow_merges
 from helpdesk.web import participants
+from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.thread import thread_items
 from helpdesk.web.ticket_forms import (
@@ -293,7 +294,7 @@ def attachment(attachment_id):
         abort(404)
     response = Response(data, mimetype=content_type)
     # Always a download when opened directly; an <img> still shows allowlisted images (served with their type).
-    response.headers.set("Content-Disposition", "attachment", filename=found.filename)
+    response.headers["Content-Disposition"] = content_disposition(found.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
