@@ -181,3 +181,18 @@ def test_message_rows_keep_their_attachments_named_as_stored(app, customer):
     db.session.rollback()
     message = db.session.get(Message, ticket.messages[0].id)
     assert [a.filename for a in message.attachments] == ["evil.vbs"]
+
+
+@pytest.mark.parametrize("name", ["开箱视频.mp4", "Распаковка.mp4", "ویدیو.mp4", "🎬 clip.mp4", 'say "hi"; x.mp4'])
+def test_kb_videos_named_in_any_script_play_under_their_name(client, make_user, name):
+    from helpdesk.actors import SYSTEM
+    from helpdesk.kb import service as kb
+
+    editor = kb.set_editor(SYSTEM, make_user("agent", email="kb-editor@example.test"), True)
+    folder = kb.create_folder(editor, title="Printers")
+    data = b"\x00\x00\x00\x18ftypmp42"
+    item = kb.create_article(editor, folder=folder, language="en", title="Clip", body="See the clip.",
+                             video=NewAttachment(name, "video/mp4", data), publish=True)
+    response = client.get(f"/kb/articles/{item.id}/video")
+    assert response.status_code == 200 and response.data == data
+    assert decoded(response.headers["Content-Disposition"]) == ("inline", name)
