@@ -83,10 +83,10 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 # Minimum length of a password.
 PASSWORD_MIN_LENGTH = 10
-# Lifetime of the login session cookie when "remember me" is ticked, in days.
+# Lifetime of the login session cookie when "remember me" is ticked, in days; no session lasts longer.
 REMEMBER_COOKIE_DAYS = 30
-# Send session cookies only over HTTPS (set True behind TLS).
-SESSION_COOKIE_SECURE = False
+# Send the session and remember-me cookies only over HTTPS; None: yes when ENV is "production".
+SESSION_COOKIE_SECURE = None
 # Storage URI for rate-limit counters: "memory://" for one process, a redis:// URL for several.
 RATELIMIT_STORAGE_URI = "memory://"
 # Log level of the helpdesk's own loggers.
@@ -143,9 +143,14 @@ PRIVACY_POLICY_VERSION = "2026-11"
 ACTIVATION_TOKEN_HOURS = 72
 # Minutes a password reset link stays valid.
 RESET_TOKEN_MINUTES = 60
-# Failed logins within LOGIN_FAILURE_WINDOW_MINUTES after which an account refuses logins.
-LOGIN_MAX_FAILURES = 5
-# Minutes over which failed logins are counted; a throttled account lets in again once they pass.
+# Failed passwords from one IP address on one login after which that address must wait before each try.
+LOGIN_THROTTLE_AFTER_FAILURES = 5
+# Seconds that address waits after the first of those failures; each further failure doubles the wait.
+LOGIN_THROTTLE_FIRST_DELAY_SECONDS = 1
+# Upper bound, in seconds, of that wait.
+LOGIN_THROTTLE_MAX_DELAY_SECONDS = 300
+# Minutes without a failure after which an address's failures on a login are forgotten (and the owner,
+# told by mail when throttling began, would be told again).
 LOGIN_FAILURE_WINDOW_MINUTES = 15
 # Per-address limit on submitting the login, register and forgot-password forms (Flask-Limiter syntax).
 ACCOUNT_FORM_RATE_LIMIT = "10 per minute"

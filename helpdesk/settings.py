@@ -70,8 +70,12 @@ def _derive(config):
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
     config["BABEL_DEFAULT_TIMEZONE"] = config["DEFAULT_TIMEZONE"]
     config["REMEMBER_COOKIE_DURATION"] = int(config["REMEMBER_COOKIE_DAYS"]) * 86400
-    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        # A production site is served over HTTPS: its login cookies must never travel in clear text.
+        config["SESSION_COOKIE_SECURE"] = config["ENV"] == "production"
+    config["REMEMBER_COOKIE_SECURE"] = bool(config["SESSION_COOKIE_SECURE"])
     config["REMEMBER_COOKIE_HTTPONLY"] = True
+    config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["WTF_CSRF_TIME_LIMIT"] = None  # tokens live as long as the session

@@ -41,7 +41,8 @@ class User(db.Model):
     phone = sa.Column(sa.String(50))
     locale = sa.Column(sa.String(10))
     timezone = sa.Column(sa.String(64))
-    # Bumped to end every session of this user (password reset, deactivation).
+    # Bumped to end every session of this user at once (deactivation); sessions also end one by one
+    # (logout) or all together (password change or reset, "log out everywhere") through their rows.
     session_version = sa.Column(sa.Integer, nullable=False, default=1, server_default="1")
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     activated_at = sa.Column(UTCDateTime)
@@ -92,8 +93,13 @@ class User(db.Model):
     def is_anonymous(self):
         return False
 
+    # The login session this object was loaded for or started with (see accounts.sessions); not a column.
+    session_token = None
+
     def get_id(self):
-        return f"{self.id}:{self.session_version}"
+        """'<id>:<session_version>:<session token>': what the session and remember-me cookies carry.
+        Without a session started (accounts.sessions.start_session) it names no session that could load."""
+        return f"{self.id}:{self.session_version}:{self.session_token or ''}"
 
     def __repr__(self):
         return f"<User {self.id} {self.email} {self.role}>"
@@ -121,11 +127,34 @@ class AccountToken(db.Model):
     user = relationship(User)
 
 
-class LoginFailure(db.Model):
-    """One failed login for an existing account; recent rows throttle that account."""
+class LoginSession(db.Model):
+    """One logged-in browser. Its cookies carry a random token of which only the SHA-256 is kept here;
+    deleting the row ends that session (logout), deleting all of a user's rows ends them all."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_sessions"
 
     id = sa.Column(sa.Integer, primary_key=True)
     user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
-    failed_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    # A remembered browser logs in again by itself until then; the session cannot outlive it either.
+    expires_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins from one address (IP) on one login (an account, or a login name no account has):
+    after LOGIN_THROTTLE_AFTER_FAILURES of them that address waits before it may try that login again."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (sa.UniqueConstraint("login_key", "ip"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    # "user:<id>" for an account (email and username count together), else "login:<sha256 of the name>".
+    login_key = sa.Column(sa.String(80), nullable=False)
+    ip = sa.Column(sa.String(64), nullable=False)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    failures = sa.Column(sa.Integer, nullable=False, default=0)
+    last_failed_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    blocked_until = sa.Column(UTCDateTime)
+    # When the owner was told that this episode of throttling began.
+    notified_at = sa.Column(UTCDateTime)

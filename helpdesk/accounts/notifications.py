@@ -1,5 +1,5 @@
-"""Account mail (activation, password reset, "you already have an account"), rendered in the recipient's
-language and queued through the outbox. The links point at the web door's pages under BASE_URL."""
+"""Account mail (activation, password reset, "you already have an account", failed logins), rendered in the
+recipient's language and queued through the outbox. The links point at the web door's pages under BASE_URL."""
 from email.utils import formataddr
 
 from flask import current_app, render_template
@@ -51,3 +51,9 @@ def send_staff_invitation(user, token: str, hours: int):
     _send(user, "staff_invitation",
           lambda: _("Your %(brand)s staff account", brand=current_app.config["BRAND_NAME"]),
           link=_link(ACTIVATE_PATH + token), hours=hours, login_name=user.email)
+
+
+def send_login_throttled(user, ip: str):
+    _send(user, "login_throttled",
+          lambda: _("Failed logins to your %(brand)s account", brand=current_app.config["BRAND_NAME"]),
+          ip=ip, forgot_link=_link(FORGOT_PATH))

@@ -9,14 +9,13 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import audit
-from helpdesk.accounts import notifications, tokens
-from helpdesk.accounts.errors import LinkExpired
+from helpdesk.accounts import notifications, sessions, throttle, tokens
+from helpdesk.accounts.errors import LinkExpired, LoginThrottled
 from helpdesk.accounts.models import (
     PURPOSE_ACTIVATION,
     PURPOSE_RESET,
     ROLE_CUSTOMER,
     ROLES,
-    LoginFailure,
     Organisation,
     User,
 )
@@ -25,6 +24,7 @@ from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.jobs import enqueue_after_commit
 from helpdesk.sanitize import strip_control
 
 # Intranet helpdesks receive mail from .local addresses and test setups use .test; email-validator
@@ -32,6 +32,8 @@ from helpdesk.sanitize import strip_control
 for _domain in ("local", "test"):
     if _domain in email_validator.SPECIAL_USE_DOMAIN_NAMES:
         email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_domain)
+
+SEND_RESET_TASK = "helpdesk.accounts.service.send_password_reset"
 
 # A hash to compare against when the user does not exist, so a failed login takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -188,53 +190,34 @@ def update_profile(actor, user: User, *, full_name=None, phone=None, locale=None
     return user
 
 
-def authenticate(login: str, password: str):
+def authenticate(login: str, password: str, ip: str = ""):
     """The active user whose email or username and password match, else None (same cost either way).
 
-    An account with LOGIN_MAX_FAILURES failed logins within LOGIN_FAILURE_WINDOW_MINUTES refuses every
-    login until the window has passed, with the same answer as a wrong password."""
+    Failed passwords are counted per login and address ``ip`` (see accounts.throttle); an address that
+    must still wait gets LoginThrottled whether or not the password is right, and whether or not the
+    login belongs to an account. The owner trying from elsewhere is not held up."""
     login = (login or "").strip()
     user = None
     if "@" in login:
         user = get_by_email(login)
     elif login:
         user = db.session.scalar(sa.select(User).where(User.username == login))
+    key = throttle.login_key(user, login)
+    if throttle.is_blocked(key, ip):
+        check_password_hash(_DUMMY_HASH, password or "")  # the same cost as a real attempt
+        raise LoginThrottled()
     if user is None or not user.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    if _throttled(user):
-        # Not counted as a further failure: the lock ends one window after it began.
-        check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
-        db.session.add(LoginFailure(user_id=user.id, failed_at=utcnow()))
+        throttle.record_failure(key, ip)
         commit_service_call(db.session)
         return None
-    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.user_id == user.id))
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        throttle.record_failure(key, ip, user if user.is_active else None)
+        commit_service_call(db.session)
+        return None
+    throttle.clear(key, ip)
     user.last_login_at = utcnow()
     commit_service_call(db.session)
-    return user
-
-
-def _throttled(user) -> bool:
-    config = current_app.config
-    since = utcnow() - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    failures = db.session.scalar(
-        sa.select(sa.func.count()).select_from(LoginFailure)
-        .where(LoginFailure.user_id == user.id, LoginFailure.failed_at > since)
-    )
-    return failures >= config["LOGIN_MAX_FAILURES"]
-
-
-def load_session_user(session_id: str):
-    """The user for a session cookie id ('<id>:<session_version>'), or None if it was ended."""
-    try:
-        user_id, version = (int(part) for part in session_id.split(":"))
-    except (ValueError, AttributeError):
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version or not user.is_active:
-        return None
     return user
 
 
@@ -353,7 +336,18 @@ def activate(token: str, password: str) -> User:
 
 def request_password_reset(email: str) -> None:
     """Mail a password reset link if ``email`` belongs to an active account; returns nothing either way,
-    so no door can tell whether the address is registered. The link expires after RESET_TOKEN_MINUTES."""
+    so no door can tell whether the address is registered. The link expires after RESET_TOKEN_MINUTES.
+
+    The look-up and the mail are a job after the commit, so the request itself does the same work for
+    every address: it answers as fast for a registered one as for an unknown one."""
+    enqueue_after_commit(SEND_RESET_TASK, (email or "").strip()[:320])
+    commit_service_call(db.session)
+    return None
+
+
+def send_password_reset(email: str) -> None:
+    """The job behind ``request_password_reset``: issue the link and mail it, or nothing for an address
+    without an active account."""
     user = get_by_email(email or "")
     if user is None or not user.is_active:
         return None
@@ -366,7 +360,8 @@ def request_password_reset(email: str) -> None:
 
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password through a reset link and return the user. The link works once; the password
-    must meet the rules; every other session of the user ends; the login throttle is cleared."""
+    must meet the rules; every session of the user ends (the door starts a new one); the login throttle
+    of the account is cleared."""
     if problem := password_problem(new_password):
         if not link_is_valid(PURPOSE_RESET, token):
             raise LinkExpired()
@@ -376,10 +371,29 @@ def reset_password(token: str, new_password: str) -> User:
     if not user.active:
         raise LinkExpired()
     user.password_hash = hash_password(new_password)
-    user.session_version = (user.session_version or 1) + 1
     user.last_login_at = utcnow()
-    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.user_id == user.id))
+    sessions.end_other_sessions(user)
+    throttle.clear_account(user)
     audit.record(user, "user", user.id, "password-reset", {})
+    commit_service_call(db.session)
+    return user
+
+
+def change_password(actor, user: User, current_password: str, new_password: str) -> User:
+    """Change ``user``'s password (the user themself, who must give the current one). The new password
+    must meet the rules; every other session of the user ends, the one ``user`` was loaded for goes on."""
+    if getattr(actor, "id", None) != user.id:
+        raise NotAllowed()
+    errors = {}
+    if not user.password_hash or not check_password_hash(user.password_hash, current_password or ""):
+        errors["current_password"] = _l("That is not your current password.")
+    if problem := password_problem(new_password):
+        errors["password"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    user.password_hash = hash_password(new_password)
+    sessions.end_other_sessions(user, keep=user.session_token)
+    audit.record(actor, "user", user.id, "password-changed", {})
     commit_service_call(db.session)
     return user
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from helpdesk import errors
-from helpdesk.accounts import service as accounts
+from helpdesk.accounts import sessions
 from helpdesk.db import begin_write
 from helpdesk.extensions import db, login_manager
 from helpdesk.i18n import LANGUAGES, format_datetime, text_direction
@@ -47,7 +47,7 @@ def init_app(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
-    login_manager.user_loader(accounts.load_session_user)
+    login_manager.user_loader(sessions.load_session_user)
 
     @app.before_request
     def _posts_wait_for_their_turn_to_write():

@@ -1,18 +1,26 @@
-"""Self-service accounts: register, activate, forgot and reset password, the profile, the privacy page."""
+"""Self-service accounts: register, activate, forgot and reset password, the profile (with the password and
+"log out everywhere"), the privacy page."""
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from helpdesk.accounts import service as accounts
+from helpdesk.accounts import sessions
 from helpdesk.accounts.errors import LinkExpired
 from helpdesk.accounts.models import PURPOSE_ACTIVATION, PURPOSE_RESET
 from helpdesk.actors import GUEST_FORM
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import limiter
-from helpdesk.web.account_forms import ForgotPasswordForm, ProfileForm, RegisterForm, SetPasswordForm
-from helpdesk.web.auth import home_for
-from helpdesk.web.forms import apply_errors
+from helpdesk.web.account_forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    ProfileForm,
+    RegisterForm,
+    SetPasswordForm,
+)
+from helpdesk.web.auth import begin_login_session, home_for, log_out_browser
+from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("account", __name__)
 
@@ -60,7 +68,7 @@ def _set_password_page(purpose, token, set_password, done_message, template):
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
         else:
-            login_user(user)
+            begin_login_session(user)
             flash(done_message, "success")
             return redirect(home_for(user))
     return render_template(template, form=form)
@@ -103,7 +111,42 @@ def profile():
         else:
             flash(_("Your profile has been saved."), "success")
             return redirect(url_for("account.profile"))
-    return render_template("account/profile.html", form=form, user=user)
+    return _profile_page(user, form=form)
+
+
+def _profile_page(user, form=None, password_form=None, status=200):
+    return render_template("account/profile.html", user=user, form=form or ProfileForm(obj=user),
+                           password_form=password_form or ChangePasswordForm(formdata=None),
+                           sessions_form=PostForm(), session_count=sessions.count_sessions(user)), status
+
+
+@bp.route("/profile/password", methods=["POST"])
+@login_required
+@limiter.limit(form_rate_limit)
+def change_password():
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(user, user, form.current_password.data, form.password.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(_("Your password has been changed. Every other browser logged in to your account was logged out."),
+                  "success")
+            return redirect(url_for("account.profile"))
+    return _profile_page(user, password_form=form, status=400)
+
+
+@bp.route("/profile/log-out-everywhere", methods=["POST"])
+@login_required
+def log_out_everywhere():
+    if PostForm().validate_on_submit():
+        sessions.end_all_sessions(current_user, current_user._get_current_object())
+        log_out_browser()
+        flash(_("You have been logged out everywhere."), "info")
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("account.profile"))
 
 
 @bp.route("/privacy")

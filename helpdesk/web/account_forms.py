@@ -45,3 +45,12 @@ class ProfileForm(FlaskForm):
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=50)])
     locale = SelectField(_l("Language"), choices=_language_choices)
     timezone = SelectField(_l("Time zone"), choices=_timezone_choices)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(_l("Enter your current password."))])
+    password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a password."))])
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(_l("Enter the password again.")),
+                                        EqualTo("password", _l("The two passwords are not the same."))])

@@ -1,6 +1,7 @@
 """Customer accounts through the web: registering, activating by the emailed link, forgetting and resetting
-a password, the profile, the privacy page, per-account login throttling, admin-created accounts and
-rate limits. Mail is read from the real SMTP test server and its links are followed."""
+a password, the profile, the privacy page, admin-created accounts and rate limits (login throttling
+and sessions: test_login_throttle.py, test_sessions.py). Mail is read from the real SMTP test server
+and its links are followed."""
 import hashlib
 import re
 import time
@@ -10,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk.accounts import service as accounts
-from helpdesk.accounts.models import AccountToken, LoginFailure, User
+from helpdesk.accounts.models import AccountToken, User
 from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.db import utcnow
 from helpdesk.extensions import db, limiter
@@ -349,39 +350,7 @@ def test_unknown_token_shows_the_expired_page(client):
     assert client.get("/activate/nonsense").status_code == 410
 
 
-# --------------------------------------------------------------------------- login throttling
-
-def test_account_is_throttled_after_five_failures_with_the_same_answer_until_the_window_passes(client, customer):
-    for _ in range(5):
-        failed = log_in(client, "carla@example.test", "wrong password")
-        assert failed.status_code == 200 and SAME_ANSWER in failed.text
-
-    throttled = log_in(client, "carla@example.test", PASSWORD)
-    assert throttled.status_code == 200
-    assert SAME_ANSWER in throttled.text
-    unknown = log_in(client, "nobody@example.test", "wrong password")
-    strip = lambda text: re.sub(r'value="[^"]*"', "", text)  # noqa: E731
-    assert strip(throttled.text) == strip(unknown.text)
-
-    fresh()
-    db.session.execute(sa.update(LoginFailure).values(failed_at=utcnow() - timedelta(minutes=16)))
-    db.session.commit()
-    assert log_in(client, "carla@example.test", PASSWORD).status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 0  # a success clears them
-
-
-def test_four_failures_do_not_throttle(client, customer):
-    for _ in range(4):
-        log_in(client, "carla@example.test", "wrong password")
-    assert log_in(client, "carla@example.test", PASSWORD).status_code == 302
-
-
-def test_throttling_is_per_account(client, customer, make_user):
-    make_user("customer", email="other@example.test")
-    for _ in range(5):
-        log_in(client, "carla@example.test", "wrong password")
-    assert log_in(client, "other@example.test", PASSWORD).status_code == 302
-
+# --------------------------------------------------------------------------- rate limits
 
 def test_register_and_forgot_password_posts_are_rate_limited_per_address(app_factory, smtp):
     app = app_factory(ACCOUNT_FORM_RATE_LIMIT="2 per minute")

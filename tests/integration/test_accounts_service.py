@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk.accounts import service as accounts
+from helpdesk.accounts import sessions
 from helpdesk.accounts.models import Organisation, User
 from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.audit.models import AuditEvent
@@ -121,26 +122,38 @@ def test_log_in_fails_for_wrong_or_unknown_credentials(carla):
 
 
 def test_deactivated_user_can_neither_log_in_nor_keep_a_session(carla):
-    session_id = carla.get_id()
+    session_id = sessions.start_session(carla).get_id()
+    assert sessions.load_session_user(session_id) == carla
     carla.active = False
     db.session.commit()
     assert accounts.authenticate("carla@example.test", PASSWORD) is None
-    assert accounts.load_session_user(session_id) is None
+    assert sessions.load_session_user(session_id) is None
 
 
 def test_session_ends_when_the_session_version_changes(carla):
-    old_session = carla.get_id()
-    assert accounts.load_session_user(old_session) == carla
-    carla.session_version += 1  # what a password reset or "log out everywhere" does
+    old_session = sessions.start_session(carla).get_id()
+    assert sessions.load_session_user(old_session) == carla
+    carla.session_version += 1  # what deactivating a staff account does
     db.session.commit()
-    assert accounts.load_session_user(old_session) is None
-    assert accounts.load_session_user(carla.get_id()) == carla
+    assert sessions.load_session_user(old_session) is None
+    assert sessions.load_session_user(sessions.start_session(carla).get_id()) == carla
 
 
 def test_malformed_or_unknown_session_id_loads_nobody(carla):
-    for session_id in ["", "abc", f"{carla.id}", f"{carla.id}:x", f"{carla.id}:1:1", None, "999:1", f"{carla.id}:0"]:
+    token = sessions.start_session(carla).session_token
+    for session_id in ["", "abc", f"{carla.id}", f"{carla.id}:x", f"{carla.id}:1:1", None, "999:1", f"{carla.id}:0",
+                       f"{carla.id}:1", f"{carla.id}:1:", f"999:1:{token}", f"{carla.id}:2:{token}",
+                       f"{carla.id}:1:{token}x", f"{carla.id}:1:{token}:1", f"{carla.id}:1:ä{token}"]:
         with _labelled(repr(session_id)):
-            assert accounts.load_session_user(session_id) is None
+            assert sessions.load_session_user(session_id) is None
+    assert sessions.load_session_user(f"{carla.id}:1:{token}") == carla
+
+
+def test_a_user_without_a_started_session_names_no_session(carla):
+    db.session.expire_all()
+    fresh = db.session.get(User, carla.id)
+    fresh.session_token = None
+    assert sessions.load_session_user(fresh.get_id()) is None
 
 
 def test_profile_change_refuses_bad_language_and_time_zone_and_changes_nothing(carla):
