@@ -59,6 +59,10 @@ SMTP_USER = ""
 SMTP_PASSWORD = ""
 # Seconds before an SMTP connection attempt or command gives up.
 SMTP_TIMEOUT = 20
+# Whether the SMTP server accepts addresses with non-ASCII characters before the @ (SMTPUTF8, RFC 6531). When
+# False such addresses are refused where they are typed (forms, CC, registration, CLI); domains are always fine
+# (sent in their ASCII xn-- form).
+SMTP_SMTPUTF8 = False
 # Envelope sender and From of mail that no department sends.
 MAIL_DEFAULT_FROM = "helpdesk@localhost"
 # Domain used on the right of generated Message-IDs.

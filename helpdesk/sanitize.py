@@ -1,5 +1,6 @@
 """The one place that decides which HTML survives: allowlists, ``clean_html`` and ``html_to_text``."""
 import re
+import unicodedata
 from html import escape, unescape
 from html.parser import HTMLParser
 
@@ -49,6 +50,20 @@ def strip_control(text: str) -> str:
     """``text`` without control characters (NUL and the like) that no person typed; tabs and line
     breaks stay. PostgreSQL refuses NUL in text, and the others only confuse readers."""
     return _CONTROL.sub("", text) if text else text
+
+
+def clean_name(text: str, limit: int = 200) -> str:
+    """A name (of a person, an organisation, a department) as one line of at most ``limit`` characters:
+    control characters (CR, LF, TAB, NEL U+0085, NUL...), line and paragraph separators (U+2028, U+2029) and
+    other spaces become one plain space, runs of spaces collapse and the ends are trimmed. Names go into
+    mail headers, where a line break would end the header (or the mail would never be built)."""
+    if not text:
+        return ""
+    kept = "".join(" " if unicodedata.category(c) in _NAME_BREAKS else c for c in str(text))
+    return " ".join(kept.split())[:limit].strip()
+
+
+_NAME_BREAKS = frozenset({"Cc", "Cs", "Zl", "Zp", "Zs"})
 
 
 def clean_html(html: str) -> str:

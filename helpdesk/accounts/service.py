@@ -1,10 +1,7 @@
 """Operations on users and organisations. Every public function is one transaction."""
-import functools
 from datetime import timedelta
 
-import email_validator
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,13 +22,8 @@ from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.jobs import enqueue_after_commit
-from helpdesk.sanitize import strip_control
-
-# Intranet helpdesks receive mail from .local addresses and test setups use .test; email-validator
-# documents this list as the place to allow such special-use domains.
-for _domain in ("local", "test"):
-    if _domain in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_domain)
+from helpdesk.notify import addresses
+from helpdesk.sanitize import clean_name, strip_control
 
 SEND_RESET_TASK = "helpdesk.accounts.service.send_password_reset"
 
@@ -40,29 +32,17 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def normalise_email(value: str) -> str:
-    """Validate ``value`` as an email address and return it lower-cased; raises ValueError."""
-    normalised = _normalised((value or "").strip())
-    if isinstance(normalised, ValueError):
-        raise ValueError(*normalised.args)
-    return normalised
-
-
-@functools.lru_cache(maxsize=8192)
-def _normalised(value):
-    # Cached: validation is a pure function of the text, and the mail gateway checks the same senders
-    # and copies again and again. No DNS look-ups: they would put the network on every message's path.
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        return ValueError(str(exc))
+    """Validate ``value`` as an address we can mail and return it as stored (lower-cased, ASCII domain);
+    raises addresses.InvalidAddress (a ValueError). The one rule for every door: see notify/addresses.py."""
+    return addresses.normalise(value)
 
 
 def check_email(errors: dict, field: str, value: str):
     """Return the normalised address, or record a field error and return None."""
     try:
         return normalise_email(value)
-    except ValueError:
-        errors[field] = _l("Enter a valid email address.")
+    except addresses.InvalidAddress as exc:
+        errors[field] = exc.message
         return None
 
 
@@ -114,12 +94,12 @@ def find_or_create_customer(email: str, full_name: str = "", known=None) -> User
     email = normalise_email(email)
     user = (known if known is not None else users_by_email([email])).get(email)
     if user is None:
-        user = User(email=email, full_name=strip_control(full_name or "").strip()[:200], role=ROLE_CUSTOMER)
+        user = User(email=email, full_name=clean_name(full_name), role=ROLE_CUSTOMER)
         db.session.add(user)
         if (cache := deferred_index(db.session, "users_by_email")) is not None:
             cache[email] = user
-    elif not user.full_name and full_name:
-        user.full_name = full_name.strip()[:200]
+    elif not user.full_name and clean_name(full_name):
+        user.full_name = clean_name(full_name)
     return user
 
 
@@ -130,9 +110,10 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
         raise NotAllowed()
     errors = {}
     email = check_email(errors, "email", email)
+    full_name = clean_name(full_name)
     if role not in ROLES:
         errors["role"] = _l("Choose one of: admin, agent, customer.")
-    if not (full_name or "").strip():
+    if not full_name:
         errors["full_name"] = _l("Enter a name.")
     if password is not None and (problem := password_problem(password)):
         errors["password"] = problem
@@ -146,7 +127,7 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
         raise ValidationFailed(errors)
     # A passwordless customer record (from an earlier email or guest ticket) is taken over.
     user = db.session.scalar(sa.select(User).where(User.email == email)) or User(email=email)
-    user.full_name = full_name.strip()[:200]  # as everywhere else: the column's length
+    user.full_name = full_name
     user.role = role
     user.username = username or None
     user.locale = locale
@@ -168,9 +149,10 @@ def update_profile(actor, user: User, *, full_name=None, phone=None, locale=None
     errors = {}
     changes = {}
     if full_name is not None:
-        if not full_name.strip():
+        full_name = clean_name(full_name)
+        if not full_name:
             errors["full_name"] = _l("Enter a name.")
-        changes["full_name"] = full_name.strip()[:200]
+        changes["full_name"] = full_name
     if phone is not None:
         changes["phone"] = phone.strip()[:50] or None
     if locale is not None:
@@ -226,7 +208,8 @@ def create_organisation(actor, *, name, customer_number=None, share_tickets=Fals
     if not (actor.is_system or actor.is_admin):
         raise NotAllowed()
     errors = {}
-    if not (name or "").strip():
+    name = clean_name(name)
+    if not name:
         errors["name"] = _l("Enter the company name.")
     if customer_number and db.session.scalar(
         sa.select(Organisation.id).where(Organisation.customer_number == customer_number)
@@ -234,7 +217,7 @@ def create_organisation(actor, *, name, customer_number=None, share_tickets=Fals
         errors["customer_number"] = _l("This customer number is taken.")
     if errors:
         raise ValidationFailed(errors)
-    org = Organisation(name=name.strip()[:200], customer_number=customer_number or None, share_tickets=share_tickets)
+    org = Organisation(name=name, customer_number=customer_number or None, share_tickets=share_tickets)
     db.session.add(org)
     db.session.flush()
     audit.record(actor, "organisation", org.id, "created", {"name": org.name})
@@ -265,12 +248,12 @@ def register_customer(actor, *, email, full_name, company=None, phone=None, cons
         raise NotAllowed()
     errors = {}
     email = check_email(errors, "email", email)
-    full_name = strip_control(full_name or "").strip()
+    full_name = clean_name(full_name, limit=201)  # 201: longer than the column is an error, not cut
     if not full_name:
         errors["full_name"] = _l("Enter your name.")
     elif len(full_name) > 200:
         errors["full_name"] = _l("Use at most %(num)d characters.", num=200)
-    company = strip_control(company or "").strip()
+    company = clean_name(company, limit=201)
     if len(company) > 200:
         errors["company"] = _l("Use at most %(num)d characters.", num=200)
     phone = strip_control(phone or "").strip()

@@ -15,7 +15,7 @@ from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.sanitize import strip_control
+from helpdesk.sanitize import clean_name
 
 STAFF_ROLES = {ROLE_AGENT: _l("Agent"), ROLE_ADMIN: _l("Admin")}
 
@@ -71,7 +71,7 @@ def create_staff(actor, *, email, full_name, role, locale=None, departments=()) 
     require_admin(actor)
     errors = {}
     email = check_email(errors, "email", email)
-    full_name = " ".join(strip_control(full_name or "").split())
+    full_name = clean_name(full_name, limit=201)  # 201: longer than the column is an error, not cut
     if not full_name:
         errors["full_name"] = _l("Enter a name.")
     elif len(full_name) > 200:

@@ -1,4 +1,5 @@
 """Turn an outbox row into MIME and hand it to SMTP (or, with no SMTP server set, to a folder)."""
+import email.errors
 import email.policy
 import smtplib
 import ssl
@@ -9,6 +10,7 @@ from pathlib import Path
 from flask import current_app
 
 from helpdesk import storage
+from helpdesk.notify import addresses
 
 LOOP_HEADER = "X-Helpdesk-Loop"
 # Fold at the RFC 5322 limit, not at 78: CPython's folding turns a long In-Reply-To (Outlook's ids are
@@ -18,15 +20,37 @@ POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class PermanentFailure(Exception):
-    """The server refused the message for good (e.g. unknown recipient): retrying cannot help."""
+    """The server refused the message for good (e.g. unknown recipient), or the message cannot be built or
+    addressed (an address we cannot mail, a header with a line break): retrying cannot help."""
+
+
+def _sendable(address, what):
+    """``address`` in the form we send it (ASCII domain); PermanentFailure when it cannot be mailed."""
+    try:
+        return addresses.for_sending(address)
+    except addresses.InvalidAddress as exc:
+        raise PermanentFailure(f"{what} address {address!r} cannot be mailed: {exc}") from exc
 
 
 def build_message(row) -> EmailMessage:
+    """The MIME message of ``row``; PermanentFailure when it can never be built (bad address or header)."""
+    try:
+        return _build(row)
+    except PermanentFailure:
+        raise
+    except (ValueError, TypeError, email.errors.MessageError) as exc:  # UnicodeError is a ValueError
+        raise PermanentFailure(f"the message cannot be built: {type(exc).__name__}: {exc}") from exc
+
+
+def _build(row) -> EmailMessage:
+    recipient = _sendable(row.recipient, "recipient")
+    sender_name, given = parseaddr(row.sender)
+    sender_address = _sendable(given, "sender") if given else given
     msg = EmailMessage(policy=POLICY)
     msg["Message-ID"] = row.message_id
     msg["Date"] = formatdate(row.created_at.timestamp(), localtime=False, usegmt=True)
-    msg["From"] = row.sender
-    msg["To"] = formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient
+    msg["From"] = row.sender if sender_address == given else formataddr((sender_name, sender_address))
+    msg["To"] = formataddr((row.recipient_name, recipient)) if row.recipient_name else recipient
     msg["Subject"] = row.subject
     for name, value in (row.headers or {}).items():
         if value:
@@ -59,13 +83,18 @@ def send(row):
                                   context=ssl.create_default_context())
     else:
         client = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=timeout)
+    recipient = _sendable(row.recipient, "recipient")
     with client:
         if security == "starttls":
             client.starttls(context=ssl.create_default_context())
         if config.get("SMTP_USER"):
             client.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
         try:
-            client.send_message(msg, from_addr=_envelope_sender(row), to_addrs=[row.recipient])
+            client.send_message(msg, from_addr=_envelope_sender(row), to_addrs=[recipient])
+        except smtplib.SMTPNotSupportedError as exc:  # e.g. SMTPUTF8 needed and not offered
+            raise PermanentFailure(f"the SMTP server cannot take this message: {exc}") from exc
+        except UnicodeError as exc:
+            raise PermanentFailure(f"the message cannot be encoded: {type(exc).__name__}: {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             code, reason = next(iter(exc.recipients.values()))
             if 500 <= code < 600:
@@ -78,7 +107,7 @@ def send(row):
 
 
 def _envelope_sender(row):
-    return parseaddr(row.sender)[1] or current_app.config["MAIL_DEFAULT_FROM"]
+    return _sendable(parseaddr(row.sender)[1] or current_app.config["MAIL_DEFAULT_FROM"], "sender")
 
 
 def _write_to_folder(msg, row):

@@ -7,7 +7,7 @@ from helpdesk.extensions import db
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
-FAILED = "failed"  # permanently refused by the server (e.g. unknown recipient); kept, never retried
+FAILED = "failed"  # refused for good by the server, or never buildable (bad address); kept, never retried
 
 
 class OutboxEmail(db.Model):

@@ -7,6 +7,7 @@ from flask import current_app
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.models import OutboxEmail
+from helpdesk.sanitize import clean_name
 
 MAIL_QUEUE = "mail"
 DELIVER_TASK = "helpdesk.notify.tasks.deliver"
@@ -27,7 +28,7 @@ def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="
     row = OutboxEmail(
         sender=sender,
         recipient=recipient,
-        recipient_name=recipient_name or "",
+        recipient_name=clean_name(recipient_name),  # a line break would break the To header
         subject=" ".join(subject.split())[:998],
         body_text=body_text,
         body_html=body_html,

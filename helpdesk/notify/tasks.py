@@ -41,32 +41,44 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver(outbox_id: int):
-    """Send one outbox row if it is due; idempotent (a sent row is never sent again)."""
+    """Send one outbox row if it is due; idempotent (a sent row is never sent again). A message that can never
+    be built or sent (bad address, broken header, a final refusal) is marked failed with the reason; after any
+    other error the row is released for a later try, never left claimed."""
     if not _claim(outbox_id):
         return "skipped"
     row = db.session.get(OutboxEmail, outbox_id)
+    attempts, recipient = row.attempts, row.recipient
     try:
         if row.render_with:
             render(row)
             db.session.commit()  # rendered once: a retry sends exactly this
         mailer.send(row)
     except mailer.PermanentFailure as exc:
-        row.status, row.last_error = FAILED, str(exc)
-        log.warning("outbox %s to %s refused permanently: %s", row.id, row.recipient, exc)
-        db.session.commit()
+        log.warning("outbox %s to %s failed for good: %s", outbox_id, recipient, exc)
+        _settle(outbox_id, status=FAILED, last_error=str(exc))
         return "failed"
     except Exception as exc:
-        row.status = PENDING
-        row.last_error = f"{type(exc).__name__}: {exc}"
-        row.next_attempt_at = utcnow() + backoff(row.attempts)
+        error = f"{type(exc).__name__}: {exc}"
+        next_attempt_at = utcnow() + backoff(attempts)
         log.warning("outbox %s to %s not sent (attempt %s), retry at %s: %s",
-                    row.id, row.recipient, row.attempts, row.next_attempt_at, row.last_error)
-        db.session.commit()
+                    outbox_id, recipient, attempts, next_attempt_at, error)
+        _settle(outbox_id, status=PENDING, last_error=error, next_attempt_at=next_attempt_at)
         return "retry"
-    row.status, row.sent_at, row.last_error = SENT, utcnow(), None
-    db.session.commit()
-    log.info("outbox %s sent to %s", row.id, row.recipient)
+    _settle(outbox_id, status=SENT, sent_at=utcnow(), last_error=None)
+    log.info("outbox %s sent to %s", outbox_id, recipient)
     return "sent"
+
+
+def _settle(outbox_id: int, **values):
+    """Record how an attempt ended, in a transaction of its own: whatever the attempt left in the session (a
+    half-rendered row, a failed flush awaiting rollback) is rolled back first, so the row never stays claimed."""
+    db.session.rollback()
+    db.session.execute(
+        sa.update(OutboxEmail).where(OutboxEmail.id == outbox_id, OutboxEmail.status == SENDING)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.expire_all()
 
 
 def deliver_many(*outbox_ids):

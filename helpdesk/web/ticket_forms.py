@@ -50,8 +50,8 @@ def read_uploads(field):
 def _check_email(form, field):
     try:
         accounts.normalise_email(field.data or "")
-    except ValueError:
-        raise ValidationError(_l("Enter a valid email address.")) from None
+    except ValueError as exc:
+        raise ValidationError(getattr(exc, "message", None) or _l("Enter a valid email address.")) from None
 
 
 class NewTicketForm(FlaskForm):
