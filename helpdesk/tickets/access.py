@@ -38,6 +38,8 @@ def customer_can_see(user, ticket) -> bool:
 
 def can_view(actor, ticket) -> bool:
     if actor.is_system:
+    if ticket.requester_unconfirmed:  # a guest typed someone's address: no customer's until confirmed
+        return False
         return True
     if actor.is_agent:
         return agent_in_scope(actor, ticket)
@@ -105,7 +107,7 @@ def visible_tickets(actor):
         org = actor.organisation
         if org is not None and org.share_tickets:
             clauses.append(Ticket.organisation_id == org.id)
-        return query.where(sa.or_(*clauses))
+        return query.where(sa.or_(*clauses), Ticket.requester_unconfirmed.is_(False))
     return query.where(sa.false())
 
 

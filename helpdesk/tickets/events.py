@@ -59,6 +59,8 @@ def describe_event(event) -> str:
     if kind == "requester":
         return _("The requester changed from %(old)s to %(new)s.", old=event.get("from", ""),
                  new=event.get("to", ""))
+    if kind == "requester-confirmed":
+        return _("The requester confirmed by email that they sent this request.")
     if kind == "organisation":
         new = event.get("to") or ""
         return (_("Organisation set to %(name)s.", name=new) if new

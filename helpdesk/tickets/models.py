@@ -105,6 +105,10 @@ class Ticket(db.Model):
     resolution_breached_at = sa.Column(UTCDateTime)
     # The ticket this one was merged into (it is closed; mail to it lands there). See tickets/merge.py.
     merged_into_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL"))
+    # Opened on the guest form with the address of a registered customer or agent: not theirs (not in their
+    # list, not written by them) until the address owner confirms it by the link in the acknowledgement.
+    # See tickets/requester_confirmation.py.
+    requester_unconfirmed = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
 
     department = relationship(Department)
     linked_ticket = relationship("Ticket", remote_side=[id], foreign_keys=[linked_ticket_id])

@@ -10,6 +10,7 @@ from helpdesk.db import when_flushed
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.notify.service import new_message_id, queue_email
+from helpdesk.tickets import requester_confirmation
 from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Message, Ticket
 from helpdesk.tickets.reply_matching import remember, reply_address, subject_tag
 from helpdesk.tickets.satisfaction import BAD, GOOD, rating_link
@@ -111,7 +112,8 @@ def render_outbox(row):
     template = args["template"]
     with force_locale(args["locale"]):
         context = {"ticket": ticket, "message": message, "recipient_name": row.recipient_name,
-                   "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"]}
+                   "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"],
+                   "confirm_link": _confirm_link(ticket, row, template)}
         row.body_text = render_template(f"tickets/mail/{template}.txt", **context)
         row.body_html = render_template(f"tickets/mail/{template}.html", **context)
         row.subject = f"{subject_tag(ticket.number)} {_SUBJECTS[template](ticket)}"
@@ -120,6 +122,13 @@ def render_outbox(row):
 def acknowledge_new_ticket(ticket, message, new_ticket=False):
     """Tell the requester and CCs that their ticket exists, with its number (an automatic reply)."""
     _queue(ticket, message, "acknowledgement", auto_submitted=True, new_ticket=new_ticket)
+
+def _confirm_link(ticket, row, template):
+    """The "yes, I sent this" link, in the acknowledgement to the owner of an address a guest typed."""
+    if template != "acknowledgement" or not ticket.requester_unconfirmed or row.recipient != ticket.requester.email:
+        return None
+    return requester_confirmation.confirm_link(ticket)
+
 
 
 def agent_replied(ticket, message):

@@ -15,9 +15,10 @@ from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.jobs import enqueue_after_commit_batched
+from helpdesk.notify.addresses import NEEDS_SMTPUTF8
 from helpdesk.notify.service import new_message_id
-from helpdesk.sanitize import clean_html, html_to_text, strip_control, text_to_html
-from helpdesk.tickets import access, notifications, reply_matching, sla
+from helpdesk.sanitize import clean_html, clean_name, html_to_text, strip_control, text_to_html
+from helpdesk.tickets import access, notifications, reply_matching, requester_confirmation, sla
 from helpdesk.tickets.models import (
     AGENT_REPLY,
     ANSWERED,
@@ -124,8 +125,12 @@ def _check_cc_list(errors, addresses, exclude=()):
     for raw in addresses or ():
         try:
             email = accounts.normalise_email(raw)
-        except ValueError:
-            errors["cc"] = _l("%(address)s is not a valid email address.", address=str(raw)[:100])
+        except ValueError as exc:
+            if getattr(exc, "kind", None) == NEEDS_SMTPUTF8:
+                errors["cc"] = _l("%(address)s: we cannot send email to addresses with accents or non-Latin "
+                                  "letters before the @.", address=str(raw)[:100])
+            else:
+                errors["cc"] = _l("%(address)s is not a valid email address.", address=str(raw)[:100])
             continue
         if email not in exclude and email not in result:
             result.append(email)
@@ -168,7 +173,7 @@ def _add_message(ticket, *, kind, author, text, html, source, message_id=None, i
         ticket=ticket, kind=kind, author=author if isinstance(author, User) else None,
         author_email=author_email or getattr(author, "email", None),
         # Names from a form or a From header can be longer than the column (PostgreSQL would refuse them).
-        author_name=strip_control(author_name or getattr(author, "full_name", None) or "")[:200] or None,
+        author_name=clean_name(author_name or getattr(author, "full_name", None) or "") or None,
         body_text=text, body_html=html, source=source, created_at=now,
         message_id=message_id or new_message_id(str(ticket.number)), in_reply_to=in_reply_to,
     )
@@ -231,7 +236,7 @@ def _add_cc(ticket, email, name="", known=None):
     if existing is not None:
         return existing, False
     user = (known if known is not None else accounts.users_by_email([email])).get(email)
-    participant = Participant(ticket=ticket, email=email, name=(name or "")[:200], role=CC, user=user)
+    participant = Participant(ticket=ticket, email=email, name=clean_name(name), role=CC, user=user)
     db.session.add(participant)
     return participant, True
 
@@ -273,7 +278,10 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     acknowledgement with the ticket number unless ``acknowledge`` is false (e.g. for auto-replies).
     ``linked_ticket`` marks it as a follow-up of an earlier ticket; ``events`` are system events
     (dicts) recorded with it, such as a note that an attachment was dropped. ``privacy_consent`` is
-    the version of the privacy policy a guest agreed to on the form; it is stored on the requester."""
+    the version of the privacy policy a guest agreed to on the form; it is stored on the requester.
+    On the guest form (actor GUEST_FORM) the address of a registered customer or agent opens the ticket
+    unconfirmed: it is not in their list nor written by them (nor is their consent record touched) until they
+    confirm it by the link in the acknowledgement (tickets/requester_confirmation.py)."""
     errors = {}
     subject = _clean_subject(errors, subject)
     text, html = _clean_body(errors, body_text, body_html)
@@ -285,23 +293,23 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
         requester_email, requester_name = actor.email, requester_name or actor.full_name
     elif not (actor.is_agent or actor.is_system):
         raise NotAllowed()
-    try:
-        requester_email = accounts.normalise_email(requester_email or "")
-    except ValueError:
-        errors["requester_email"] = _l("Enter a valid email address.")
+    requester_email = accounts.check_email(errors, "requester_email", requester_email or "")
     cc = _check_cc_list(errors, cc, exclude={requester_email})
     if errors:
         raise ValidationFailed(errors)
 
     known = accounts.users_by_email([requester_email, *cc])
+    # A guest typing a registered user's address speaks for no one until the address owner confirms.
+    unconfirmed = requester_confirmation.needs_confirmation(actor, requester)
     number = next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"])
     requester = accounts.find_or_create_customer(requester_email, requester_name, known=known)
     now = utcnow()
-    if privacy_consent and requester.consent_policy_version != privacy_consent:
+    if privacy_consent and not unconfirmed and requester.consent_policy_version != privacy_consent:
         requester.consent_at, requester.consent_policy_version = now, str(privacy_consent)[:40]
     ticket = Ticket(
         number=number, subject=subject, status=OPEN, priority=priority, department=department,
-        requester=requester, organisation_id=requester.organisation_id, source=source,
+        requester_unconfirmed=unconfirmed,
+        requester=requester, organisation_id=None if unconfirmed else requester.organisation_id, source=source,
         linked_ticket=linked_ticket, created_at=now, updated_at=now, last_activity_at=now,
     )
     sla.on_opened(ticket, now)
@@ -311,11 +319,11 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
                                role=REQUESTER, user=requester))
     for email in cc:
         _add_cc(ticket, email, known=known)
-    author = actor if actor.is_customer else requester
+    author = actor if actor.is_customer else (None if unconfirmed else requester)
     message = _add_message(
         ticket, kind=CUSTOMER_MESSAGE, author=author, text=text, html=html, source=source,
-        message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
-        author_email=requester.email, author_name=requester_name or requester.full_name, events=events,
+        message_id=message_id, in_reply_to=in_reply_to, attachments=attachments, author_email=requester.email,
+        author_name=requester_name if unconfirmed else (requester_name or requester.full_name), events=events,
     )
     if linked_ticket is not None:
         _system_event(ticket, actor, {"type": "linked", "number": linked_ticket.number})
@@ -692,7 +700,7 @@ def _check_department_fields(errors, department, name, inbound_address, reply_fr
     others = sa.select(Department.id)
     if department is not None:
         others = others.where(Department.id != department.id)
-    name = " ".join((name or "").split())[:100]  # the column's length; PostgreSQL refuses longer
+    name = clean_name(name, limit=100)  # the column's length; PostgreSQL refuses longer
     if not name:
         errors["name"] = _l("Enter a name.")
     elif db.session.scalar(others.where(Department.name == name)):
