@@ -117,6 +117,11 @@ MAIL_SENDER_HARD_LIMIT = 100
 # A message threaded to a ticket from someone not on it: "new_ticket" (a new ticket linked to the
 # first) or "quarantine" (waits for an agent).
 MAIL_STRANGER_POLICY = "new_ticket"
+# The authserv-ids (the first word of an Authentication-Results header, e.g. "mx.example.com") of the
+# receiving mail servers whose verdicts are believed. Only their headers count as proof (a DMARC pass
+# lets an agent reply by mail from any client); headers anyone else wrote count only against a message.
+# Empty: no DMARC pass is believed, and agents reply by mail through the reply address they were sent.
+MAIL_AUTHSERV_IDS = []
 # A reply to a ticket closed longer than this many days opens a new linked ticket; 0 always reopens.
 MAIL_CLOSED_NEW_TICKET_AFTER_DAYS = 0
 # Messages fetched and stored per commit.

@@ -11,6 +11,8 @@ RATELIMIT_STORAGE_URI = "memory://"
 JOBS_INPROCESS = "sync"
 # Mail is parsed in the gateway's own process unless a test asks for a parser process.
 MAIL_PARSE_PROCESSES = 0
+# The receiving server of the mail in tests/data/mail.
+MAIL_AUTHSERV_IDS = ["mx.example.test"]
 
 # Tests read the sidebar right after changing tickets.
 QUEUE_COUNTS_CACHE_SECONDS = 0

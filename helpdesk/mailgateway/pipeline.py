@@ -32,7 +32,7 @@ from helpdesk.db import (
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
 from helpdesk.jobs import discard_since, pending_mark
-from helpdesk.mailgateway import rules
+from helpdesk.mailgateway import authentication, rules
 from helpdesk.mailgateway.models import IGNORED, PROCESSED, QUARANTINED, RECEIVED, InboundMessage
 from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
 from helpdesk.mailgateway.reasons import describe
@@ -341,8 +341,13 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
 
     quietly = verdict.disposition == rules.QUIET
     sender = mail.from_addr or mail.reply_to[0][1]
-    agent = db.session.get(User, context.staff[sender]) if sender in context.staff else None
-    trusted = not rules.authentication_failed(mail)
+    trusted_ids = current_app.config["MAIL_AUTHSERV_IDS"]
+    # Only the From address names an agent (never Reply-To), and only with proof that the agent wrote it.
+    agent = db.session.get(User, context.staff[mail.from_addr]) if mail.from_addr in context.staff else None
+    if agent is not None and not _agent_verified(mail, agent, route.ticket, trusted_ids):
+        params = {"sender": mail.from_addr}
+        return quarantine(row, "act", NotFound(describe("agent_unverified", params)), "agent_unverified", params)
+    trusted = authentication.sender_trusted(mail, trusted_ids)
     body = _body(mail)
     attachments = [tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id) for a in mail.attachments]
     events = [{"type": "attachment-dropped", "name": name, "size": size} for name, size in mail.dropped]
@@ -367,8 +372,9 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
         if not trusted:
             # Likely spoofed: a linked ticket would send its acknowledgement to the forged address's
             # real owner. An agent decides instead, whatever MAIL_STRANGER_POLICY says.
+            code = "ambiguous_sender" if mail.sender_ambiguous else "unauthenticated"
             params = {"number": ticket.number}
-            return quarantine(row, "act", NotFound(describe("unauthenticated", params)), "unauthenticated", params)
+            return quarantine(row, "act", NotFound(describe(code, params)), code, params)
         if not allowed and current_app.config["MAIL_STRANGER_POLICY"] == "quarantine":
             params = {"number": ticket.number, "sender": sender}
             return quarantine(row, "act", NotFound(describe("stranger", params)), "stranger", params)
@@ -433,6 +439,18 @@ def _bounce_detail(mail):
         if line.lower().startswith(("diagnostic-code:", "status:")):
             return line.strip()[:300]
     return (mail.text or "").strip().splitlines()[0][:300] if (mail.text or "").strip() else ""
+
+
+def _agent_verified(mail, agent, ticket, trusted_ids) -> bool:
+    """Mail from an agent's address counts as theirs with a trusted DMARC pass for its domain, or when it
+    came back through the reply address made for that agent on this ticket."""
+    if authentication.sender_verified(mail, trusted_ids):
+        return True
+    if mail.sender_ambiguous or ticket is None or authentication.verdict(
+            mail.header_all("Authentication-Results"), trusted_ids).failed:
+        return False
+    return any(reply_matching.agent_from_address(address, ticket.number) == agent.id
+               for address in mail.all_recipients)
 
 
 def _may_write(ticket, sender, agent) -> bool:

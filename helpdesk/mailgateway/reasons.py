@@ -13,6 +13,11 @@ REASONS = {
     "rate_ignored": _l("%(count)s messages from %(sender)s within an hour: this looks like a mail loop."),
     "unauthenticated": _l("A message for ticket #%(number)s failed sender authentication (DMARC/SPF/DKIM)."),
     "stranger": _l("A message for ticket #%(number)s came from %(sender)s, who is not on the ticket."),
+    "ambiguous_sender": _l("A message for ticket #%(number)s does not name exactly one sender in its From "
+                           "header, so it is not known who wrote it."),
+    "agent_unverified": _l("A message from the agent address %(sender)s could not be verified: no DMARC pass "
+                           "for its domain from a trusted mail server, and it was not sent to a reply address "
+                           "made for that agent."),
     "unreadable": _l("Not a readable email: %(detail)s"),
     "refused": _l("The ticket store refused the message: %(detail)s"),
     "failed": _l("Processing failed at the %(step)s step: %(detail)s"),

@@ -148,13 +148,3 @@ def classify(mail, context) -> Verdict:
         if verdict is not None:
             return verdict
     return Verdict(ACCEPT, "accept", "")
-
-
-def authentication_failed(mail) -> bool:
-    """True when the receiving server says DMARC failed, or both SPF and DKIM failed."""
-    results = " ".join(mail.header_all("Authentication-Results")).lower()
-    if not results:
-        return False
-    if re.search(r"\bdmarc=fail\b", results):
-        return True
-    return bool(re.search(r"\bspf=(fail|softfail)\b", results) and re.search(r"\bdkim=fail\b", results))

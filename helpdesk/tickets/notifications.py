@@ -19,7 +19,7 @@ _MAX_REFERENCES = 10
 
 
 def _recipients(ticket, exclude=()):
-    """(email, name, locale) of the requester and every CC, each once."""
+    """(email, name, locale, agent id or None) of the requester and every CC, each once."""
     seen = set(e.lower() for e in exclude if e)
     default = current_app.config["DEFAULT_LOCALE"]
     for participant in ticket.participants:
@@ -27,16 +27,19 @@ def _recipients(ticket, exclude=()):
             continue
         seen.add(participant.email)
         user = participant.user
-        yield participant.email, participant.name or (user.full_name if user else ""), (user and user.locale) or default
+        name = participant.name or (user.full_name if user else "")
+        yield participant.email, name, (user and user.locale) or default, user.id if user and user.is_agent else None
 
 
-def _addresses(ticket):
+def _addresses(ticket, agent_id=None):
+    """(From, Reply-To) of mail about ``ticket``; the Reply-To of mail to an agent names that agent, so
+    their emailed answer is known to be theirs (see mailgateway.authentication)."""
     config = current_app.config
     department = ticket.department
     inbound = (department and department.inbound_address) or config["MAIL_DEFAULT_FROM"]
     sender = (department and department.reply_from_address) or inbound
     display = f"{config['BRAND_NAME']} {department.name}" if department else config["BRAND_NAME"]
-    reply_to = reply_address(inbound, ticket.number) if config["MAIL_PLUS_ADDRESSING"] else inbound
+    reply_to = reply_address(inbound, ticket.number, agent_id) if config["MAIL_PLUS_ADDRESSING"] else inbound
     return formataddr((display, sender)), formataddr((display, reply_to))
 
 
@@ -79,8 +82,9 @@ def _queue(ticket, message, template, auto_submitted, exclude=(), new_ticket=Fal
     sender, reply_to = _addresses(ticket)
     recipients = list(_recipients(ticket, exclude=exclude))
     earlier, last_sent = _thread_history(ticket, message, [r[0] for r in recipients], new_ticket)
-    for email, name, locale in recipients:
-        headers = {"Reply-To": reply_to, **_threading(message, earlier, last_sent.get(email))}
+    for email, name, locale, agent_id in recipients:
+        own_reply_to = reply_to if agent_id is None else _addresses(ticket, agent_id)[1]
+        headers = {"Reply-To": own_reply_to, **_threading(message, earlier, last_sent.get(email))}
         if auto_submitted:
             headers["Auto-Submitted"] = "auto-replied"
         attachments = [{"key": a.sha256, "filename": a.filename, "content_type": a.content_type}

@@ -15,38 +15,61 @@ from helpdesk.notify.models import OutboxEmail
 from helpdesk.tickets.models import Message, Ticket
 
 _SIG_LEN = 8
+# A reply address sent to one agent proves, when mail comes back through it, that the agent (or someone
+# reading their mail) wrote it: it lets an agent reply by mail without a DMARC pass, so it is longer.
+_AGENT_SIG_LEN = 16
 _TOKEN_RE = re.compile(
-    r"^(?P<base>[^+@]+)\+(?P<number>\d{1,12})\.(?P<sig>[a-z2-7]{%d})@(?P<domain>.+)$" % _SIG_LEN, re.I
+    r"^(?P<base>[^+@]+)\+(?P<number>\d{1,12})\.(?:a(?P<agent>\d{1,12})\.)?(?P<sig>[a-z2-7]{%d,%d})@(?P<domain>.+)$"
+    % (_SIG_LEN, _AGENT_SIG_LEN), re.I
 )
 _SUBJECT_TAG_RE = re.compile(r"\[#(\d{1,12})\]")
 
 
-def _signature(number: int) -> str:
+def _signature(number: int, agent_id: int | None = None) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, f"ticket-reply:{number}".encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest).decode().lower()[:_SIG_LEN]
+    if agent_id is None:
+        digest = hmac.new(key, f"ticket-reply:{number}".encode(), hashlib.sha256).digest()
+        return base64.b32encode(digest).decode().lower()[:_SIG_LEN]
+    digest = hmac.new(key, f"ticket-reply:{number}:agent:{agent_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:_AGENT_SIG_LEN]
 
 
-def reply_token(number: int) -> str:
-    return f"{number}.{_signature(number)}"
+def reply_token(number: int, agent_id: int | None = None) -> str:
+    if agent_id is None:
+        return f"{number}.{_signature(number)}"
+    return f"{number}.a{agent_id}.{_signature(number, agent_id)}"
 
 
-def reply_address(address: str, number: int) -> str:
-    """``support@example.com`` -> ``support+1042.k3x9abcd@example.com`` (the signed reply address)."""
+def reply_address(address: str, number: int, agent_id: int | None = None) -> str:
+    """``support@example.com`` -> ``support+1042.k3x9abcd@example.com`` (the signed reply address); for
+    mail to an agent, one that also names and proves that agent (``support+1042.a7.<16 letters>@…``)."""
     local, _, domain = address.rpartition("@")
     local = local.split("+", 1)[0]
-    return f"{local}+{reply_token(number)}@{domain}"
+    return f"{local}+{reply_token(number, agent_id)}@{domain}"
 
 
-def number_from_address(address: str):
-    """The ticket number carried by a signed reply address, or None if absent or forged."""
+def _verified_token(address: str):
+    """(number, agent id or None) of a signed reply address, or None if absent or forged."""
     match = _TOKEN_RE.match(parseaddr(address or "")[1] or "")
     if not match:
         return None
     number = int(match["number"])
-    if not hmac.compare_digest(match["sig"].lower(), _signature(number)):
+    agent_id = int(match["agent"]) if match["agent"] else None
+    if not hmac.compare_digest(match["sig"].lower(), _signature(number, agent_id)):
         return None
-    return number
+    return number, agent_id
+
+
+def number_from_address(address: str):
+    """The ticket number carried by a signed reply address, or None if absent or forged."""
+    token = _verified_token(address)
+    return token[0] if token else None
+
+
+def agent_from_address(address: str, number: int):
+    """The id of the agent a signed reply address for ticket ``number`` was sent to, or None."""
+    token = _verified_token(address)
+    return token[1] if token and token[0] == number else None
 
 
 def subject_tag(number: int) -> str:
