@@ -382,3 +382,36 @@ def test_production_cookie_settings_come_from_the_environment_too(monkeypatch, a
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+
+
+# --------------------------------------------------------------------------- forgot password
+
+def test_forgot_password_request_does_the_same_for_known_and_unknown_addresses(app_factory, smtp, redis_prefix,
+                                                                               customer):
+    """The request queues one job and writes nothing, whatever the address; the job then mails the owner."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from helpdesk import jobs
+    from helpdesk.accounts.models import AccountToken
+    from helpdesk.notify.models import OutboxEmail
+
+    app = app_factory(REDIS_URL="redis://127.0.0.1:6379/0", QUEUE_PREFIX=redis_prefix)
+    app.test_client_class = OneContextPerRequestClient
+    queue = Queue(f"{redis_prefix}-default", connection=Redis.from_url("redis://127.0.0.1:6379/0"))
+    client = app.test_client()
+    with app.app_context():
+        pages = []
+        for n, email in enumerate(("carla@example.test", "nobody@example.test", "not an address")):
+            pages.append(post_with_token(client, "/forgot-password", page="/forgot-password", email=email))
+            assert queue.count == n + 1
+            db.session.rollback()
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(AccountToken)) == 0
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail)) == 0
+        assert len({(p.status_code, re.sub(r'value="[^"]*"', "", p.text)) for p in pages}) == 1
+
+        jobs.bind_app(app)
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        db.session.rollback()
+        assert db.session.scalars(sa.select(OutboxEmail.recipient)).all() == ["carla@example.test"]
+        db.session.remove()
