@@ -22,6 +22,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The largest id or number our tables hold: their columns are sa.Integer, a signed 32-bit INTEGER on PostgreSQL
+# (which refuses a larger value even in a WHERE clause; SQLite's driver stops at 2**63 - 1).
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value) -> int | None:
+    """An id (or a ticket number) from outside: an int, or a string of ASCII digits, from 1 to MAX_ID; None for
+    anything else. ``str.isdigit`` accepts "²" and "٤", and an unbounded int overflows the database driver."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= MAX_ID else None
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 40:  # int() of 5,000 digits raises
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps."""
 

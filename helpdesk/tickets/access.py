@@ -2,6 +2,7 @@
 import sqlalchemy as sa
 
 from helpdesk.accounts.models import User
+from helpdesk.db import parse_id
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
 from helpdesk.tickets.models import INTERNAL_NOTE, Attachment, Participant, Ticket, department_agents
@@ -25,6 +26,15 @@ def agent_in_scope(agent, ticket) -> bool:
     departments = _agent_department_ids(agent)
     return (not departments or ticket.department_id is None or ticket.department_id in departments
             or ticket.assignee_id == agent.id)
+
+
+def agent_reaches_department(agent, department_id) -> bool:
+    """Whether ``agent`` reaches what was sent to department ``department_id`` (None: to no department), by the
+    tickets' rule: admins (and the system) reach all, an agent in no department reaches all."""
+    if agent.is_system or agent.is_admin:
+        return True
+    departments = _agent_department_ids(agent)
+    return not departments or department_id is None or department_id in departments
 
 
 def customer_can_see(user, ticket) -> bool:
@@ -61,10 +71,9 @@ def require(actor, ticket, action: str):
 
 def get_ticket(actor, number) -> Ticket:
     """The ticket with ``number`` if ``actor`` may see it; NotFound otherwise (existence is not revealed)."""
-    try:
-        number = int(number)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    number = parse_id(number)
+    if number is None:
+        raise NotFound()
     ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == number))
     if ticket is None or not can_view(actor, ticket):
         raise NotFound()
@@ -74,10 +83,8 @@ def get_ticket(actor, number) -> Ticket:
 def get_attachment(actor, attachment_id) -> Attachment:
     """The attachment if ``actor`` may see its ticket and its message: customers never get the files of
     internal notes (nor files no longer tied to a message). NotFound otherwise."""
-    try:
-        attachment = db.session.get(Attachment, int(attachment_id))
-    except (TypeError, ValueError):
-        attachment = None
+    attachment_id = parse_id(attachment_id)
+    attachment = db.session.get(Attachment, attachment_id) if attachment_id is not None else None
     if attachment is None or not can_view(actor, attachment.ticket):
         raise NotFound()
     if not (actor.is_system or actor.is_agent):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import relationship
 
 from helpdesk import audit
 from helpdesk.accounts.models import User
-from helpdesk.db import UTCDateTime, commit_service_call, utcnow
+from helpdesk.db import UTCDateTime, commit_service_call, parse_id, utcnow
 from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -66,10 +66,8 @@ def _check(errors, title, body, department):
         if isinstance(department, Department):
             found = department
         else:
-            try:
-                found = db.session.get(Department, int(department))
-            except (TypeError, ValueError):
-                found = None
+            department_id = parse_id(department)
+            found = db.session.get(Department, department_id) if department_id is not None else None
             if found is None:
                 errors["department"] = _l("Choose a valid department.")
     return title, body, found
@@ -83,10 +81,8 @@ def list_responses(actor):
 
 def get_response(actor, response_id) -> CannedResponse:
     _require_admin(actor)
-    try:
-        response = db.session.get(CannedResponse, int(response_id))
-    except (TypeError, ValueError):
-        response = None
+    response_id = parse_id(response_id)
+    response = db.session.get(CannedResponse, response_id) if response_id is not None else None
     if response is None:
         raise NotFound()
     return response
@@ -165,10 +161,7 @@ def render_response(actor, ticket, response_id) -> str:
     """The text of a canned response for ``ticket``, placeholders filled in. NotFound for a response
     that does not exist or is not offered on this ticket's department."""
     offered = {r.id: r for r in responses_for(actor, ticket)}
-    try:
-        response = offered.get(int(response_id))
-    except (TypeError, ValueError):
-        response = None
+    response = offered.get(parse_id(response_id))
     if response is None:
         raise NotFound()
     requester = ticket.requester

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.audit.models import AuditEvent
+from helpdesk.db import parse_id
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -213,8 +214,8 @@ def audit_trail(actor, *, actor_email="", since=None, until=None, before=None) -
         query = query.where(AuditEvent.created_at >= datetime.combine(since, time.min, tzinfo=UTC))
     if until:
         query = query.where(AuditEvent.created_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
-    if before is not None:
-        query = query.where(AuditEvent.id < int(before))
+    if parse_id(before) is not None:
+        query = query.where(AuditEvent.id < parse_id(before))
     rows = db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)).all()
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

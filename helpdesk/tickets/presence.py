@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy.orm import relationship
 
 from helpdesk.accounts.models import User
-from helpdesk.db import UTCDateTime, begin_write, commit_service_call, utcnow
+from helpdesk.db import UTCDateTime, begin_write, commit_service_call, parse_id, utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -87,9 +87,8 @@ def messages_since(actor, ticket, seen_up_to):
     """Customer messages and other agents' replies on ``ticket`` newer than message id ``seen_up_to``,
     oldest first: what an agent about to reply has not seen yet."""
     access.require(actor, ticket, "note")
-    try:
-        seen_up_to = int(seen_up_to)
-    except (TypeError, ValueError):
+    seen_up_to = 0 if str(seen_up_to).strip() == "0" else parse_id(seen_up_to)
+    if seen_up_to is None:
         return []
     return db.session.scalars(sa.select(Message).where(
         Message.ticket_id == ticket.id, Message.id > seen_up_to,

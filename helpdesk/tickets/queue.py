@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from helpdesk.db import utcnow
+from helpdesk.db import parse_id, utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -156,8 +156,8 @@ def _id_or_none(errors, name, value):
         return None
     if value == NONE:
         return NONE
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return int(value)
+    if parse_id(value) is not None:
+        return parse_id(value)
     if hasattr(value, "id"):
         return value.id
     errors[name] = _l("Choose a valid value.")

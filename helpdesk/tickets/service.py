@@ -10,7 +10,7 @@ from flask import current_app
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import Organisation, User
-from helpdesk.db import batch, commit_service_call, deferred_index, next_value, utcnow
+from helpdesk.db import batch, commit_service_call, deferred_index, next_value, parse_id, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -111,10 +111,8 @@ def _check_department(errors, department):
         return None
     if isinstance(department, Department):
         return department
-    try:
-        found = db.session.get(Department, int(department))
-    except (TypeError, ValueError):
-        found = None
+    department_id = parse_id(department)
+    found = db.session.get(Department, department_id) if department_id is not None else None
     if found is None:
         errors["department"] = _l("Choose a valid department.")
     return found
@@ -487,7 +485,7 @@ def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=
     if assignee is not _UNSET:
         access.require(actor, ticket, "assign")
         if assignee is not None and not isinstance(assignee, User):
-            assignee = db.session.get(User, assignee) if str(assignee).isdigit() else None
+            assignee = db.session.get(User, parse_id(assignee)) if parse_id(assignee) is not None else None
             if assignee is None:
                 errors["assignee"] = _l("Choose a valid agent.")
         if assignee is not None and not assignee.is_agent:
@@ -636,19 +634,16 @@ def bulk_update(actor, numbers, *, status=_UNSET, priority=_UNSET, department=_U
     change does not fit (already closed), is reported and left as it was while the others change."""
     access.require_agent(actor)
     errors = {}
-    wanted = []
-    for raw in numbers or ():
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            errors["tickets"] = _l("Choose tickets from the list.")
-            continue
-        if number not in wanted:
-            wanted.append(number)
-    if not wanted and "tickets" not in errors:
-        errors["tickets"] = _l("Select at least one ticket.")
-    elif len(wanted) > BULK_MAX:
+    numbers, wanted = list(numbers or ()), []
+    # The limit first: a form with 100,000 ticket numbers is refused before any is read.
+    if len(numbers) > BULK_MAX:
         errors["tickets"] = _l("Select at most %(num)d tickets at once.", num=BULK_MAX)
+    else:
+        wanted = list(dict.fromkeys(parse_id(raw) for raw in numbers))  # duplicates dropped in linear time
+        if None in wanted:
+            errors["tickets"] = _l("Choose tickets from the list.")
+        elif not wanted:
+            errors["tickets"] = _l("Select at least one ticket.")
     changes = {name: value for name, value in
                (("status", status), ("priority", priority), ("department", department), ("assignee", assignee))
                if value is not _UNSET}
@@ -659,7 +654,8 @@ def bulk_update(actor, numbers, *, status=_UNSET, priority=_UNSET, department=_U
     if "department" in changes:
         changes["department"] = _check_department(errors, changes["department"])
     if changes.get("assignee") is not None and not isinstance(changes["assignee"], User):
-        found = db.session.get(User, int(changes["assignee"])) if str(changes["assignee"]).isdigit() else None
+        assignee_id = parse_id(changes["assignee"])
+        found = db.session.get(User, assignee_id) if assignee_id is not None else None
         if found is None or not found.is_agent:
             errors["assignee"] = _l("Choose a valid agent.")
         changes["assignee"] = found

@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 
 from helpdesk import audit
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
-from helpdesk.db import commit_service_call, deferred_index, utcnow
+from helpdesk.db import commit_service_call, deferred_index, parse_id, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -414,7 +414,7 @@ def save_target(actor, *, department, priority, first_response_minutes, resoluti
     found = None
     if department not in (None, ""):
         found = department if isinstance(department, Department) else (
-            db.session.get(Department, int(department)) if str(department).isdigit() else None)
+            db.session.get(Department, parse_id(department)) if parse_id(department) is not None else None)
         if found is None:
             errors["department"] = _l("Choose a valid department.")
     first = _minutes(errors, "first_response_minutes", first_response_minutes)
@@ -443,7 +443,7 @@ def save_target(actor, *, department, priority, first_response_minutes, resoluti
 def delete_target(actor, target_id) -> None:
     """Remove a target (the one for all departments, or the default, applies again). Admins only."""
     _require_admin(actor)
-    row = db.session.get(SLATarget, int(target_id)) if str(target_id).isdigit() else None
+    row = db.session.get(SLATarget, parse_id(target_id)) if parse_id(target_id) is not None else None
     if row is None:
         raise ValidationFailed({"target": _l("That target does not exist any more.")})
     db.session.delete(row)
@@ -533,7 +533,7 @@ def add_holiday(actor, *, day, name="") -> Holiday:
 def remove_holiday(actor, holiday_id) -> None:
     """Remove a holiday. Admins only."""
     _require_admin(actor)
-    holiday = db.session.get(Holiday, int(holiday_id)) if str(holiday_id).isdigit() else None
+    holiday = db.session.get(Holiday, parse_id(holiday_id)) if parse_id(holiday_id) is not None else None
     if holiday is None:
         raise ValidationFailed({"holiday": _l("That holiday does not exist any more.")})
     db.session.delete(holiday)

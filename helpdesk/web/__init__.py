@@ -14,7 +14,9 @@ from helpdesk.i18n import lazy_gettext as _l
 
 def init_app(app):
     from helpdesk.web import account, auth, desk, portal
+    from helpdesk.web.request_values import register_converters
 
+    register_converters(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(portal.bp)

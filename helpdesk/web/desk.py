@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.db import utcnow
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mailgateway import quarantine, reasons
 from helpdesk.tickets import queue, service, sla
@@ -126,25 +126,29 @@ def bulk():
 
 @bp.route("/quarantine")
 def quarantine_list():
-    rows = quarantine.quarantined(current_user)
+    rows = quarantine.quarantined(current_user._get_current_object())
     return render_template("desk/quarantine.html", rows=rows, reason=quarantine.reason, step=reasons.step_label,
                            form=PostForm(),
                            open_form=OpenFromQuarantineForm())
 
 
-@bp.route("/quarantine/<int:inbound_id>/raw")
+@bp.route("/quarantine/<id:inbound_id>/raw")
 def quarantine_raw(inbound_id):
-    data = quarantine.raw_bytes(current_user, inbound_id)
+    data = quarantine.raw_bytes(current_user._get_current_object(), inbound_id)
     # Served as a download of an opaque type: the bytes are untrusted and must never render here.
     return Response(data, mimetype="application/octet-stream", headers={
         "Content-Disposition": content_disposition(f"message-{inbound_id}.eml")})
 
 
-@bp.route("/quarantine/<int:inbound_id>/retry", methods=["POST"])
+@bp.route("/quarantine/<id:inbound_id>/retry", methods=["POST"])
 def quarantine_retry(inbound_id):
     if not PostForm().validate_on_submit():
         abort(400)
-    outcome = quarantine.retry(current_user, inbound_id)
+    try:
+        outcome = quarantine.retry(current_user._get_current_object(), inbound_id)
+    except Conflict as exc:  # retried already (a second click, another agent): nothing is run twice
+        flash(exc.message, "error")
+        return redirect(url_for("desk.quarantine_list"))
     if outcome.outcome == "quarantined":
         flash(_("The message is still in quarantine: %(reason)s", reason=outcome.reason.splitlines()[0]), "error")
     elif outcome.ticket_number:
@@ -154,17 +158,19 @@ def quarantine_retry(inbound_id):
     return redirect(url_for("desk.quarantine_list"))
 
 
-@bp.route("/quarantine/<int:inbound_id>/ticket", methods=["POST"])
+@bp.route("/quarantine/<id:inbound_id>/ticket", methods=["POST"])
 def quarantine_open_ticket(inbound_id):
     form = OpenFromQuarantineForm()
     if form.validate_on_submit():
         try:
-            number = quarantine.open_ticket_by_hand(current_user, inbound_id,
+            number = quarantine.open_ticket_by_hand(current_user._get_current_object(), inbound_id,
                                                     requester_email=form.requester_email.data,
                                                     subject=form.subject.data or None)
         except ValidationFailed as exc:
             for message in exc.errors.values():
                 flash(message, "error")
+        except Conflict as exc:
+            flash(exc.message, "error")
         else:
             flash(_("Ticket #%(number)s opened from the message.", number=number), "success")
     else:

@@ -6,11 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from helpdesk.accounts import staff
+from helpdesk.db import parse_id
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
@@ -18,6 +19,7 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import access, history, service
 from helpdesk.tickets.models import Department
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.request_values import BoundedDateField
 
 bp = Blueprint("desk_admin", __name__, url_prefix="/agent")
 
@@ -80,8 +82,8 @@ class AuditFilterForm(FlaskForm):
         csrf = False  # a GET filter: changes nothing
 
     actor = StringField(_l("Actor's email address"), validators=[Optional(), Length(max=254)])
-    since = DateField(_l("Changed from"), validators=[Optional()])
-    until = DateField(_l("Changed until"), validators=[Optional()])
+    since = BoundedDateField(_l("Changed from"), validators=[Optional()])
+    until = BoundedDateField(_l("Changed until"), validators=[Optional()])
 
 
 def _with_departments(form):
@@ -126,7 +128,7 @@ def new_agent():
     return render_template("desk/admin/agent_new.html", form=form), 400 if form.errors else 200
 
 
-@bp.route("/admin/agents/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/admin/agents/<id:user_id>", methods=["GET", "POST"])
 def edit_agent(user_id):
     user = staff.get_staff(_actor(), user_id)
     form = _with_departments(EditStaffForm(role=user.role, departments=[d.id for d in user.departments]))
@@ -156,19 +158,19 @@ def _account_action(user_id, action, done):
     return redirect(url_for("desk_admin.agents"))
 
 
-@bp.route("/admin/agents/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/admin/agents/<id:user_id>/deactivate", methods=["POST"])
 def deactivate_agent(user_id):
     return _account_action(user_id, staff.deactivate,
                            lambda u: _("%(name)s was deactivated and logged out.", name=u.display_name))
 
 
-@bp.route("/admin/agents/<int:user_id>/reactivate", methods=["POST"])
+@bp.route("/admin/agents/<id:user_id>/reactivate", methods=["POST"])
 def reactivate_agent(user_id):
     return _account_action(user_id, staff.reactivate,
                            lambda u: _("%(name)s can log in again.", name=u.display_name))
 
 
-@bp.route("/admin/agents/<int:user_id>/invite", methods=["POST"])
+@bp.route("/admin/agents/<id:user_id>/invite", methods=["POST"])
 def invite_agent(user_id):
     return _account_action(user_id, staff.resend_invitation,
                            lambda u: _("%(name)s got a new email to choose a password.", name=u.display_name))
@@ -203,7 +205,7 @@ def new_department():
         400 if form.errors else 200
 
 
-@bp.route("/admin/departments/<int:department_id>", methods=["GET", "POST"])
+@bp.route("/admin/departments/<id:department_id>", methods=["GET", "POST"])
 def edit_department(department_id):
     staff.require_admin(_actor())
     department = db.get_or_404(Department, department_id)
@@ -222,7 +224,7 @@ def edit_department(department_id):
 
 # --------------------------------------------------------------------------- audit trail
 
-@bp.route("/tickets/<int:number>/history")
+@bp.route("/tickets/<id:number>/history")
 def ticket_history(number):
     ticket = access.get_ticket(_actor(), number)
     return render_template("desk/admin/ticket_history.html", ticket=ticket,
@@ -234,12 +236,15 @@ def audit_trail():
     staff.require_admin(_actor())
     form = AuditFilterForm(request.args)
     page = history.TrailPage(entries=[], next_before=None)
+    before = parse_id(request.args["before"]) if request.args.get("before") else None
+    if request.args.get("before") and before is None:
+        abort(400)  # not a link of ours
     if form.validate():
-        before = request.args.get("before", "")
         try:
             page = history.audit_trail(_actor(), actor_email=form.actor.data, since=form.since.data,
-                                       until=form.until.data, before=int(before) if before.isdigit() else None)
+                                       until=form.until.data, before=before)
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
     filters = {name: request.args[name] for name in ("actor", "since", "until") if request.args.get(name)}
-    return render_template("desk/admin/audit.html", form=form, page=page, filters=filters)
+    return render_template("desk/admin/audit.html", form=form, page=page, filters=filters), \
+        400 if form.errors else 200

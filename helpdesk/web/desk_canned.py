@@ -71,7 +71,7 @@ def new():
     return _form_page(form, None)
 
 
-@bp.route("/<int:response_id>", methods=["GET", "POST"])
+@bp.route("/<id:response_id>", methods=["GET", "POST"])
 def edit(response_id):
     response = canned.get_response(_actor(), response_id)
     form = _with_departments(CannedResponseForm(obj=response, department=str(response.department_id or "")))
@@ -86,7 +86,7 @@ def edit(response_id):
     return _form_page(form, response)
 
 
-@bp.route("/<int:response_id>/delete", methods=["POST"])
+@bp.route("/<id:response_id>/delete", methods=["POST"])
 def delete(response_id):
     response = canned.get_response(_actor(), response_id)
     if not PostForm().validate_on_submit():

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField, SearchField, SelectField
+from wtforms import SearchField, SelectField
 from wtforms.validators import Length, Optional
 
 from helpdesk.accounts.models import User
@@ -17,6 +17,7 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.search import index as search
 from helpdesk.tickets import access
 from helpdesk.tickets.models import STATUSES, Department
+from helpdesk.web.request_values import BoundedDateField
 
 bp = Blueprint("desk_search", __name__, url_prefix="/agent")
 
@@ -34,8 +35,8 @@ class SearchForm(FlaskForm):
     status = SelectField(_l("Status"), validate_choice=True, validators=[Optional()])
     department = SelectField(_l("Department"), validators=[Optional()])
     assignee = SelectField(_l("Assigned agent"), validators=[Optional()])
-    since = DateField(_l("Created from"), validators=[Optional()])
-    until = DateField(_l("Created until"), validators=[Optional()])
+    since = BoundedDateField(_l("Created from"), validators=[Optional()])
+    until = BoundedDateField(_l("Created until"), validators=[Optional()])
 
 
 @bp.before_request
@@ -88,4 +89,5 @@ def search_page():
                     "participants": _l("Participants")}
     return render_template("desk/search.html", form=form, hits=hits, searched=searched,
                            field_labels=field_labels,
-                           ticket_url=lambda number: f"{url_for('desk.index')}tickets/{number}")
+                           ticket_url=lambda number: f"{url_for('desk.index')}tickets/{number}"), \
+        400 if form.errors else 200

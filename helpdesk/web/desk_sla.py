@@ -110,7 +110,7 @@ def save_target():
     return _render(400, target=form)
 
 
-@bp.route("/targets/<int:target_id>/delete", methods=["POST"])
+@bp.route("/targets/<id:target_id>/delete", methods=["POST"])
 def delete_target(target_id):
     if not PostForm().validate_on_submit():
         abort(400)
@@ -157,7 +157,7 @@ def add_holiday():
     return _render(400, holiday=form)
 
 
-@bp.route("/holidays/<int:holiday_id>/delete", methods=["POST"])
+@bp.route("/holidays/<id:holiday_id>/delete", methods=["POST"])
 def remove_holiday(holiday_id):
     if not PostForm().validate_on_submit():
         abort(400)

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
@@ -52,7 +53,7 @@ def _folder_choices(top_level_only=False, empty=None):
 
 
 def _folder_from(value):
-    return db.session.get(KBFolder, int(value)) if value and str(value).isdigit() else None
+    return db.session.get(KBFolder, parse_id(value)) if parse_id(value) is not None else None
 
 
 def _upload(field):
@@ -82,7 +83,7 @@ def search():
                            console=True)
 
 
-@bp.route("/articles/<int:article_id>")
+@bp.route("/articles/<id:article_id>")
 def article(article_id):
     actor = _actor()
     item = access.get_article(actor, article_id, console=True)
@@ -92,7 +93,7 @@ def article(article_id):
                            is_editor=access.is_editor(actor), form=PostForm(), languages=LANGUAGES)
 
 
-@bp.route("/articles/<int:article_id>/video")
+@bp.route("/articles/<id:article_id>/video")
 def video(article_id):
     return video_response(access.get_article(_actor(), article_id, console=True))
 
@@ -122,7 +123,7 @@ def new_article():
     return render_template("desk/kb/article_form.html", form=form, article=None), 400 if form.errors else 200
 
 
-@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+@bp.route("/articles/<id:article_id>/edit", methods=["GET", "POST"])
 def edit_article(article_id):
     _editors_only()
     item = access.get_article(_actor(), article_id, console=True)
@@ -161,27 +162,27 @@ def _post_action(article_id, action):
     return item
 
 
-@bp.route("/articles/<int:article_id>/publish", methods=["POST"])
+@bp.route("/articles/<id:article_id>/publish", methods=["POST"])
 def publish(article_id):
     item = _post_action(article_id, lambda a: service.publish(_actor(), a))
     flash(_("The article is published."), "success")
     return redirect(url_for("kb_editor.article", article_id=item.id))
 
 
-@bp.route("/articles/<int:article_id>/unpublish", methods=["POST"])
+@bp.route("/articles/<id:article_id>/unpublish", methods=["POST"])
 def unpublish(article_id):
     item = _post_action(article_id, lambda a: service.unpublish(_actor(), a))
     flash(_("The article is a draft again."), "success")
     return redirect(url_for("kb_editor.article", article_id=item.id))
 
 
-@bp.route("/articles/<int:article_id>/move", methods=["POST"])
+@bp.route("/articles/<id:article_id>/move", methods=["POST"])
 def move_article(article_id):
     _post_action(article_id, lambda a: service.move_article(_actor(), a, request.form.get("direction")))
     return redirect(url_for("kb_editor.index"))
 
 
-@bp.route("/articles/<int:article_id>/revisions/<int:number>")
+@bp.route("/articles/<id:article_id>/revisions/<id:number>")
 def revision(article_id, number):
     _editors_only()
     item = access.get_article(_actor(), article_id, console=True)
@@ -195,7 +196,7 @@ def revision(article_id, number):
                            form=PostForm())
 
 
-@bp.route("/articles/<int:article_id>/revisions/<int:number>/restore", methods=["POST"])
+@bp.route("/articles/<id:article_id>/revisions/<id:number>/restore", methods=["POST"])
 def restore(article_id, number):
     item = _post_action(article_id, lambda a: service.restore_revision(_actor(), a, number))
     flash(_("Revision %(number)s was restored.", number=number), "success")
@@ -228,7 +229,7 @@ def new_folder():
     return _folder_form_page(form, None), 400 if form.errors else 200
 
 
-@bp.route("/folders/<int:folder_id>/edit", methods=["GET", "POST"])
+@bp.route("/folders/<id:folder_id>/edit", methods=["GET", "POST"])
 def edit_folder(folder_id):
     _editors_only()
     folder = access.get_folder(_actor(), folder_id, console=True)
@@ -250,7 +251,7 @@ def edit_folder(folder_id):
     return _folder_form_page(form, folder), 400 if form.errors else 200
 
 
-@bp.route("/folders/<int:folder_id>/move", methods=["POST"])
+@bp.route("/folders/<id:folder_id>/move", methods=["POST"])
 def move_folder(folder_id):
     _editors_only()
     folder = access.get_folder(_actor(), folder_id, console=True)
@@ -268,7 +269,7 @@ def feedback():
     return render_template("desk/kb/feedback.html", rows=service.feedback_summary(_actor()))
 
 
-@bp.route("/feedback/<int:article_id>")
+@bp.route("/feedback/<id:article_id>")
 def article_feedback(article_id):
     _editors_only()
     item = access.get_article(_actor(), article_id, console=True)
@@ -276,7 +277,7 @@ def article_feedback(article_id):
                            comments=service.feedback_comments(_actor(), item), form=PostForm())
 
 
-@bp.route("/feedback/votes/<int:vote_id>/ticket", methods=["POST"])
+@bp.route("/feedback/votes/<id:vote_id>/ticket", methods=["POST"])
 def feedback_ticket(vote_id):
     _editors_only()
     if not PostForm().validate_on_submit():

@@ -14,6 +14,7 @@ from helpdesk.db import utcnow
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.i18n import valid_timezone
 from helpdesk.tickets.service import NewAttachment
+from helpdesk.web.request_values import date_in_range
 
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
@@ -95,6 +96,8 @@ class NewTicketForm(FlaskForm):
             except ValueError:
                 continue
         else:
+            raise ValidationError(_l("Enter a date and time, such as 2026-11-24 09:30."))
+        if not date_in_range(local.date()):  # the year 1 has no time zone arithmetic
             raise ValidationError(_l("Enter a date and time, such as 2026-11-24 09:30."))
         zone = self.problem_timezone.data
         if not zone or not valid_timezone(zone):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from helpdesk import storage
 from helpdesk.actors import GUEST_FORM
+from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import select_timezone
@@ -35,6 +36,7 @@ bp = Blueprint("tickets", __name__)
 bp.add_app_template_filter(format_size, "filesize")
 
 PER_PAGE = 20
+MAX_PAGE = 10**6  # beyond this the offset would overflow the database's integer
 # Served with their own type (so <img> shows them); everything else is an opaque download.
 INLINE_SAFE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
                                "text/plain"})
@@ -140,8 +142,9 @@ def index():
     state = request.args.get("status", "all")
     if state not in FILTERS:
         state = "all"
-    page = request.args.get("page", 1, type=int) or 1
-    page = max(1, page)
+    page = parse_id(request.args.get("page", "1"))
+    if page is None or page > MAX_PAGE:
+        abort(404)
     query = access.visible_tickets(_actor()).options(selectinload(Ticket.department))
     if state == "open":
         query = query.where(Ticket.status != CLOSED)
@@ -194,13 +197,13 @@ def _ticket(number):
     return access.get_ticket(_actor(), number)
 
 
-@bp.route("/tickets/<int:number>")
+@bp.route("/tickets/<id:number>")
 @login_required
 def show(number):
     return _render_ticket(_ticket(number))
 
 
-@bp.route("/tickets/<int:number>/reply", methods=["POST"])
+@bp.route("/tickets/<id:number>/reply", methods=["POST"])
 @login_required
 def reply(number):
     ticket = _ticket(number)
@@ -217,7 +220,7 @@ def reply(number):
     return _render_ticket(ticket, 400, reply=form)
 
 
-@bp.route("/tickets/<int:number>/cc", methods=["POST"])
+@bp.route("/tickets/<id:number>/cc", methods=["POST"])
 @login_required
 def add_cc(number):
     ticket = _ticket(number)
@@ -227,7 +230,7 @@ def add_cc(number):
     return _render_ticket(ticket, 400, cc=form)
 
 
-@bp.route("/tickets/<int:number>/cc/remove", methods=["POST"])
+@bp.route("/tickets/<id:number>/cc/remove", methods=["POST"])
 @login_required
 def remove_cc(number):
     ticket = _ticket(number)
@@ -235,7 +238,7 @@ def remove_cc(number):
     return redirect(url_for("tickets.show", number=ticket.number))
 
 
-@bp.route("/tickets/<int:number>/edit", methods=["POST"])
+@bp.route("/tickets/<id:number>/edit", methods=["POST"])
 @login_required
 def edit(number):
     ticket = _ticket(number)
@@ -267,13 +270,13 @@ def _change_state(number, change, done):
     return redirect(url_for("tickets.show", number=ticket.number))
 
 
-@bp.route("/tickets/<int:number>/close", methods=["POST"])
+@bp.route("/tickets/<id:number>/close", methods=["POST"])
 @login_required
 def close(number):
     return _change_state(number, service.close, _("The ticket is closed."))
 
 
-@bp.route("/tickets/<int:number>/reopen", methods=["POST"])
+@bp.route("/tickets/<id:number>/reopen", methods=["POST"])
 @login_required
 def reopen(number):
     return _change_state(number, service.reopen, _("The ticket is open again."))
@@ -281,7 +284,7 @@ def reopen(number):
 
 # --------------------------------------------------------------------------- attachments
 
-@bp.route("/attachments/<int:attachment_id>")
+@bp.route("/attachments/<id:attachment_id>")
 @login_required
 def attachment(attachment_id):
     found = access.get_attachment(_actor(), attachment_id)
