@@ -193,10 +193,10 @@ def mail_quarantine():
 @with_appcontext
 def mail_retry(inbound_id):
     """Run a quarantined message through the pipeline again."""
-    from helpdesk.mailgateway import pipeline
+    from helpdesk.mailgateway import quarantine
 
     try:
-        outcome = pipeline.retry(CLI, inbound_id)
+        outcome = quarantine.retry(CLI, inbound_id)
     except HelpdeskError as exc:
         _fail(exc)
     ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
