@@ -22,6 +22,7 @@ from helpdesk.web.desk_forms import (
     RequesterForm,
 )
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.request_values import json_object
 from helpdesk.web.thread import thread_items
 
 bp = Blueprint("desk_tickets", __name__, url_prefix="/agent")
@@ -101,7 +102,10 @@ def _render(ticket, status=200, **given):
     # What the agent sees now is what a reply from this page answers (kept when a form comes back with errors).
     if not reply_form.seen_up_to.data or given.get("newer"):
         reply_form.seen_up_to.data = str(presence.newest_message_id(ticket))
-    presence.record_presence(_actor(), ticket, given.get("activity", presence.VIEWING))
+    if request.method == "POST":
+        # A page view writes nothing (concurrent reads never wait for a writer): on a GET, presence.js
+        # posts the first heartbeat as soon as the page has loaded.
+        presence.record_presence(_actor(), ticket, given.get("activity", presence.VIEWING))
     return render_template(
         "desk/ticket.html", ticket=ticket, thread=_thread(ticket), other_tickets=_other_tickets(ticket),
         reply_form=reply_form,
@@ -120,14 +124,14 @@ def _render(ticket, status=200, **given):
     ), status
 
 
-@bp.route("/tickets/<int:number>")
+@bp.route("/tickets/<id:number>")
 def show(number):
     return _render(_ticket(number))
 
 
 # --------------------------------------------------------------------------- actions
 
-@bp.route("/tickets/<int:number>/reply", methods=["POST"])
+@bp.route("/tickets/<id:number>/reply", methods=["POST"])
 def reply(number):
     ticket = _ticket(number)
     form = AgentReplyForm()
@@ -148,7 +152,7 @@ def reply(number):
     return _render(ticket, 400, reply=form)
 
 
-@bp.route("/tickets/<int:number>/note", methods=["POST"])
+@bp.route("/tickets/<id:number>/note", methods=["POST"])
 def note(number):
     ticket = _ticket(number)
     form = InternalNoteForm()
@@ -164,7 +168,7 @@ def note(number):
     return _render(ticket, 400, note=form)
 
 
-@bp.route("/tickets/<int:number>/details", methods=["POST"])
+@bp.route("/tickets/<id:number>/details", methods=["POST"])
 def details(number):
     ticket = _ticket(number)
     form = _details_choices(DetailsForm(), ticket)
@@ -187,7 +191,7 @@ def details(number):
     return _render(ticket, 400, details=form)
 
 
-@bp.route("/tickets/<int:number>/cc", methods=["POST"])
+@bp.route("/tickets/<id:number>/cc", methods=["POST"])
 def add_cc(number):
     ticket = _ticket(number)
     form = AddCCForm()
@@ -196,7 +200,7 @@ def add_cc(number):
     return _render(ticket, 400, cc=form)
 
 
-@bp.route("/tickets/<int:number>/cc/remove", methods=["POST"])
+@bp.route("/tickets/<id:number>/cc/remove", methods=["POST"])
 def remove_cc(number):
     ticket = _ticket(number)
     participants.remove_cc(_actor(), ticket, RemoveCCForm())
@@ -205,7 +209,7 @@ def remove_cc(number):
 
 # --------------------------------------------------------------------------- merging
 
-@bp.route("/tickets/<int:number>/merge", methods=["POST"])
+@bp.route("/tickets/<id:number>/merge", methods=["POST"])
 def merge_into(number):
     """First the agent names the target; a second page shows both subjects and asks to confirm."""
     ticket = _ticket(number)
@@ -234,14 +238,14 @@ def merge_into(number):
 
 # --------------------------------------------------------------------------- canned responses
 
-@bp.route("/tickets/<int:number>/canned/<int:response_id>")
+@bp.route("/tickets/<id:number>/canned/<id:response_id>")
 def canned_text(number, response_id):
     """A canned response filled in for this ticket, as JSON (canned.js inserts it at the cursor)."""
     ticket = _ticket(number)
     return jsonify({"text": canned.render_response(_actor(), ticket, response_id)})
 
 
-@bp.route("/tickets/<int:number>/reply/canned", methods=["POST"])
+@bp.route("/tickets/<id:number>/reply/canned", methods=["POST"])
 def use_canned(number):
     """Without JavaScript: the reply form's "Use" button adds the response to what the agent wrote so far."""
     ticket = _ticket(number)
@@ -258,7 +262,7 @@ def use_canned(number):
 
 # --------------------------------------------------------------------------- requester and organisation
 
-@bp.route("/tickets/<int:number>/requester", methods=["POST"])
+@bp.route("/tickets/<id:number>/requester", methods=["POST"])
 def change_requester(number):
     ticket = _ticket(number)
     form = RequesterForm()
@@ -273,7 +277,7 @@ def change_requester(number):
     return _render(ticket, 400, requester=form)
 
 
-@bp.route("/tickets/<int:number>/organisation", methods=["POST"])
+@bp.route("/tickets/<id:number>/organisation", methods=["POST"])
 def set_organisation(number):
     ticket = _ticket(number)
     form = OrganisationForm()
@@ -293,11 +297,13 @@ def set_organisation(number):
 
 # --------------------------------------------------------------------------- who else is looking
 
-@bp.route("/tickets/<int:number>/presence", methods=["POST"])
+@bp.route("/tickets/<id:number>/presence", methods=["POST"])
 def heartbeat(number):
     """presence.js's heartbeat (CSRF in the X-CSRFToken header): records this agent, answers with the others."""
     ticket = _ticket(number)
-    payload = request.get_json(silent=True) or {}
+    payload = json_object() if request.get_data(cache=True) else {}
+    if payload is None:
+        return jsonify({"errors": {"activity": _("Send a JSON object.")}}), 400
     try:
         presence.record_presence(_actor(), ticket, payload.get("activity") or presence.VIEWING)
     except ValidationFailed as exc:

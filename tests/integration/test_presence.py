@@ -1,6 +1,7 @@
-"""Who else is looking, on both databases: opening the workspace and the heartbeat endpoint record an agent, the
-other agents are told ("… is also looking", "… is replying") until the entry is 45 seconds old, and a reply written
-while the customer wrote again is held back with the new message shown."""
+"""Who else is looking, on both databases: the heartbeat endpoint (called by the workspace as soon as it has loaded;
+the page itself writes nothing) records an agent, the other agents are told ("… is also looking", "… is replying")
+until the entry is 45 seconds old, and a reply written while the customer wrote again is held back with the new
+message shown."""
 import re
 from datetime import timedelta
 
@@ -53,7 +54,7 @@ def age_presence(seconds):
 
 def test_an_agent_opening_the_ticket_is_shown_to_the_next_agent(client, second_client, agent, anna, ticket):
     log_in(client, "anna@example.test")
-    client.get(workspace(ticket))
+    heartbeat(client, ticket, "viewing")  # what presence.js sends once the page has loaded
     log_in(second_client, "agent@example.test")
 
     page = second_client.get(workspace(ticket)).text
@@ -76,7 +77,7 @@ def test_heartbeat_says_who_is_replying(client, second_client, agent, anna, tick
 
 def test_an_agent_silent_for_45_seconds_counts_as_gone(client, second_client, agent, anna, ticket):
     log_in(client, "anna@example.test")
-    client.get(workspace(ticket))
+    heartbeat(client, ticket, "viewing")
     age_presence(46)
     log_in(second_client, "agent@example.test")
 

@@ -51,5 +51,6 @@
       field.addEventListener("input", typed);
     }
   });
+  beat(); // the page itself records nothing (a GET never writes): this is the agent's first heartbeat
   window.setInterval(beat, interval);
 })();
