@@ -192,6 +192,9 @@ KB_VIDEO_TYPES = ["video/mp4", "video/webm", "video/ogg"]
 KB_VIDEO_MAX_BYTES = 200 * 1024 * 1024
 # Days the anonymous reader cookie (one "was this helpful?" vote per browser) lasts.
 KB_READER_COOKIE_DAYS = 730
+# Per-address limit on "was this helpful?" votes and feedback together, across all articles (Flask-Limiter
+# syntax): a reader answers a few articles a minute; a script filling the feedback inbox is stopped.
+KB_FEEDBACK_RATE_LIMIT = "10 per minute;100 per hour"
 
 # --- Agent workspace: who else is looking
 # Seconds between the workspace page's "I am still here" heartbeats.

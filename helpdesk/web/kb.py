@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from helpdesk import storage
 from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import limiter
 from helpdesk.kb import access, service
 from helpdesk.kb import index as kb_index
 from helpdesk.web.downloads import content_disposition
@@ -103,7 +104,7 @@ def all_articles():
     return render_template("kb/all.html", articles=articles)
 
 
-@bp.route("/folders/<int:folder_id>")
+@bp.route("/folders/<id:folder_id>")
 def folder(folder_id):
     actor = _reader()
     current = access.get_folder(actor, folder_id)
@@ -113,7 +114,7 @@ def folder(folder_id):
                            breadcrumbs=_breadcrumbs(current.parent))
 
 
-@bp.route("/articles/<int:article_id>")
+@bp.route("/articles/<id:article_id>")
 def article(article_id):
     actor = _reader()
     item = access.get_article(actor, article_id)
@@ -133,7 +134,16 @@ def article(article_id):
     return response
 
 
-@bp.route("/articles/<int:article_id>/vote", methods=["POST"])
+def _feedback_rate_limit():
+    return current_app.config["KB_FEEDBACK_RATE_LIMIT"]
+
+
+# Votes and feedback count together, per client address, whichever article they are about.
+_feedback_limit = limiter.shared_limit(_feedback_rate_limit, scope="kb-feedback", methods=["POST"])
+
+
+@bp.route("/articles/<id:article_id>/vote", methods=["POST"])
+@_feedback_limit
 def vote(article_id):
     item = access.get_article(_reader(), article_id)
     form = PostForm()
@@ -146,7 +156,8 @@ def vote(article_id):
     return _remember_reader(redirect(target), anonymous)
 
 
-@bp.route("/articles/<int:article_id>/feedback", methods=["POST"])
+@bp.route("/articles/<id:article_id>/feedback", methods=["POST"])
+@_feedback_limit
 def feedback(article_id):
     actor = _reader()
     item = access.get_article(actor, article_id)
@@ -169,7 +180,7 @@ def feedback(article_id):
     return _remember_reader(response, anonymous)
 
 
-@bp.route("/articles/<int:article_id>/video")
+@bp.route("/articles/<id:article_id>/video")
 def video(article_id):
     item = access.get_article(_reader(), article_id)
     return video_response(item)
