@@ -176,16 +176,16 @@ PORTAL_BLOCKED_EXTENSIONS = [
 # Days the good/bad rating links in the closing mail keep working.
 SATISFACTION_LINK_DAYS = 30
 
-# --- Knowledge base
-# Folder of the knowledge base's search index; empty means <INSTANCE_PATH>/kb-index.
-KB_INDEX_PATH = ""
-# Hosts whose video players articles may embed (https only); the article page allows frames from these alone.
-KB_VIDEO_HOSTS = ["www.youtube-nocookie.com", "player.vimeo.com"]
 # --- Web-form tickets in a registered user's name
 # Days the "yes, I sent this" link in the acknowledgement keeps working: a guest ticket given the address of a
 # registered customer or agent stays out of their ticket list until the address owner confirms it.
 REQUESTER_CONFIRM_LINK_DAYS = 14
 
+# --- Knowledge base
+# Folder of the knowledge base's search index; empty means <INSTANCE_PATH>/kb-index.
+KB_INDEX_PATH = ""
+# Hosts whose video players articles may embed (https only); the article page allows frames from these alone.
+KB_VIDEO_HOSTS = ["www.youtube-nocookie.com", "player.vimeo.com"]
 # Types of video file editors may upload to an article (served with this type, never sniffed).
 KB_VIDEO_TYPES = ["video/mp4", "video/webm", "video/ogg"]
 # Largest video file an editor may upload to an article, in bytes.

@@ -38,6 +38,8 @@ def agent_reaches_department(agent, department_id) -> bool:
 
 
 def customer_can_see(user, ticket) -> bool:
+    if ticket.requester_unconfirmed:  # a guest typed someone's address: no customer's until confirmed
+        return False
     if ticket.requester_id == user.id:
         return True
     if any(p.user_id == user.id or p.email == user.email for p in ticket.participants):
@@ -48,8 +50,6 @@ def customer_can_see(user, ticket) -> bool:
 
 def can_view(actor, ticket) -> bool:
     if actor.is_system:
-    if ticket.requester_unconfirmed:  # a guest typed someone's address: no customer's until confirmed
-        return False
         return True
     if actor.is_agent:
         return agent_in_scope(actor, ticket)

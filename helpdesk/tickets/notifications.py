@@ -123,16 +123,16 @@ def render_outbox(row):
         row.subject = f"{subject_tag(ticket.number)} {_SUBJECTS[template](ticket)}"
 
 
-def acknowledge_new_ticket(ticket, message, new_ticket=False):
-    """Tell the requester and CCs that their ticket exists, with its number (an automatic reply)."""
-    _queue(ticket, message, "acknowledgement", auto_submitted=True, new_ticket=new_ticket)
-
 def _confirm_link(ticket, row, template):
     """The "yes, I sent this" link, in the acknowledgement to the owner of an address a guest typed."""
     if template != "acknowledgement" or not ticket.requester_unconfirmed or row.recipient != ticket.requester.email:
         return None
     return requester_confirmation.confirm_link(ticket)
 
+
+def acknowledge_new_ticket(ticket, message, new_ticket=False):
+    """Tell the requester and CCs that their ticket exists, with its number (an automatic reply)."""
+    _queue(ticket, message, "acknowledgement", auto_submitted=True, new_ticket=new_ticket)
 
 
 def agent_replied(ticket, message):

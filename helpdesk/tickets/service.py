@@ -297,18 +297,18 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
         raise ValidationFailed(errors)
 
     known = accounts.users_by_email([requester_email, *cc])
-    # A guest typing a registered user's address speaks for no one until the address owner confirms.
-    unconfirmed = requester_confirmation.needs_confirmation(actor, requester)
     number = next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"])
     requester = accounts.find_or_create_customer(requester_email, requester_name, known=known)
+    # A guest typing a registered user's address speaks for no one until the address owner confirms.
+    unconfirmed = requester_confirmation.needs_confirmation(actor, requester)
     now = utcnow()
     if privacy_consent and not unconfirmed and requester.consent_policy_version != privacy_consent:
         requester.consent_at, requester.consent_policy_version = now, str(privacy_consent)[:40]
     ticket = Ticket(
         number=number, subject=subject, status=OPEN, priority=priority, department=department,
-        requester_unconfirmed=unconfirmed,
         requester=requester, organisation_id=None if unconfirmed else requester.organisation_id, source=source,
         linked_ticket=linked_ticket, created_at=now, updated_at=now, last_activity_at=now,
+        requester_unconfirmed=unconfirmed,
     )
     sla.on_opened(ticket, now)
     db.session.add(ticket)

@@ -45,9 +45,9 @@ def init_app(app):
 
     app.register_blueprint(desk_admin.bp)
     app.register_blueprint(satisfaction.bp)
+    app.register_blueprint(requester_confirmation.bp)
 
     login_manager.login_view = "auth.login"
-    app.register_blueprint(requester_confirmation.bp)
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.user_loader(sessions.load_session_user)
