@@ -6,6 +6,7 @@ mail-parser (the stack's first choice) was measured and dropped for this step: i
 8-bit text to replacement characters, merges forwarded message/rfc822 parts into the body text, and at
 0.47 ms a message it cost more than the whole rest of parsing (the standard library parses in 0.07 ms)."""
 import email
+import email.message
 import email.policy
 import re
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ import charset_normalizer
 LEGACY_CHARSETS = ["cp1252", "iso-8859-2", "cp1250", "cp1254", "iso-8859-9", "koi8-r", "cp1251", "cp1256",
                    "iso-8859-15"]
 _ENCODED_WORD_CHARSET = re.compile(rb"=\?([A-Za-z0-9_\-:.]+)(?:\*[^?]*)?\?[bBqQ]\?")
-_MSGID = re.compile(r"<[^<>\s]+>")
+# A Message-ID is printable ASCII (RFC 5322): one with other characters could not be put back into the
+# In-Reply-To and References of the mail we send in reply, so it is not one.
+_MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 
 
 class UnparseableMail(Exception):
@@ -103,18 +106,34 @@ def _codec(charset: str) -> str:
         charset, charset)
 
 
+def raw_headers(part, name) -> list[str]:
+    """Every value of header ``name`` in ``part`` as the raw string it arrived as (folding and RFC 2047
+    intact, 8-bit bytes surrogate-escaped). The one way this module reads a header: ``part.get`` hands
+    back an ``email.header.Header`` object instead of a string when a header holds raw 8-bit bytes."""
+    if not hasattr(part, "raw_items"):
+        return []
+    name = name.lower()
+    return [value if isinstance(value, str) else str(value) for key, value in part.raw_items() if key.lower() == name]
+
+
+def raw_header(part, name) -> str:
+    """The first value of header ``name`` (see ``raw_headers``), or ""."""
+    values = raw_headers(part, name)
+    return values[0] if values else ""
+
+
 def _decode_header_value(value, hints) -> str:
     if value is None:
         return ""
     value = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if _has_8bit(value):
         # Raw 8-bit in a header (not RFC 2047): recover the bytes, then treat like undeclared body text.
         value = decode_text(value.encode("ascii", "surrogateescape"), None, hints)
     if "=?" in value:
         try:
             value = str(make_header(decode_header(value)))
-        except (LookupError, UnicodeDecodeError, ValueError):
-            pass
+        except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+            pass  # a broken encoded word is shown as it arrived
     return " ".join(value.split())
 
 
@@ -138,7 +157,7 @@ def _address_header(value, hints):
     pattern; anything else goes to the standard library's RFC 5322 parser (``policy.default``), which
     is twenty times slower."""
     value = _FOLD.sub("", str(value or ""))
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if _has_8bit(value):
         value = decode_text(value.encode("ascii", "surrogateescape"), None, hints)
     simple = _simple_address_list(value, hints)
     if simple is not None:
@@ -192,8 +211,21 @@ def _message_ids(value) -> tuple[str, ...]:
     return tuple(_MSGID.findall(value or ""))
 
 
+def _has_8bit(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
 def _filename(part, hints):
     name = part.get_filename()
+    raw = raw_headers(part, "Content-Disposition") + raw_headers(part, "Content-Type")
+    if any(_has_8bit(value) for value in raw):
+        # A raw 8-bit name: the library would read its bytes as unknown characters. Decode the header's bytes
+        # like undeclared text, then let the library read the parameters (RFC 2231 included).
+        probe = email.message.Message()
+        for header in ("Content-Disposition", "Content-Type"):
+            for value in raw_headers(part, header):
+                probe[header] = decode_text(value.encode("ascii", "surrogateescape"), None, hints)
+        name = probe.get_filename()
     if name:
         return _decode_header_value(name, hints)[:255]
     return None
@@ -238,7 +270,7 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
             hints.append(charset)
 
     headers = {}
-    for name, value in message.items():
+    for name, value in message.raw_items():
         headers.setdefault(name.lower(), []).append(_decode_header_value(value, hints))
 
     texts, htmls, attachments, dropped = [], [], [], []
@@ -256,14 +288,15 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
                 data = inner.as_bytes() if hasattr(inner, "as_bytes") else bytes(str(inner), "utf-8")
             except Exception:
                 data = str(inner).encode("utf-8", "replace")
-            inner_subject = _decode_header_value(inner.get("Subject"), hints) if hasattr(inner, "get") else ""
+            inner_subject = _decode_header_value(raw_header(inner, "Subject"), hints)
             if hasattr(inner, "get") and message.get_content_type() == "multipart/report":
-                bounced_message_id = bounced_message_id or (_message_ids(inner.get("Message-ID", "")) or (None,))[0]
+                bounced_message_id = bounced_message_id or (_message_ids(raw_header(inner, "Message-ID")) or
+                                                             (None,))[0]
             name = _filename(part, hints) or f"{(inner_subject or 'forwarded message')[:100]}.eml"
             _keep(attachments, dropped, ParsedAttachment(name, "message/rfc822", data), max_attachment_bytes)
             continue
         ctype = part.get_content_type()
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        disposition = raw_header(part, "Content-Disposition").split(";")[0].strip().lower()
         filename = _filename(part, hints)
         payload = part.get_payload(decode=True)
         if payload is None:
@@ -277,37 +310,38 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
             text = decode_text(payload, part.get_content_charset(), hints).replace("\r\n", "\n")
             (texts if ctype == "text/plain" else htmls).append(text)
             continue
-        content_id = (part.get("Content-ID") or "").strip().strip("<>") or None
+        content_id = _decode_header_value(raw_header(part, "Content-ID"), hints).strip().strip("<>") or None
         name = filename or f"{'inline' if content_id else 'attachment'}-{len(attachments) + 1}." \
                            f"{_EXTENSIONS.get(ctype, 'bin')}"
         _keep(attachments, dropped, ParsedAttachment(name, ctype, payload, content_id,
                                                      inline=disposition == "inline" or bool(content_id)),
               max_attachment_bytes)
 
-    from_headers = [_address_header(value, hints) for value in message.get_all("From") or ()]
+    from_headers = [_address_header(value, hints) for value in raw_headers(message, "From")]
     from_addrs = tuple(pair for pairs, _clean in from_headers for pair in pairs)
     sender_ambiguous = not (len(from_headers) == 1 and from_headers[0][1] and len(from_addrs) == 1)
     date = None
     try:
-        date = parsedate_to_datetime(message.get("Date")) if message.get("Date") else None
+        date_header = _decode_header_value(raw_header(message, "Date"), hints)
+        date = parsedate_to_datetime(date_header) if date_header else None
         if date is not None and date.tzinfo is None:
             date = date.replace(tzinfo=UTC)
     except (TypeError, ValueError, IndexError):
         date = None
     delivered = tuple(addr for _, addr in _addresses(
-        (message.get_all("Delivered-To") or []) + (message.get_all("X-Original-To") or [])
-        + (message.get_all("Envelope-To") or []), hints))
-    message_id = (_message_ids(message.get("Message-ID", "")) or (None,))[0]
+        raw_headers(message, "Delivered-To") + raw_headers(message, "X-Original-To")
+        + raw_headers(message, "Envelope-To"), hints))
+    message_id = (_message_ids(raw_header(message, "Message-ID")) or (None,))[0]
     return ParsedMail(
         message_id=message_id,
-        in_reply_to=_message_ids(message.get("In-Reply-To", "")),
-        references=_message_ids(" ".join(str(v) for v in message.get_all("References") or [])),
-        subject=_decode_header_value(message.get("Subject"), hints)[:998],
+        in_reply_to=_message_ids(raw_header(message, "In-Reply-To")),
+        references=_message_ids(" ".join(raw_headers(message, "References"))),
+        subject=_decode_header_value(raw_header(message, "Subject"), hints)[:998],
         from_name=from_addrs[0][0] if from_addrs else "",
         from_addr=from_addrs[0][1] if from_addrs else None,
-        reply_to=_addresses(message.get_all("Reply-To"), hints),
-        to=_addresses(message.get_all("To"), hints),
-        cc=_addresses(message.get_all("Cc"), hints),
+        reply_to=_addresses(raw_headers(message, "Reply-To"), hints),
+        to=_addresses(raw_headers(message, "To"), hints),
+        cc=_addresses(raw_headers(message, "Cc"), hints),
         delivered_to=delivered,
         date=date,
         text="\n\n".join(t.strip("\n") for t in texts if t.strip()),

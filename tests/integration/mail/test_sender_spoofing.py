@@ -235,4 +235,5 @@ def test_encoded_bcc_in_a_display_name_does_not_choose_a_new_tickets_requester(a
     assert outcome.outcome == "new_ticket"
     (opened,) = all_tickets()
     assert [p.email for p in opened.participants] == [ATTACKER]
-    assert [str(m["To"]) for m in smtp.wait_for(1)][0].endswith(f"<{ATTACKER}>")
+    (acknowledgement,) = smtp.wait_for(1)
+    assert str(acknowledgement["To"]).endswith(f"<{ATTACKER}>")
