@@ -155,12 +155,29 @@ def _empty_all_tables(app):
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                _empty_postgresql(conn, tables)
             else:
                 for table in tables:
                     conn.execute(sa.text(f"DELETE FROM {table}"))
         db.session.remove()
         db.engine.dispose()
+
+
+def _empty_postgresql(conn, tables):
+    """DELETE from the tables that hold rows (children first) and restart the sequences that were used: a
+    TRUNCATE, which makes new files for every table it touches, cost half a second after every test."""
+    probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+    filled = set(conn.execute(sa.text(probe)).scalars().all())
+    try:
+        with conn.begin_nested():
+            for table in (t for t in tables if t in filled):
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+    except sa.exc.IntegrityError:  # rows that refer to each other across tables: TRUNCATE copes
+        conn.execute(sa.text(f"TRUNCATE {', '.join(filled)} CASCADE"))
+    used = conn.execute(sa.text("SELECT schemaname || '.' || sequencename FROM pg_sequences "
+                                "WHERE last_value IS NOT NULL")).scalars().all()
+    for sequence in used:
+        conn.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
 def make_app(database_url, instance, smtp_server=None, **overrides):

@@ -15,9 +15,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("requester_unconfirmed", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    # A plain ADD COLUMN (SQLite has it too): batch mode would reflect the table, which cannot read back the
+    # queue's expression indexes.
+    op.add_column("tickets", sa.Column("requester_unconfirmed", sa.Boolean(), nullable=False,
+                                       server_default=sa.false()))
     _ascii_domains("users")
     _ascii_domains("participants", "ticket_id")
 

@@ -69,16 +69,16 @@ AGENT_SPOOFS = {
 }
 
 
-@pytest.mark.parametrize("from_header", list(AGENT_SPOOFS.values()), ids=list(AGENT_SPOOFS))
-def test_forged_agent_sender_never_becomes_an_agent_reply(app, smtp, department, agent, from_header):
+def test_forged_agent_sender_never_becomes_an_agent_reply(app, smtp, department, agent):
     open_printer_ticket(smtp)
     smtp.clear()
-
-    outcome = deliver_one(mail(from_header))
-
-    assert outcome.outcome != "agent_reply"
-    assert agent_replies() == []
-    assert ticket(1000).status == OPEN
+    wrong = {}
+    # One mail per forgery, each on Grace's ticket (the app is built once for all of them).
+    for position, (label, from_header) in enumerate(AGENT_SPOOFS.items()):
+        outcome = deliver_one(mail(from_header, message_id=b"<spoof-%d@evil.example>" % position))
+        if outcome.outcome == "agent_reply" or agent_replies() or ticket(1000).status != OPEN:
+            wrong[label] = outcome.outcome
+    assert wrong == {}
     # Nothing went to Grace from the support address as an answer to her ticket.
     assert mailed_to(smtp, GRACE) == []
 
@@ -200,19 +200,17 @@ CUSTOMER_SPOOFS = {
 }
 
 
-@pytest.mark.parametrize("from_header", list(CUSTOMER_SPOOFS.values()), ids=list(CUSTOMER_SPOOFS))
-def test_forged_customer_sender_neither_posts_on_nor_reopens_her_ticket(app, smtp, department, agent,
-                                                                         from_header):
+def test_forged_customer_sender_neither_posts_on_nor_reopens_her_ticket(app, smtp, department, agent):
     open_printer_ticket(smtp)
     service.close(agent, ticket(1000))
     smtp.clear()
-    before = [m.id for m in ticket(1000).messages]
-
-    deliver_one(mail(from_header))
-
-    assert ticket(1000).status == CLOSED
-    assert [m.id for m in ticket(1000).messages if m.kind == "customer"] == \
-           [m.id for m in ticket(1000).messages if m.kind == "customer" and m.id in before]
+    before = [m.id for m in ticket(1000).messages if m.kind == "customer"]
+    wrong = {}
+    for position, (label, from_header) in enumerate(CUSTOMER_SPOOFS.items()):
+        deliver_one(mail(from_header, message_id=b"<customer-spoof-%d@evil.example>" % position))
+        if ticket(1000).status != CLOSED or [m.id for m in ticket(1000).messages if m.kind == "customer"] != before:
+            wrong[label] = ticket(1000).status
+    assert wrong == {}
     assert mailed_to(smtp, GRACE) == []
 
 
