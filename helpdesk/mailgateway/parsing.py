@@ -68,6 +68,8 @@ class ParsedMail:
     # True unless the message has exactly one From header holding exactly one address, parsed without
     # a defect. Only such a sender is trusted as an agent or on someone else's ticket.
     sender_ambiguous: bool = False
+    # The Sender header's mailboxes: a sender of last resort when From holds no usable address.
+    sender_header: tuple[tuple[str, str], ...] = ()
 
     def header(self, name: str) -> str:
         values = self.headers.get(name.lower())
@@ -354,6 +356,7 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
         bounced_message_id=bounced_message_id,
         defects=defects,
         sender_ambiguous=sender_ambiguous,
+        sender_header=_addresses(raw_headers(message, "Sender"), hints),
     )
 
 

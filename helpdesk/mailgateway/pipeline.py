@@ -266,7 +266,8 @@ def _steps(row, context, department_name, mail=None):
         # Nothing below needs to read this message's own unsaved rows back from the database, so
         # they are written in one flush when the message's savepoint is released, not at every query.
         with db.session.no_autoflush:
-            sender = strip_control(mail.from_addr or (mail.reply_to[0][1] if mail.reply_to else None) or "")[:320]
+            fallback = (mail.reply_to or mail.sender_header or (("", None),))[0][1]
+            sender = strip_control(mail.from_addr or fallback or "")[:320]
             if row.sender != (sender or None):
                 row.sender = sender or None
             subject = strip_control(mail.subject)[:998]
@@ -340,17 +341,21 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
             "type": "auto-reply", "from": mail.from_addr or "", "subject": mail.subject[:200]})
 
     quietly = verdict.disposition == rules.QUIET
-    sender = mail.from_addr or mail.reply_to[0][1]
+    sender, sender_name, fallback = _sender(mail)
+    if sender is None:
+        return quarantine(row, "act", ValueError(describe("no_sender")), "no_sender", {})
     trusted_ids = current_app.config["MAIL_AUTHSERV_IDS"]
     # Only the From address names an agent (never Reply-To), and only with proof that the agent wrote it.
     agent = db.session.get(User, context.staff[mail.from_addr]) if mail.from_addr in context.staff else None
     if agent is not None and not _agent_verified(mail, agent, route.ticket, trusted_ids):
         params = {"sender": mail.from_addr}
         return quarantine(row, "act", NotFound(describe("agent_unverified", params)), "agent_unverified", params)
-    trusted = authentication.sender_trusted(mail, trusted_ids)
+    # A sender taken from Reply-To or Sender is good enough to answer, never to speak on someone's ticket.
+    trusted = fallback is None and authentication.sender_trusted(mail, trusted_ids)
     body = _body(mail)
     attachments = [tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id) for a in mail.attachments]
     events = [{"type": "attachment-dropped", "name": name, "size": size} for name, size in mail.dropped]
+    events += [fallback] if fallback else []
     ticket = route.ticket
 
     if ticket is not None:
@@ -364,10 +369,11 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
                                         events=events)
                 return _outcome_for(row, ticket)
             _finish(row, PROCESSED, "added", ticket)
+            cc, dropped = tickets.usable_addresses(_cc_addresses(mail, context, exclude={sender}))
             tickets.add_customer_message(
                 MAIL_GATEWAY, ticket, **body, attachments=attachments, source="email",
                 message_id=mail.message_id, in_reply_to=_first(mail.in_reply_to), author_email=sender,
-                author_name=mail.from_name, events=events, cc=_cc_addresses(mail, context, exclude={sender}))
+                author_name=sender_name, events=events + dropped, cc=cc)
             return _outcome_for(row, ticket)
         if not trusted:
             # Likely spoofed: a linked ticket would send its acknowledgement to the forged address's
@@ -383,7 +389,7 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
         linked = None
 
     # A new ticket. An agent forwarding a customer's mail opens it for the original sender.
-    requester_email, requester_name, actor = sender, mail.from_name, MAIL_GATEWAY
+    requester_email, requester_name, actor = sender, sender_name, MAIL_GATEWAY
     if agent is not None and linked is None:
         original = _forwarded_sender(mail)
         if original is not None:
@@ -391,11 +397,12 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
             actor = agent
     department = _department_for(mail, department_name, context)
     _finish(row, PROCESSED, "new_ticket")
+    cc, dropped = tickets.usable_addresses(_cc_addresses(mail, context, exclude={sender, requester_email}))
     new = tickets.open_ticket(
         actor, subject=_subject(mail), **body, requester_email=requester_email, requester_name=requester_name,
-        department=department, cc=_cc_addresses(mail, context, exclude={sender, requester_email}),
-        attachments=attachments, source="email", message_id=mail.message_id,
-        in_reply_to=_first(mail.in_reply_to), acknowledge=not quietly, linked_ticket=linked, events=events,
+        department=department, cc=cc, attachments=attachments, source="email", message_id=mail.message_id,
+        in_reply_to=_first(mail.in_reply_to), acknowledge=not quietly, linked_ticket=linked,
+        events=events + dropped,
     )
     return _outcome_for(row, new, "new_ticket")
 
@@ -439,6 +446,26 @@ def _bounce_detail(mail):
         if line.lower().startswith(("diagnostic-code:", "status:")):
             return line.strip()[:300]
     return (mail.text or "").strip().splitlines()[0][:300] if (mail.text or "").strip() else ""
+
+
+def _sender(mail):
+    """(address, name, event or None) of whom to answer: the From address if email can be sent to it, else the
+    first usable one in Reply-To, then Sender (with a "sender-fallback" event saying so); (None, "", None)
+    when there is none."""
+    if mail.from_addr and _usable(mail.from_addr):
+        return _usable(mail.from_addr), mail.from_name, None
+    for header, pairs in (("Reply-To", mail.reply_to), ("Sender", mail.sender_header)):
+        for name, address in pairs:
+            if usable := _usable(address):
+                return usable, name, {"type": "sender-fallback", "header": header, "email": usable}
+    return None, "", None
+
+
+def _usable(address):
+    try:
+        return accounts.normalise_email(address)
+    except ValueError:
+        return None
 
 
 def _agent_verified(mail, agent, ticket, trusted_ids) -> bool:

@@ -62,7 +62,7 @@ def is_own_address(address: str, context: Context) -> bool:
 
 
 def rule_no_sender(mail, context):
-    if not mail.from_addr and not mail.reply_to:
+    if not mail.from_addr and not mail.reply_to and not mail.sender_header:
         return Verdict(QUARANTINE, "no_sender", "no_sender")
     return None
 

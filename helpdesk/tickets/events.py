@@ -2,6 +2,7 @@
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
+from helpdesk.notify.addresses import NEEDS_SMTPUTF8
 from helpdesk.tickets.models import PRIORITIES, STATUSES
 
 
@@ -46,6 +47,15 @@ def describe_event(event) -> str:
         return _("Assigned to %(name)s.", name=name) if name else _("No longer assigned to anyone.")
     if kind == "cc-added":
         return _("%(email)s was added in copy.", email=event.get("email", ""))
+    if kind == "cc-dropped":
+        if event.get("kind") == NEEDS_SMTPUTF8:
+            return _("%(email)s was not added in copy: our mail server cannot send to addresses with accents or "
+                     "non-Latin letters before the @.", email=event.get("email", ""))
+        return _("%(email)s was not added in copy: it is not an address email can be sent to (%(detail)s).",
+                 email=event.get("email", ""), detail=event.get("detail", ""))
+    if kind == "sender-fallback":
+        return _("The From header named no address email can be sent to, so the address in %(header)s, "
+                 "%(email)s, was taken as the sender.", header=event.get("header", ""), email=event.get("email", ""))
     if kind == "cc-removed":
         return _("%(email)s was removed from copy.", email=event.get("email", ""))
     if kind == "linked":

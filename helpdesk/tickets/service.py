@@ -15,7 +15,7 @@ from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.jobs import enqueue_after_commit_batched
-from helpdesk.notify.addresses import NEEDS_SMTPUTF8
+from helpdesk.notify.addresses import NEEDS_SMTPUTF8, InvalidAddress
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_html, clean_name, html_to_text, strip_control, text_to_html
 from helpdesk.tickets import access, notifications, reply_matching, requester_confirmation, sla
@@ -413,6 +413,23 @@ def add_internal_note(actor, ticket, *, body_text="", body_html=None, attachment
     audit.record(actor, "ticket", ticket, "internal-note", {"message": message})
     commit_service_call(db.session)
     return message
+
+
+def usable_addresses(addresses) -> tuple[list[str], list[dict]]:
+    """Split addresses taken from mail into those the ticket store accepts (normalised) and "cc-dropped"
+    events for the rest. Mail is not a web form: an unusable Cc (``alice@intern``, a bare name) must not
+    hold back the ticket, and the ticket says which were left out and why."""
+    kept, dropped = [], []
+    for address in addresses:
+        try:
+            normal = accounts.normalise_email(address)
+        except InvalidAddress as exc:
+            dropped.append({"type": "cc-dropped", "email": strip_control(address)[:320], "kind": exc.kind,
+                            "detail": str(exc)[:300]})
+            continue
+        if normal not in kept:
+            kept.append(normal)
+    return kept, dropped
 
 
 def add_participants(actor, ticket, addresses) -> list[Participant]:
