@@ -356,6 +356,9 @@ def _act(row, mail: ParsedMail, verdict, route, context, department_name):
     attachments = [tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id) for a in mail.attachments]
     events = [{"type": "attachment-dropped", "name": name, "size": size} for name, size in mail.dropped]
     events += [fallback] if fallback else []
+    if quietly and route.ticket is None:
+        # The ticket says why its requester heard nothing from us.
+        events.append({"type": "not-acknowledged", "reason": verdict.reason_code, "sender": sender})
     ticket = route.ticket
 
     if ticket is not None:
@@ -434,11 +437,22 @@ def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
 
 
 def _bounce_ticket(mail, route):
+    """The ticket a delivery report is about: the Message-ID an RFC 3464 report names, the ticket the report
+    itself threads to, else what the quoted original in its text names (a Message-ID we sent, the
+    ``[#1042]`` tag)."""
     if mail.bounced_message_id:
         found = ticket_for_message_ids([mail.bounced_message_id])
         if found is not None:
             return found
-    return route.ticket
+    if route.ticket is not None:
+        return route.ticket
+    originals = [a.data[:20000].decode("utf-8", "replace") for a in mail.attachments
+                 if a.content_type in ("text/rfc822-headers", "message/rfc822", "message/global")]
+    quoted = "\n".join([(mail.text or "")[:20000], *originals])
+    found = ticket_for_message_ids(re.findall(r"<[^<>\s@]+@[^<>\s]+>", quoted)[:20])
+    if found is None and (number := reply_matching.number_from_subject(quoted)) is not None:
+        found = reply_matching.ticket_by_number(number)
+    return found
 
 
 def _bounce_detail(mail):

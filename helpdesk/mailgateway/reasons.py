@@ -9,6 +9,10 @@ REASONS = {
     "bounce": _l("A delivery failure report (bounce)."),
     "auto_reply": _l("An automatic reply (%(detail)s)."),
     "mailing_list": _l("Mail from a mailing list."),
+    "suspected_bounce": _l("It looks like a delivery failure report, so no acknowledgement was sent."),
+    "noreply": _l("The sender %(sender)s does not take replies, so no acknowledgement was sent."),
+    "null_sender": _l("The message has no return address (mail servers send their notices so), so no "
+                      "acknowledgement was sent."),
     "rate_quiet": _l("%(count)s messages from %(sender)s within an hour: added without automatic answers."),
     "rate_ignored": _l("%(count)s messages from %(sender)s within an hour: this looks like a mail loop."),
     "unauthenticated": _l("A message for ticket #%(number)s failed sender authentication (DMARC/SPF/DKIM)."),

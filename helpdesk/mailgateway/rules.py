@@ -50,7 +50,46 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheit|abwesend|"
     r"automatische antwort|otomatik (yan[ıi]t|cevap)|ofis d[ıi][şs][ıi]nda|automatikus v[áa]lasz|"
     r"h[ée]ts?z[óo]nap|پاسخ خودکار|خارج از دفتر|vacation|urlaub|i am away|on leave)", re.I)
-_BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+# Local parts that mail servers send delivery reports from (RFC 3464 reports, and the many that are not).
+_BOUNCE_SENDER = re.compile(
+    r"^(mailer[-_]?daemon|postmaster|mail[-_]?daemon|double-bounce|bounces?([-+=.][^@]*)?|mdaemon|"
+    r"smtp[-_]?daemon|mail[-_]?delivery[-_]?(system|subsystem)?)@", re.I)
+_BOUNCE_NAME = re.compile(r"^\s*(mail delivery (system|subsystem)|mailer[-_ ]?daemon|postmaster|mail administrator|"
+                          r"microsoft outlook|mail (system|delivery) error|e-?mail delivery)\b", re.I)
+# Subjects of delivery failure reports and virus-scanner notices, in the languages our users' servers speak.
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*((fwd?|wg|ynt|fw):\s*)?("
+    r"undeliver(able|ed)|undelivered mail|returned mail|return(ed)? to sender|mail delivery (failed|failure)|"
+    r"delivery (status notification|failure|has failed|failed|problem|report)|failure notice|"
+    r"message (not delivered|could not be delivered|delivery failure|blocked|rejected)|non[- ]?delivery|"
+    r"delivery notification|could not send message|mail system error|warning: could not send|"
+    r"notice: mail delivery status|mail delivery status|"
+    r"(delayed|undelivered) mail|unzustellbar|nicht zustellbar|zustellung fehlgeschlagen|"
+    r"unzustellbare nachricht|iletilemedi|teslim edilemedi|iletim hatası|iletim başarısız|"
+    r"kézbesíthetetlen|nem kézbesíthető|kézbesítési hiba|تحویل نشد|ارسال نشد|"
+    r"(virus|malware|banned|infected|blocked) (found|detected|content|attachment|in mail|notification)|"
+    r"virus \(|\*+ ?virus|spam (detected|notification))", re.I)
+# Phrases only delivery software writes, looked for at the start of the text.
+_BOUNCE_TEXT = re.compile(
+    r"this is the mail system at host|this is the qmail-send program|created automatically by mail delivery "
+    r"software|delivery to the following recipients? failed|delivery has failed to these recipients|"
+    r"wasn't able to deliver your message|could not be delivered to one or more recipients|"
+    r"your message (did not reach|couldn't be delivered|could not be delivered|wasn't delivered)|"
+    r"the following addresses had permanent fatal errors|the original message was received (at|on)|"
+    r"this is a delivery status notification|"
+    r"message delivery has failed|undeliverable to the following|a message that you sent could not be delivered|"
+    r"this message was created automatically by|the following message to <[^>]+> was undeliverable|"
+    r"diagnostic-code:|final-recipient:|reporting-mta:|remote-mta:|"
+    r"konnte nicht (an alle empfänger )?zugestellt werden|die nachricht konnte nicht zugestellt|"
+    r"mesajınız (teslim edilemedi|iletilemedi)|az üzenetet nem sikerült kézbesíteni|"
+    r"a virus was found|virus (found|detected) in|contained a virus|banned (file|attachment)", re.I)
+_NOREPLY_SENDER = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|noreply[-_.+][^@]*|"
+                             r"[^@]*[-_.+]no[-_.]?reply|notifications?|newsletters?|news|marketing|mailings?)@",
+                             re.I)
+# Headers that bulk senders and newsletter services put on their mail.
+_BULK_HEADERS = ("List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Post", "X-Campaign",
+                 "X-Campaign-Id", "X-Mailchimp-Id", "X-MC-User", "X-SG-EID", "Feedback-ID", "X-Newsletter",
+                 "X-Mailing-List", "Mailing-List", "X-Listmember", "X-BeenThere")
 
 
 def is_own_address(address: str, context: Context) -> bool:
@@ -85,10 +124,26 @@ def rule_blocked_sender(mail, context):
     return None
 
 
+def null_sender(mail) -> bool:
+    """The envelope sender was empty (``Return-Path: <>``): mail servers send reports and notices that way."""
+    return any(value.strip().replace(" ", "") in ("<>", "") for value in mail.header_all("Return-Path"))
+
+
 def rule_bounce(mail, context):
+    """Delivery failure reports, RFC 3464 or not, and virus-scanner notices. A report is recorded on the
+    ticket it concerns and never opens one; a message that only looks like one (a person may well write
+    "Mail delivery failed" as a subject) opens its ticket quietly, without an acknowledgement."""
     report = mail.content_type == "multipart/report" and "delivery-status" in mail.header("Content-Type").lower()
-    if report or _BOUNCE_SENDER.match(mail.from_addr or "") or mail.delivery_status:
+    if report or mail.delivery_status or _BOUNCE_SENDER.match(mail.from_addr or ""):
         return Verdict(BOUNCE, "bounce", "bounce")
+    subject = bool(_BOUNCE_SUBJECT.match(mail.subject or ""))
+    text = bool(_BOUNCE_TEXT.search((mail.text or mail.html or "")[:4000]))
+    machine = null_sender(mail) or bool(_BOUNCE_NAME.match(mail.from_name or "")) \
+        or (mail.header("Auto-Submitted").lower() not in ("", "no"))
+    if (subject and text) or (machine and (subject or text)):
+        return Verdict(BOUNCE, "bounce", "bounce")
+    if subject or text:
+        return Verdict(QUIET, "suspected_bounce", "suspected_bounce")
     return None
 
 
@@ -103,10 +158,14 @@ def rule_auto_reply(mail, context):
         value = mail.header(name)
         if value and (name != "X-Auto-Response-Suppress" or re.search(r"\b(all|oof|autoreply)\b", value, re.I)):
             return Verdict(QUIET, "auto_reply", "auto_reply", {"detail": f"{name}: {value}"})
-    if mail.header("List-Id") or mail.header("List-Unsubscribe"):
+    if any(mail.header(name) for name in _BULK_HEADERS):
         return Verdict(QUIET, "mailing_list", "mailing_list")
     if _AUTO_SUBJECT.match(mail.subject or ""):
         return Verdict(QUIET, "auto_reply", "auto_reply", {"detail": mail.subject[:80]})
+    if _NOREPLY_SENDER.match(mail.from_addr or ""):
+        return Verdict(QUIET, "noreply", "noreply", {"sender": mail.from_addr})
+    if null_sender(mail):
+        return Verdict(QUIET, "null_sender", "null_sender")
     return None
 
 
@@ -139,7 +198,8 @@ def rule_rate_limit(mail, context):
 
 
 # The chain, in order. The first verdict wins; no verdict means ACCEPT.
-CHAIN = (rule_no_sender, rule_loop, rule_blocked_sender, rule_bounce, rule_auto_reply, rule_rate_limit)
+# A bounce needs no usable sender to be recognised (a report's From may be empty or "<@>").
+CHAIN = (rule_loop, rule_bounce, rule_no_sender, rule_blocked_sender, rule_auto_reply, rule_rate_limit)
 
 
 def classify(mail, context) -> Verdict:

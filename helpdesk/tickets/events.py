@@ -25,6 +25,21 @@ def _priority(code):
     return str(PRIORITIES.get(code, code or ""))
 
 
+def _not_acknowledged(reason, sender) -> str:
+    """Why a ticket opened by mail got no acknowledgement (reason codes of the mail gateway's rules)."""
+    if reason == "mailing_list":
+        return _("No acknowledgement was sent: the message came from a mailing list or a newsletter.")
+    if reason == "suspected_bounce":
+        return _("No acknowledgement was sent: the message looks like a delivery failure report.")
+    if reason == "noreply":
+        return _("No acknowledgement was sent: the sender %(sender)s does not take replies.", sender=sender)
+    if reason == "null_sender":
+        return _("No acknowledgement was sent: the message has no return address, as a mail server's notices do.")
+    if reason in ("rate_quiet", "rate_limited"):
+        return _("No acknowledgement was sent: the sender sent many messages within an hour.")
+    return _("No acknowledgement was sent: the message was sent automatically.")
+
+
 def describe_event(event) -> str:
     """One translated sentence for a stored event dict ({"type": "status", "from": ..., "to": ...})."""
     event = event if isinstance(event, dict) else {}
@@ -56,6 +71,8 @@ def describe_event(event) -> str:
     if kind == "sender-fallback":
         return _("The From header named no address email can be sent to, so the address in %(header)s, "
                  "%(email)s, was taken as the sender.", header=event.get("header", ""), email=event.get("email", ""))
+    if kind == "not-acknowledged":
+        return _not_acknowledged(event.get("reason"), event.get("sender", ""))
     if kind == "cc-removed":
         return _("%(email)s was removed from copy.", email=event.get("email", ""))
     if kind == "linked":
