@@ -159,3 +159,40 @@ def test_quarantine_lists_mail_without_sender_and_retry_keeps_it_there(helpdesk,
     assert (row.status, row.attempts) == (QUARANTINED, 2)
     assert quarantine.reason(row) == NO_SENDER
     assert tickets() == []
+
+
+def test_an_unexpected_error_in_one_message_is_logged_once_without_a_traceback_and_listed(helpdesk, tmp_path,
+                                                                                        monkeypatch, caplog):
+    """A bug hit by one message (stubbed here at the threading step) quarantines that message alone: one log
+    line per message names it, no traceback floods the log (the quarantine row keeps it for the agent)."""
+    from helpdesk.mailgateway import pipeline
+
+    real_thread_for = pipeline.thread_for
+
+    def thread_for(mail):
+        if "boom" in (mail.subject or ""):
+            raise RuntimeError("the threading step tripped over this message")
+        return real_thread_for(mail)
+
+    monkeypatch.setattr(pipeline, "thread_for", thread_for)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name, subject in (("1.eml", "first"), ("2.eml", "boom"), ("3.eml", "third")):
+        (folder / name).write_bytes(f"From: ann@customer.test\r\nTo: support@example.test\r\nSubject: {subject}\r\n"
+                                    f"Message-ID: <{name}@customer.test>\r\n\r\nHello\r\n".encode())
+
+    with caplog.at_level("DEBUG", logger="helpdesk.mailgateway"):
+        result = helpdesk("mail", "ingest", folder)
+
+    assert result.exit_code == 0, result.output
+    failed = db.session.scalar(sa.select(InboundMessage).where(InboundMessage.status == QUARANTINED))
+    assert "the threading step tripped over this message" in failed.error and "Traceback" in failed.error
+    records = [r for r in caplog.records if r.name.startswith("helpdesk.mailgateway")]
+    assert not [r for r in records if r.exc_info], "a traceback reached the log"
+    about_it = [r.getMessage() for r in records if f"inbound {failed.id}" in r.getMessage()]
+    assert len([m for m in about_it if "quarantined" in m]) == 1 and len(about_it) <= 2, about_it
+    assert len(tickets()) == 2
+
+    listed = helpdesk("mail", "quarantine").stdout.splitlines()
+    assert len(listed) == 1 and listed[0].startswith(f"{failed.id}\t")
+    assert "RuntimeError: the threading step tripped over this message" in listed[0]
