@@ -17,6 +17,9 @@ REDIS_URL = ""
 # Without Redis: "after_response" runs a web request's jobs once its response is sent (elsewhere
 # right after the commit); "sync" always right after the commit (deterministic, for tests).
 JOBS_INPROCESS = "after_response"
+# A job handed to a queue this many seconds ago and still not done is handed over again by the sweep
+# (its process died); jobs are idempotent, so a slow one run twice does no harm.
+JOBS_REDISPATCH_SECONDS = 600
 # Prefix of the rq queue names, so several installations can share one Redis.
 QUEUE_PREFIX = "helpdesk"
 # Seconds between outbox sweeps that re-enqueue mail whose job was lost or is due for a retry.

@@ -14,6 +14,7 @@ from helpdesk.errors import HelpdeskError, ValidationFailed
 
 SWEEP_TASK = "helpdesk.notify.tasks.sweep"
 SLA_TASK = "helpdesk.tickets.sla_tasks.flag_breaches"
+JOBS_SWEEP_TASK = "helpdesk.jobs.sweep_pending"
 
 
 def _make_app():
@@ -68,6 +69,7 @@ def serve(host, port, demo):
     if not app.config["REDIS_URL"]:
         # No workers in the embedded setup: retry due mail from here.
         Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+        Periodic(app, JOBS_SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
         Periodic(app, SLA_TASK, app.config["SLA_BREACH_CHECK_INTERVAL"]).start()
     if _embedded_maildrop(app):
         # The embedded default reads the Maildir drop folder itself; real mailboxes get `helpdesk mailgateway`.
@@ -110,6 +112,7 @@ def worker(queues, burst):
         sys.exit(2)
     click.echo(f"worker serving queues: {', '.join(queues)}")
     run_worker(app, queues, periodic=[(SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]),
+                                      (JOBS_SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]),
                                       (SLA_TASK, app.config["SLA_BREACH_CHECK_INTERVAL"])], burst=burst)
 
 
@@ -126,10 +129,11 @@ def mailgateway():
     names = ", ".join(m.get("name", "?") + f" ({m.get('type', 'imap')})" for m in app.config["MAIL_MAILBOXES"])
     click.echo(f"mail gateway started; mailboxes: {names}")
     if not app.config["REDIS_URL"]:
-        # Without workers, acknowledgements left unsent by a crash are retried from here.
+        # Without workers, acknowledgements and index updates left undone by a crash are retried from here.
         from helpdesk.jobs import Periodic
 
         Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+        Periodic(app, JOBS_SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
     daemon.run(app, stop)
     click.echo("mail gateway stopped.")
 
@@ -220,6 +224,23 @@ def search_rebuild():
 
     articles = kb_index.rebuild()
     click.echo(f"knowledge base index rebuilt: {articles} article(s) in {kb_index.index_path()}")
+
+
+@search_group.command("status")
+@with_appcontext
+def search_status():
+    """How many index updates are waiting, and how old the oldest is."""
+    from helpdesk.db import utcnow
+    from helpdesk.jobs import pending_status
+
+    count, oldest = pending_status("helpdesk.search.")
+    kb_count, kb_oldest = pending_status("helpdesk.kb.tasks.")
+    count, oldest = count + kb_count, min(filter(None, (oldest, kb_oldest)), default=None)
+    if not count:
+        click.echo("search index: up to date (no updates pending).")
+        return
+    age = int((utcnow() - oldest).total_seconds())
+    click.echo(f"search index: {count} update(s) pending, the oldest queued {age} s ago.")
 
 
 @main.group("db")

@@ -1,20 +1,44 @@
 """Background jobs. Services call ``enqueue_after_commit``; the jobs run only once the transaction
 has committed: on rq workers when REDIS_URL is set, in-process right after the commit otherwise.
-Jobs take ids, look everything up again, and must be idempotent."""
+Jobs take ids, look everything up again, and must be idempotent.
+
+Every job is also written as a ``pending_jobs`` row in the transaction that asks for it, and the row is
+deleted when the job has run. A process that dies between the commit and the job, or a Redis outage,
+leaves the row behind, and ``sweep_pending`` (run by workers and ``helpdesk serve`` every
+OUTBOX_SWEEP_INTERVAL seconds) runs it again: side effects are delayed, never lost."""
 import importlib
 import logging
 import threading
+from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import after_this_request, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from helpdesk.db import UTCDateTime, utcnow
 from helpdesk.extensions import db
 
 log = logging.getLogger(__name__)
 _PENDING = "helpdesk_pending_jobs"
 _bound_app = None
+
+
+_DURABLE = "helpdesk_durable_jobs"
+
+
+class PendingJob(db.Model):
+    """A job asked for in a committed transaction that has not finished yet."""
+
+    __tablename__ = "pending_jobs"
+    id = sa.Column(sa.Integer, primary_key=True)
+    queue = sa.Column(sa.String(40), nullable=False)
+    task = sa.Column(sa.String(200), nullable=False)
+    args = sa.Column(sa.JSON, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    # When it was last handed to a queue (NULL: handing it over failed; the next sweep does it).
+    dispatched_at = sa.Column(UTCDateTime, index=True)
 
 
 def bind_app(app):
@@ -43,7 +67,25 @@ def _as_ids(args):
 def enqueue(task: str, *args, queue: str = "default"):
     """Run ``task`` now: on rq when configured, otherwise in this process."""
     app = current_app._get_current_object()
-    _dispatch(app, [(queue, task, args)])
+    _dispatch(app, [(queue, task, args, None)])  # no pending row: the caller is the one who waits
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session):
+    # The jobs become rows of the transaction that asked for them: they commit (or roll back) with it.
+    if session.in_nested_transaction() or not session.info.get(_PENDING) or not has_app_context():
+        return
+    if any(hasattr(a, "__mapper__") and sa_inspect(a).identity is None
+           for _q, _t, args, _b in session.info[_PENDING] for a in args):
+        session.flush()  # what commit would do next anyway: the new rows get the ids the jobs take
+    jobs = _coalesce(session.info.pop(_PENDING))
+    now = utcnow()
+    rows = [{"queue": queue, "task": task, "args": list(args), "created_at": now, "dispatched_at": now}
+            for queue, task, args in jobs]
+    ids = session.execute(sa.insert(PendingJob).returning(PendingJob.id, sort_by_parameter_order=True),
+                          rows).scalars().all()
+    session.info[_DURABLE] = [(queue, task, args, job_id) for (queue, task, args), job_id in zip(jobs, ids,
+                                                                                                 strict=True)]
 
 
 @event.listens_for(Session, "after_commit")
@@ -51,9 +93,9 @@ def _after_commit(session):
     # SQLAlchemy also fires this when a SAVEPOINT is released; only the real commit may dispatch.
     if session.in_nested_transaction():
         return
-    jobs = session.info.pop(_PENDING, None)
+    jobs = session.info.pop(_DURABLE, None)
     if jobs and has_app_context():
-        _dispatch(current_app._get_current_object(), _coalesce(jobs))
+        _dispatch(current_app._get_current_object(), jobs)
 
 
 def _coalesce(jobs):
@@ -77,6 +119,7 @@ def _after_rollback(session):
     # A rolled-back SAVEPOINT leaves the outer transaction's jobs alone (see ``discard_since``).
     if not session.in_nested_transaction():
         session.info.pop(_PENDING, None)
+        session.info.pop(_DURABLE, None)
 
 
 def pending_mark() -> int:
@@ -92,36 +135,90 @@ def discard_since(mark: int):
 
 
 def _dispatch(app, jobs):
+    """Hand over (queue, task, args, pending job id) jobs: to rq, or run them in this process."""
     if app.config.get("REDIS_URL"):
         by_queue = {}
-        for queue, task, args in jobs:
-            by_queue.setdefault(queue, []).append((task, args))
+        for queue, task, args, job_id in jobs:
+            by_queue.setdefault(queue, []).append((task, args, job_id))
         for queue, items in by_queue.items():
             try:
                 rq_queue = get_queue(app, queue)
                 # One round trip for the whole commit's jobs.
                 with rq_queue.connection.pipeline() as pipe:
-                    rq_queue.enqueue_many([rq_queue.prepare_data(run_task, (task, *args)) for task, args in items],
-                                          pipeline=pipe)
+                    rq_queue.enqueue_many([rq_queue.prepare_data(run_pending, (job_id, task, *args))
+                                           for task, args, job_id in items], pipeline=pipe)
                     pipe.execute()
-            except Exception:  # Redis down: the work is recorded in the database; a sweep re-enqueues it.
-                log.exception("could not enqueue %d job(s) on %s; they stay pending for the next sweep",
-                              len(items), queue)
+            except Exception:  # Redis down: the rows stay, and the next sweep hands them over again.
+                log.warning("could not enqueue %d job(s) on %s; they stay pending for the next sweep",
+                            len(items), queue)
+                _undispatched(app, [job_id for _task, _args, job_id in items])
         return
     if app.config.get("JOBS_INPROCESS") != "sync" and has_request_context():
         # Run once the response has been sent: the person gets their answer without waiting for SMTP,
         # and a reset request takes as long for a registered address as for an unknown one.
         _after_response(app, jobs)
         return
-    for _queue, task, args in jobs:
-        _run_logged(app, task, args)
+    for _queue, task, args, job_id in jobs:
+        _run_logged(app, task, args, job_id)
 
 
-def _run_logged(app, task, args):
+def _undispatched(app, job_ids):
     try:
-        run_task(task, *args, app=app)
+        with app.app_context(), db.engine.begin() as conn:
+            conn.execute(sa.update(PendingJob).where(PendingJob.id.in_(job_ids)).values(dispatched_at=None))
+    except Exception:  # the rows are still there; the sweep finds them after JOBS_REDISPATCH_SECONDS
+        log.warning("could not mark %d job(s) for the next sweep", len(job_ids))
+
+
+def _run_logged(app, task, args, job_id=None):
+    try:
+        run_pending(job_id, task, *args, app=app)
     except Exception:  # The caller's transaction already committed; a failed job must not undo its answer.
         log.exception("in-process job %s%r failed", task, args)
+
+
+def run_pending(job_id, task: str, *args, app=None):
+    """Run a job that has a ``pending_jobs`` row, then delete the row (what rq calls). A job that raises
+    keeps its row: the sweep runs it again later."""
+    result = run_task(task, *args, app=app)
+    if job_id is not None:
+        app = app or _bound_app or current_app._get_current_object()
+        with app.app_context():
+            try:
+                db.session.execute(sa.delete(PendingJob).where(PendingJob.id == job_id))
+                db.session.commit()
+            finally:
+                db.session.remove()
+    return result
+
+
+def sweep_pending():
+    """Hand over again the jobs whose process died or whose queue was down: rows never handed over, or
+    handed over more than JOBS_REDISPATCH_SECONDS ago and still not done. Returns how many."""
+    app = current_app._get_current_object()
+    now = utcnow()
+    stale = now - timedelta(seconds=app.config["JOBS_REDISPATCH_SECONDS"])
+    rows = db.session.execute(
+        sa.select(PendingJob.id, PendingJob.queue, PendingJob.task, PendingJob.args)
+        .where(sa.or_(PendingJob.dispatched_at.is_(None), PendingJob.dispatched_at < stale))
+        .order_by(PendingJob.id).limit(1000)
+    ).all()
+    if not rows:
+        return 0
+    db.session.execute(sa.update(PendingJob).where(PendingJob.id.in_([r.id for r in rows]))
+                       .values(dispatched_at=now))
+    db.session.commit()
+    _dispatch(app, [(r.queue, r.task, tuple(r.args), r.id) for r in rows])
+    return len(rows)
+
+
+def pending_status(task_prefix=""):
+    """(count, oldest created_at or None) of the jobs not done yet whose task starts with ``task_prefix``."""
+    query = sa.select(sa.func.count(), sa.func.min(PendingJob.created_at))
+    if task_prefix:
+        query = query.where(PendingJob.task.startswith(task_prefix))
+    count, oldest = db.session.execute(query).one()
+    return count, oldest
 
 
 def _after_response(app, jobs):
@@ -130,7 +227,8 @@ def _after_response(app, jobs):
         @after_this_request
         def _schedule(response):
             queued = list(g.get("helpdesk_after_response", ()))
-            response.call_on_close(lambda: [_run_logged(app, task, args) for _q, task, args in queued])
+            response.call_on_close(lambda: [_run_logged(app, task, args, job_id)
+                                            for _q, task, args, job_id in queued])
             return response
 
     pending.extend(jobs)

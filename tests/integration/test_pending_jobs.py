@@ -1,0 +1,96 @@
+"""Side effects that cannot be lost: every job is a row of the transaction that asks for it, deleted once
+the job has run. When Redis is down, or the process dies between the commit and the job, the row stays,
+`helpdesk search status` shows it, and the sweep runs it later: the ticket reaches the search index."""
+import socket
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from helpdesk.actors import SYSTEM
+from helpdesk.cli import main
+from helpdesk.extensions import db
+from helpdesk.jobs import PendingJob, sweep_pending
+from helpdesk.search import index as search
+from helpdesk.tickets import service
+
+
+def _closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens here once the socket is closed
+
+
+def _pending():
+    db.session.expire_all()
+    return db.session.scalars(sa.select(PendingJob).order_by(PendingJob.id)).all()
+
+
+def _found(agent, word):
+    return [hit.number for hit in search.search_tickets(agent, word)]
+
+
+def _status(app):
+    env = {"HELPDESK_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "HELPDESK_INSTANCE_PATH": app.config["INSTANCE_PATH"], "HELPDESK_REDIS_URL": "", "HELPDESK_CONFIG": None}
+    db.session.commit()
+    return CliRunner().invoke(main, ["search", "status"], env=env).stdout
+
+
+def test_a_job_that_ran_leaves_no_row_behind(app, smtp, department, agent):
+    number = service.open_ticket(SYSTEM, subject="Scanner smokes", body_text="Smoke everywhere",
+                                 requester_email="kim@customer.test", department=department.id).number
+
+    assert _pending() == []
+    assert _found(agent, "smokes") == [number]
+    assert "up to date" in _status(app)
+
+
+def test_index_updates_survive_a_redis_outage_and_the_sweep_delivers_them(app_factory, smtp, agent, department):
+    down = app_factory(REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0", JOBS_REDISPATCH_SECONDS=0)
+    with down.app_context():
+        # The commit succeeds; handing the index update (and the acknowledgement) to Redis fails.
+        number = service.open_ticket(SYSTEM, subject="Zeppelin lands on the roof", body_text="Please help",
+                                     requester_email="kim@customer.test", department=department.id).number
+        rows = _pending()
+        assert "helpdesk.search.tasks.reindex_tickets" in [row.task for row in rows]
+        assert all(row.dispatched_at is None for row in rows)  # marked for the very next sweep
+        db.session.remove()
+
+    # The product comes back without Redis (jobs in this process): nothing is in the index yet.
+    assert _found(agent, "zeppelin") == []
+    assert "1 update(s) pending" in _status(down)
+
+    assert sweep_pending() >= 1
+
+    assert _found(agent, "zeppelin") == [number]
+    assert [row.task for row in _pending() if row.task.startswith("helpdesk.search.")] == []
+    assert "up to date" in _status(down)
+
+
+def test_a_job_that_fails_keeps_its_row_for_the_sweep(app, smtp, department, agent, monkeypatch):
+    from helpdesk.search import tasks
+
+    def broken(*ticket_ids):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tasks, "reindex_tickets", broken)
+    number = service.open_ticket(SYSTEM, subject="Kettle boils over", body_text="Again",
+                                 requester_email="kim@customer.test", department=department.id).number
+    assert [row.task for row in _pending()] == ["helpdesk.search.tasks.reindex_tickets"]
+
+    monkeypatch.undo()
+    app.config["JOBS_REDISPATCH_SECONDS"] = 0
+    sweep_pending()
+
+    assert _found(agent, "kettle") == [number]
+    assert _pending() == []
+
+
+def test_a_rolled_back_transaction_leaves_no_job(app, smtp, department):
+    from helpdesk.jobs import enqueue_after_commit
+
+    enqueue_after_commit("helpdesk.search.tasks.reindex_tickets", 12345, queue="search")
+    db.session.rollback()
+    db.session.commit()
+
+    assert _pending() == []
