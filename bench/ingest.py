@@ -3,7 +3,7 @@ source (fetch, store raw, parse, classify, thread, act, acknowledgement queued),
 PostgreSQL. Prints messages per second.
 
     .venv/bin/python bench/ingest.py [--count 3000] [--backend sqlite|postgresql|both] [--jobs redis|inprocess]
-                                     [--parse-processes auto|0|1]
+                                     [--parse-processes auto|0|1] [--fsync on|off|both]
 
 With --jobs redis (the production setup) acknowledgements are queued to Redis for workers; with
 inprocess they are written by the ingesting process itself (the embedded default)."""
@@ -36,18 +36,19 @@ from helpdesk.tickets.reply_matching import reply_address
 REDIS = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def run(backend, count, jobs, parse_processes):
+def run(backend, count, jobs, parse_processes, fsync=True):
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{backend}-"))
     with throwaway_database(backend, workdir) as url:
-        return _run(url, workdir, backend, count, jobs, parse_processes)
+        return _run(url, workdir, backend, count, jobs, parse_processes, fsync)
 
 
-def _run(url, workdir, backend, count, jobs, parse_processes):
+def _run(url, workdir, backend, count, jobs, parse_processes, fsync):
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     app = create_app(None, {"DATABASE_URL": url, "INSTANCE_PATH": str(workdir / "instance"),
                             "REDIS_URL": REDIS if jobs == "redis" else "", "QUEUE_PREFIX": prefix,
                             "SECRET_KEY": "bench-secret", "MAIL_SENDER_SOFT_LIMIT": 10_000,
-                            "MAIL_SENDER_HARD_LIMIT": 10_000, "MAIL_PARSE_PROCESSES": parse_processes})
+                            "MAIL_SENDER_HARD_LIMIT": 10_000, "MAIL_PARSE_PROCESSES": parse_processes,
+                            "STORAGE_FSYNC": fsync})
     processes = Parser.processes_for(app.config)
     parser = Parser(processes) if processes else None
     try:
@@ -80,7 +81,8 @@ def _run(url, workdir, backend, count, jobs, parse_processes):
                                                .group_by(InboundMessage.outcome)).all())
             db.session.remove()
             db.engine.dispose()
-        print(f"{backend:<10} jobs={jobs:<9} parser processes={processes} {count} messages in {elapsed:.2f} s"
+        print(f"{backend:<10} jobs={jobs:<9} parser processes={processes} fsync={'on' if fsync else 'off'} "
+              f"{count} messages in {elapsed:.2f} s"
               f" = {count / elapsed:,.0f} msg/s"
               f"  (per message: median {statistics.median(batch_times) * 1000:.2f} ms per batch average)"
               f"  tickets={tickets} outcomes={statuses}")
@@ -103,10 +105,13 @@ def main():
     parser.add_argument("--jobs", choices=["redis", "inprocess"], default="redis")
     parser.add_argument("--parse-processes", default="auto",
                         help='MAIL_PARSE_PROCESSES: "auto" (one on a machine with more than one core) or a number')
+    parser.add_argument("--fsync", choices=["on", "off", "both"], default="on",
+                        help="STORAGE_FSYNC: sync stored mail to disk before the commit (both: measure the cost)")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        run(backend, args.count, args.jobs, args.parse_processes)
+        for fsync in ([True, False] if args.fsync == "both" else [args.fsync == "on"]):
+            run(backend, args.count, args.jobs, args.parse_processes, fsync)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ JOBS_INPROCESS = "after_response"
 # A job handed to a queue this many seconds ago and still not done is handed over again by the sweep
 # (its process died); jobs are idempotent, so a slow one run twice does no harm.
 JOBS_REDISPATCH_SECONDS = 600
+# Sync raw mail and attachments to disk (file and folder) before the database row that refers to them is
+# committed; off only for throwaway setups (it costs a disk flush per stored file).
+STORAGE_FSYNC = True
+# How passwords are hashed (Werkzeug's method string): scrypt with Werkzeug's work factor. Stored hashes
+# name their method, so changing this applies to new and changed passwords only.
+PASSWORD_HASH_METHOD = "scrypt"
 # Prefix of the rq queue names, so several installations can share one Redis.
 QUEUE_PREFIX = "helpdesk"
 # Seconds between outbox sweeps that re-enqueue mail whose job was lost or is due for a retry.

@@ -27,8 +27,16 @@ from helpdesk.sanitize import clean_name, strip_control
 
 SEND_RESET_TASK = "helpdesk.accounts.service.send_password_reset"
 
-# A hash to compare against when the user does not exist, so a failed login takes as long either way.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+# Hashes to compare against when the user does not exist, so a failed login takes as long either way
+# (one per PASSWORD_HASH_METHOD: the dummy must cost what a real hash costs).
+_DUMMY_HASHES = {}
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def normalise_email(value: str) -> str:
@@ -59,7 +67,7 @@ def password_problem(password: str):
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)  # scrypt, Werkzeug's default
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def get_by_email(email: str):
@@ -186,10 +194,10 @@ def authenticate(login: str, password: str, ip: str = ""):
         user = db.session.scalar(sa.select(User).where(User.username == login))
     key = throttle.login_key(user, login)
     if throttle.is_blocked(key, ip):
-        check_password_hash(_DUMMY_HASH, password or "")  # the same cost as a real attempt
+        check_password_hash(_dummy_hash(), password or "")  # the same cost as a real attempt
         raise LoginThrottled()
     if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         throttle.record_failure(key, ip)
         commit_service_call(db.session)
         return None

@@ -113,6 +113,8 @@ def store_batch(batch, on_stored=None, prepared=None):
         result.append((item, row))
     if on_stored is not None:
         on_stored(db.session)
+    # The raw bytes reach the disk before the rows that refer to them are committed (and the server is told).
+    storage.flush_to_disk()
     try:
         insert_new_rows(db.session)  # one multi-row INSERT
         db.session.commit()
@@ -126,7 +128,7 @@ def store_batch(batch, on_stored=None, prepared=None):
 def _new_row(item, digest, message_id, ready=None):
     """The inbound row for a message (its bytes go to storage first). Sender and subject come from a
     headers-only parse, so even a message that later fails to parse is listed with them."""
-    key, size = ready.stored if ready else storage.put(item.raw)
+    key, size = ready.stored if ready else storage.put(item.raw, durable=False)  # flushed with the batch
     sender, subject = ready.listed if ready else _listed(item.raw)
     return InboundMessage(mailbox=item.mailbox, source_ref=item.source_ref, message_id=message_id,
                           fingerprint=digest, raw_key=key, size=size, status=RECEIVED, sender=sender,
@@ -663,7 +665,7 @@ def _prepare_in_worker(raws, storage_root, max_attachment_bytes):
         except Exception:
             mail = None
         html = strip_control(mail.html) if mail is not None and mail.html else ""
-        results.append(Prepared(fingerprint(raw), storage.put(raw, storage_root), _listed(raw), mail,
+        results.append(Prepared(fingerprint(raw), storage.put(raw, storage_root, durable=False), _listed(raw), mail,
                                 (html, clean_html(html)) if html else None))
     return results
 
