@@ -8,7 +8,8 @@ from helpdesk import storage
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 
-RAW = b"From: kim@customer.test\r\nTo: support@example.test\r\nSubject: Durable\r\nMessage-ID: <d-1@c.test>\r\n\r\nHi\r\n"
+RAW = (b"From: kim@customer.test\r\nTo: support@example.test\r\nSubject: Durable\r\n"
+       b"Message-ID: <d-1@c.test>\r\n\r\nHi\r\n")
 
 
 def _watch(monkeypatch, app):
