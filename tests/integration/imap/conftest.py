@@ -39,6 +39,9 @@ first_valid_gid = 1
 mail_location = maildir:~/Maildir
 # Throwaway mail: no fsync, so 500 APPENDs take a second, not a minute.
 mail_fsync = never
+# IDLE learns of new mail from inotify; where the machine's inotify instances run out (many Dovecots,
+# many tests) Dovecot falls back to polling, every 30 s by default. Poll every second instead.
+mailbox_idle_check_interval = 1 secs
 service imap-login {{
   {chroot}
   inet_listener imap {{
