@@ -141,6 +141,9 @@ MAIL_DEFERRED_WRITES = True
 # Processes that parse (and sanitise) mail beside the gateway, so the next batch is parsed while the
 # current one is written: "auto" is one on a machine with more than one core, else none (0).
 MAIL_PARSE_PROCESSES = "auto"
+# The msgconvert program (Debian's libemail-outlook-message-perl) that turns Outlook .msg files into
+# mail, whether they arrive on their own or attached: a name looked up on PATH, or a full path.
+MAIL_MSGCONVERT = "msgconvert"
 # Seconds between polls of an IMAP server without IDLE.
 MAIL_POLL_INTERVAL = 30
 # Seconds between scans of a Maildir folder (a directory listing: cheap).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests talk to are installed and running on loopback:
-# PostgreSQL, Redis, Debian's Chromium (for browser tests) and Dovecot (the IMAP tests start their
-# own throwaway server on a free loopback port). Installs from Debian's
-# packages when something is missing; never downloads anything else.
+# PostgreSQL, Redis, Debian's Chromium (for browser tests), Dovecot (the IMAP tests start their
+# own throwaway server on a free loopback port) and msgconvert (Outlook .msg files read as mail).
+# Installs from Debian's packages when something is missing; never downloads anything else.
 set -euo pipefail
 
 need_apt=()
@@ -12,6 +12,9 @@ have redis-server || need_apt+=(redis-server)
 have pg_ctlcluster || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/sbin/dovecot ] || need_apt+=(dovecot-imapd)
+# msgconvert needs Email::Address, which the package only recommends (and recommends are not installed).
+{ have msgconvert && perl -MEmail::Address -e 1 2>/dev/null; } \
+  || need_apt+=(libemail-outlook-message-perl libemail-address-perl)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing from Debian's packages: ${need_apt[*]}"
