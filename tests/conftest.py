@@ -29,6 +29,17 @@ class _Collector:
         self.messages = []
         self.lock = threading.Lock()
         self.refuse = None  # an address to answer "550 no such user" for
+        self.per_session = None  # answer "421" to the MAIL after this many messages in one session
+        self._in_session = {}
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.lock:
+            count = self._in_session[session.peer] = self._in_session.get(session.peer, 0) + 1
+        if self.per_session is not None and count > self.per_session:
+            return "421 4.7.0 Too many messages in this session, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse and address.lower() == self.refuse:
@@ -39,7 +50,8 @@ class _Collector:
     async def handle_DATA(self, server, session, envelope):
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": parsed})
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": parsed,
+                                  "session": session.peer})
         return "250 OK"
 
 
@@ -108,6 +120,7 @@ def smtp(smtp_server):
         smtp_server.start()
     smtp_server.clear()
     yield smtp_server
+    smtp_server.handler.refuse = smtp_server.handler.per_session = None
     if smtp_server.controller is None:
         smtp_server.start()
 

@@ -71,24 +71,83 @@ def _build(row) -> EmailMessage:
 
 def send(row):
     """Deliver ``row`` once. Raises PermanentFailure for a final refusal, anything else to retry."""
-    msg = build_message(row)
-    config = current_app.config
-    if not config.get("SMTP_HOST"):
-        _write_to_folder(msg, row)
-        return
-    security = (config.get("SMTP_SECURITY") or "").lower()
-    timeout = config["SMTP_TIMEOUT"]
-    if security == "ssl":
-        client = smtplib.SMTP_SSL(config["SMTP_HOST"], config["SMTP_PORT"], timeout=timeout,
-                                  context=ssl.create_default_context())
-    else:
-        client = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=timeout)
-    recipient = _sendable(row.recipient, "recipient")
-    with client:
-        if security == "starttls":
-            client.starttls(context=ssl.create_default_context())
-        if config.get("SMTP_USER"):
-            client.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+    with Connection() as connection:
+        connection.send(row)
+
+
+class _Closing(smtplib.SMTPServerDisconnected):
+    """The server answered 421: it is closing the session; the message may go through a new one."""
+
+
+class Connection:
+    """One SMTP session for several messages (a batch of acknowledgements), opened at the first message
+    and opened again once if the server closed it in between. With no SMTP server set, messages are
+    written to OUTGOING_MAIL_PATH instead."""
+
+    def __init__(self):
+        self.config = current_app.config
+        self._client = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        if self._client is not None:
+            try:
+                self._client.quit()
+            except (smtplib.SMTPException, OSError):
+                self._client.close()
+            self._client = None
+
+    def send(self, row):
+        """Deliver ``row``; PermanentFailure for a final refusal, anything else to retry."""
+        msg = build_message(row)
+        if not self.config.get("SMTP_HOST"):
+            _write_to_folder(msg, row)
+            return
+        recipient = _sendable(row.recipient, "recipient")
+        reused = self._client is not None
+        try:
+            self._send(self._connected(), msg, row, recipient)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self.close()
+            if not reused:
+                raise
+            # The server ended a session we kept open (idle timeout, message limit): once more, afresh.
+            self._send(self._connected(), msg, row, recipient)
+        except (PermanentFailure, smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
+            raise  # refused: smtplib has reset the session, the next message can use it
+        except Exception:
+            self.close()  # anything else may leave the session in any state
+            raise
+
+    def _connected(self):
+        if self._client is not None:
+            return self._client
+        config = self.config
+        security = (config.get("SMTP_SECURITY") or "").lower()
+        timeout = config["SMTP_TIMEOUT"]
+        if security == "ssl":
+            client = smtplib.SMTP_SSL(config["SMTP_HOST"], config["SMTP_PORT"], timeout=timeout,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=timeout)
+        try:
+            if security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if config.get("SMTP_USER"):
+                client.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        except BaseException:
+            client.close()
+            raise
+        self._client = client
+        return client
+
+    @staticmethod
+    def _send(client, msg, row, recipient):
         try:
             client.send_message(msg, from_addr=_envelope_sender(row), to_addrs=[recipient])
         except smtplib.SMTPNotSupportedError as exc:  # e.g. SMTPUTF8 needed and not offered
@@ -101,6 +160,8 @@ def send(row):
                 raise PermanentFailure(f"{code} {reason!r}") from exc
             raise
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            if exc.smtp_code == 421:  # the server is closing the session (e.g. a per-session message limit)
+                raise _Closing(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
             if 500 <= exc.smtp_code < 600:
                 raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
             raise

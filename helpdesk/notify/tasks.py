@@ -13,26 +13,31 @@ from helpdesk.notify.models import FAILED, PENDING, SENDING, SENT, OutboxEmail
 from helpdesk.notify.service import DELIVER_TASK, MAIL_QUEUE, render
 
 log = logging.getLogger(__name__)
+# Sent rows are recorded every so many messages: a process killed mid-batch sends at most this many twice
+# (after OUTBOX_CLAIM_TIMEOUT), never none.
+SETTLE_EVERY = 50
 
 
-def _claim(outbox_id: int) -> bool:
-    """Atomically take a due row for sending; False if another worker has it or it is done."""
+def _claim(outbox_ids) -> list[int]:
+    """Atomically take the due rows among ``outbox_ids`` for sending (one statement); returns the ids
+    taken. A row another worker holds, or one already done, is left alone."""
     now = utcnow()
     stale = now - timedelta(seconds=current_app.config["OUTBOX_CLAIM_TIMEOUT"])
-    result = db.session.execute(
+    taken = db.session.execute(
         sa.update(OutboxEmail)
         .where(
-            OutboxEmail.id == outbox_id,
+            OutboxEmail.id.in_(outbox_ids),
             sa.or_(
                 sa.and_(OutboxEmail.status == PENDING, OutboxEmail.next_attempt_at <= now),
                 sa.and_(OutboxEmail.status == SENDING, OutboxEmail.claimed_at < stale),
             ),
         )
         .values(status=SENDING, claimed_at=now, attempts=OutboxEmail.attempts + 1)
+        .returning(OutboxEmail.id)
         .execution_options(synchronize_session=False)
-    )
+    ).scalars().all()
     db.session.commit()
-    return result.rowcount == 1
+    return sorted(taken)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -41,32 +46,93 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver(outbox_id: int):
-    """Send one outbox row if it is due; idempotent (a sent row is never sent again). A message that can never
-    be built or sent (bad address, broken header, a final refusal) is marked failed with the reason; after any
-    other error the row is released for a later try, never left claimed."""
-    if not _claim(outbox_id):
-        return "skipped"
-    row = db.session.get(OutboxEmail, outbox_id)
-    attempts, recipient = row.attempts, row.recipient
+    """Send one outbox row if it is due: "sent", "failed", "retry" or "skipped" (see ``deliver_many``)."""
+    return deliver_many(outbox_id)[0]
+
+
+def deliver_many(*outbox_ids):
+    """Send the due rows among ``outbox_ids`` (the mail of one commit, or of a whole import), in one SMTP
+    session, with one statement to claim them and one to record those sent. Idempotent: a sent row is never
+    sent again. A message that can never be built or sent (bad address, broken header, a final refusal) is
+    marked failed with the reason; after any other error the row is released for a later try, never left
+    claimed. One failing row never stops the rest. Returns a result per id, in order."""
     try:
-        if row.render_with:
+        claimed = set(_claim(outbox_ids))
+    except Exception:  # e.g. the database went away: the rows stay due and a sweep retries them
+        db.session.rollback()
+        log.exception("outbox %s: delivery failed", ", ".join(map(str, outbox_ids)))
+        return ["error"] * len(outbox_ids)
+    results = {outbox_id: "skipped" for outbox_id in outbox_ids}
+    rows = _rendered(claimed, results)
+    sent = []
+    with mailer.Connection() as connection:
+        for row in rows:
+            try:
+                connection.send(row)
+            except Exception as exc:
+                results[row.id] = _failed(row, exc)
+                continue
+            results[row.id] = "sent"
+            sent.append((row.id, row.recipient))
+            if len(sent) == SETTLE_EVERY:
+                _settle_sent(sent)
+                sent = []
+    _settle_sent(sent)
+    return [results[outbox_id] for outbox_id in outbox_ids]
+
+
+def _rendered(claimed, results):
+    """The claimed rows, each rendered once (a retry sends exactly this) and committed together. A row
+    whose rendering fails is released with the error (the others are rendered again without it)."""
+    pending = set(claimed)
+    while pending:
+        rows = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.id.in_(pending))
+                                  .order_by(OutboxEmail.id)).all()
+        try:
+            for row in rows:
+                broken = row
+                render(row)
+            broken = None
+            db.session.commit()
+            return rows
+        except Exception as exc:
+            db.session.rollback()
+            if broken is None:  # the commit failed: no single row to blame, so one commit per row
+                return _rendered_one_by_one(rows, results)
+            results[broken.id] = _failed(broken, exc)
+            pending.discard(broken.id)
+    return []
+
+
+def _rendered_one_by_one(rows, results):
+    ready = []
+    for row in rows:
+        try:
             render(row)
-            db.session.commit()  # rendered once: a retry sends exactly this
-        mailer.send(row)
-    except mailer.PermanentFailure as exc:
+            db.session.commit()
+        except Exception as exc:
+            results[row.id] = _failed(row, exc)
+            continue
+        ready.append(row)
+    return ready
+
+
+def _failed(row, exc):
+    """Record why ``row`` was not sent: failed for good, or released for a later try with a backoff. What the
+    attempt left in the session is rolled back first."""
+    db.session.rollback()
+    outbox_id, recipient, attempts = row.id, row.recipient, row.attempts
+    if isinstance(exc, mailer.PermanentFailure):
         log.warning("outbox %s to %s failed for good: %s", outbox_id, recipient, exc)
-        _settle(outbox_id, status=FAILED, last_error=str(exc))
-        return "failed"
-    except Exception as exc:
+        values, result = {"status": FAILED, "last_error": str(exc)}, "failed"
+    else:
         error = f"{type(exc).__name__}: {exc}"
         next_attempt_at = utcnow() + backoff(attempts)
         log.warning("outbox %s to %s not sent (attempt %s), retry at %s: %s",
                     outbox_id, recipient, attempts, next_attempt_at, error)
-        _settle(outbox_id, status=PENDING, last_error=error, next_attempt_at=next_attempt_at)
-        return "retry"
-    _settle(outbox_id, status=SENT, sent_at=utcnow(), last_error=None)
-    log.info("outbox %s sent to %s", outbox_id, recipient)
-    return "sent"
+        values, result = {"status": PENDING, "last_error": error, "next_attempt_at": next_attempt_at}, "retry"
+    _settle(outbox_id, **values)
+    return result
 
 
 def _settle(outbox_id: int, **values):
@@ -78,20 +144,21 @@ def _settle(outbox_id: int, **values):
         .values(**values).execution_options(synchronize_session=False)
     )
     db.session.commit()
-    db.session.expire_all()
 
 
-def deliver_many(*outbox_ids):
-    """Deliver each of ``outbox_ids`` (the mail of one commit); one failing row never stops the rest."""
-    results = []
-    for outbox_id in outbox_ids:
-        try:
-            results.append(deliver(outbox_id))
-        except Exception:  # e.g. the database went away: the row stays due and a sweep retries it
-            db.session.rollback()
-            log.exception("outbox %s: delivery failed", outbox_id)
-            results.append("error")
-    return results
+def _settle_sent(sent):
+    """Mark the rows sent: one statement, one commit."""
+    if not sent:
+        return
+    db.session.rollback()
+    db.session.execute(
+        sa.update(OutboxEmail).where(OutboxEmail.id.in_([outbox_id for outbox_id, _ in sent]),
+                                     OutboxEmail.status == SENDING)
+        .values(status=SENT, sent_at=utcnow(), last_error=None).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    for outbox_id, recipient in sent:
+        log.info("outbox %s sent to %s", outbox_id, recipient)
 
 
 def sweep(limit: int = 500) -> int:

@@ -261,11 +261,11 @@ def test_a_database_error_mid_delivery_releases_the_row_for_retry(app, smtp, mon
 def test_a_failed_send_never_leaves_the_row_claimed(app, smtp, monkeypatch):
     row_id = stored_row()
 
-    def boom(row):
+    def boom(connection, row):
         row.subject = "changed by a half-done attempt"
         raise ConnectionError("network down")
 
-    monkeypatch.setattr(tasks.mailer, "send", boom)
+    monkeypatch.setattr(tasks.mailer.Connection, "send", boom)
     assert tasks.deliver(row_id) == "retry"
     row = outcome(row_id)
     assert row.status == PENDING and row.subject == "Hello" and row.status != SENDING
