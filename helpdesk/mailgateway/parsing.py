@@ -8,6 +8,7 @@ mail-parser (the stack's first choice) was measured and dropped for this step: i
 import email
 import email.message
 import email.policy
+import email.utils
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,8 @@ from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 
 import charset_normalizer
+
+from helpdesk.mailgateway import outlook
 
 # Legacy charsets our users' mail arrives in when it does not say (Western, Central European,
 # Turkish, Cyrillic, Persian/Arabic); detection is limited to these to stay accurate on short text.
@@ -28,7 +31,13 @@ _MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 
 
 class UnparseableMail(Exception):
-    """The bytes are not a mail message at all."""
+    """The bytes are not a mail message at all; ``reason_code`` and ``reason_params`` say why to the quarantine
+    (see reasons.py)."""
+
+    def __init__(self, detail, reason_code="unreadable", reason_params=None):
+        super().__init__(detail)
+        self.reason_code = reason_code
+        self.reason_params = {"detail": detail} if reason_params is None else reason_params
 
 
 @dataclass(frozen=True)
@@ -218,7 +227,7 @@ def _has_8bit(value: str) -> bool:
 
 
 def _filename(part, hints):
-    name = part.get_filename()
+    name = _encoded_filename(part) or part.get_filename()
     raw = raw_headers(part, "Content-Disposition") + raw_headers(part, "Content-Type")
     if any(_has_8bit(value) for value in raw):
         # A raw 8-bit name: the library would read its bytes as unknown characters. Decode the header's bytes
@@ -230,6 +239,19 @@ def _filename(part, hints):
         name = probe.get_filename()
     if name:
         return _decode_header_value(name, hints)[:255]
+    return None
+
+
+def _encoded_filename(part):
+    """The RFC 2231 name (``filename*=UTF-8''…``), which the standard library returns only when no plain
+    ``filename=`` stands beside it: Email::MIME (and so msgconvert) writes both, an ASCII stand-in and the name."""
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        try:
+            for key, value in part.get_params(header=header, failobj=[]):
+                if key.lower() == param and isinstance(value, tuple):
+                    return email.utils.collapse_rfc2231_value(value)
+        except (LookupError, TypeError, ValueError):
+            return None
     return None
 
 
@@ -249,13 +271,17 @@ def _leaves(part):
 
 
 _EXTENSIONS = {"text/plain": "txt", "text/html": "html", "image/png": "png", "image/jpeg": "jpg",
-               "image/gif": "gif", "application/pdf": "pdf", "text/calendar": "ics"}
+               "image/gif": "gif", "application/pdf": "pdf", "text/calendar": "ics",
+               "application/vnd.ms-outlook": "msg"}
 
 
-def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
-    """Parse ``raw``; raises UnparseableMail when there is nothing mail-like in it."""
+def parse(raw: bytes, *, max_attachment_bytes: int, msgconvert: str | None = None) -> ParsedMail:
+    """Parse ``raw``; raises UnparseableMail when there is nothing mail-like in it. An Outlook .msg file, on
+    its own or attached, is converted to mail first (by ``msgconvert``, else the MAIL_MSGCONVERT setting)."""
     if not raw or not raw.strip():
         raise UnparseableMail("the message is empty")
+    if outlook.is_ole2(raw):
+        raw = _from_outlook(raw, msgconvert)
     # compat32 keeps undecodable bytes (surrogate-escaped) instead of raising; we decode them ourselves.
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     defects = tuple(f"{type(d).__name__}" for part in message.walk() for d in part.defects)
@@ -318,6 +344,12 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
         _keep(attachments, dropped, ParsedAttachment(name, ctype, payload, content_id,
                                                      inline=disposition == "inline" or bool(content_id)),
               max_attachment_bytes)
+        if outlook.is_attached_msg(ctype, filename, payload):
+            original = _attached_outlook(name, payload, msgconvert)
+            if original is None:
+                defects += ("OutlookAttachmentNotConverted",)
+            else:
+                _keep(attachments, dropped, original, max_attachment_bytes)
 
     from_headers = [_address_header(value, hints) for value in raw_headers(message, "From")]
     from_addrs = tuple(pair for pairs, _clean in from_headers for pair in pairs)
@@ -358,6 +390,25 @@ def parse(raw: bytes, *, max_attachment_bytes: int) -> ParsedMail:
         sender_ambiguous=sender_ambiguous,
         sender_header=_addresses(raw_headers(message, "Sender"), hints),
     )
+
+
+def _from_outlook(raw, program):
+    """The mail inside a .msg file (any other OLE2 file, a Word document say, is not one)."""
+    try:
+        return outlook.to_rfc822(raw, program)
+    except outlook.ConversionFailed as exc:
+        raise UnparseableMail(str(exc), exc.code, {"program": exc.program}) from exc
+
+
+def _attached_outlook(name, data, program):
+    """The mail inside an attached .msg file as an attached message (message/rfc822), the way an agent's
+    forward of a customer's mail arrives from other mail programs; None if it cannot be converted."""
+    try:
+        converted = outlook.to_rfc822(data, program)
+    except outlook.ConversionFailed:
+        return None
+    stem = name[:-4] if name.lower().endswith(".msg") else name
+    return ParsedAttachment(f"{stem[:250]}.eml", "message/rfc822", converted)
 
 
 def _keep(attachments, dropped, attachment, limit):

@@ -291,7 +291,7 @@ def quarantine(row, step, exc, code=None, params=None) -> Outcome:
     language) and the technical detail with the traceback."""
     if code is None:
         if isinstance(exc, UnparseableMail):
-            code, params = "unreadable", {"detail": str(exc)}
+            code, params = exc.reason_code, exc.reason_params
         elif isinstance(exc, HelpdeskError):
             code, params = "refused", {"detail": str(exc)}
         else:

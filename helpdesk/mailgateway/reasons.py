@@ -23,6 +23,11 @@ REASONS = {
                            "for its domain from a trusted mail server, and it was not sent to a reply address "
                            "made for that agent."),
     "unreadable": _l("Not a readable email: %(detail)s"),
+    "outlook_no_converter": _l("An Outlook message (.msg file) that cannot be read here: the msgconvert program "
+                               "(%(program)s) is not installed or does not run. Once it does, try the message "
+                               "again."),
+    "outlook_damaged": _l("An Outlook file (.msg) that could not be converted to email: it is damaged, or it is "
+                          "not a message."),
     "refused": _l("The ticket store refused the message: %(detail)s"),
     "failed": _l("Processing failed at the %(step)s step: %(detail)s"),
 }
