@@ -46,6 +46,9 @@ def init_app(app):
     app.register_blueprint(desk_admin.bp)
     app.register_blueprint(satisfaction.bp)
     app.register_blueprint(requester_confirmation.bp)
+    from helpdesk.web import desk_delivery
+
+    app.register_blueprint(desk_delivery.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
