@@ -110,7 +110,8 @@ LOG_FORMAT = "text"
 # --- Inbound mail (the mail gateway)
 # Mailboxes to read. Each is a dict: {"name": "support", "type": "imap", "host": ..., "port": 993,
 # "security": "ssl" | "starttls" | "none", "user": ..., "password": ... or "password_file": ... or
-# "oauth2_token_file": ... (XOAUTH2, for Microsoft 365 and Gmail), "folder": "INBOX",
+# "oauth2_token_file": ... (XOAUTH2 with a token something else keeps fresh) or "auth": "oauth2",
+# "oauth_provider": "<a name in MAIL_OAUTH_PROVIDERS>" (connected by an admin in the console), "folder": "INBOX",
 # "processed_folder": "" (move processed mail there; empty flags it \Seen), "department": "Technical",
 # "address": "support@example.com"} or {"name": "drop", "type": "maildir", "path": "/var/mail/drop"}.
 # Empty means one Maildir drop folder at <INSTANCE_PATH>/maildrop (drop .eml files into its new/).
@@ -156,6 +157,26 @@ MAIL_IDLE_TIMEOUT = 10
 MAIL_RECONNECT_MIN = 2
 # Upper bound of the reconnect back-off, in seconds.
 MAIL_RECONNECT_MAX = 300
+# OAuth 2 providers that IMAP mailboxes sign in with (Microsoft 365 and Gmail take no passwords), by name.
+# Each is a dict with "client_id" and "client_secret" (or "client_secret_file") of the app registered with
+# the provider, whose redirect URI is <BASE_URL>/agent/admin/mailboxes/oauth/callback, and a "type":
+# "microsoft" (Entra ID v2 endpoints; "tenant": "common" by default, or the tenant's id or domain),
+# "google", or "generic" with "authorize_url", "token_url" and "scopes" (space-separated). Any type takes
+# "scopes" (replacing its own) and "authorize_params" (a dict added to the authorization URL). Example:
+# {"office": {"type": "microsoft", "tenant": "contoso.onmicrosoft.com", "client_id": "…", "client_secret": "…"}}
+MAIL_OAUTH_PROVIDERS = {}
+# Seconds before an access token expires at which the gateway gets a new one (and starts a new IMAP
+# session: a session cannot sign in again, and Microsoft closes it when its token expires).
+MAIL_OAUTH_REFRESH_MARGIN = 60
+# Seconds between checks of a mailbox whose grant was revoked or that was never connected (the gateway
+# notices a connection made in the console within a few seconds either way).
+MAIL_OAUTH_RECHECK_INTERVAL = 900
+# Seconds before a request to a provider's token endpoint gives up.
+MAIL_OAUTH_TIMEOUT = 20
+# Key that encrypts the mailboxes' OAuth tokens in the database: a Fernet key (44 characters of url-safe
+# base64; make one with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+# Empty: a key derived from SECRET_KEY (HKDF-SHA256), so changing SECRET_KEY means connecting the mailboxes again.
+SECRET_ENCRYPTION_KEY = ""
 
 # --- Customer accounts (registration, activation, password reset, login throttling)
 # Version of the privacy policy shown at /privacy; stored with each customer's consent.

@@ -56,3 +56,29 @@ class MailboxState(db.Model):
     uidvalidity = sa.Column(sa.BigInteger, nullable=False)
     last_uid = sa.Column(sa.BigInteger, nullable=False, default=0)
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+GRANT_OK = "ok"
+GRANT_ERROR = "error"  # the provider refused the refresh token (revoked, expired): an admin must connect again
+
+
+class MailboxGrant(db.Model):
+    """What an admin's OAuth 2 consent gave an IMAP mailbox: the tokens (encrypted, see oauth.TokenCipher)
+    and whether they still work. One row per configured mailbox name."""
+
+    __tablename__ = "mailbox_grants"
+
+    mailbox = sa.Column(sa.String(200), primary_key=True)  # the name in MAIL_MAILBOXES
+    provider = sa.Column(sa.String(100), nullable=False)  # the name in MAIL_OAUTH_PROVIDERS
+    account = sa.Column(sa.String(320))  # who consented, as the provider names them (an email address)
+    refresh_token = sa.Column(sa.Text)  # encrypted
+    access_token = sa.Column(sa.Text)  # encrypted
+    access_token_expires_at = sa.Column(UTCDateTime)
+    state = sa.Column(sa.String(12), nullable=False, default=GRANT_OK)
+    error = sa.Column(sa.Text)  # the provider's error code and description, for the admins
+    error_since = sa.Column(UTCDateTime)
+    admins_notified = sa.Column(sa.Boolean, nullable=False, default=False)
+    connected_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    connected_by_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    refreshed_at = sa.Column(UTCDateTime)
+    updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
