@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from helpdesk.extensions import db
+from helpdesk.mailgateway import oauth
 from helpdesk.mailgateway.models import MailboxState
 from helpdesk.mailgateway.pipeline import Fetched
 
@@ -107,10 +108,19 @@ def read_paths(paths):
     return sorted(items, key=lambda item: (_date_of(item.raw) or float("inf"), order[id(item)]))
 
 
+class SourceUnavailable(Exception):
+    """The source cannot be read until someone acts (an OAuth grant revoked or never given); the worker
+    logs the message once and calls ``wait_until_usable`` instead of retrying at once."""
+
+
 class ImapSource:
     """An IMAP folder read with imapclient. New mail is found by UID (above the highest stored UID,
     recorded in the same commit as the stored messages), so nothing is fetched twice, and a changed
-    UIDVALIDITY starts over safely (duplicates are recognised by their fingerprint)."""
+    UIDVALIDITY starts over safely (duplicates are recognised by their fingerprint).
+
+    With ``"auth": "oauth2"`` it signs in with an access token of the mailbox's grant (oauth.py). A session
+    cannot sign in again and Microsoft closes it when its token expires, so a session ends before its token
+    does: IDLE stops in time, and the next fetch starts a new session with a new token first."""
 
     def __init__(self, spec, config):
         self.spec = spec
@@ -120,8 +130,14 @@ class ImapSource:
         self.client = None
         self.uidvalidity = None
         self.supports_idle = False
+        self.renew_at = None  # epoch seconds after which an OAuth session must be replaced
+        self._recheck_grant = True  # ask the provider even about a refused grant (once per start, then rarely)
 
-    def connect(self):
+    @property
+    def uses_oauth(self):
+        return self.spec.get("auth") == "oauth2"
+
+    def _open(self):
         from imapclient import IMAPClient
 
         spec = self.spec
@@ -133,25 +149,76 @@ class ImapSource:
         client = IMAPClient(spec["host"], port=port, ssl=security == "ssl", ssl_context=context, timeout=60)
         if security == "starttls":
             client.starttls(context)
-        if spec.get("oauth2_token_file"):
-            client.oauth2_login(spec["user"], Path(spec["oauth2_token_file"]).read_text().strip())
+        return client
+
+    def connect(self):
+        spec = self.spec
+        if self.uses_oauth:
+            client = self._oauth_login()
         else:
-            password = spec.get("password")
-            if spec.get("password_file"):
-                password = Path(spec["password_file"]).read_text().strip()
-            client.login(spec["user"], password)
+            client = self._open()
+            if spec.get("oauth2_token_file"):
+                client.oauth2_login(spec["user"], Path(spec["oauth2_token_file"]).read_text().strip())
+            else:
+                password = spec.get("password")
+                if spec.get("password_file"):
+                    password = Path(spec["password_file"]).read_text().strip()
+                client.login(spec["user"], password)
         info = client.select_folder(spec.get("folder") or "INBOX")
         self.uidvalidity = int(info[b"UIDVALIDITY"])
         self.supports_idle = client.has_capability("IDLE")
         self.client = client
         return self
 
+    def _token(self, **options):
+        try:
+            return oauth.access_token(self.config, self.spec["name"], recheck=self._recheck_grant, **options)
+        except oauth.GrantUnusable as exc:
+            self._recheck_grant = False
+            raise SourceUnavailable(str(exc)) from None
+
+    def _oauth_login(self):
+        from imapclient.exceptions import LoginError
+
+        token = self._token()
+        user = self.spec.get("user") or token.account
+        client = self._open()
+        try:
+            client.oauth2_login(user, token.value)
+        except LoginError:
+            # A token can die before its time (consent withdrawn, a password changed): get a new one once
+            # and try once more, on a new connection (some servers close it after a failed sign-in).
+            log.info("%s: the IMAP server refused the access token; asking the provider for a new one", self.name)
+            _logout_quietly(client)
+            token = self._token(rejected=token.value)
+            client = self._open()
+            try:
+                client.oauth2_login(user, token.value)
+            except LoginError:
+                _logout_quietly(client)
+                raise
+        self.renew_at = token.renew_at
+        return client
+
+    def _renew_session_if_due(self):
+        if self.uses_oauth and self.renew_at is not None and time.time() >= self.renew_at:
+            log.info("%s: access token about to expire; new session with a new token", self.name)
+            self.close()
+            self.connect()
+
+    def wait_until_usable(self, should_stop):
+        """Wait until an admin connects the mailbox again (checked every two seconds) or, at the latest,
+        MAIL_OAUTH_RECHECK_INTERVAL seconds, after which the provider is asked again."""
+        deadline = time.monotonic() + self.config["MAIL_OAUTH_RECHECK_INTERVAL"]
+        while not should_stop() and time.monotonic() < deadline:
+            _sleep(min(2.0, deadline - time.monotonic()), should_stop)
+            if oauth.grant_usable(self.spec["name"]):
+                return
+        self._recheck_grant = True
+
     def close(self):
         if self.client is not None:
-            try:
-                self.client.logout()
-            except Exception:  # the connection may already be gone; nothing to save
-                log.debug("IMAP logout failed", exc_info=True)
+            _logout_quietly(self.client)
             self.client = None
 
     def _state(self):
@@ -166,6 +233,7 @@ class ImapSource:
         return state
 
     def fetch_new(self, limit):
+        self._renew_session_if_due()
         last_uid = self._state().last_uid
         db.session.rollback()
         uids = sorted(uid for uid in self.client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)[:limit]
@@ -205,10 +273,12 @@ class ImapSource:
 
     def wait(self, seconds, should_stop):
         """Wait for new mail with IDLE (or sleep where the server has none) for up to ``seconds``."""
+        if self.uses_oauth and self.renew_at is not None:
+            seconds = min(seconds, max(0.0, self.renew_at - time.time()))  # the session ends before its token
         if not self.supports_idle:
             _sleep(seconds, should_stop)
             return
-        if self._mail_announced():
+        if self._mail_announced() or seconds <= 0:
             return
         self.client.idle()
         idling = True
@@ -229,6 +299,13 @@ class ImapSource:
         finally:
             if idling:
                 self.client.idle_done()
+
+
+def _logout_quietly(client):
+    try:
+        client.logout()
+    except Exception:  # the connection may already be gone; nothing to save
+        log.debug("IMAP logout failed", exc_info=True)
 
 
 def sources_from_config(config):
