@@ -49,6 +49,9 @@ def init_app(app):
     from helpdesk.web import desk_delivery
 
     app.register_blueprint(desk_delivery.bp)
+    from helpdesk.web import desk_mailboxes
+
+    app.register_blueprint(desk_mailboxes.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
