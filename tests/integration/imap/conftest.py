@@ -1,5 +1,7 @@
 """A throwaway Dovecot IMAP server for the mail gateway tests: plain IMAP on a free loopback port,
-users from passwd-files, Maildir under a temporary folder. Install it with scripts/test-services.sh."""
+users from passwd-files, Maildir under a temporary folder. Install it with scripts/test-services.sh.
+A second server (``oauth_dovecot``) also takes XOAUTH2 and OAUTHBEARER logins, checked by Dovecot's
+oauth2 passdb against the introspection endpoint of a fake OAuth 2 provider the tests run on loopback."""
 import grp
 import os
 import pwd
@@ -28,7 +30,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 {cleartext}
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 default_login_user = {login_user}
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
@@ -52,7 +54,7 @@ service imap-login {{
     port = 0
   }}
 }}
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/users/%u
 }}
@@ -68,6 +70,34 @@ namespace inbox {{
     auto = create
   }}
 }}
+"""
+
+# Tokens first (only for the OAuth mechanisms), then passwords (which the tests use to fill mailboxes).
+_OAUTH_PASSDB = """\
+# A refused token is answered at once, and the next sign-in from loopback is not held back: Dovecot
+# waits 2 s after a failure, and 2 to 15 s more before the next attempt from the same address (the auth
+# penalty, which login_trusted_networks does not lift for the login processes of 2.3; no socket, no penalty).
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+
+_OAUTH_CONFIG = """\
+introspection_url = {introspection_url}
+introspection_mode = post
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
 """
 
 
@@ -107,7 +137,7 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, introspection_url=None):
         self.root = root
         self.port = _free_port()
         self.config = root / "dovecot.conf"
@@ -125,7 +155,13 @@ class Dovecot:
             mail_uid=self.mail_user, mail_gid=self.mail_group,
             # Only root can chroot the login processes.
             chroot="" if os.geteuid() == 0 else "chroot =",
+            oauth_mechanisms=" xoauth2 oauthbearer" if introspection_url else "",
+            oauth_passdb=_OAUTH_PASSDB.format(root=root) if introspection_url else "",
         ))
+        if introspection_url:
+            oauth_config = root / "dovecot-oauth2.conf.ext"
+            oauth_config.write_text(_OAUTH_CONFIG.format(introspection_url=introspection_url))
+            oauth_config.chmod(0o644)  # read by the auth process, which runs as the internal user
 
     def start(self, timeout=10.0):
         # Its own session, so stopping it takes its imap processes (the clients' connections) with it.
@@ -162,6 +198,10 @@ class Dovecot:
         entry = self.root / "users" / name
         entry.write_text(f"{name}:{{PLAIN}}{password}::::::\n")
         entry.chmod(0o644)  # read by the auth process, which runs as the internal user
+
+    def kick(self, user):
+        """End every IMAP session of ``user`` at once, as a provider does when the token of a session expires."""
+        subprocess.run(["doveadm", "-c", str(self.config), "kick", user], capture_output=True, check=True)
 
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -216,16 +256,10 @@ class Mailbox:
 
 @pytest.fixture(scope="session")
 def dovecot():
-    if not os.access(DOVECOT, os.X_OK):
-        raise RuntimeError(f"{DOVECOT} is missing: run scripts/test-services.sh (installs dovecot-imapd)")
-    # Not under pytest's tmp folder: that one is private to us, and Dovecot's processes run as other users.
-    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
-    root.chmod(0o755)
-    server = Dovecot(root)
-    server.start()
+    server = _start_dovecot("helpdesk-dovecot-")
     yield server
     server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(server.root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -236,3 +270,50 @@ def imap_mailbox(dovecot):
     yield Mailbox(dovecot, user, "imap-password")
     if dovecot.process is None:
         dovecot.start()
+
+
+def _start_dovecot(prefix, **options):
+    if not os.access(DOVECOT, os.X_OK):
+        raise RuntimeError(f"{DOVECOT} is missing: run scripts/test-services.sh (installs dovecot-imapd)")
+    # Not under pytest's tmp folder: that one is private to us, and Dovecot's processes run as other users.
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    server = Dovecot(root, **options)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def oauth_provider_server():
+    from tests.integration.imap.fake_oauth import FakeOAuthProvider
+
+    provider = FakeOAuthProvider()
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def oauth_provider(oauth_provider_server):
+    """The fake OAuth 2 provider, with no grants and default token lifetimes."""
+    oauth_provider_server.reset()
+    yield oauth_provider_server
+    oauth_provider_server.reset()
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot(oauth_provider_server):
+    server = _start_dovecot("helpdesk-dovecot-oauth-",
+                            introspection_url=f"{oauth_provider_server.url}/introspect")
+    yield server
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def oauth_mailbox(oauth_dovecot):
+    """A fresh, empty mailbox on the OAuth-capable server; its user also has a password, to fill it."""
+    user = f"support-{uuid.uuid4().hex[:10]}@example.test"
+    oauth_dovecot.add_user(user, "imap-password")
+    yield Mailbox(oauth_dovecot, user, "imap-password")
+    if oauth_dovecot.process is None:
+        oauth_dovecot.start()
