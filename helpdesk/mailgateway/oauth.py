@@ -162,7 +162,11 @@ class TokenCipher:
             derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=self._INFO).derive(
                 config["SECRET_KEY"].encode())
             key = base64.urlsafe_b64encode(derived)
-        self._fernet = Fernet(key)
+        try:
+            self._fernet = Fernet(key)
+        except ValueError:
+            raise OAuthMailboxError("SECRET_ENCRYPTION_KEY is not a Fernet key (32 bytes in url-safe base64, "
+                                    "44 characters)") from None
 
     def encrypt(self, value: str | None) -> str | None:
         return None if value is None else self._fernet.encrypt(value.encode()).decode("ascii")

@@ -51,3 +51,5 @@ def test_tokens_are_encrypted_with_the_configured_key_or_one_derived_from_the_se
         oauth.TokenCipher(own_key).decrypt(sealed)
     with pytest.raises(oauth.NotConnected):
         oauth.TokenCipher({**_config(), "SECRET_KEY": "another-secret-key"}).decrypt(sealed)
+    with pytest.raises(oauth.OAuthMailboxError, match="not a Fernet key"):
+        oauth.TokenCipher({**_config(), "SECRET_ENCRYPTION_KEY": "too short"})
