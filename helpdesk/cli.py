@@ -150,27 +150,43 @@ def mail_group():
 @with_appcontext
 def mail_ingest(paths, as_json, department):
     """Feed .eml files, mbox files or Maildir folders through the mail pipeline."""
-    import json
-
+    from helpdesk import jobs
     from helpdesk.mailgateway import pipeline
+    from helpdesk.mailgateway.daemon import GivenMessages, Runner
     from helpdesk.mailgateway.sources import read_paths
 
     try:
         items = read_paths(paths)
     except OSError as exc:
         _fail(exc)
-    size = current_app.config["MAIL_BATCH_SIZE"]
-    for start in range(0, len(items), size):
-        for outcome in pipeline.ingest(items[start:start + size], department_name=department):
-            if as_json:
-                click.echo(json.dumps({"file": outcome.label, "outcome": outcome.outcome,
-                                       "ticket": outcome.ticket_number, "message_id": outcome.message_id,
-                                       "inbound_id": outcome.inbound_id, "reason": outcome.reason or None},
-                                      ensure_ascii=False))
-            else:
-                ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
-                reason = f" ({outcome.reason.splitlines()[0]})" if outcome.reason else ""
-                click.echo(f"{outcome.label}: {outcome.outcome.replace('_', ' ')}{ticket}{reason}")
+    config = current_app.config
+    processes = pipeline.Parser.processes_for(config) if len(items) > config["MAIL_BATCH_SIZE"] else 0
+    parser = pipeline.Parser(processes) if processes else None
+    runner = Runner(GivenMessages(items, department), config["MAIL_BATCH_SIZE"], parser)
+    try:
+        # Without Redis this process also sends the acknowledgements and writes the search index: once,
+        # for everything, when the last batch is in (see jobs.held).
+        with jobs.held():
+            while outcomes := runner.run_once():
+                for outcome in outcomes:
+                    _echo_outcome(outcome, as_json)
+    finally:
+        if parser is not None:
+            parser.close()
+
+
+def _echo_outcome(outcome, as_json):
+    import json
+
+    if as_json:
+        click.echo(json.dumps({"file": outcome.label, "outcome": outcome.outcome,
+                               "ticket": outcome.ticket_number, "message_id": outcome.message_id,
+                               "inbound_id": outcome.inbound_id, "reason": outcome.reason or None},
+                              ensure_ascii=False))
+    else:
+        ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
+        reason = f" ({outcome.reason.splitlines()[0]})" if outcome.reason else ""
+        click.echo(f"{outcome.label}: {outcome.outcome.replace('_', ' ')}{ticket}{reason}")
 
 
 @mail_group.command("quarantine")

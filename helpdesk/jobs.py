@@ -9,6 +9,7 @@ OUTBOX_SWEEP_INTERVAL seconds) runs it again: side effects are delayed, never lo
 import importlib
 import logging
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -26,6 +27,9 @@ _bound_app = None
 
 
 _DURABLE = "helpdesk_durable_jobs"
+_BATCHED = set()  # tasks asked for with enqueue_after_commit_batched: one call takes many arguments
+_held = threading.local()
+HELD_CHUNK = 1000  # arguments per call of a batched task when held jobs run
 
 
 class PendingJob(db.Model):
@@ -57,6 +61,7 @@ def enqueue_after_commit(task: str, *args, queue: str = "default"):
 def enqueue_after_commit_batched(task: str, arg, queue: str = "default"):
     """Like ``enqueue_after_commit``, but every ``arg`` given for ``task`` in one transaction goes to a
     single call ``task(*args)`` after the commit (e.g. one search-index write for a whole mail batch)."""
+    _BATCHED.add(task)
     db.session.info.setdefault(_PENDING, []).append((queue, task, (arg,), True))
 
 
@@ -134,6 +139,66 @@ def discard_since(mark: int):
         del pending[mark:]
 
 
+@contextmanager
+def held():
+    """Hold the in-process jobs of every commit in this block and run them when it ends, batched tasks as
+    one call: a command that commits batch after batch (``helpdesk mail ingest``) then writes the search
+    index once and delivers its mail through one SMTP session. The jobs are ``pending_jobs`` rows
+    meanwhile, so a crash delays them (the sweep runs them) and loses nothing. With Redis, jobs go to the
+    workers as usual."""
+    outer = getattr(_held, "jobs", None)
+    if outer is not None:
+        yield
+        return
+    _held.jobs = []
+    try:
+        yield
+    except BaseException as exc:
+        jobs, _held.jobs = _held.jobs, None
+        if jobs and isinstance(exc, Exception):  # what committed before the error still gets its jobs
+            _run_held(current_app._get_current_object(), jobs)
+        raise
+    jobs, _held.jobs = _held.jobs, None
+    if jobs:
+        _run_held(current_app._get_current_object(), jobs)
+
+
+def _run_held(app, jobs):
+    """Run held (queue, task, args, job id) jobs in order; each batched task once, with every argument."""
+    merged, order = {}, []
+    for _queue, task, args, job_id in jobs:
+        key = task if task in _BATCHED else (task, tuple(args), job_id)
+        if key not in merged:
+            merged[key] = (task, [], [])
+            order.append(key)
+        merged[key][1].extend(args)
+        merged[key][2].append(job_id)
+    for key in order:
+        task, args, job_ids = merged[key]
+        calls = [args]
+        if task in _BATCHED:
+            args = list(dict.fromkeys(args))
+            calls = [args[start:start + HELD_CHUNK] for start in range(0, len(args), HELD_CHUNK)]
+        try:
+            for call in calls:
+                run_task(task, *call, app=app)
+        except Exception:  # the rows stay: the sweep runs the job again
+            log.exception("held job %s failed; it stays pending", task)
+            continue
+        _forget(app, [job_id for job_id in job_ids if job_id is not None])
+
+
+def _forget(app, job_ids):
+    if not job_ids:
+        return
+    with app.app_context():
+        try:
+            db.session.execute(sa.delete(PendingJob).where(PendingJob.id.in_(job_ids)))
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
 def _dispatch(app, jobs):
     """Hand over (queue, task, args, pending job id) jobs: to rq, or run them in this process."""
     if app.config.get("REDIS_URL"):
@@ -152,6 +217,9 @@ def _dispatch(app, jobs):
                 log.warning("could not enqueue %d job(s) on %s; they stay pending for the next sweep",
                             len(items), queue)
                 _undispatched(app, [job_id for _task, _args, job_id in items])
+        return
+    if getattr(_held, "jobs", None) is not None:
+        _held.jobs.extend(jobs)
         return
     if app.config.get("JOBS_INPROCESS") != "sync" and has_request_context():
         # Run once the response has been sent: the person gets their answer without waiting for SMTP,

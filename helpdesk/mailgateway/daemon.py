@@ -7,7 +7,7 @@ import threading
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.locks import MailboxLock
-from helpdesk.mailgateway.sources import MaildirSource, sources_from_config
+from helpdesk.mailgateway.sources import MaildirSource, SourceUnavailable, sources_from_config
 
 log = logging.getLogger("helpdesk.mailgateway")
 
@@ -68,6 +68,28 @@ class Runner:
         return batch, handle
 
 
+class GivenMessages:
+    """Messages read from files (``read_paths``) as a source for the batch runner, for ``helpdesk mail
+    ingest``: the same batches, parser process and arrival order as the daemon's."""
+
+    name = "file"
+
+    def __init__(self, items, department=None):
+        self.department = department
+        self._items, self._next = list(items), 0
+
+    def fetch_new(self, limit):
+        batch = self._items[self._next:self._next + limit]
+        self._next += len(batch)
+        return batch
+
+    def on_stored(self, session, batch):
+        """Files have no server state to record."""
+
+    def acknowledge(self, batch):
+        """Files are left where they are."""
+
+
 class MailboxWorker(threading.Thread):
     def __init__(self, app, source, stop_event, parser=None):
         super().__init__(name=f"mailbox:{source.name}", daemon=True)
@@ -109,6 +131,10 @@ class MailboxWorker(threading.Thread):
                         self.processed += len(outcomes)
                         if not outcomes:
                             self.source.wait(self._wait_seconds(config), self.should_stop)
+                except SourceUnavailable as exc:  # waits for an admin (an OAuth grant): one line, no retry storm
+                    log.warning("%s: %s", self.source.name, exc)
+                    db.session.rollback()
+                    self.source.wait_until_usable(self.should_stop)
                 except Exception:
                     log.exception("%s: failed; reconnecting in %s s", self.source.name, delay)
                     db.session.rollback()

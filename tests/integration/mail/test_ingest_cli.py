@@ -11,8 +11,10 @@ from click.testing import CliRunner
 
 from helpdesk.cli import main
 from helpdesk.extensions import db
+from helpdesk.jobs import PendingJob
 from helpdesk.mailgateway import quarantine
 from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
+from helpdesk.search import index as search
 from helpdesk.tickets.models import Ticket
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "mail"
@@ -196,3 +198,59 @@ def test_an_unexpected_error_in_one_message_is_logged_once_without_a_traceback_a
     listed = helpdesk("mail", "quarantine").stdout.splitlines()
     assert len(listed) == 1 and listed[0].startswith(f"{failed.id}\t")
     assert "RuntimeError: the threading step tripped over this message" in listed[0]
+
+
+def _distinct_mails(folder, count):
+    folder.mkdir()
+    for index in range(count):
+        (folder / f"{index:03d}.eml").write_bytes(
+            f"From: Customer {index} <customer{index}@client.example>\r\nTo: support@example.test\r\n"
+            f"Subject: Question {index}\r\nMessage-ID: <import-{index}@client.example>\r\n"
+            f"Date: Thu, 3 Dec 2026 07:{index % 60:02d}:00 +0000\r\n\r\n"
+            f"Our printer says zebra{index}word when it starts.\r\n".encode())
+    return folder
+
+
+def test_an_import_without_redis_is_acknowledged_and_searchable_when_the_command_returns(
+        app, helpdesk, tmp_path, smtp, agent):
+    # Several batches (and, on a machine with two cores, the parser process): the acknowledgements go out
+    # through one SMTP session and the index is written once, after the last batch.
+    app.config.update(MAIL_BATCH_SIZE=6, MAIL_PARSE_PROCESSES="auto")
+    folder = _distinct_mails(tmp_path / "import", 23)
+
+    result = helpdesk("mail", "ingest", folder)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("new ticket #") == 23
+    assert len(smtp.messages) == 23  # no waiting: they were sent before the command returned
+    assert len({envelope["session"] for envelope in smtp.envelopes}) == 1
+    assert sorted(m["To"] for m in smtp.messages) == sorted(
+        f"Customer {i} <customer{i}@client.example>" for i in range(23))
+    numbers = {t.subject: t.number for t in tickets()}
+    for index in (0, 11, 22):
+        assert [hit.number for hit in search.search_tickets(agent, f"zebra{index}word")] == [
+            numbers[f"Question {index}"]]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PendingJob)) == 0
+
+
+def test_an_import_that_stops_on_an_error_still_acknowledges_what_it_committed(
+        app, helpdesk, tmp_path, smtp, agent, monkeypatch):
+    from helpdesk.mailgateway import daemon
+
+    app.config.update(MAIL_BATCH_SIZE=5, MAIL_PARSE_PROCESSES=0)
+    folder = _distinct_mails(tmp_path / "import", 12)
+    real_run_once, calls = daemon.Runner.run_once, []
+
+    def run_once_then_fail(self, should_stop=lambda: False):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_run_once(self, should_stop)
+
+    monkeypatch.setattr(daemon.Runner, "run_once", run_once_then_fail)
+    result = helpdesk("mail", "ingest", folder)
+
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, OSError), repr(result.exception)
+    assert len(tickets()) == 5 and len(smtp.messages) == 5
+    assert [hit.number for hit in search.search_tickets(agent, "zebra3word")] == [tickets()[3].number]
