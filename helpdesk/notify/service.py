@@ -46,6 +46,22 @@ def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="
     return row
 
 
+def prefetch_for_render(rows):
+    """Load what rendering ``rows`` will read, a few queries for all of them: a renderer ``f`` may come with
+    ``f.prefetch(rows)``, which returns what it loaded. Keep the result while rendering: the session holds
+    loaded objects only as long as someone else does."""
+    loaded, by_renderer = [], {}
+    for row in rows:
+        if row.render_with:
+            by_renderer.setdefault(row.render_with, []).append(row)
+    for path, group in by_renderer.items():
+        module, _, name = path.rpartition(".")
+        prefetch = getattr(getattr(importlib.import_module(module), name), "prefetch", None)
+        if prefetch is not None:
+            loaded.extend(prefetch(group) or ())
+    return loaded
+
+
 def render(row: OutboxEmail):
     """Fill in a mail queued with ``render_with``; a no-op for one rendered already."""
     if not row.render_with:

@@ -10,7 +10,7 @@ from helpdesk.extensions import db
 from helpdesk.jobs import enqueue
 from helpdesk.notify import mailer
 from helpdesk.notify.models import FAILED, PENDING, SENDING, SENT, OutboxEmail
-from helpdesk.notify.service import DELIVER_TASK, MAIL_QUEUE, render
+from helpdesk.notify.service import DELIVER_TASK, MAIL_QUEUE, prefetch_for_render, render
 
 log = logging.getLogger(__name__)
 # Sent rows are recorded every so many messages: a process killed mid-batch sends at most this many twice
@@ -89,12 +89,17 @@ def _rendered(claimed, results):
         rows = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.id.in_(pending))
                                   .order_by(OutboxEmail.id)).all()
         try:
+            broken = None
+            loaded = prefetch_for_render(rows)  # noqa: F841 (kept alive while rendering)
             for row in rows:
                 broken = row
                 render(row)
             broken = None
+            ids = [row.id for row in rows]
             db.session.commit()
-            return rows
+            # The commit expired them: read them back in one query, not one per row.
+            return db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.id.in_(ids))
+                                      .order_by(OutboxEmail.id)).all()
         except Exception as exc:
             db.session.rollback()
             if broken is None:  # the commit failed: no single row to blame, so one commit per row

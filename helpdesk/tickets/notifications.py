@@ -123,6 +123,17 @@ def render_outbox(row):
         row.subject = f"{subject_tag(ticket.number)} {_SUBJECTS[template](ticket)}"
 
 
+def _prefetch_outbox(rows):
+    """The tickets and messages of ``rows``, in two queries, for ``render_outbox``."""
+    ticket_ids = {row.render_args["ticket"] for row in rows}
+    message_ids = {row.render_args["message"] for row in rows}
+    return (db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ticket_ids))).all()
+            + db.session.scalars(sa.select(Message).where(Message.id.in_(message_ids))).all())
+
+
+render_outbox.prefetch = _prefetch_outbox
+
+
 def _confirm_link(ticket, row, template):
     """The "yes, I sent this" link, in the acknowledgement to the owner of an address a guest typed."""
     if template != "acknowledgement" or not ticket.requester_unconfirmed or row.recipient != ticket.requester.email:
