@@ -161,18 +161,34 @@ def mail_ingest(paths, as_json, department):
         _fail(exc)
     config = current_app.config
     processes = pipeline.Parser.processes_for(config) if len(items) > config["MAIL_BATCH_SIZE"] else 0
-    parser = pipeline.Parser(processes) if processes else None
+    parser = pipeline.Parser(processes, wait=False) if processes else None
     runner = Runner(GivenMessages(items, department), config["MAIL_BATCH_SIZE"], parser)
+    elsewhere = None
+    if parser is not None:
+        settings = {key: value for key, value in config.items() if key.isupper() and _picklable(value)}
+
+        def elsewhere(task, args):
+            return parser.run_job(settings, task, args)
     try:
         # Without Redis this process also sends the acknowledgements and writes the search index: once,
-        # for everything, when the last batch is in (see jobs.held).
-        with jobs.held():
+        # for everything, when the last batch is in, the index in the parser process (see jobs.held).
+        with jobs.held(elsewhere):
             while outcomes := runner.run_once():
                 for outcome in outcomes:
                     _echo_outcome(outcome, as_json)
     finally:
         if parser is not None:
             parser.close()
+
+
+def _picklable(value):
+    import pickle
+
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
 
 
 def _echo_outcome(outcome, as_json):

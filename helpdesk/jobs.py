@@ -140,12 +140,16 @@ def discard_since(mark: int):
 
 
 @contextmanager
-def held():
+def held(elsewhere=None):
     """Hold the in-process jobs of every commit in this block and run them when it ends, batched tasks as
     one call: a command that commits batch after batch (``helpdesk mail ingest``) then writes the search
     index once and delivers its mail through one SMTP session. The jobs are ``pending_jobs`` rows
     meanwhile, so a crash delays them (the sweep runs them) and loses nothing. With Redis, jobs go to the
-    workers as usual."""
+    workers as usual.
+
+    ``elsewhere(task, args)`` may run a job in another process and return a Future: then the first task
+    runs here and the others there, at the same time (jobs take ids and look everything up again, so
+    where they run does not matter)."""
     outer = getattr(_held, "jobs", None)
     if outer is not None:
         yield
@@ -156,15 +160,15 @@ def held():
     except BaseException as exc:
         jobs, _held.jobs = _held.jobs, None
         if jobs and isinstance(exc, Exception):  # what committed before the error still gets its jobs
-            _run_held(current_app._get_current_object(), jobs)
+            _run_held(current_app._get_current_object(), jobs, elsewhere)
         raise
     jobs, _held.jobs = _held.jobs, None
     if jobs:
-        _run_held(current_app._get_current_object(), jobs)
+        _run_held(current_app._get_current_object(), jobs, elsewhere)
 
 
-def _run_held(app, jobs):
-    """Run held (queue, task, args, job id) jobs in order; each batched task once, with every argument."""
+def _run_held(app, jobs, elsewhere=None):
+    """Run held (queue, task, args, job id) jobs; each batched task once, with every argument."""
     merged, order = {}, []
     for _queue, task, args, job_id in jobs:
         key = task if task in _BATCHED else (task, tuple(args), job_id)
@@ -173,19 +177,32 @@ def _run_held(app, jobs):
             order.append(key)
         merged[key][1].extend(args)
         merged[key][2].append(job_id)
+    calls = []
     for key in order:
         task, args, job_ids = merged[key]
-        calls = [args]
+        chunks = [args]
         if task in _BATCHED:
             args = list(dict.fromkeys(args))
-            calls = [args[start:start + HELD_CHUNK] for start in range(0, len(args), HELD_CHUNK)]
-        try:
-            for call in calls:
-                run_task(task, *call, app=app)
-        except Exception:  # the rows stay: the sweep runs the job again
-            log.exception("held job %s failed; it stays pending", task)
-            continue
-        _forget(app, [job_id for job_id in job_ids if job_id is not None])
+            chunks = [args[start:start + HELD_CHUNK] for start in range(0, len(args), HELD_CHUNK)]
+        calls.append((task, chunks, [job_id for job_id in job_ids if job_id is not None]))
+    away = []
+    if elsewhere is not None and len(calls) > 1:
+        away = [(task, [elsewhere(task, chunk) for chunk in chunks], job_ids) for task, chunks, job_ids in calls[1:]]
+        calls = calls[:1]
+    for task, chunks, job_ids in calls:
+        _settle_held(app, task, job_ids, lambda chunks=chunks, task=task: [run_task(task, *chunk, app=app)
+                                                                          for chunk in chunks])
+    for task, futures, job_ids in away:
+        _settle_held(app, task, job_ids, lambda futures=futures: [future.result() for future in futures])
+
+
+def _settle_held(app, task, job_ids, run):
+    try:
+        run()
+    except Exception:  # the rows stay: the sweep runs the job again
+        log.exception("held job %s failed; it stays pending", task)
+        return
+    _forget(app, job_ids)
 
 
 def _forget(app, job_ids):

@@ -31,7 +31,7 @@ from helpdesk.db import (
 )
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
-from helpdesk.jobs import discard_since, pending_mark
+from helpdesk.jobs import discard_since, pending_mark, run_task
 from helpdesk.mailgateway import authentication, rules
 from helpdesk.mailgateway.models import IGNORED, PROCESSED, QUARANTINED, RECEIVED, InboundMessage
 from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
@@ -676,7 +676,7 @@ class Parser:
     batch while the next is prepared (see daemon.Runner). All of it is a pure function of the bytes: the
     results are what the gateway would have worked out itself."""
 
-    def __init__(self, processes: int):
+    def __init__(self, processes: int, wait: bool = True):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -684,8 +684,14 @@ class Parser:
         # connections and threads.
         self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
         # Start the processes now (they import the parser, about a second) rather than on the first batch.
-        for started in [self._pool.submit(_prepare_in_worker, [], "", 0) for _worker in range(processes)]:
-            started.result()
+        # Without ``wait``, batches are prepared in place until they are up (``helpdesk mail ingest``).
+        self._starting = [self._pool.submit(_prepare_in_worker, [], "", 0) for _worker in range(processes)]
+        if wait:
+            for started in self._starting:
+                started.result()
+
+    def ready(self) -> bool:
+        return all(started.done() for started in self._starting)
 
     @staticmethod
     def processes_for(config) -> int:
@@ -695,7 +701,10 @@ class Parser:
         return int(wanted or 0)
 
     def submit(self, batch):
-        """Start preparing a fetched batch (a list of Fetched); returns a handle for ``prepared``."""
+        """Start preparing a fetched batch (a list of Fetched); returns a handle for ``prepared`` (None while
+        the processes are still starting: the gateway prepares the batch itself)."""
+        if not self.ready():
+            return None
         return self._pool.submit(_prepare_in_worker, [item.raw for item in batch], str(storage.root()),
                                  current_app.config["MAX_ATTACHMENT_BYTES"])
 
@@ -721,8 +730,26 @@ class Parser:
                 remember_cleaned(*ready.cleaned)
         return parsed
 
+    def run_job(self, config, task, args):
+        """Run a background job (see jobs.run_task) in a parser process, in an app made from ``config``
+        there; returns a Future. ``helpdesk mail ingest`` writes the search index there while it sends the
+        acknowledgements itself."""
+        return self._pool.submit(run_job_in_worker, config, task, args)
+
     def close(self):
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_worker_app = None
+
+
+def run_job_in_worker(config, task, args):
+    global _worker_app
+    if _worker_app is None:
+        from helpdesk import create_app
+
+        _worker_app = create_app(None, config)
+    return run_task(task, *args, app=_worker_app)
 
 
 def ingest(items, department_name=None, on_stored=None):
