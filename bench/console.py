@@ -43,7 +43,7 @@ from helpdesk.accounts.models import User
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
 from helpdesk.search import index as search
-from helpdesk.tickets import access, service
+from helpdesk.tickets import access, departments
 from helpdesk.tickets import queue as ticket_queue
 from helpdesk.tickets.models import Ticket
 
@@ -84,13 +84,13 @@ def create_staff():
 
     by_department, everyone, n = {}, [], 0
     for name, size in DEPARTMENTS.items():
-        department = service.create_department(SYSTEM, name=name, inbound_address=f"{name.lower()}@bench.example")
+        department = departments.create_department(SYSTEM, name=name, inbound_address=f"{name.lower()}@bench.example")
         by_department[department.id] = []
         for _ in range(size):
             n += 1
             agent = accounts.create_user(SYSTEM, email=staff_email(n), full_name=f"Agent {n} {name}", role="agent",
                                          password=PASSWORD)
-            service.add_agent_to_department(SYSTEM, department, agent)
+            departments.add_agent_to_department(SYSTEM, department, agent)
             by_department[department.id].append(agent.id)
             everyone.append(agent.id)
     for _ in range(AGENTLESS):

@@ -25,7 +25,7 @@ from helpdesk import create_app
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
 from helpdesk.mailgateway import daemon
-from helpdesk.tickets import service
+from helpdesk.tickets import departments
 from helpdesk.tickets.models import Message
 from tests.conftest import SMTPServer
 from tests.integration.imap.conftest import Dovecot, Mailbox
@@ -68,7 +68,7 @@ def _measure(url, root, backend, count, mailbox, smtp):
             from flask_migrate import upgrade
 
             upgrade()
-            service.create_department(SYSTEM, name="Support", inbound_address="support@example.com")
+            departments.create_department(SYSTEM, name="Support", inbound_address="support@example.com")
         gateway = threading.Thread(target=daemon.run, args=(app, stop), daemon=True)
         gateway.start()
         time.sleep(1.0)  # connected and idling

@@ -36,7 +36,7 @@ from helpdesk.mailgateway.daemon import Runner
 from helpdesk.mailgateway.models import InboundMessage
 from helpdesk.mailgateway.pipeline import Parser
 from helpdesk.mailgateway.sources import MaildirSource
-from helpdesk.tickets import service
+from helpdesk.tickets import departments
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.reply_matching import reply_address
 
@@ -63,7 +63,7 @@ def _run(url, workdir, backend, count, jobs, parse_processes, fsync):
             from flask_migrate import upgrade
 
             upgrade()
-            service.create_department(SYSTEM, name="Technical", inbound_address="support@example.com")
+            departments.create_department(SYSTEM, name="Technical", inbound_address="support@example.com")
             corpus = build(count, lambda n: reply_address("support@example.com", n))
             source = MaildirSource("bench", workdir / "maildir", department="Technical")
             for index, raw in enumerate(corpus):
@@ -123,7 +123,7 @@ def run_cli(backend, count, jobs):
             from flask_migrate import upgrade
 
             upgrade()
-            service.create_department(SYSTEM, name="Technical", inbound_address="support@example.com")
+            departments.create_department(SYSTEM, name="Technical", inbound_address="support@example.com")
             for folder in ("new", "cur", "tmp"):
                 (maildir / folder).mkdir(parents=True, exist_ok=True)
             for index, raw in enumerate(build(count, lambda n: reply_address("support@example.com", n))):

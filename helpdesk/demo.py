@@ -5,6 +5,7 @@ from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.actors import CLI
 from helpdesk.extensions import db
+from helpdesk.tickets import departments
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import HIGH, URGENT
 
@@ -18,16 +19,16 @@ def load_demo():
     logins = [ADMIN, AGENT, CUSTOMER]
     if db.session.scalar(sa.select(User.id).where(User.email == ADMIN[1])):
         return False, logins
-    technical = tickets.create_department(CLI, name="Technical", inbound_address="support@example.com",
-                                          reply_from_address="support@example.com",
-                                          signature="Example Hosting — Technical support")
-    billing = tickets.create_department(CLI, name="Billing", inbound_address="billing@example.com",
-                                        reply_from_address="billing@example.com")
+    technical = departments.create_department(CLI, name="Technical", inbound_address="support@example.com",
+                                              reply_from_address="support@example.com",
+                                              signature="Example Hosting — Technical support")
+    billing = departments.create_department(CLI, name="Billing", inbound_address="billing@example.com",
+                                            reply_from_address="billing@example.com")
     org = accounts.create_organisation(CLI, name="Acme GmbH", customer_number="C-10001")
     admin = accounts.create_user(CLI, email=ADMIN[1], full_name="Ada Admin", role="admin", password=ADMIN[2])
     agent = accounts.create_user(CLI, email=AGENT[1], full_name="Alex Agent", role="agent", password=AGENT[2])
-    tickets.add_agent_to_department(CLI, technical, agent)
-    tickets.add_agent_to_department(CLI, billing, admin)
+    departments.add_agent_to_department(CLI, technical, agent)
+    departments.add_agent_to_department(CLI, billing, admin)
     customer = accounts.create_user(CLI, email=CUSTOMER[1], full_name="Chris Customer", role="customer",
                                     password=CUSTOMER[2], organisation=org)
 

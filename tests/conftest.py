@@ -302,19 +302,19 @@ def make_user(app):
 @pytest.fixture
 def department(app):
     from helpdesk.actors import SYSTEM
-    from helpdesk.tickets import service
+    from helpdesk.tickets import departments
 
-    return service.create_department(SYSTEM, name="Technical", inbound_address="support@example.test",
-                                     reply_from_address="support@example.test", signature="The support team")
+    return departments.create_department(SYSTEM, name="Technical", inbound_address="support@example.test",
+                                         reply_from_address="support@example.test", signature="The support team")
 
 
 @pytest.fixture
 def agent(make_user, department):
     from helpdesk.actors import SYSTEM
-    from helpdesk.tickets import service
+    from helpdesk.tickets import departments
 
     user = make_user("agent", email="agent@example.test", full_name="Alex Agent")
-    service.add_agent_to_department(SYSTEM, department, user)
+    departments.add_agent_to_department(SYSTEM, department, user)
     return user
 
 

@@ -7,8 +7,8 @@ from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import access
+from helpdesk.tickets.changes import add_cc, lock, reindex_after_commit, set_status, system_event
 from helpdesk.tickets.models import CLOSED, SYSTEM_EVENT, Ticket
-from helpdesk.tickets.service import _add_cc, _lock, _reindex_after_commit, _set_status, _system_event
 
 
 def merge_ticket(actor, source: Ticket, target: Ticket) -> Ticket:
@@ -31,8 +31,8 @@ def merge_ticket(actor, source: Ticket, target: Ticket) -> Ticket:
                               number=target.number)
     if errors:
         raise ValidationFailed(errors)
-    _lock(source)
-    _lock(target)
+    lock(source)
+    lock(target)
 
     moved = [m for m in source.messages if m.kind != SYSTEM_EVENT]
     for message in moved:
@@ -46,17 +46,17 @@ def merge_ticket(actor, source: Ticket, target: Ticket) -> Ticket:
     known = accounts.users_by_email([p.email for p in source.participants])
     added = []
     for participant in source.participants:
-        _cc, created = _add_cc(target, participant.email, participant.name, known=known)
+        _cc, created = add_cc(target, participant.email, participant.name, known=known)
         if created:
             added.append(participant.email)
 
     source.merged_into = target
-    _system_event(target, actor, {"type": "merged-in", "number": source.number, "subject": source.subject})
-    _system_event(source, actor, {"type": "merged-into", "number": target.number, "subject": target.subject})
+    system_event(target, actor, {"type": "merged-in", "number": source.number, "subject": source.subject})
+    system_event(source, actor, {"type": "merged-into", "number": target.number, "subject": target.subject})
     if source.status != CLOSED:
-        _set_status(source, actor, CLOSED)
-    _reindex_after_commit(source)
-    _reindex_after_commit(target)
+        set_status(source, actor, CLOSED)
+    reindex_after_commit(source)
+    reindex_after_commit(target)
     audit.record(actor, "ticket", source.id, "merged", {"into": target.number, "messages": len(moved)})
     audit.record(actor, "ticket", target.id, "merged-in", {"from": source.number, "cc_added": added})
     commit_service_call(db.session)

@@ -16,7 +16,8 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.tickets import access, history, service
+from helpdesk.tickets import access, history
+from helpdesk.tickets.departments import create_department, update_department
 from helpdesk.tickets.models import Department
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.request_values import BoundedDateField
@@ -195,7 +196,7 @@ def new_department():
     form = DepartmentForm()
     if form.validate_on_submit():
         try:
-            department = service.create_department(_actor(), **_department_fields(form))
+            department = create_department(_actor(), **_department_fields(form))
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
         else:
@@ -212,7 +213,7 @@ def edit_department(department_id):
     form = DepartmentForm(obj=department)
     if form.validate_on_submit():
         try:
-            service.update_department(_actor(), department, **_department_fields(form))
+            update_department(_actor(), department, **_department_fields(form))
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
         else:

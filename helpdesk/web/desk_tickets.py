@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import access, canned, merge, presence, service
+from helpdesk.tickets import access, canned, customers, merge, presence, service
 from helpdesk.tickets.models import PRIORITIES, Department, Ticket, department_agents
 from helpdesk.web import participants
 from helpdesk.web.desk_forms import (
@@ -268,7 +268,7 @@ def change_requester(number):
     form = RequesterForm()
     if form.validate_on_submit():
         try:
-            service.change_requester(_actor(), ticket, form.requester_email.data, form.requester_name.data or "")
+            customers.change_requester(_actor(), ticket, form.requester_email.data, form.requester_name.data or "")
         except ValidationFailed as exc:
             apply_errors(form, exc.errors, {"requester": "requester_email"})
         else:
@@ -283,7 +283,7 @@ def set_organisation(number):
     form = OrganisationForm()
     if form.validate_on_submit():
         try:
-            service.set_organisation(_actor(), ticket, form.organisation.data or None)
+            customers.set_organisation(_actor(), ticket, form.organisation.data or None)
         except ValidationFailed as exc:
             apply_errors(form, exc.errors, {})
         else:

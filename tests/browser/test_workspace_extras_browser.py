@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.extensions import db
-from helpdesk.tickets import canned, service
+from helpdesk.tickets import canned, departments, service
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def anna(make_user, department):
     from helpdesk.actors import SYSTEM
 
     user = make_user("agent", email="anna@example.test", full_name="Anna Agent")
-    service.add_agent_to_department(SYSTEM, department, user)
+    departments.add_agent_to_department(SYSTEM, department, user)
     return user
 
 

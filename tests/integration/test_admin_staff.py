@@ -12,7 +12,7 @@ from helpdesk.accounts.models import User
 from helpdesk.actors import SYSTEM
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import service
+from helpdesk.tickets import departments
 from helpdesk.tickets.models import Department
 from tests.conftest import csrf_token, log_in
 
@@ -109,7 +109,7 @@ def test_creating_an_agent_answers_every_problem_beside_its_field(as_admin, agen
 
 
 def test_admin_changes_role_and_departments(as_admin, agent, department):
-    sales = service.create_department(SYSTEM, name="Sales", inbound_address="sales@example.test")
+    sales = departments.create_department(SYSTEM, name="Sales", inbound_address="sales@example.test")
     response = submit(as_admin, f"/agent/admin/agents/{agent.id}",
                       {"role": "admin", "departments": [str(sales.id)]})
     assert "The changes to Alex Agent were saved." in response.text

@@ -4,7 +4,7 @@ import pytest
 
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
-from helpdesk.tickets import presence, service
+from helpdesk.tickets import departments, presence, service
 from tests.conftest import csrf_token, log_in
 
 NAMES = ['<img src=x onerror="alert(1)">', "<script>alert('x')</script>", "Eve</div><b>bold</b>",
@@ -38,7 +38,7 @@ def test_admin_messages_about_an_agent_show_the_name_as_text(client, admin, depa
 def test_agent_names_on_the_ticket_page_queue_and_history_are_text(client, make_user, agent, customer, department,
                                                                    name):
     eve = make_user("agent", email="eve@example.test", full_name=name)
-    service.add_agent_to_department(SYSTEM, department, eve)
+    departments.add_agent_to_department(SYSTEM, department, eve)
     ticket = service.open_ticket(customer, subject="Printer", body_text="On fire.", department=department.id,
                                  acknowledge=False)
     service.assign(SYSTEM, ticket, eve)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from helpdesk.actors import SYSTEM
 from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import canned, service
+from helpdesk.tickets import canned, departments, service
 from helpdesk.tickets.canned import CannedResponse
 from tests.conftest import csrf_token, log_in
 
@@ -24,7 +24,7 @@ def admin(make_user):
 
 @pytest.fixture
 def billing():
-    return service.create_department(SYSTEM, name="Billing")
+    return departments.create_department(SYSTEM, name="Billing")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
-from helpdesk.tickets import service
+from helpdesk.tickets import departments, service
 from helpdesk.tickets.models import Message, Ticket
 from tests.conftest import log_in
 from tests.outlook_msg import OutlookMessage, Recipient
@@ -164,10 +164,10 @@ def test_messages_that_did_not_come_by_mail_have_no_delivery_page(client, agent,
 
 @pytest.fixture
 def billing_agent(make_user):
-    billing = service.create_department(SYSTEM, name="Billing", inbound_address="billing@example.test",
-                                        reply_from_address="billing@example.test")
+    billing = departments.create_department(SYSTEM, name="Billing", inbound_address="billing@example.test",
+                                            reply_from_address="billing@example.test")
     user = make_user("agent", email="bob@example.test", full_name="Bob Billing")
-    service.add_agent_to_department(SYSTEM, billing, user)
+    departments.add_agent_to_department(SYSTEM, billing, user)
     return user
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import queue, service
+from helpdesk.tickets import departments, queue, service
 from helpdesk.tickets.models import ANSWERED, CLOSED, HIGH, IN_PROGRESS, LOW, URGENT, Ticket
 from tests.conftest import csrf_token, log_in
 
@@ -23,7 +23,7 @@ def open_tickets(n, department=None, **kwargs):
 
 @pytest.fixture
 def other_department(app):
-    return service.create_department(SYSTEM, name="Billing")
+    return departments.create_department(SYSTEM, name="Billing")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
-from helpdesk.tickets import service
+from helpdesk.tickets import departments, service
 from helpdesk.tickets.models import ANSWERED, INTERNAL_NOTE, OPEN, SYSTEM_EVENT, URGENT, WAITING, Message, Ticket
 from helpdesk.tickets.service import NewAttachment
 from tests.conftest import csrf_token, log_in
@@ -159,7 +159,7 @@ def test_details_without_a_change_change_nothing(as_agent, ticket):
 def test_assignee_choices_are_the_departments_agents_and_admins(as_agent, ticket, make_user):
     admin = make_user("admin", full_name="Ada Admin")
     outsider = make_user("agent", full_name="Otto Outsider")
-    service.create_department(SYSTEM, name="Billing")
+    departments.create_department(SYSTEM, name="Billing")
     page = as_agent.get(workspace(ticket.number)).text
     menu = page[page.index('name="assignee"'):]
     menu = menu[:menu.index("</select>")]
@@ -222,9 +222,9 @@ def test_every_action_needs_the_csrf_token(as_agent, ticket, smtp):
 
 
 def test_agent_outside_the_tickets_department_gets_404(client, ticket, make_user):
-    billing = service.create_department(SYSTEM, name="Billing")
+    billing = departments.create_department(SYSTEM, name="Billing")
     outsider = make_user("agent", email="otto@example.test")
-    service.add_agent_to_department(SYSTEM, billing, outsider)
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
     log_in(client, "otto@example.test")
     assert client.get(workspace(ticket.number)).status_code == 404
     page = client.get("/agent/").text

@@ -11,7 +11,7 @@ import pytest
 from helpdesk.accounts import service as accounts
 from helpdesk.actors import SYSTEM
 from helpdesk.kb import service as kb
-from helpdesk.tickets import canned, service
+from helpdesk.tickets import canned, customers, service
 from tests.conftest import log_in
 
 PAYLOADS = [
@@ -161,7 +161,7 @@ def world(app, customer, agent, department, make_user):
     ticket = service.open_ticket(customer, subject="Printer on fire", body_text="It smokes.",
                                  department=department.id, cc=["boss@example.test"], acknowledge=False)
     organisation = accounts.create_organisation(SYSTEM, name="Acme Ltd", customer_number="C-1")
-    service.set_organisation(agent, ticket, organisation)
+    customers.set_organisation(agent, ticket, organisation)
     admin = make_user("admin", email="admin@example.test", full_name="Ada Admin")
     kb.set_editor(SYSTEM, admin, True)
     kb.set_editor(SYSTEM, agent, True)

@@ -12,7 +12,7 @@ from helpdesk.actors import SYSTEM
 from helpdesk.db import utcnow
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
-from helpdesk.tickets import presence, service
+from helpdesk.tickets import departments, presence, service
 from helpdesk.tickets.models import AGENT_REPLY, Message
 from helpdesk.tickets.presence import TicketPresence
 from tests.conftest import csrf_token, log_in
@@ -27,7 +27,7 @@ def ticket(customer, department):
 @pytest.fixture
 def anna(make_user, department):
     user = make_user("agent", email="anna@example.test", full_name="Anna Agent")
-    service.add_agent_to_department(SYSTEM, department, user)
+    departments.add_agent_to_department(SYSTEM, department, user)
     return user
 
 
@@ -103,9 +103,9 @@ def test_heartbeat_with_an_unknown_activity_is_answered_with_a_message(client, a
 
 
 def test_customers_and_agents_of_other_departments_are_not_recorded(customer, make_user, ticket):
-    billing = service.create_department(SYSTEM, name="Billing")
+    billing = departments.create_department(SYSTEM, name="Billing")
     outsider = make_user("agent", email="outsider@example.test")
-    service.add_agent_to_department(SYSTEM, billing, outsider)
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
 
     with pytest.raises(NotAllowed):
         presence.record_presence(customer, ticket)

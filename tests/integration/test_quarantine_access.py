@@ -9,7 +9,7 @@ from helpdesk.errors import Conflict, NotFound
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline, quarantine
 from helpdesk.mailgateway.models import PROCESSED, QUARANTINED, InboundMessage
-from helpdesk.tickets import service
+from helpdesk.tickets import departments, service
 from helpdesk.tickets.models import Message, Ticket
 from tests.conftest import csrf_token, log_in
 
@@ -34,15 +34,15 @@ def _quarantine(raw, mailbox="file"):
 
 @pytest.fixture
 def billing(app):
-    return service.create_department(SYSTEM, name="Billing", inbound_address="billing@example.test",
-                                     reply_from_address="billing@example.test")
+    return departments.create_department(SYSTEM, name="Billing", inbound_address="billing@example.test",
+                                         reply_from_address="billing@example.test")
 
 
 @pytest.fixture
 def bob(make_user, billing):
     """An agent of Billing only."""
     user = make_user("agent", email="bob@example.test", full_name="Bob Billing")
-    service.add_agent_to_department(SYSTEM, billing, user)
+    departments.add_agent_to_department(SYSTEM, billing, user)
     return user
 
 

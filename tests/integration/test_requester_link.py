@@ -12,7 +12,7 @@ from helpdesk.actors import SYSTEM
 from helpdesk.audit.models import AuditEvent
 from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import service
+from helpdesk.tickets import customers, departments, service
 from helpdesk.tickets.events import describe_event
 from helpdesk.tickets.models import SYSTEM_EVENT, Ticket
 from tests.conftest import csrf_token, log_in
@@ -57,7 +57,7 @@ def acme():
 # --------------------------------------------------------------------------- the requester
 
 def test_an_existing_customer_becomes_the_requester_and_the_old_one_stays_in_copy(agent, customer, ticket):
-    service.change_requester(agent, ticket, "Carla@Example.test")
+    customers.change_requester(agent, ticket, "Carla@Example.test")
 
     ticket = fresh(ticket)
     assert ticket.requester.email == "carla@example.test"
@@ -67,7 +67,7 @@ def test_an_existing_customer_becomes_the_requester_and_the_old_one_stays_in_cop
 
 
 def test_an_unknown_address_gets_a_new_customer_record(agent, ticket):
-    service.change_requester(agent, ticket, "newbie@example.test", "Nina Newbie")
+    customers.change_requester(agent, ticket, "newbie@example.test", "Nina Newbie")
 
     user = db.session.scalar(sa.select(User).where(User.email == "newbie@example.test"))
     assert (user.role, user.full_name) == ("customer", "Nina Newbie")
@@ -78,7 +78,7 @@ def test_a_cc_who_becomes_the_requester_is_not_listed_twice(agent, customer, dep
     ticket = service.open_ticket(agent, subject="Hi", body_text="Hi.", requester_email="first@example.test",
                                  cc=["carla@example.test"], department=department.id, acknowledge=False)
 
-    service.change_requester(agent, ticket, customer)
+    customers.change_requester(agent, ticket, customer)
 
     assert roles(ticket) == {"first@example.test": "cc", "carla@example.test": "requester"}
 
@@ -86,21 +86,21 @@ def test_a_cc_who_becomes_the_requester_is_not_listed_twice(agent, customer, dep
 def test_the_ticket_takes_the_new_requesters_organisation(agent, make_user, ticket, acme):
     member = make_user("customer", email="member@acme.test", organisation=acme)
 
-    service.change_requester(agent, ticket, member)
+    customers.change_requester(agent, ticket, member)
 
     assert fresh(ticket).organisation_id == acme.id
 
 
 def test_staff_accounts_cannot_be_requesters(agent, ticket):
     with pytest.raises(ValidationFailed) as caught:
-        service.change_requester(agent, ticket, "agent@example.test")
+        customers.change_requester(agent, ticket, "agent@example.test")
     assert str(caught.value.errors["requester"]) == \
         "agent@example.test is a staff account; only customers can be requesters."
 
 
 def test_an_invalid_address_is_refused(agent, ticket):
     with pytest.raises(ValidationFailed) as caught:
-        service.change_requester(agent, ticket, "not an address")
+        customers.change_requester(agent, ticket, "not an address")
     assert str(caught.value.errors["requester"]) == "Enter a valid email address."
 
 
@@ -108,23 +108,23 @@ def test_customers_cannot_change_the_requester(customer, department):
     mine = service.open_ticket(customer, subject="Mine", body_text="Mine.", department=department.id,
                                acknowledge=False)
     with pytest.raises(NotAllowed):
-        service.change_requester(customer, mine, "other@example.test")
+        customers.change_requester(customer, mine, "other@example.test")
 
 
 def test_agents_outside_the_department_cannot_change_the_requester(make_user, customer, ticket):
-    billing = service.create_department(SYSTEM, name="Billing")
+    billing = departments.create_department(SYSTEM, name="Billing")
     outsider = make_user("agent", email="outsider@example.test")
-    service.add_agent_to_department(SYSTEM, billing, outsider)
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
 
     with pytest.raises(NotFound):
-        service.change_requester(outsider, ticket, customer)
+        customers.change_requester(outsider, ticket, customer)
 
 
 # --------------------------------------------------------------------------- the organisation
 
 @pytest.mark.parametrize("query", ["C-1001", "acme ltd", "  Acme   Ltd "])
 def test_organisation_is_found_by_customer_number_or_name(agent, ticket, acme, query):
-    service.set_organisation(agent, ticket, query)
+    customers.set_organisation(agent, ticket, query)
 
     ticket = fresh(ticket)
     assert ticket.organisation_id == acme.id
@@ -133,7 +133,7 @@ def test_organisation_is_found_by_customer_number_or_name(agent, ticket, acme, q
 
 
 def test_a_requester_without_organisation_joins_it(agent, ticket, acme):
-    service.set_organisation(agent, ticket, acme)
+    customers.set_organisation(agent, ticket, acme)
 
     assert fresh(ticket).requester.organisation_id == acme.id
 
@@ -143,7 +143,7 @@ def test_a_requester_of_another_organisation_keeps_theirs(agent, make_user, depa
     member = make_user("customer", email="member@other.test", organisation=other)
     ticket = service.open_ticket(member, subject="Hi", body_text="Hi.", department=department.id, acknowledge=False)
 
-    service.set_organisation(agent, ticket, "C-1001")
+    customers.set_organisation(agent, ticket, "C-1001")
 
     ticket = fresh(ticket)
     assert (ticket.organisation_id, ticket.requester.organisation_id) == (acme.id, other.id)
@@ -151,7 +151,7 @@ def test_a_requester_of_another_organisation_keeps_theirs(agent, make_user, depa
 
 def test_an_unknown_organisation_is_named_in_the_error(agent, ticket):
     with pytest.raises(ValidationFailed) as caught:
-        service.set_organisation(agent, ticket, "Nobody Inc")
+        customers.set_organisation(agent, ticket, "Nobody Inc")
     assert str(caught.value.errors["organisation"]) == "No organisation has the name or customer number Nobody Inc."
 
 
@@ -159,16 +159,16 @@ def test_two_organisations_of_the_same_name_ask_for_the_customer_number(agent, t
     accounts.create_organisation(SYSTEM, name="Acme Ltd", customer_number="C-2002")
 
     with pytest.raises(ValidationFailed) as caught:
-        service.set_organisation(agent, ticket, "Acme Ltd")
+        customers.set_organisation(agent, ticket, "Acme Ltd")
     assert "enter the customer number instead" in str(caught.value.errors["organisation"])
-    service.set_organisation(agent, fresh(ticket), "C-2002")
+    customers.set_organisation(agent, fresh(ticket), "C-2002")
     assert fresh(ticket).organisation.customer_number == "C-2002"
 
 
 def test_an_empty_organisation_unlinks_the_ticket(agent, ticket, acme):
-    service.set_organisation(agent, ticket, acme)
+    customers.set_organisation(agent, ticket, acme)
 
-    service.set_organisation(agent, fresh(ticket), "")
+    customers.set_organisation(agent, fresh(ticket), "")
 
     assert fresh(ticket).organisation_id is None
     assert "Organisation Acme Ltd removed." in events(ticket)

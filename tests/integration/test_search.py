@@ -13,7 +13,7 @@ from helpdesk.cli import main
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.search import index as search
-from helpdesk.tickets import service
+from helpdesk.tickets import customers, departments, service
 from helpdesk.tickets.models import CLOSED, Ticket
 from tests.conftest import log_in
 
@@ -63,7 +63,7 @@ def test_internal_note_words_are_found_by_agents_only(agent, ticket, customer):
 
 
 def test_status_and_department_filters_follow_changes(agent, ticket, department):
-    other = service.create_department(SYSTEM, name="Billing")
+    other = departments.create_department(SYSTEM, name="Billing")
 
     assert numbers(agent, "printer", status="open", department=department) == [ticket.number]
     service.close(agent, ticket)
@@ -75,9 +75,9 @@ def test_status_and_department_filters_follow_changes(agent, ticket, department)
 
 
 def test_agent_outside_the_department_does_not_find_the_ticket(make_user, agent, ticket):
-    billing = service.create_department(SYSTEM, name="Billing")
+    billing = departments.create_department(SYSTEM, name="Billing")
     outsider = make_user("agent", email="olga@example.test")
-    service.add_agent_to_department(SYSTEM, billing, outsider)
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
 
     assert numbers(outsider, "printer") == []
     assert numbers(agent, "printer") == [ticket.number]
@@ -96,9 +96,9 @@ def test_search_page_shows_highlighted_escaped_snippets(client, agent, ticket):
 
 
 def test_search_page_hides_tickets_of_other_departments(client, make_user, ticket):
-    billing = service.create_department(SYSTEM, name="Billing")
+    billing = departments.create_department(SYSTEM, name="Billing")
     outsider = make_user("agent", email="olga@example.test")
-    service.add_agent_to_department(SYSTEM, billing, outsider)
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
     log_in(client, "olga@example.test")
 
     response = client.get("/agent/search", query_string={"q": "printer"})
@@ -242,7 +242,7 @@ def test_rebuild_in_small_batches_indexes_every_ticket_once(agent, department):
 def test_a_customers_new_email_address_finds_their_tickets(agent, ticket):
     requester = ticket.requester
 
-    service.change_customer_email(agent, requester, "carla.new@example.test")
+    customers.change_customer_email(agent, requester, "carla.new@example.test")
 
     assert numbers(agent, "carla.new@example.test") == [ticket.number]
     assert numbers(agent, "carla@example.test") == []

@@ -14,7 +14,7 @@ from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.pipeline import Fetched
-from helpdesk.tickets import queue, reports, service, sla, sla_tasks
+from helpdesk.tickets import departments, queue, reports, service, sla, sla_tasks
 from helpdesk.tickets.models import CLOSED, HIGH, LOW, NORMAL, OPEN, SYSTEM_EVENT, URGENT, WAITING, Message, Ticket
 from helpdesk.tickets.sla_models import BusinessDay, Holiday, SLATarget
 from tests.conftest import csrf_token, log_in
@@ -64,7 +64,7 @@ def admin(make_user):
 
 @pytest.fixture
 def billing(app):
-    return service.create_department(SYSTEM, name="Billing")
+    return departments.create_department(SYSTEM, name="Billing")
 
 
 # --------------------------------------------------------------------------- due times
@@ -174,9 +174,9 @@ def test_closing_stops_and_reopening_restarts_the_resolution_clock(app, departme
 
 def test_breach_job_mails_the_departments_agents_once(app, department, agent, billing, make_user, smtp):
     colleague = make_user("agent", email="colin@example.test", full_name="Colin Colleague")
-    service.add_agent_to_department(SYSTEM, department, colleague)
+    departments.add_agent_to_department(SYSTEM, department, colleague)
     outsider = make_user("agent", email="olga@example.test", full_name="Olga Other")
-    service.add_agent_to_department(SYSTEM, billing, outsider)
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
     around_the_clock(HIGH, 10, 600)
     ticket = open_ticket(department, priority=HIGH, subject="Server down")
     age(ticket, 15)

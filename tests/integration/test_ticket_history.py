@@ -12,7 +12,7 @@ from helpdesk.audit.models import AuditEvent
 from helpdesk.db import utcnow
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
-from helpdesk.tickets import history, satisfaction, service
+from helpdesk.tickets import departments, history, satisfaction, service
 from helpdesk.tickets.models import HIGH
 from tests.conftest import log_in
 
@@ -34,7 +34,7 @@ def rows(page):
 
 
 def test_agent_reads_the_history_of_a_ticket_in_words(client, agent, customer, department, ticket):
-    sales = service.create_department(SYSTEM, name="Sales")
+    sales = departments.create_department(SYSTEM, name="Sales")
     service.update_ticket(agent, ticket, priority=HIGH, assignee=agent, subject="Screen flickers after update")
     service.add_participants(agent, ticket, ["boss@example.test"])
     service.add_internal_note(agent, ticket, body_text="Driver issue?")
@@ -60,9 +60,9 @@ def test_agent_reads_the_history_of_a_ticket_in_words(client, agent, customer, d
 
 
 def test_history_is_only_for_agents_who_may_act_on_the_ticket(client, make_user, customer, ticket):
-    sales = service.create_department(SYSTEM, name="Sales")
+    sales = departments.create_department(SYSTEM, name="Sales")
     outsider = make_user("agent", email="sales@example.test", full_name="Sam Sales")
-    service.add_agent_to_department(SYSTEM, sales, outsider)
+    departments.add_agent_to_department(SYSTEM, sales, outsider)
     log_in(client, "sales@example.test")
     assert client.get(f"/agent/tickets/{ticket.number}/history").status_code == 404
     client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',

@@ -16,7 +16,7 @@ from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.pipeline import Fetched
 from helpdesk.notify.models import OutboxEmail
-from helpdesk.tickets import service
+from helpdesk.tickets import departments, service
 from helpdesk.tickets.events import describe_event
 from helpdesk.tickets.merge import merge_ticket
 from helpdesk.tickets.models import CC, CLOSED, CUSTOMER_MESSAGE, OPEN, SYSTEM_EVENT, Attachment, Message, Ticket
@@ -139,7 +139,7 @@ def test_customers_cannot_merge_tickets(customer, source, department):
 
 
 def test_an_agent_cannot_merge_into_a_ticket_of_another_department(agent, customer, source):
-    billing = service.create_department(SYSTEM, name="Billing")
+    billing = departments.create_department(SYSTEM, name="Billing")
     elsewhere = service.open_ticket(customer, subject="Invoice", body_text="Wrong invoice.", department=billing.id,
                                     acknowledge=False)
 

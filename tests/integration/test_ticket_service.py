@@ -17,7 +17,7 @@ from helpdesk.db import Counter
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
-from helpdesk.tickets import access, service
+from helpdesk.tickets import access, departments, service
 from helpdesk.tickets.models import (
     AGENT_REPLY,
     ANSWERED,
@@ -60,13 +60,13 @@ def _user(role, email, organisation=None):
 def desk(app):
     """Two departments with an agent each, an admin, two customers, Carla's open ticket (with her boss
     on CC) and Carla's closed ticket, both in Technical."""
-    technical = service.create_department(SYSTEM, name="Technical", inbound_address="support@example.test",
-                                          signature="The support team")
-    billing = service.create_department(SYSTEM, name="Billing")
+    technical = departments.create_department(SYSTEM, name="Technical", inbound_address="support@example.test",
+                                              signature="The support team")
+    billing = departments.create_department(SYSTEM, name="Billing")
     agent = _user("agent", "alex@example.test")
-    service.add_agent_to_department(SYSTEM, technical, agent)
+    departments.add_agent_to_department(SYSTEM, technical, agent)
     outsider = _user("agent", "olga@example.test")
-    service.add_agent_to_department(SYSTEM, billing, outsider)
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
     carla = _user("customer", "carla@example.test")
     w = SimpleNamespace(
         technical=technical, billing=billing, agent=agent, outsider=outsider, carla=carla,
@@ -233,19 +233,19 @@ BAD_INPUT = [
     _case("record_events-by-agent-of-other-department",
           lambda w: service.record_events(w.outsider, w.ticket, [{"type": "bounce"}]), NotFound),
     # departments
-    _case("create_department-empty-name", lambda w: service.create_department(SYSTEM, name="  "), fields={"name"}),
-    _case("create_department-duplicate-name", lambda w: service.create_department(w.admin, name=" Technical "),
+    _case("create_department-empty-name", lambda w: departments.create_department(SYSTEM, name="  "), fields={"name"}),
+    _case("create_department-duplicate-name", lambda w: departments.create_department(w.admin, name=" Technical "),
           fields={"name"}),
     _case("create_department-invalid-addresses",
-          lambda w: service.create_department(SYSTEM, name="Sales", inbound_address="sales",
-                                              reply_from_address="sales@"),
+          lambda w: departments.create_department(SYSTEM, name="Sales", inbound_address="sales",
+                                                  reply_from_address="sales@"),
           fields={"inbound_address", "reply_from_address"}),
-    _case("create_department-by-agent", lambda w: service.create_department(w.agent, name="Sales"), NotAllowed),
-    _case("create_department-by-customer", lambda w: service.create_department(w.carla, name="Sales"), NotAllowed),
+    _case("create_department-by-agent", lambda w: departments.create_department(w.agent, name="Sales"), NotAllowed),
+    _case("create_department-by-customer", lambda w: departments.create_department(w.carla, name="Sales"), NotAllowed),
     _case("add_agent_to_department-a-customer",
-          lambda w: service.add_agent_to_department(SYSTEM, w.technical, w.carla), fields={"agent"}),
+          lambda w: departments.add_agent_to_department(SYSTEM, w.technical, w.carla), fields={"agent"}),
     _case("add_agent_to_department-by-agent",
-          lambda w: service.add_agent_to_department(w.agent, w.billing, w.agent), NotAllowed),
+          lambda w: departments.add_agent_to_department(w.agent, w.billing, w.agent), NotAllowed),
 ]
 
 
@@ -366,7 +366,7 @@ def test_organisation_members_see_each_others_tickets_only_when_sharing(app, sha
 
 
 def test_admin_sees_every_ticket(desk):
-    service.add_agent_to_department(SYSTEM, desk.billing, desk.admin)
+    departments.add_agent_to_department(SYSTEM, desk.billing, desk.admin)
     assert _sees(desk.admin, desk.ticket)
     service.add_internal_note(desk.admin, desk.ticket, body_text="Escalated.")
 
@@ -585,16 +585,16 @@ def test_agent_reply_carries_department_signature(desk):
 
 
 def test_long_department_name_is_shortened_not_a_crash(app):
-    department = service.create_department(SYSTEM, name="D" * 150)
+    department = departments.create_department(SYSTEM, name="D" * 150)
     assert department.name == "D" * 100
     # Shortened before the duplicate check, so the same long name again is a field error, not a crash.
     with pytest.raises(ValidationFailed) as caught:
-        service.create_department(SYSTEM, name="D" * 120)
+        departments.create_department(SYSTEM, name="D" * 120)
     assert set(caught.value.errors) == {"name"}
 
 
 def test_agent_changes_a_customers_email_and_later_replies_go_there(app, agent):
-    from helpdesk.tickets.service import change_customer_email
+    from helpdesk.tickets.customers import change_customer_email
 
     customer = accounts.create_user(SYSTEM, email="old@example.test", full_name="Olga Old", role="customer",
                                     password="correct horse battery")
@@ -609,7 +609,7 @@ def test_agent_changes_a_customers_email_and_later_replies_go_there(app, agent):
 
 
 def test_customers_cannot_change_their_own_email_and_taken_addresses_are_refused(app, agent):
-    from helpdesk.tickets.service import change_customer_email
+    from helpdesk.tickets.customers import change_customer_email
 
     customer = accounts.create_user(SYSTEM, email="me@example.test", full_name="Me", role="customer",
                                     password="correct horse battery")

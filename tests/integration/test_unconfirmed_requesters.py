@@ -13,7 +13,7 @@ from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.extensions import db
-from helpdesk.tickets import access, requester_confirmation, service
+from helpdesk.tickets import access, customers, requester_confirmation, service
 from helpdesk.tickets.models import CUSTOMER_MESSAGE, SYSTEM_EVENT, Message, Ticket
 from tests.conftest import csrf_token, log_in
 
@@ -254,7 +254,7 @@ def test_the_link_stops_working_when_an_agent_changes_the_requester(client, agen
     ticket = guest_open(customer.email, acknowledge=False)
     token = requester_confirmation.confirm_token(ticket)
     other = make_user("customer", email="other@example.test")
-    service.change_requester(agent, ticket, other)
+    customers.change_requester(agent, ticket, other)
     assert client.get(f"/tickets/confirm/{token}").status_code == 404
 
 

@@ -19,7 +19,7 @@ from helpdesk.notify import addresses, tasks
 from helpdesk.notify.models import FAILED, PENDING, SENDING, SENT, OutboxEmail
 from helpdesk.notify.service import queue_email
 from helpdesk.sanitize import clean_name
-from helpdesk.tickets import service
+from helpdesk.tickets import departments, service
 from tests.conftest import csrf_token
 
 CYRILLIC_A = "\u0430"
@@ -85,7 +85,7 @@ def test_every_door_refuses_an_unmailable_address(app, department, address):
     with pytest.raises(ValidationFailed):
         service.add_participants(SYSTEM, ticket, [address])
     with pytest.raises(ValidationFailed):
-        service.create_department(SYSTEM, name="Sales", inbound_address=address)
+        departments.create_department(SYSTEM, name="Sales", inbound_address=address)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.email.like("%example.net"))) == 0
 
 
@@ -145,7 +145,7 @@ def test_every_name_field_is_cleaned_on_input(app, department, name):
                                  requester_name=name)
     assert ticket.requester.full_name == expected
     assert ticket.messages[0].author_name == expected
-    dept = service.create_department(SYSTEM, name=name)
+    dept = departments.create_department(SYSTEM, name=name)
     assert dept.name == expected[:100]
 
 

@@ -19,7 +19,7 @@ from helpdesk.mailgateway.models import IGNORED, QUARANTINED, InboundMessage
 from helpdesk.mailgateway.pipeline import Fetched
 from helpdesk.mailgateway.sources import read_paths
 from helpdesk.notify.models import OutboxEmail
-from helpdesk.tickets import service
+from helpdesk.tickets import departments, service
 from helpdesk.tickets.models import AGENT_REPLY, ANSWERED, CC, CLOSED, OPEN, REQUESTER, Ticket
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "mail"
@@ -102,8 +102,8 @@ def desk(app_factory, smtp):
         context = app.app_context()
         context.push()
         contexts.append(context)
-        service.create_department(SYSTEM, name="Technical", inbound_address="support@example.test",
-                                  reply_from_address="support@example.test", signature="The support team")
+        departments.create_department(SYSTEM, name="Technical", inbound_address="support@example.test",
+                                      reply_from_address="support@example.test", signature="The support team")
         return app
 
     yield start
