@@ -51,16 +51,25 @@ def bind_app(app):
     _bound_app = app
 
 
-def enqueue_after_commit(task: str, *args, queue: str = "default"):
-    """Run ``task`` (a dotted path to a function) with ``args`` once the current transaction commits.
-    Nothing runs if it rolls back. A mapped object among ``args`` is passed as its primary key, so a
-    row added in this transaction need not be flushed just to learn its id."""
-    db.session.info.setdefault(_PENDING, []).append((queue, task, args, False))
+def task_path(task) -> str:
+    """The dotted path a job is stored under (in ``pending_jobs`` and on rq). Callers pass the function
+    itself, so the dependency is an import that import-linter sees; the path is what outlives a release."""
+    if callable(task):
+        return f"{task.__module__}.{task.__qualname__}"
+    return task
 
 
-def enqueue_after_commit_batched(task: str, arg, queue: str = "default"):
+def enqueue_after_commit(task, *args, queue: str = "default"):
+    """Run ``task`` (a function) with ``args`` once the current transaction commits. Nothing runs if it
+    rolls back. A mapped object among ``args`` is passed as its primary key, so a row added in this
+    transaction need not be flushed just to learn its id."""
+    db.session.info.setdefault(_PENDING, []).append((queue, task_path(task), args, False))
+
+
+def enqueue_after_commit_batched(task, arg, queue: str = "default"):
     """Like ``enqueue_after_commit``, but every ``arg`` given for ``task`` in one transaction goes to a
     single call ``task(*args)`` after the commit (e.g. one search-index write for a whole mail batch)."""
+    task = task_path(task)
     _BATCHED.add(task)
     db.session.info.setdefault(_PENDING, []).append((queue, task, (arg,), True))
 
@@ -69,10 +78,10 @@ def _as_ids(args):
     return tuple(sa_inspect(a).identity[0] if hasattr(a, "__mapper__") else a for a in args)
 
 
-def enqueue(task: str, *args, queue: str = "default"):
-    """Run ``task`` now: on rq when configured, otherwise in this process."""
+def enqueue(task, *args, queue: str = "default"):
+    """Run ``task`` (a function) now: on rq when configured, otherwise in this process."""
     app = current_app._get_current_object()
-    _dispatch(app, [(queue, task, args, None)])  # no pending row: the caller is the one who waits
+    _dispatch(app, [(queue, task_path(task), args, None)])  # no pending row: the caller is the one who waits
 
 
 @event.listens_for(Session, "before_commit")
@@ -338,12 +347,14 @@ def get_queue(app, name: str):
     return Queue(queue_name(app, name), connection=redis_connection(app))
 
 
-def resolve(task: str):
+def resolve(task):
+    if callable(task):
+        return task
     module, _, func = task.rpartition(".")
     return getattr(importlib.import_module(module), func)
 
 
-def run_task(task: str, *args, app=None):
+def run_task(task, *args, app=None):
     """Run one job in a fresh app context and session (this is what rq calls)."""
     app = app or _bound_app or (current_app._get_current_object() if has_app_context() else None)
     if app is None:
@@ -359,7 +370,8 @@ class Periodic(threading.Thread):
     """Calls ``task`` at start and then every ``interval`` seconds in its own app context until stopped
     (at start: that is when work left by a crash is waiting)."""
 
-    def __init__(self, app, task: str, interval: float):
+    def __init__(self, app, task, interval: float):
+        task = task_path(task)
         super().__init__(name=f"periodic:{task}", daemon=True)
         self.app, self.task, self.interval = app, task, interval
         self._stop_event = threading.Event()
