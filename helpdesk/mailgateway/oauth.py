@@ -13,11 +13,7 @@ from datetime import datetime, timedelta
 from email.utils import formataddr
 from pathlib import Path
 
-import requests
 import sqlalchemy as sa
-from authlib.common.security import generate_token
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -105,7 +101,11 @@ class Provider:
     authorize_params: dict = field(default_factory=dict)
     scope_on_refresh: bool = True
 
-    def session(self, timeout, refreshing=False) -> OAuth2Session:
+    def session(self, timeout, refreshing=False):
+        # Imported here: the OAuth client and its HTTP stack are needed only while tokens are fetched, and
+        # every process (web, workers, commands) imports this module.
+        from authlib.integrations.requests_client import OAuth2Session
+
         scope = self.scopes if self.scope_on_refresh or not refreshing else None
         return OAuth2Session(self.client_id, self.client_secret, scope=scope, code_challenge_method="S256",
                              default_timeout=timeout)
@@ -195,6 +195,8 @@ class Authorization:
 def begin_authorization(actor, config, mailbox, redirect_uri) -> Authorization:
     """The provider's authorization URL for ``mailbox``, with a fresh state and a PKCE (S256) verifier.
     Admins only."""
+    from authlib.common.security import generate_token
+
     staff.require_admin(actor)
     chosen = provider(config, mailbox_spec(config, mailbox)["oauth_provider"])
     state, verifier = generate_token(40), generate_token(64)
@@ -253,6 +255,9 @@ def _store_tokens(grant, token, cipher, refresh_token):
 def _ask_token_endpoint(call):
     """Run a token request; the provider's lasting refusals become AuthorizationFailed, the rest
     TokenEndpointUnavailable. Neither message holds a token or the client secret."""
+    import requests
+    from authlib.integrations.base_client.errors import OAuthError
+
     try:
         return call()
     except OAuthError as exc:
