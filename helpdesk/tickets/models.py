@@ -62,7 +62,7 @@ class Ticket(db.Model):
         sa.Index("ix_tickets_open_assignee_activity", "assignee_id", "last_activity_at",
                  postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
         sa.Index("ix_tickets_status_created", "status", "created_at", "id"),
-        # SLA: the queue's "due" sort and its at-risk/breached views, and the breach job (tickets/sla.py).
+        # SLA: the queue's "due" sort and its at-risk/breached views, and the breach job (tickets/sla/breaches.py).
         sa.Index("ix_tickets_open_sla_due", "sla_due_at", "id",
                  postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'")),
         sa.Index("ix_tickets_open_first_response_due", "first_response_due_at",
@@ -93,7 +93,7 @@ class Ticket(db.Model):
     closed_at = sa.Column(UTCDateTime)
     # The earlier ticket this one follows up (a late reply to a closed ticket, a stranger's reply).
     linked_ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="SET NULL"))
-    # SLA clocks (tickets/sla.py): due times, the next of them (for the queue), when the resolution clock
+    # SLA clocks (tickets/sla/clock.py): due times, the next of them (for the queue), when the resolution clock
     # started, when it was paused (waiting on customer) and for how long, and when each breach was flagged.
     first_response_due_at = sa.Column(UTCDateTime)
     resolution_due_at = sa.Column(UTCDateTime)

@@ -1,5 +1,5 @@
 """Tables of the service level agreements: targets per department and priority, the weekly business
-hours and the holidays that business-time targets skip (see tickets/sla.py for the rules)."""
+hours and the holidays that business-time targets skip (see the tickets/sla package for the rules)."""
 import sqlalchemy as sa
 from sqlalchemy.orm import relationship
 

@@ -1,6 +1,6 @@
 """SLA settings in the staff console: targets per department and priority, the weekly business hours and the
 holidays. Admins only (agents get 403; customers never reach /agent). Each view parses its form and calls one
-service function in tickets/sla.py, which checks again that the actor is an admin."""
+service function in tickets/sla/admin.py, which checks again that the actor is an admin."""
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _

@@ -1,0 +1,76 @@
+"""Which target and which calendar apply to a ticket: the department's own target for its priority, else the
+one for all departments, else the default; the stored business hours and holidays, else the default hours.
+Read once per deferred batch (the mail gateway's): its hundred tickets need them a hundred times."""
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from helpdesk.db import deferred_index
+from helpdesk.extensions import db
+from helpdesk.tickets.models import HIGH, LOW, NORMAL, URGENT
+from helpdesk.tickets.sla.business_calendar import DEFAULT_HOURS, Calendar
+from helpdesk.tickets.sla_models import BusinessDay, Holiday, SLATarget
+
+
+@dataclass(frozen=True)
+class Target:
+    first_response_minutes: int
+    resolution_minutes: int
+    business_hours: bool
+
+
+DEFAULT_TARGETS = {
+    URGENT: Target(10, 4 * 60, False),
+    HIGH: Target(10, 8 * 60, True),
+    NORMAL: Target(4 * 60, 24 * 60, True),
+    LOW: Target(8 * 60, 40 * 60, True),
+}
+
+
+def load_calendar() -> Calendar:
+    """The configured business calendar (the default hours when none are stored)."""
+    cache = deferred_index(db.session, "sla")
+    if cache is not None:
+        if "calendar" not in cache:
+            cache["calendar"] = _read_calendar()
+        return cache["calendar"]
+    return _read_calendar()
+
+
+def _read_calendar() -> Calendar:
+    rows = db.session.scalars(sa.select(BusinessDay)).all()
+    hours = {r.weekday: (r.opens_minute, r.closes_minute) for r in rows} or dict(DEFAULT_HOURS)
+    holidays = frozenset(db.session.scalars(sa.select(Holiday.day)))
+    return Calendar(ZoneInfo(current_app.config["BUSINESS_TIMEZONE"]), hours, holidays)
+
+
+def target_for(department_id, priority) -> Target:
+    """The target of the department's own row, else the one for all departments, else the default."""
+    cache = deferred_index(db.session, "sla")
+    if cache is not None:
+        key = ("target", department_id, priority)
+        if key not in cache:
+            cache[key] = _read_target(department_id, priority)
+        return cache[key]
+    return _read_target(department_id, priority)
+
+
+def _read_target(department_id, priority) -> Target:
+    rows = db.session.scalars(sa.select(SLATarget).where(
+        SLATarget.priority == priority,
+        sa.or_(SLATarget.department_id.is_(None), SLATarget.department_id == department_id)
+        if department_id is not None else SLATarget.department_id.is_(None))).all()
+    rows.sort(key=lambda r: r.department_id is None)  # the department's own first
+    if rows:
+        row = rows[0]
+        return Target(row.first_response_minutes, row.resolution_minutes, row.business_hours)
+    return DEFAULT_TARGETS.get(priority, DEFAULT_TARGETS[NORMAL])
+
+
+def target_and_calendar(ticket):
+    """The ticket's target, and the business calendar when that target counts business time (else None)."""
+    department_id = ticket.department.id if ticket.department is not None else None
+    target = target_for(department_id, ticket.priority)
+    return target, (load_calendar() if target.business_hours else None)
