@@ -40,6 +40,10 @@ QUEUE_COUNTS_CACHE_SECONDS = 5
 # Tune Python's garbage collector when the app is built (helpdesk.tune_gc): fewer, cheaper collections in
 # long-running processes. Off in tests.
 GC_TUNING = True
+# The search backend tickets and knowledge base articles are indexed in (helpdesk.search.backend lists
+# them): "whoosh", index folders on this machine's disk (SEARCH_INDEX_PATH, KB_INDEX_PATH), written by the
+# one worker of the `search` queue. A backend for several machines (PostgreSQL full-text search) plugs in here.
+SEARCH_BACKEND = "whoosh"
 # Ticket search ranks by relevance; when more tickets match than this (a common word on a big desk), it
 # ranks the most recently active this many of them and says so on the page (add words or filters to
 # reach older ones). Scoring every match of a word in 300,000 tickets takes seconds.

@@ -43,7 +43,7 @@ FOLDER_TITLE_MAX = 200
 TAGS_MAX = 500
 COMMENT_MAX = 2000
 # A dotted path, so the knowledge base does not import the job module's callers.
-REINDEX_TASK = "helpdesk.kb.tasks.reindex_articles"
+REINDEX_TASK = "helpdesk.search.tasks.reindex_articles"
 _READER = re.compile(r"^anon:[A-Za-z0-9_-]{16,64}$")
 _UNSET = object()
 

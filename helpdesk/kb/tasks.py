@@ -1,8 +1,12 @@
-"""Knowledge base index jobs, run from the ``search`` queue (one worker: Whoosh allows one writer per index)."""
-from helpdesk.kb import index
+"""Jobs queued before the knowledge base index moved into the search package still name this path (in
+``pending_jobs`` rows and Redis queues): each is handed on, as a new job, to the search package's task."""
+from helpdesk.extensions import db
+from helpdesk.jobs import enqueue_after_commit_batched
+from helpdesk.kb.service import REINDEX_TASK
 
 
 def reindex_articles(*article_ids):
-    """Bring these articles' index entries up to date with the database (removed if gone or emptied).
-    Idempotent: it reads the current state, so running it twice or late does no harm."""
-    index.index_articles(article_ids)
+    """Queue ``helpdesk.search.tasks.reindex_articles`` for these articles (it runs after this commit)."""
+    for article_id in article_ids:
+        enqueue_after_commit_batched(REINDEX_TASK, article_id, queue="search")
+    db.session.commit()

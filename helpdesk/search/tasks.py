@@ -1,5 +1,6 @@
-"""Search jobs, run from the ``search`` queue (one worker: Whoosh allows one writer per index)."""
-from helpdesk.search import index
+"""Search jobs, run from the ``search`` queue (one worker: a Whoosh index allows one writer). Their paths
+(``helpdesk.search.tasks.<name>``) are stored in ``pending_jobs`` rows and Redis queues: keep them."""
+from helpdesk.search import articles, index
 
 
 def reindex_ticket(ticket_id):
@@ -11,3 +12,9 @@ def reindex_ticket(ticket_id):
 def reindex_tickets(*ticket_ids):
     """``reindex_ticket`` for many tickets at once: one index write for all of them."""
     index.index_tickets(ticket_ids)
+
+
+def reindex_articles(*article_ids):
+    """Bring these knowledge base articles' index entries up to date with the database (removed if gone
+    or emptied), in one index write. Idempotent."""
+    articles.index_articles(article_ids)

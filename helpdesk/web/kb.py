@@ -12,7 +12,7 @@ from helpdesk import storage
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.kb import access, service
-from helpdesk.kb import index as kb_index
+from helpdesk.search import articles as kb_index
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm
 from helpdesk.web.kb_forms import FeedbackForm

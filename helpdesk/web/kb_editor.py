@@ -12,8 +12,8 @@ from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
 from helpdesk.kb import access, service
-from helpdesk.kb import index as kb_index
 from helpdesk.kb.models import KBFolder, KBRevision
+from helpdesk.search import articles as kb_index
 from helpdesk.tickets.service import NewAttachment
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.kb import video_response

@@ -12,8 +12,8 @@ from helpdesk.cli import main
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.kb import access, service
-from helpdesk.kb import index as kb_index
 from helpdesk.kb.models import CUSTOMERS, INTERNAL, NEWS, PUBLIC, KBVote
+from helpdesk.search import articles as kb_index
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.service import NewAttachment
 

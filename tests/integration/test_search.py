@@ -13,6 +13,8 @@ from helpdesk.cli import main
 from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.search import index as search
+from helpdesk.search import whoosh_backend
+from helpdesk.search.backend import get_backend
 from helpdesk.tickets import customers, departments, service
 from helpdesk.tickets.models import CLOSED, Ticket
 from tests.conftest import log_in
@@ -387,7 +389,7 @@ def test_the_recent_tier_is_rebuilt_and_pruned(tiered, agent, department):
     opened = _printer_tickets(agent, department, 4)
     # As after an upgrade: an index with tickets, no tier. Writes start one, but it lacks the tickets
     # written before, so searches do not use it until a rebuild.
-    shutil.rmtree(search._recent_path())
+    shutil.rmtree(get_backend().recent_path(search.TICKETS))
     service.add_customer_message(SYSTEM, _ticket(opened[0]), body_text="Printer still jams.",
                                  author_email="p0@example.test")
     assert search.search_tickets(agent, "printer", limit=1).recent_days is None
@@ -400,15 +402,16 @@ def test_the_recent_tier_is_rebuilt_and_pruned(tiered, agent, department):
         ticket = _ticket(number)
         ticket.created_at = ticket.updated_at = ticket.last_activity_at = when
     db.session.commit()
-    stale = [search._document(_ticket(n)) for n in opened[:2]]
-    with search._write_lock:
-        writer = search._open(search._recent_path()).writer()
+    stale = [search.document(_ticket(n)) for n in opened[:2]]
+    whoosh = get_backend()
+    with whoosh_backend._write_lock:
+        writer = whoosh.open(whoosh.recent_path(search.TICKETS), search.TICKETS).writer()
         for document in stale:
             writer.update_document(**document)
         writer.commit()
     assert search.search_tickets(agent, "printer", limit=4).recent_days == 30
     # The next index write (at most once an hour) drops what is no longer recent.
-    search._PRUNED.clear()
+    whoosh_backend._PRUNED.clear()
     service.add_customer_message(SYSTEM, _ticket(opened[3]), body_text="Still jammed.",
                                  author_email="p3@example.test")
 

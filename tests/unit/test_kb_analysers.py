@@ -3,7 +3,7 @@ when they are forms of each other (en, de, tr, hu stemming), whatever the accent
 whether typed with Arabic or Persian letters, with or without the zero-width non-joiner."""
 import pytest
 
-from helpdesk.kb.analysis import terms
+from helpdesk.search.whoosh_backend import terms
 
 
 @pytest.mark.parametrize(("language", "written", "searched"), [
