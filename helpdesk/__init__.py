@@ -1,4 +1,5 @@
 """helpdesk: a helpdesk-first ticketing system. ``create_app`` builds the Flask application."""
+import importlib
 import logging
 from pathlib import Path
 
@@ -8,6 +9,26 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 __version__ = "0.1.0"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+# The packages that make up the helpdesk: doors, then domains. Each declares what it brings in its __init__:
+#   MODELS = ("models", ...)   its modules that define tables (imported before migrations or queries run)
+#   TEMPLATES = "templates"    its template folder (looked up in this order: the web door's first)
+#   def init_app(app)          called once the tables of every package are known
+# A package that is not listed here has no tables and no templates as far as the app is concerned; the test
+# tests/integration/test_installed_packages.py fails when a module defining tables is not reached.
+INSTALLED_PACKAGES = (
+    "helpdesk.web",
+    "helpdesk.mailgateway",
+    "helpdesk.inbound",
+    "helpdesk.kb",
+    "helpdesk.tickets",
+    "helpdesk.accounts",
+    "helpdesk.notify",
+    "helpdesk.audit",
+    "helpdesk.billing",
+)
+# The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run).
+KERNEL_MODELS = ("helpdesk.db", "helpdesk.jobs")
 
 
 def create_app(config=None, overrides=None) -> Flask:
@@ -22,12 +43,9 @@ def create_app(config=None, overrides=None) -> Flask:
     logging.getLogger("helpdesk").setLevel(app.config["LOG_LEVEL"])
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
 
+    packages = [importlib.import_module(name) for name in INSTALLED_PACKAGES]
     # Mail templates live beside the domain package that sends them.
-    app.jinja_loader = ChoiceLoader([
-        FileSystemLoader(str(PACKAGE_DIR / "web" / "templates")),
-        FileSystemLoader(str(PACKAGE_DIR / "tickets" / "templates")),
-        FileSystemLoader(str(PACKAGE_DIR / "accounts" / "templates")),
-    ])
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(folder) for folder in template_folders(packages)])
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -42,10 +60,10 @@ def create_app(config=None, overrides=None) -> Flask:
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
 
-    _import_models()
-    from helpdesk import web
-
-    web.init_app(app)
+    import_models(packages)
+    for package in packages:
+        if hasattr(package, "init_app"):
+            package.init_app(app)
     if app.config["GC_TUNING"] and not app.testing:
         tune_gc()
     return app
@@ -64,15 +82,17 @@ def tune_gc():
     gc.set_threshold(20_000, 50, 100)
 
 
-def _import_models():
-    """Register every table with the metadata (for migrations and relationships)."""
-    from helpdesk.accounts import models as _accounts  # noqa: F401
-    from helpdesk.audit import models as _audit  # noqa: F401
-    from helpdesk.kb import models as _kb  # noqa: F401
-    from helpdesk.mailgateway import models as _mailgateway  # noqa: F401
-    from helpdesk.notify import models as _notify  # noqa: F401
-    from helpdesk.tickets import canned as _canned  # noqa: F401
-    from helpdesk.tickets import models as _tickets  # noqa: F401
-    from helpdesk.tickets import presence as _presence  # noqa: F401
-    from helpdesk.tickets import satisfaction as _satisfaction  # noqa: F401
-    from helpdesk.tickets import sla_models as _sla  # noqa: F401
+def template_folders(packages) -> list[str]:
+    """The template folders the installed packages declare (``TEMPLATES``), in the packages' order."""
+    return [str(Path(package.__file__).parent / package.TEMPLATES)
+            for package in packages if getattr(package, "TEMPLATES", None)]
+
+
+def import_models(packages) -> None:
+    """Register every table with the metadata (for migrations and relationships): the modules each installed
+    package names in ``MODELS``, and the kernel's."""
+    for module in KERNEL_MODELS:
+        importlib.import_module(module)
+    for package in packages:
+        for module in getattr(package, "MODELS", ()):
+            importlib.import_module(f"{package.__name__}.{module}")

@@ -1,1 +1,4 @@
 """Users (admins, agents, customers) and organisations."""
+
+MODELS = ("models",)
+TEMPLATES = "templates"  # the mails it sends (activation, password reset)

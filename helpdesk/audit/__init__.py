@@ -6,6 +6,8 @@ from helpdesk.audit.models import AuditEvent
 from helpdesk.db import deferring, utcnow, when_flushed
 from helpdesk.extensions import db
 
+MODELS = ("models",)
+
 
 def _jsonable(value):
     if hasattr(value, "__mapper__"):  # a row: its id

@@ -1,1 +1,3 @@
 """The knowledge base: folders, articles, revisions and "was this helpful?" feedback."""
+
+MODELS = ("models",)

@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from helpdesk.extensions import db
-from helpdesk.mailgateway import oauth
+from helpdesk.inbound import oauth
 from helpdesk.mailgateway.models import MailboxState
 from helpdesk.mailgateway.pipeline import Fetched
 
@@ -118,7 +118,7 @@ class ImapSource:
     recorded in the same commit as the stored messages), so nothing is fetched twice, and a changed
     UIDVALIDITY starts over safely (duplicates are recognised by their fingerprint).
 
-    With ``"auth": "oauth2"`` it signs in with an access token of the mailbox's grant (oauth.py). A session
+    With ``"auth": "oauth2"`` it signs in with an access token of the mailbox's grant (inbound/oauth.py). A session
     cannot sign in again and Microsoft closes it when its token expires, so a session ends before its token
     does: IDLE stops in time, and the next fetch starts a new session with a new token first."""
 

@@ -11,6 +11,8 @@ from helpdesk.extensions import db, login_manager
 from helpdesk.i18n import LANGUAGES, format_datetime, text_direction
 from helpdesk.i18n import lazy_gettext as _l
 
+TEMPLATES = "templates"  # every page and its layout
+
 
 def init_app(app):
     from helpdesk.web import account, auth, desk, portal

@@ -10,7 +10,7 @@ from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.db import utcnow
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.mailgateway import quarantine, reasons
+from helpdesk.inbound import quarantine, reasons
 from helpdesk.tickets import queue, service, sla
 from helpdesk.tickets.models import PRIORITIES, STATUSES, Department
 from helpdesk.web.downloads import content_disposition

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from helpdesk.mailgateway import delivery
+from helpdesk.inbound import delivery
 
 bp = Blueprint("desk_delivery", __name__, url_prefix="/agent")
 

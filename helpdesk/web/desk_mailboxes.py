@@ -1,7 +1,7 @@
 """Mailboxes in the staff console: how each IMAP mailbox signs in and, for OAuth 2 mailboxes, the state of
 its grant, with a button that runs the provider's authorization-code flow (PKCE and state) and the callback
 that stores the grant. Admins only. The flow's state and PKCE verifier wait in the admin's (signed) session
-cookie, bound to their login session and used once; mailgateway/oauth.py does the rest."""
+cookie, bound to their login session and used once; inbound/oauth.py does the rest."""
 import hmac
 import time
 from urllib.parse import urlsplit
@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from helpdesk.mailgateway import oauth
+from helpdesk.inbound import oauth
 from helpdesk.web.forms import PostForm
 
 bp = Blueprint("desk_mailboxes", __name__, url_prefix=oauth.CONSOLE_PATH)

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from helpdesk.mailgateway.delivery import received_headers, route
+from helpdesk.inbound.delivery import route
+from helpdesk.mailgateway.delivery import received_headers
 
 
 def at(text):

@@ -3,7 +3,7 @@ and tokens encrypted at rest (with SECRET_ENCRYPTION_KEY, or a key derived from 
 import pytest
 from cryptography.fernet import Fernet
 
-from helpdesk.mailgateway import oauth
+from helpdesk.inbound import oauth
 
 
 def _config(**providers):

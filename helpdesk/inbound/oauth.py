@@ -24,7 +24,7 @@ from helpdesk.accounts.models import ROLE_ADMIN, User
 from helpdesk.db import begin_write, utcnow
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
-from helpdesk.mailgateway.models import GRANT_ERROR, GRANT_OK, MailboxGrant
+from helpdesk.inbound.models import GRANT_ERROR, GRANT_OK, MailboxGrant
 from helpdesk.notify.service import queue_email
 
 log = logging.getLogger("helpdesk.mailgateway")
