@@ -111,11 +111,8 @@ def find_or_create_customer(email: str, full_name: str = "", known=None) -> User
     return user
 
 
-def create_user(actor, *, email, full_name, role, password=None, username=None, locale=None,
-                organisation=None) -> User:
-    """Create a user. Admins (and the system) only; the password must meet the rules."""
-    if not (actor.is_system or actor.is_admin):
-        raise NotAllowed()
+def _check_new_user(*, email, full_name, role, password, username, locale):
+    """(email, full name) cleaned; ValidationFailed with every problem of the new user's fields."""
     errors = {}
     email = check_email(errors, "email", email)
     full_name = clean_name(full_name)
@@ -133,6 +130,16 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
         errors["username"] = _l("This username is taken.")
     if errors:
         raise ValidationFailed(errors)
+    return email, full_name
+
+
+def create_user(actor, *, email, full_name, role, password=None, username=None, locale=None,
+                organisation=None) -> User:
+    """Create a user. Admins (and the system) only; the password must meet the rules."""
+    if not (actor.is_system or actor.is_admin):
+        raise NotAllowed()
+    email, full_name = _check_new_user(email=email, full_name=full_name, role=role, password=password,
+                                       username=username, locale=locale)
     # A passwordless customer record (from an earlier email or guest ticket) is taken over.
     user = db.session.scalar(sa.select(User).where(User.email == email)) or User(email=email)
     user.full_name = full_name
@@ -150,10 +157,8 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
     return user
 
 
-def update_profile(actor, user: User, *, full_name=None, phone=None, locale=None, timezone=None) -> User:
-    """Change a user's own details (not the email address). The user themself or an admin."""
-    if not (actor.is_system or actor.is_admin or getattr(actor, "id", None) == user.id):
-        raise NotAllowed()
+def _check_profile(*, full_name, phone, locale, timezone) -> dict:
+    """The given details cleaned (None: leave as it is); ValidationFailed with every problem."""
     errors = {}
     changes = {}
     if full_name is not None:
@@ -173,6 +178,14 @@ def update_profile(actor, user: User, *, full_name=None, phone=None, locale=None
         changes["timezone"] = timezone or None
     if errors:
         raise ValidationFailed(errors)
+    return changes
+
+
+def update_profile(actor, user: User, *, full_name=None, phone=None, locale=None, timezone=None) -> User:
+    """Change a user's own details (not the email address). The user themself or an admin."""
+    if not (actor.is_system or actor.is_admin or getattr(actor, "id", None) == user.id):
+        raise NotAllowed()
+    changes = _check_profile(full_name=full_name, phone=phone, locale=locale, timezone=timezone)
     for name, value in changes.items():
         setattr(user, name, value)
     audit.record(actor, "user", user.id, "profile-changed", changes)
@@ -243,17 +256,8 @@ def _reset_lifetime():
     return timedelta(minutes=current_app.config["RESET_TOKEN_MINUTES"])
 
 
-def register_customer(actor, *, email, full_name, company=None, phone=None, consent: bool, policy_version,
-                      locale) -> None:
-    """Register a customer and mail them an activation link; returns nothing, so every door gives the
-    same answer whether or not the address was known.
-
-    Consent to the privacy policy is required and stored with its time and ``policy_version``. A
-    customer record without a password (from an earlier guest ticket or email) is taken over, so their
-    earlier tickets are theirs. An address that already has an account gets a mail saying so, with a
-    password reset link, and nothing else changes."""
-    if not (actor.is_system or actor.is_admin):
-        raise NotAllowed()
+def _check_registration(*, email, full_name, company, phone, consent, locale):
+    """(email, full name, company, phone) cleaned; ValidationFailed with every problem of the form."""
     errors = {}
     email = check_email(errors, "email", email)
     full_name = clean_name(full_name, limit=201)  # 201: longer than the column is an error, not cut
@@ -273,13 +277,33 @@ def register_customer(actor, *, email, full_name, company=None, phone=None, cons
         errors["locale"] = _l("Unsupported language.")
     if errors:
         raise ValidationFailed(errors)
+    return email, full_name, company, phone
 
+
+def _answer_registered_address(actor, user):
+    """Someone registers an address that has an account: its owner (when active) gets a reset link."""
+    if user.is_active:
+        notifications.send_already_registered(user, tokens.issue(user, PURPOSE_RESET, _reset_lifetime()),
+                                              current_app.config["RESET_TOKEN_MINUTES"])
+    audit.record(actor, "user", user.id, "registration-for-existing-account", {})
+
+
+def register_customer(actor, *, email, full_name, company=None, phone=None, consent: bool, policy_version,
+                      locale) -> None:
+    """Register a customer and mail them an activation link; returns nothing, so every door gives the
+    same answer whether or not the address was known.
+
+    Consent to the privacy policy is required and stored with its time and ``policy_version``. A
+    customer record without a password (from an earlier guest ticket or email) is taken over, so their
+    earlier tickets are theirs. An address that already has an account gets a mail saying so, with a
+    password reset link, and nothing else changes."""
+    if not (actor.is_system or actor.is_admin):
+        raise NotAllowed()
+    email, full_name, company, phone = _check_registration(email=email, full_name=full_name, company=company,
+                                                           phone=phone, consent=consent, locale=locale)
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is not None and (user.password_hash or not user.is_customer):
-        if user.is_active:
-            notifications.send_already_registered(user, tokens.issue(user, PURPOSE_RESET, _reset_lifetime()),
-                                                  current_app.config["RESET_TOKEN_MINUTES"])
-        audit.record(actor, "user", user.id, "registration-for-existing-account", {})
+        _answer_registered_address(actor, user)
         commit_service_call(db.session)
         return None
     taken_over = user is not None

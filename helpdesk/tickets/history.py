@@ -67,85 +67,111 @@ def _ids_in(rows):
     return users, departments
 
 
+def _status_changed(changes):
+    old, new = _pair(changes.get("status"))
+    return [describe_event({"type": "status", "from": old, "to": new})]
+
+
+def _rated(changes):
+    old, new = _pair(changes.get("rating"))
+    label = str(RATINGS.get(new, new))
+    return [_("Changed the rating to: %(rating)s", rating=label) if old else _("Rated the ticket: %(rating)s",
+                                                                             rating=label)]
+
+
+def _ticket_changed(changes, users, departments):
+    """A sentence per field an ``update_ticket`` call changed."""
+    sentences = []
+    if "subject" in changes:
+        old, new = _pair(changes["subject"])
+        sentences.append(_("Subject changed from “%(old)s” to “%(new)s”.", old=old or "", new=new or ""))
+    if "priority" in changes:
+        old, new = _pair(changes["priority"])
+        sentences.append(describe_event({"type": "priority", "from": old, "to": new}))
+    if "department" in changes:
+        old, new = _pair(changes["department"])
+        sentences.append(describe_event({"type": "department", "from": departments.get(old, ""),
+                                         "to": departments.get(new, "")}))
+    if "assignee" in changes:
+        new = _pair(changes["assignee"])[1]
+        sentences.append(describe_event({"type": "assignee", "to": users.get(new, "") if new else ""}))
+    return sentences or [_("Changed the ticket.")]
+
+
+# The sentences of a ticket's audit rows by action (each from the row's ``changes``).
+_TICKET_ACTIONS = {
+    "opened": lambda changes: [_("Opened the ticket.")],
+    "customer-message": lambda changes: [_("Added a message from the customer side.")],
+    "agent-reply": lambda changes: [_("Replied to the customer.")],
+    "internal-note": lambda changes: [_("Added an internal note.")],
+    "cc-added": lambda changes: [_("Added %(emails)s in copy.", emails=", ".join(changes.get("emails") or []))],
+    "cc-removed": lambda changes: [_("Removed %(email)s from copy.", email=changes.get("email", ""))],
+    "status-changed": _status_changed,
+    "rated": _rated,
+    "events": lambda changes: [_("Recorded events: %(types)s", types=", ".join(changes.get("types") or []))],
+}
+
+
 def _ticket_sentences(row, users, departments):
     changes = row.changes or {}
     action = row.action
-    if action == "opened":
-        return [_("Opened the ticket.")]
-    if action == "customer-message":
-        return [_("Added a message from the customer side.")]
-    if action == "agent-reply":
-        return [_("Replied to the customer.")]
-    if action == "internal-note":
-        return [_("Added an internal note.")]
-    if action == "cc-added":
-        return [_("Added %(emails)s in copy.", emails=", ".join(changes.get("emails") or []))]
-    if action == "cc-removed":
-        return [_("Removed %(email)s from copy.", email=changes.get("email", ""))]
-    if action == "status-changed":
-        old, new = _pair(changes.get("status"))
-        return [describe_event({"type": "status", "from": old, "to": new})]
-    if action == "rated":
-        old, new = _pair(changes.get("rating"))
-        label = str(RATINGS.get(new, new))
-        return [_("Changed the rating to: %(rating)s", rating=label) if old else _("Rated the ticket: %(rating)s",
-                                                                                 rating=label)]
-    if action == "events":
-        return [_("Recorded events: %(types)s", types=", ".join(changes.get("types") or []))]
+    if action in _TICKET_ACTIONS:
+        return _TICKET_ACTIONS[action](changes)
     if action == "changed":
-        sentences = []
-        if "subject" in changes:
-            old, new = _pair(changes["subject"])
-            sentences.append(_("Subject changed from “%(old)s” to “%(new)s”.", old=old or "", new=new or ""))
-        if "priority" in changes:
-            old, new = _pair(changes["priority"])
-            sentences.append(describe_event({"type": "priority", "from": old, "to": new}))
-        if "department" in changes:
-            old, new = _pair(changes["department"])
-            sentences.append(describe_event({"type": "department", "from": departments.get(old, ""),
-                                             "to": departments.get(new, "")}))
-        if "assignee" in changes:
-            new = _pair(changes["assignee"])[1]
-            sentences.append(describe_event({"type": "assignee", "to": users.get(new, "") if new else ""}))
-        return sentences or [_("Changed the ticket.")]
+        return _ticket_changed(changes, users, departments)
     return [_("Changed the ticket (%(action)s).", action=action)]
+
+
+def _staff_changed(who, changes, departments):
+    sentences = []
+    if "role" in changes:
+        sentences.append(_("Changed the role of %(name)s to %(role)s.", name=who, role=_pair(changes["role"])[1]))
+    if "departments" in changes:
+        new = _pair(changes["departments"])[1] or []
+        sentences.append(_("Set the departments of %(name)s: %(departments)s.", name=who,
+                           departments=", ".join(departments.get(d, f"#{d}") for d in new) or _("none")))
+    return sentences
+
+
+def _user_sentences(row, changes, users, departments):
+    who = users.get(row.entity_id) or f"#{row.entity_id}"
+    action = row.action
+    if action == "created":
+        return [_("Created the account of %(name)s.", name=who)]
+    if action == "deactivated":
+        return [_("Deactivated %(name)s.", name=who)]
+    if action == "reactivated":
+        return [_("Reactivated %(name)s.", name=who)]
+    if action == "invitation-sent":
+        return [_("Sent %(name)s a new link to choose a password.", name=who)]
+    if action == "staff-changed":
+        return _staff_changed(who, changes, departments)
+    return [_("Changed the account of %(name)s (%(action)s).", name=who, action=action)]
+
+
+def _department_sentences(row, changes, users, departments):
+    """None for an action without its own sentence."""
+    name = departments.get(row.entity_id) or f"#{row.entity_id}"
+    if row.action == "created":
+        return [_("Created the department %(name)s.", name=name)]
+    if row.action == "changed":
+        return [_("Changed the department %(name)s: %(fields)s.", name=name,
+                  fields=", ".join(str(DEPARTMENT_FIELDS.get(k, k)) for k in changes))]
+    if row.action == "agent-added":
+        return [_("Added %(agent)s to the department %(name)s.", agent=users.get(changes.get("agent"), ""),
+                  name=name)]
+    return None
 
 
 def _other_sentences(row, users, departments):
     changes = row.changes or {}
-    action = row.action
     if row.entity == "user":
-        who = users.get(row.entity_id) or f"#{row.entity_id}"
-        if action == "created":
-            return [_("Created the account of %(name)s.", name=who)]
-        if action == "deactivated":
-            return [_("Deactivated %(name)s.", name=who)]
-        if action == "reactivated":
-            return [_("Reactivated %(name)s.", name=who)]
-        if action == "invitation-sent":
-            return [_("Sent %(name)s a new link to choose a password.", name=who)]
-        if action == "staff-changed":
-            sentences = []
-            if "role" in changes:
-                sentences.append(_("Changed the role of %(name)s to %(role)s.", name=who,
-                                   role=_pair(changes["role"])[1]))
-            if "departments" in changes:
-                new = _pair(changes["departments"])[1] or []
-                sentences.append(_("Set the departments of %(name)s: %(departments)s.", name=who,
-                                   departments=", ".join(departments.get(d, f"#{d}") for d in new) or _("none")))
-            return sentences
-        return [_("Changed the account of %(name)s (%(action)s).", name=who, action=action)]
+        return _user_sentences(row, changes, users, departments)
     if row.entity == "department":
-        name = departments.get(row.entity_id) or f"#{row.entity_id}"
-        if action == "created":
-            return [_("Created the department %(name)s.", name=name)]
-        if action == "changed":
-            return [_("Changed the department %(name)s: %(fields)s.", name=name,
-                      fields=", ".join(str(DEPARTMENT_FIELDS.get(k, k)) for k in changes))]
-        if action == "agent-added":
-            return [_("Added %(agent)s to the department %(name)s.", agent=users.get(changes.get("agent"), ""),
-                      name=name)]
-    return [_("%(entity)s #%(id)s: %(action)s", entity=row.entity, id=row.entity_id, action=action)]
+        sentences = _department_sentences(row, changes, users, departments)
+        if sentences is not None:
+            return sentences
+    return [_("%(entity)s #%(id)s: %(action)s", entity=row.entity, id=row.entity_id, action=row.action)]
 
 
 DEPARTMENT_FIELDS = {"name": _l("name"), "inbound_address": _l("inbound address"),

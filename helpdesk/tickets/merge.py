@@ -11,13 +11,8 @@ from helpdesk.tickets.changes import add_cc, lock, reindex_after_commit, set_sta
 from helpdesk.tickets.models import CLOSED, SYSTEM_EVENT, Ticket
 
 
-def merge_ticket(actor, source: Ticket, target: Ticket) -> Ticket:
-    """Merge ``source`` into ``target`` and return the target.
-
-    Agents (and the system) who may change both tickets only. A ticket cannot be merged into itself, nor
-    into a ticket that was merged, nor once it was merged itself. Messages and their attachments move
-    with their timestamps (system events stay with the source's history); everyone on the source joins
-    the target in copy; both threads record the merge; the source is closed."""
+def _check_merge(actor, source, target):
+    """Agents who may change both tickets; neither merged already, and not one ticket twice."""
     access.require_agent(actor)
     access.require(actor, source, "status")
     access.require(actor, target, "status")
@@ -31,9 +26,10 @@ def merge_ticket(actor, source: Ticket, target: Ticket) -> Ticket:
                               number=target.number)
     if errors:
         raise ValidationFailed(errors)
-    lock(source)
-    lock(target)
 
+
+def _move_messages(source, target):
+    """The source's messages (not its system events) and their attachments move; returns the moved ones."""
     moved = [m for m in source.messages if m.kind != SYSTEM_EVENT]
     for message in moved:
         message.ticket = target
@@ -42,14 +38,32 @@ def merge_ticket(actor, source: Ticket, target: Ticket) -> Ticket:
     latest = max((m.created_at for m in moved), default=None)
     if latest is not None and latest > target.last_activity_at:
         target.last_activity_at = latest
+    return moved
 
+
+def _copy_participants(source, target):
+    """Everyone on the source joins the target in copy; returns the addresses added."""
     known = accounts.users_by_email([p.email for p in source.participants])
     added = []
     for participant in source.participants:
         _cc, created = add_cc(target, participant.email, participant.name, known=known)
         if created:
             added.append(participant.email)
+    return added
 
+
+def merge_ticket(actor, source: Ticket, target: Ticket) -> Ticket:
+    """Merge ``source`` into ``target`` and return the target.
+
+    Agents (and the system) who may change both tickets only. A ticket cannot be merged into itself, nor
+    into a ticket that was merged, nor once it was merged itself. Messages and their attachments move
+    with their timestamps (system events stay with the source's history); everyone on the source joins
+    the target in copy; both threads record the merge; the source is closed."""
+    _check_merge(actor, source, target)
+    lock(source)
+    lock(target)
+    moved = _move_messages(source, target)
+    added = _copy_participants(source, target)
     source.merged_into = target
     system_event(target, actor, {"type": "merged-in", "number": source.number, "subject": source.subject})
     system_event(source, actor, {"type": "merged-into", "number": target.number, "subject": target.subject})

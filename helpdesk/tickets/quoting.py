@@ -37,13 +37,23 @@ def split_quoted(text: str) -> tuple[str, str]:
 
 
 def _quote_start(lines):
+    start = _marked_quote_start(lines)
+    return start if start is not None else _trailing_quote_start(lines)
+
+
+def _marked_quote_start(lines):
+    """The line where a quote announced by an attribution, a separator or a header block starts."""
     for index, line in enumerate(lines):
         if _ATTRIBUTION.match(line) or _SEPARATOR.match(line):
             return index
         # An Outlook header block: "From: …" followed within two lines by "Sent: …".
         if _HEADER_BLOCK.match(line) and any(_SENT_LINE.match(next_line) for next_line in lines[index + 1:index + 3]):
             return index
-    # A trailing block of "> " lines (with blank lines between) is quoted history.
+    return None
+
+
+def _trailing_quote_start(lines):
+    """A trailing block of "> " lines (with blank lines between) is quoted history."""
     end = len(lines)
     while end > 0 and not lines[end - 1].strip():
         end -= 1

@@ -140,6 +140,45 @@ def remember(ticket, *, number=None, message_id=None):
         index.setdefault(message_id, ticket)
 
 
+def _unchecked(values, index, checked):
+    """``values`` once each, less the empty ones and those the batch knows or looked up already."""
+    return [v for v in dict.fromkeys(values) if v and v not in index and v not in checked]
+
+
+def _prefetch_query():
+    """The query for the tickets, and the batch's index of locked tickets (None on SQLite: no row locks)."""
+    query = sa.select(Ticket).options(selectinload(Ticket.participants)).order_by(Ticket.id)
+    if db.session.get_bind().dialect.name == "sqlite":
+        return query, None
+    # Read them under a row lock, in id order, as the ticket service would one at a time.
+    return query.with_for_update(of=Ticket), deferred_index(db.session, "locked_tickets")
+
+
+def _read_by_number(query, numbers, by_number):
+    for chunk in _chunks(numbers, 500):
+        for ticket in db.session.scalars(query.where(Ticket.number.in_(chunk))):
+            by_number[ticket.number] = ticket
+
+
+def _ticket_ids_of(message_ids):
+    """Message-ID → ticket id of the stored ``message_ids``."""
+    found = {}
+    for chunk in _chunks(message_ids, 500):
+        found.update(_tickets_of_message_ids(chunk))
+    return found
+
+
+def _read_by_message_id(query, found, by_message_id):
+    """The tickets of ``found`` (Message-ID → ticket id), by id."""
+    tickets = {}
+    for chunk in _chunks(list(set(found.values())), 500):
+        tickets.update((t.id, t) for t in db.session.scalars(query.where(Ticket.id.in_(chunk))))
+    for message_id, ticket_id in found.items():
+        if ticket_id in tickets:
+            by_message_id.setdefault(message_id, tickets[ticket_id])
+    return tickets
+
+
 def prefetch(numbers, message_ids):
     """In a deferred batch, read every ticket the batch's mail may thread to (by number or by
     Message-ID), with its participants, in a few queries instead of a few per message."""
@@ -149,28 +188,12 @@ def prefetch(numbers, message_ids):
     numbers_checked = deferred_index(db.session, "number_checked")
     by_message_id = deferred_index(db.session, "message_id")
     ids_checked = deferred_index(db.session, "message_id_checked")
-    numbers = [n for n in dict.fromkeys(numbers) if n and n not in by_number and n not in numbers_checked]
-    message_ids = [m for m in dict.fromkeys(message_ids)
-                   if m and m not in by_message_id and m not in ids_checked]
-    found = {}
-    for chunk in _chunks(message_ids, 500):
-        found.update(_tickets_of_message_ids(chunk))
-    query = sa.select(Ticket).options(selectinload(Ticket.participants)).order_by(Ticket.id)
-    locked = None
-    if db.session.get_bind().dialect.name != "sqlite":
-        # Read them under a row lock, in id order, as the ticket service would one at a time.
-        query = query.with_for_update(of=Ticket)
-        locked = deferred_index(db.session, "locked_tickets")
-    for chunk in _chunks(numbers, 500):
-        for ticket in db.session.scalars(query.where(Ticket.number.in_(chunk))):
-            by_number[ticket.number] = ticket
-    wanted = set(found.values())
-    tickets = {}
-    for chunk in _chunks(list(wanted), 500):
-        tickets.update((t.id, t) for t in db.session.scalars(query.where(Ticket.id.in_(chunk))))
-    for message_id, ticket_id in found.items():
-        if ticket_id in tickets:
-            by_message_id.setdefault(message_id, tickets[ticket_id])
+    numbers = _unchecked(numbers, by_number, numbers_checked)
+    message_ids = _unchecked(message_ids, by_message_id, ids_checked)
+    found = _ticket_ids_of(message_ids)
+    query, locked = _prefetch_query()
+    _read_by_number(query, numbers, by_number)
+    tickets = _read_by_message_id(query, found, by_message_id)
     numbers_checked.update(dict.fromkeys(numbers, True))
     ids_checked.update(dict.fromkeys(message_ids, True))
     if locked is not None:
