@@ -4,9 +4,9 @@ SEARCH_BACKEND setting names.
 
 A backend is a class with a constructor taking the Flask app and these methods (see ``SearchBackend``):
 
-- ``put(collection, documents, delete=())``: add or replace documents (dicts keyed by field name, the key
-  field naming each one) and take out the documents with the ``delete`` keys, as one change;
-- ``delete_where(collection, field, values)``: take out every document whose ``field`` has one of ``values``;
+- ``put(collection, documents, delete=(), by=None)``: take out the documents whose ``by`` field (the key
+  field by default) has one of the ``delete`` values, then add or replace ``documents`` (dicts keyed by
+  field name, the key field naming each one), as one change;
 - ``rebuild(collection, documents)``: replace the whole collection with ``documents`` (an iterable that
   may be long: read it once, batch by batch), searches using the old one until it is done; returns how
   many were written;
@@ -161,10 +161,7 @@ class SearchBackend:
     def __init__(self, app):
         self.app = app
 
-    def put(self, collection: Collection, documents, delete=()):
-        raise NotImplementedError
-
-    def delete_where(self, collection: Collection, field_name: str, values):
+    def put(self, collection: Collection, documents, delete=(), by=None):
         raise NotImplementedError
 
     def rebuild(self, collection: Collection, documents) -> int:
