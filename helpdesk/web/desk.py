@@ -11,7 +11,8 @@ from helpdesk.db import utcnow
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.inbound import quarantine, reasons
-from helpdesk.tickets import queue, service, sla
+from helpdesk.tickets import queue, sla
+from helpdesk.tickets.bulk import BULK_DONE, bulk_update
 from helpdesk.tickets.models import PRIORITIES, STATUSES, Department
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import OpenFromQuarantineForm, PostForm
@@ -87,8 +88,8 @@ def index():
 
 
 def _bulk_summary(results):
-    done = [r for r in results if r.outcome == service.BULK_DONE]
-    refused = [r for r in results if r.outcome != service.BULK_DONE]
+    done = [r for r in results if r.outcome == BULK_DONE]
+    refused = [r for r in results if r.outcome != BULK_DONE]
     if done:
         flash(ngettext("Changed %(num)d ticket: %(numbers)s.", "Changed %(num)d tickets: %(numbers)s.", len(done),
                        numbers=", ".join(f"#{r.number}" for r in done)), "success")
@@ -110,8 +111,8 @@ def bulk():
         elif value:
             changes[name] = value
     try:
-        results = service.bulk_update(current_user._get_current_object(), request.form.getlist("ticket"),
-                                      close=request.form.get("close") == "1", **changes)
+        results = bulk_update(current_user._get_current_object(), request.form.getlist("ticket"),
+                             close=request.form.get("close") == "1", **changes)
     except ValidationFailed as exc:
         for message in exc.errors.values():
             flash(message, "error")

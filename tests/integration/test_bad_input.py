@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from helpdesk.actors import SYSTEM
 from helpdesk.db import MAX_ID, parse_id
 from helpdesk.extensions import db
-from helpdesk.tickets import service
+from helpdesk.tickets import bulk, service
 from helpdesk.tickets.models import Ticket
 from tests.conftest import csrf_token, log_in
 
@@ -277,20 +277,20 @@ def test_bulk_change_of_100000_tickets_is_refused_at_once(admin_client, ticket):
                                  follow_redirects=True)
 
     assert response.status_code == 200
-    assert f"Select at most {service.BULK_MAX} tickets at once." in response.text
+    assert f"Select at most {bulk.BULK_MAX} tickets at once." in response.text
     db.session.rollback()
     assert db.session.get(Ticket, ticket.id).priority != "high"
 
 
 def test_bulk_change_counts_a_repeated_ticket_once(admin, ticket):
-    results = service.bulk_update(admin, [str(ticket.number)] * 5, priority="high")
+    results = bulk.bulk_update(admin, [str(ticket.number)] * 5, priority="high")
     assert [r.number for r in results] == [ticket.number]
 
 
 def test_bulk_change_at_the_limit_still_works(admin, customer, department):
     numbers = [service.open_ticket(SYSTEM, subject=f"T{n}", body_text="x", requester_email=customer.email,
                                    acknowledge=False).number for n in range(3)]
-    results = service.bulk_update(admin, [*numbers, "999999"], priority="high")
-    assert sorted(r.outcome for r in results).count(service.BULK_DONE) == 3
+    results = bulk.bulk_update(admin, [*numbers, "999999"], priority="high")
+    assert sorted(r.outcome for r in results).count(bulk.BULK_DONE) == 3
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(Ticket.priority == "high")) == 3

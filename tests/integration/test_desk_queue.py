@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import departments, queue, service
+from helpdesk.tickets import bulk, departments, queue, service
 from helpdesk.tickets.models import ANSWERED, CLOSED, HIGH, IN_PROGRESS, LOW, URGENT, Ticket
 from tests.conftest import csrf_token, log_in
 
@@ -221,11 +221,11 @@ def test_queue_page_filters_from_the_query_string(client, agent, department, des
 
 def test_bulk_update_changes_only_the_selected_allowed_tickets(app, agent, department, desk):
     t, colleague = desk
-    results = service.bulk_update(agent, [t["mine"], t["unassigned"], t["billing"], 999999], priority=HIGH,
-                                  assignee=colleague.id)
+    results = bulk.bulk_update(agent, [t["mine"], t["unassigned"], t["billing"], 999999], priority=HIGH,
+                               assignee=colleague.id)
     outcome = {r.number: r.outcome for r in results}
-    assert outcome == {t["mine"]: service.BULK_DONE, t["unassigned"]: service.BULK_DONE,
-                       t["billing"]: service.BULK_NOT_ALLOWED, 999999: service.BULK_NOT_ALLOWED}
+    assert outcome == {t["mine"]: bulk.BULK_DONE, t["unassigned"]: bulk.BULK_DONE,
+                       t["billing"]: bulk.BULK_NOT_ALLOWED, 999999: bulk.BULK_NOT_ALLOWED}
     db.session.rollback()
     by_number = {x.number: x for x in db.session.scalars(sa.select(Ticket))}
     assert by_number[t["mine"]].priority == HIGH and by_number[t["mine"]].assignee_id == colleague.id
@@ -237,9 +237,9 @@ def test_bulk_update_changes_only_the_selected_allowed_tickets(app, agent, depar
 
 def test_bulk_close_reports_tickets_already_closed(app, agent, desk):
     t, _colleague = desk
-    results = service.bulk_update(agent, [t["mine"], t["closed"]], close=True)
-    assert [(r.number, r.outcome) for r in results] == [(t["mine"], service.BULK_DONE),
-                                                         (t["closed"], service.BULK_INVALID)]
+    results = bulk.bulk_update(agent, [t["mine"], t["closed"]], close=True)
+    assert [(r.number, r.outcome) for r in results] == [(t["mine"], bulk.BULK_DONE),
+                                                         (t["closed"], bulk.BULK_INVALID)]
     assert "already closed" in results[1].reason
     db.session.rollback()
     assert db.session.scalar(sa.select(Ticket.status).where(Ticket.number == t["mine"])) == CLOSED
@@ -248,13 +248,13 @@ def test_bulk_close_reports_tickets_already_closed(app, agent, desk):
 def test_bulk_update_validates_the_change_once(app, agent, customer, desk):
     t, _colleague = desk
     with pytest.raises(ValidationFailed) as refused:
-        service.bulk_update(agent, [t["mine"]], priority="asap", assignee=customer.id)
+        bulk.bulk_update(agent, [t["mine"]], priority="asap", assignee=customer.id)
     assert set(refused.value.errors) == {"priority", "assignee"}
     with pytest.raises(ValidationFailed) as refused:
-        service.bulk_update(agent, [], status=ANSWERED)
+        bulk.bulk_update(agent, [], status=ANSWERED)
     assert set(refused.value.errors) == {"tickets"}
     with pytest.raises(ValidationFailed) as refused:
-        service.bulk_update(agent, [t["mine"]])
+        bulk.bulk_update(agent, [t["mine"]])
     assert set(refused.value.errors) == {"action"}
 
 
