@@ -18,9 +18,9 @@ from helpdesk.notify.addresses import InvalidAddress
 from helpdesk.sanitize import strip_control, text_to_html
 from helpdesk.tickets import access, notifications, reply_matching, requester_confirmation, sla
 from helpdesk.tickets.changes import add_cc, add_message, lock, reindex_after_commit, set_status, system_event
+from helpdesk.tickets.checks import SUBJECT_MAX as SUBJECT_MAX  # the mail gateway cuts subjects to it
+from helpdesk.tickets.checks import NewAttachment as NewAttachment  # the doors build the operations' files
 from helpdesk.tickets.checks import (
-    SUBJECT_MAX,
-    NewAttachment,
     check_attachments,
     check_body,
     check_cc_list,
@@ -31,7 +31,9 @@ from helpdesk.tickets.checks import (
     check_subject,
     find_user,
 )
-from helpdesk.tickets.customers import change_customer_email
+
+# Lives in tickets/customers.py; named here for the CLI's `user set-email` until that imports it from there.
+from helpdesk.tickets.customers import change_customer_email as change_customer_email
 from helpdesk.tickets.models import (
     AGENT_REPLY,
     ANSWERED,
@@ -47,9 +49,6 @@ from helpdesk.tickets.models import (
     Ticket,
 )
 
-# The input type of the operations below (doors build it) and the subject's limit (forms show it);
-# change_customer_email lives in tickets/customers.py and stays here for the CLI's `user set-email`.
-__all__ = ["SUBJECT_MAX", "NewAttachment", "change_customer_email"]
 _UNSET = object()
 
 
