@@ -43,6 +43,8 @@ from helpdesk.accounts.models import User
 from helpdesk.actors import SYSTEM
 from helpdesk.extensions import db
 from helpdesk.search import index as search
+from helpdesk.search.backend import get_backend
+from helpdesk.search.whoosh_backend import schema_of
 from helpdesk.tickets import access, departments
 from helpdesk.tickets import queue as ticket_queue
 from helpdesk.tickets.models import Ticket
@@ -123,7 +125,7 @@ def load(app, url, tickets):
 
 def _documents_by_sql(session, first_id, last_id, only=None):
     """The index documents of tickets first_id..last_id (of those, the ids in ``only`` if given), built by
-    search.index's own _document from plain rows (the ticket's messages in (created_at, id) order,
+    search.index's own document() from plain rows (the ticket's messages in (created_at, id) order,
     participants by id, as the relationships load)."""
     which = "BETWEEN :a AND :b" + (" AND {col} = ANY(:only)" if only is not None else "")
     params = {"a": first_id, "b": last_id, "only": list(only) if only is not None else None}
@@ -139,34 +141,35 @@ def _documents_by_sql(session, first_id, last_id, only=None):
             f"SELECT ticket_id, name, email FROM participants WHERE ticket_id {which.format(col='ticket_id')} "  # noqa: S608
             "ORDER BY ticket_id, id"), params):
         tickets[row.ticket_id].participants.append(row)
-    return [search._document(t) for t in tickets.values()]
+    return [search.document(t) for t in tickets.values()]
 
 
 def build_recent_tier(app):
     """The search index's recent tier (tickets active in the last SEARCH_RECENT_DAYS), by the bulk path."""
     started = time.perf_counter()
     with app.app_context():
-        cutoff = search._recent_cutoff().replace(tzinfo=UTC)
+        whoosh = get_backend()
+        cutoff = whoosh.recent_cutoff(search.TICKETS).replace(tzinfo=UTC)
         ids = db.session.scalars(sa.text("SELECT id FROM tickets WHERE greatest(updated_at, last_activity_at) >= :c "
                                          "ORDER BY id"), {"c": cutoff}).all()
-        path = Path(search._recent_path())
+        path = Path(whoosh.recent_path(search.TICKETS))
         if path.exists():
             shutil.rmtree(path)
         path.mkdir(parents=True)
-        writer = whoosh_index.create_in(str(path), search.SCHEMA).writer(limitmb=256)
+        writer = whoosh_index.create_in(str(path), schema_of(search.TICKETS)).writer(limitmb=256)
         for start in range(0, len(ids), 5000):
             chunk = ids[start:start + 5000]
             for document in _documents_by_sql(db.session, chunk[0], chunk[-1], only=chunk):
                 writer.add_document(**document)
         writer.commit()
-        search.mark_recent_tier_complete()
+        whoosh.mark_recent_tier_complete(search.TICKETS)
     print(f"search index recent tier: {len(ids):,} tickets active in the last {app.config['SEARCH_RECENT_DAYS']} "
           f"days in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def _same_documents(sample_ids):
     """Check the bulk path's documents equal the normal path's for a few tickets."""
-    normal = {d["id"]: d for d in (search._document(t) for t in search._load(sample_ids))}
+    normal = {d["id"]: d for d in (search.document(t) for t in search.load(sample_ids))}
     for ticket_id in sample_ids:
         bulk = _documents_by_sql(db.session, ticket_id, ticket_id)[0]
         if bulk != normal[str(ticket_id)]:
@@ -182,12 +185,12 @@ def build_index(app, sample, mode="auto", subset=0):
         path = Path(app.config["SEARCH_INDEX_PATH"])
         total, max_id = db.session.execute(sa.select(sa.func.count(), sa.func.max(Ticket.id))).one()
         with tempfile.TemporaryDirectory() as scratch:
-            trial = whoosh_index.create_in(scratch, search.SCHEMA).writer()
+            trial = whoosh_index.create_in(scratch, schema_of(search.TICKETS)).writer()
             started = time.perf_counter()
             ids = db.session.scalars(sa.select(Ticket.id).order_by(Ticket.id).limit(sample)).all()
             for start in range(0, len(ids), search.REBUILD_BATCH):
-                for ticket in search._load(ids[start:start + search.REBUILD_BATCH]):
-                    trial.add_document(**search._document(ticket))
+                for ticket in search.load(ids[start:start + search.REBUILD_BATCH]):
+                    trial.add_document(**search.document(ticket))
                 db.session.expunge_all()
             trial.commit()
             rate = len(ids) / (time.perf_counter() - started)
@@ -201,7 +204,8 @@ def build_index(app, sample, mode="auto", subset=0):
         else:
             _same_documents(random.Random(1).sample(range(1, max_id + 1), 20))
             path.mkdir(parents=True, exist_ok=True)
-            writer = whoosh_index.create_in(str(path), search.SCHEMA).writer(procs=2, limitmb=256, multisegment=True)
+            writer = whoosh_index.create_in(str(path), schema_of(search.TICKETS)).writer(procs=2, limitmb=256,
+                                                                                          multisegment=True)
             count, batch = 0, 5000
             lowest = max(1, max_id - subset + 1) if subset else 1
             for first in range(lowest, max_id + 1, batch):
@@ -212,7 +216,7 @@ def build_index(app, sample, mode="auto", subset=0):
                     print(f"  {count:,} tickets indexed, {time.perf_counter() - started:.0f} s", flush=True)
             writer.commit()
             build_recent_tier(app)
-            how = "bulk path (search.index._document over SQL rows, Whoosh procs=2 multisegment)"
+            how = "bulk path (search.index.document over SQL rows, Whoosh procs=2 multisegment)"
             if lowest > 1:
                 how += f"; ONLY THE NEWEST {count:,} OF {total:,} TICKETS (ids {lowest:,}+)"
         (Path(app.config["INSTANCE_PATH"]) / INDEX_NOTE).write_text(json.dumps(

@@ -430,7 +430,7 @@ class WhooshBackend(backend.SearchBackend):
     def recent_days(self, collection) -> int:
         return int(self.app.config["SEARCH_RECENT_DAYS"] or 0) if collection.recent_field else 0
 
-    def _recent_cutoff(self, collection):
+    def recent_cutoff(self, collection):
         return datetime.now(UTC).replace(tzinfo=None) - timedelta(days=self.recent_days(collection))
 
     def open(self, path, collection):
@@ -492,7 +492,7 @@ class WhooshBackend(backend.SearchBackend):
                 writer.update_document(**document)
 
         def recent_change(writer):
-            cutoff, recent_field = self._recent_cutoff(collection), collection.recent_field
+            cutoff, recent_field = self.recent_cutoff(collection), collection.recent_field
             for value in delete:
                 writer.delete_by_term(by, value)
             for document in documents:
@@ -512,7 +512,7 @@ class WhooshBackend(backend.SearchBackend):
 
         def fill(writer):
             nonlocal count
-            cutoff, keep_recent = self._recent_cutoff(collection), bool(self.recent_days(collection))
+            cutoff, keep_recent = self.recent_cutoff(collection), bool(self.recent_days(collection))
             for document in documents:
                 writer.add_document(**document)
                 if keep_recent and document[collection.recent_field] >= cutoff:
