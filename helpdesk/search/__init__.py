@@ -1,1 +1,3 @@
-"""Full-text search of tickets (Whoosh), behind the small interface of ``helpdesk.search.index``."""
+"""Full-text search of tickets (``helpdesk.search.index``) and knowledge base articles
+(``helpdesk.search.articles``) on the backend SEARCH_BACKEND names (``helpdesk.search.backend``: the interface;
+``whoosh_backend``: Whoosh). Callers use those two modules' public functions and the jobs in ``tasks``."""
