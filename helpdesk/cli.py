@@ -252,7 +252,7 @@ def search_rebuild():
 
     count = index.rebuild()
     click.echo(f"search index rebuilt: {count} ticket(s) in {current_app.config['SEARCH_INDEX_PATH']}")
-    from helpdesk.kb import index as kb_index
+    from helpdesk.search import articles as kb_index
 
     articles = kb_index.rebuild()
     click.echo(f"knowledge base index rebuilt: {articles} article(s) in {kb_index.index_path()}")
@@ -261,18 +261,23 @@ def search_rebuild():
 @search_group.command("status")
 @with_appcontext
 def search_status():
-    """How many index updates are waiting, and how old the oldest is."""
+    """How many index updates are waiting, how old the oldest is, and whether an index needs a rebuild."""
     from helpdesk.db import utcnow
     from helpdesk.jobs import pending_status
+    from helpdesk.search import articles, index
 
     count, oldest = pending_status("helpdesk.search.")
     kb_count, kb_oldest = pending_status("helpdesk.kb.tasks.")
     count, oldest = count + kb_count, min(filter(None, (oldest, kb_oldest)), default=None)
     if not count:
         click.echo("search index: up to date (no updates pending).")
-        return
-    age = int((utcnow() - oldest).total_seconds())
-    click.echo(f"search index: {count} update(s) pending, the oldest queued {age} s ago.")
+    else:
+        age = int((utcnow() - oldest).total_seconds())
+        click.echo(f"search index: {count} update(s) pending, the oldest queued {age} s ago.")
+    for name, state in (("tickets", index.status()), ("knowledge base", articles.status())):
+        if state.get("rebuild_needed") and state.get("documents"):
+            click.echo(f"{name}: {state['documents']} document(s) indexed by an earlier release; "
+                       "run `helpdesk search rebuild` once.")
 
 
 @main.group("db")

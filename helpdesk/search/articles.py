@@ -53,6 +53,11 @@ def index_path() -> str:
     return backend.get_backend().status(ARTICLES)["location"]
 
 
+def status() -> dict:
+    """The backend's account of the knowledge base index (documents, location, whether a rebuild is due)."""
+    return backend.get_backend().status(ARTICLES)
+
+
 def _field_language(language):
     return language if language in LANGUAGES else "en"
 
