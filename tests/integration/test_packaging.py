@@ -175,7 +175,7 @@ def test_fresh_checkout_runs_quietly_and_passes_lint_with_another_babel(tmp_path
 
     lint = _make(checkout, "lint")
     assert "translations are up to date" in lint
-    assert "Contracts: 2 kept, 0 broken." in lint
+    assert re.search(r"Contracts: \d+ kept, 0 broken\.", lint)
 
     # Another Babel than the lock's (here the release before it) compiles the catalogues with other bytes;
     # the translations are the same, so the check still passes.
