@@ -20,6 +20,7 @@ INSTALLED_PACKAGES = (
     "helpdesk.web",
     "helpdesk.mailgateway",
     "helpdesk.inbound",
+    "helpdesk.search",
     "helpdesk.kb",
     "helpdesk.tickets",
     "helpdesk.accounts",

@@ -11,10 +11,9 @@ from flask.cli import AppGroup, ScriptInfo, with_appcontext
 from helpdesk import create_app
 from helpdesk.actors import CLI
 from helpdesk.errors import HelpdeskError, ValidationFailed
-
-SWEEP_TASK = "helpdesk.notify.tasks.sweep"
-SLA_TASK = "helpdesk.tickets.sla_tasks.flag_breaches"
-JOBS_SWEEP_TASK = "helpdesk.jobs.sweep_pending"
+from helpdesk.jobs import sweep_pending
+from helpdesk.notify.tasks import sweep as sweep_outbox
+from helpdesk.tickets.sla_tasks import flag_breaches
 
 
 def _make_app():
@@ -68,9 +67,9 @@ def serve(host, port, demo):
     server = make_server(host, port, app, threaded=True)
     if not app.config["REDIS_URL"]:
         # No workers in the embedded setup: retry due mail from here.
-        Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
-        Periodic(app, JOBS_SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
-        Periodic(app, SLA_TASK, app.config["SLA_BREACH_CHECK_INTERVAL"]).start()
+        Periodic(app, sweep_outbox, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+        Periodic(app, sweep_pending, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+        Periodic(app, flag_breaches, app.config["SLA_BREACH_CHECK_INTERVAL"]).start()
     if _embedded_maildrop(app):
         # The embedded default reads the Maildir drop folder itself; real mailboxes get `helpdesk mailgateway`.
         from helpdesk.mailgateway import daemon
@@ -111,9 +110,9 @@ def worker(queues, burst):
         click.echo("error: HELPDESK_REDIS_URL is not set. Without Redis, jobs run inside `helpdesk serve`.", err=True)
         sys.exit(2)
     click.echo(f"worker serving queues: {', '.join(queues)}")
-    run_worker(app, queues, periodic=[(SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]),
-                                      (JOBS_SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]),
-                                      (SLA_TASK, app.config["SLA_BREACH_CHECK_INTERVAL"])], burst=burst)
+    run_worker(app, queues, periodic=[(sweep_outbox, app.config["OUTBOX_SWEEP_INTERVAL"]),
+                                      (sweep_pending, app.config["OUTBOX_SWEEP_INTERVAL"]),
+                                      (flag_breaches, app.config["SLA_BREACH_CHECK_INTERVAL"])], burst=burst)
 
 
 @main.command("mailgateway")
@@ -132,8 +131,8 @@ def mailgateway():
         # Without workers, acknowledgements and index updates left undone by a crash are retried from here.
         from helpdesk.jobs import Periodic
 
-        Periodic(app, SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
-        Periodic(app, JOBS_SWEEP_TASK, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+        Periodic(app, sweep_outbox, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
+        Periodic(app, sweep_pending, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
     daemon.run(app, stop)
     click.echo("mail gateway stopped.")
 

@@ -74,6 +74,27 @@ def enqueue_after_commit_batched(task, arg, queue: str = "default"):
     db.session.info.setdefault(_PENDING, []).append((queue, task, (arg,), True))
 
 
+class Followers:
+    """Tasks other packages ask to run after each commit, batched, with the rows of one kind that the
+    transaction changed: the package that changes the rows need not import the ones that follow them (the
+    search package follows tickets and articles; tickets do not know search exists)."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self._tasks = []
+
+    def follow(self, task, queue: str = "default"):
+        """Have ``task`` (a batched job) run after each commit with the ids of the changed rows."""
+        entry = (task_path(task), queue)
+        if entry not in self._tasks:
+            self._tasks.append(entry)
+
+    def changed(self, row):
+        """``row`` (a mapped object or its id) changed in this transaction."""
+        for task, queue in self._tasks:
+            enqueue_after_commit_batched(task, row, queue=queue)
+
+
 def _as_ids(args):
     return tuple(sa_inspect(a).identity[0] if hasattr(a, "__mapper__") else a for a in args)
 

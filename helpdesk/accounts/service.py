@@ -25,8 +25,6 @@ from helpdesk.jobs import enqueue_after_commit
 from helpdesk.notify import addresses
 from helpdesk.sanitize import clean_name, strip_control
 
-SEND_RESET_TASK = "helpdesk.accounts.service.send_password_reset"
-
 # Hashes to compare against when the user does not exist, so a failed login takes as long either way
 # (one per PASSWORD_HASH_METHOD: the dummy must cost what a real hash costs).
 _DUMMY_HASHES = {}
@@ -355,7 +353,7 @@ def request_password_reset(email: str) -> None:
 
     The look-up and the mail are a job after the commit, so the request itself does the same work for
     every address: it answers as fast for a registered one as for an unknown one."""
-    enqueue_after_commit(SEND_RESET_TASK, (email or "").strip()[:320])
+    enqueue_after_commit(send_password_reset, (email or "").strip()[:320])
     commit_service_call(db.session)
     return None
 

@@ -17,7 +17,7 @@ from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.jobs import enqueue_after_commit_batched
+from helpdesk.jobs import Followers
 from helpdesk.kb import access
 from helpdesk.kb.models import (
     BODY_FORMATS,
@@ -43,7 +43,8 @@ FOLDER_TITLE_MAX = 200
 TAGS_MAX = 500
 COMMENT_MAX = 2000
 # A dotted path, so the knowledge base does not import the job module's callers.
-REINDEX_TASK = "helpdesk.search.tasks.reindex_articles"
+# Whoever follows article changes (the search index) is told after each commit.
+ARTICLE_CHANGES = Followers("article")
 _READER = re.compile(r"^anon:[A-Za-z0-9_-]{16,64}$")
 _UNSET = object()
 
@@ -170,14 +171,14 @@ def _clean_body(errors, body, body_format):
 # --------------------------------------------------------------------------- internal helpers
 
 def _reindex(article):
-    enqueue_after_commit_batched(REINDEX_TASK, article, queue="search")
+    ARTICLE_CHANGES.changed(article)
 
 
 def _reindex_folder(folder):
     ids = db.session.scalars(sa.select(KBArticle.id).join(KBFolder, KBArticle.folder_id == KBFolder.id)
                              .where(sa.or_(KBFolder.id == folder.id, KBFolder.parent_id == folder.id))).all()
     for article_id in ids:
-        enqueue_after_commit_batched(REINDEX_TASK, article_id, queue="search")
+        ARTICLE_CHANGES.changed(article_id)
 
 
 def _next_position(model, **where):

@@ -5,13 +5,11 @@ import uuid
 from flask import current_app
 
 from helpdesk.extensions import db
-from helpdesk.jobs import enqueue_after_commit_batched
+from helpdesk.jobs import enqueue_after_commit_batched, task_path
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.sanitize import clean_name
 
 MAIL_QUEUE = "mail"
-DELIVER_TASK = "helpdesk.notify.tasks.deliver"
-DELIVER_MANY_TASK = "helpdesk.notify.tasks.deliver_many"
 
 
 def new_message_id(hint: str = "") -> str:
@@ -23,8 +21,10 @@ def new_message_id(hint: str = "") -> str:
 def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="", body_html=None, headers=None,
                 attachments=(), ticket_id=None, message_id=None, render_with=None, render_args=None) -> OutboxEmail:
     """Add an outbox row for one recipient; it is sent after the caller commits. Never commits.
-    With ``render_with`` (a dotted path to ``f(row)`` that sets subject, body_text and body_html from
-    ``row.render_args``) the mail is rendered by the delivery job instead of now."""
+    With ``render_with`` (a function ``f(row)`` that sets subject, body_text and body_html from
+    ``row.render_args``; its dotted path is stored) the mail is rendered by the delivery job instead of now."""
+    from helpdesk.notify.tasks import deliver_many  # the job that sends it (tasks imports this module)
+
     row = OutboxEmail(
         sender=sender,
         recipient=recipient,
@@ -36,13 +36,13 @@ def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="
         attachments=list(attachments),
         ticket_id=ticket_id,
         message_id=message_id or new_message_id(),
-        render_with=render_with,
+        render_with=task_path(render_with) if render_with else None,
         render_args=render_args,
     )
     db.session.add(row)
     # Passed as the row itself: its id exists once the transaction flushes (jobs get the id). All the
     # mail of one commit (a gateway batch's acknowledgements) goes to one job.
-    enqueue_after_commit_batched(DELIVER_MANY_TASK, row, queue=MAIL_QUEUE)
+    enqueue_after_commit_batched(deliver_many, row, queue=MAIL_QUEUE)
     return row
 
 

@@ -10,7 +10,7 @@ from helpdesk.extensions import db
 from helpdesk.jobs import enqueue
 from helpdesk.notify import mailer
 from helpdesk.notify.models import FAILED, PENDING, SENDING, SENT, OutboxEmail
-from helpdesk.notify.service import DELIVER_TASK, MAIL_QUEUE, prefetch_for_render, render
+from helpdesk.notify.service import MAIL_QUEUE, prefetch_for_render, render
 
 log = logging.getLogger(__name__)
 # Sent rows are recorded every so many messages: a process killed mid-batch sends at most this many twice
@@ -181,5 +181,5 @@ def sweep(limit: int = 500) -> int:
     ).all()
     db.session.rollback()
     for outbox_id in ids:
-        enqueue(DELIVER_TASK, outbox_id, queue=MAIL_QUEUE)
+        enqueue(deliver, outbox_id, queue=MAIL_QUEUE)
     return len(ids)

@@ -1,3 +1,14 @@
 """Full-text search of tickets (``helpdesk.search.index``) and knowledge base articles
 (``helpdesk.search.articles``) on the backend SEARCH_BACKEND names (``helpdesk.search.backend``: the interface;
 ``whoosh_backend``: Whoosh). Callers use those two modules' public functions and the jobs in ``tasks``."""
+
+
+def init_app(app):
+    """Follow ticket and article changes: their search entries are written after each commit, on the
+    ``search`` queue."""
+    from helpdesk.kb.service import ARTICLE_CHANGES
+    from helpdesk.search import tasks
+    from helpdesk.tickets.watchers import TICKET_CHANGES
+
+    TICKET_CHANGES.follow(tasks.reindex_tickets, queue="search")
+    ARTICLE_CHANGES.follow(tasks.reindex_articles, queue="search")

@@ -10,28 +10,25 @@ from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.db import deferred_index, utcnow
 from helpdesk.extensions import db
-from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_name
 from helpdesk.tickets import reply_matching, sla
 from helpdesk.tickets.checks import safe_filename
 from helpdesk.tickets.models import CC, CLOSED, INTERNAL_NOTE, SYSTEM_EVENT, Attachment, Message, Participant, Ticket
-
-# A dotted path, so the ticket store does not import search (search reads tickets, not the reverse).
-REINDEX_TASK = "helpdesk.search.tasks.reindex_tickets"
+from helpdesk.tickets.watchers import TICKET_CHANGES
 
 
 def reindex_after_commit(ticket):
-    """Update the ticket's search entry once the transaction commits (one index write per commit for all
-    its tickets: a mail batch of a hundred tickets is one write, not a hundred).
+    """Tell whoever follows ticket changes (the search index) once the transaction commits; their jobs are
+    batched, one index write per commit for all its tickets: a mail batch of a hundred tickets is one write.
     Every change an index entry shows passes through here: a message, a system event, a new subject."""
-    enqueue_after_commit_batched(REINDEX_TASK, ticket, queue="search")
+    TICKET_CHANGES.changed(ticket)
 
 
 def reindex_ids_after_commit(ticket_ids):
     """``reindex_after_commit`` for tickets known only by id."""
     for ticket_id in ticket_ids:
-        enqueue_after_commit_batched(REINDEX_TASK, ticket_id, queue="search")
+        TICKET_CHANGES.changed(ticket_id)
 
 
 def store_attachments(ticket, message, attachments):

@@ -74,7 +74,6 @@ def _threading(message, earlier, last_sent):
     return {"In-Reply-To": parent, "References": " ".join(chain) or None}
 
 
-RENDER_TASK = "helpdesk.tickets.notifications.render_outbox"
 
 
 def _queue(ticket, message, template, auto_submitted, exclude=(), new_ticket=False):
@@ -91,7 +90,7 @@ def _queue(ticket, message, template, auto_submitted, exclude=(), new_ticket=Fal
                        for a in message.attachments] if template == "agent_reply" else []
         mail = dict(sender=sender, recipient=email, recipient_name=name, headers=headers,
                     attachments=attachments, message_id=new_message_id(str(ticket.number)),
-                    render_with=RENDER_TASK)
+                    render_with=render_outbox)
         remember(ticket, message_id=mail["message_id"])
 
         def queue(mail=mail, locale=locale):

@@ -12,16 +12,14 @@ from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotAllowed
 from helpdesk.extensions import db
-from helpdesk.jobs import enqueue_after_commit_batched
 from helpdesk.notify.service import new_message_id, queue_email
 from helpdesk.tickets.models import CLOSED, SYSTEM_EVENT, Message, Ticket
 from helpdesk.tickets.reply_matching import subject_tag
 from helpdesk.tickets.sla.clock import CLOCKS, FIRST_RESPONSE, RESOLUTION
+from helpdesk.tickets.watchers import TICKET_CHANGES
 
 # Same task path as tickets/changes.py (which imports this package, so it cannot be imported from there):
 # the event line changes what the search index shows.
-REINDEX_TASK = "helpdesk.search.tasks.reindex_tickets"
-
 _CLOCK_COLUMNS = {
     FIRST_RESPONSE: (Ticket.first_response_due_at, Ticket.first_response_breached_at),
     RESOLUTION: (Ticket.resolution_due_at, Ticket.resolution_breached_at),
@@ -52,7 +50,7 @@ def _breach_event(ticket, clock, due):
     event = {"type": "sla-breach", "clock": clock, "due": due.isoformat()}
     db.session.add(Message(ticket=ticket, kind=SYSTEM_EVENT, body_text=" ".join(f"{k}={v}" for k, v in event.items()),
                            body_html="", source="system", event=event))
-    enqueue_after_commit_batched(REINDEX_TASK, ticket, queue="search")
+    TICKET_CHANGES.changed(ticket)
 
 
 def _agents_to_notify(ticket):
