@@ -8,7 +8,6 @@ import re
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
 from email.utils import getaddresses, parseaddr
 
 import sqlalchemy as sa
@@ -38,9 +37,9 @@ from helpdesk.mailgateway.parsing import ParsedMail, UnparseableMail, parse
 from helpdesk.mailgateway.reasons import describe
 from helpdesk.mailgateway.routing import thread_for
 from helpdesk.sanitize import clean_html, remember_cleaned, strip_control
-from helpdesk.tickets import access, reply_matching
+from helpdesk.tickets import access, intake, reply_matching
 from helpdesk.tickets import service as tickets
-from helpdesk.tickets.models import CLOSED, Department
+from helpdesk.tickets.models import Department
 from helpdesk.tickets.reply_matching import ticket_for_message_ids
 
 log = logging.getLogger("helpdesk.mailgateway")
@@ -329,87 +328,85 @@ def _finish(row, status, outcome, ticket=None, verdict=None):
 
 
 def _act(row, mail: ParsedMail, verdict, route, context, department_name):
-    if verdict.disposition == rules.QUARANTINE:
-        return quarantine(row, "classify", ValueError(verdict.reason), verdict.reason_code, verdict.params)
-    if verdict.disposition == rules.DISCARD:
-        outcome = _finish(row, IGNORED, verdict.rule, verdict=verdict)
-        commit_service_call(db.session)
-        return outcome
-    if verdict.disposition == rules.BOUNCE:
-        return _record_on_ticket(row, mail, _bounce_ticket(mail, route), "bounce", verdict, {
-            "type": "bounce", "from": mail.from_addr or "", "detail": _bounce_detail(mail)})
-    if verdict.rule == "auto_reply":
-        return _record_on_ticket(row, mail, route.ticket, "auto_reply", verdict, {
-            "type": "auto-reply", "from": mail.from_addr or "", "subject": mail.subject[:200]})
+    """Carry out the verdict: one handler per disposition, as in Mailman's chains."""
+    handler = _HANDLERS.get(verdict.disposition)
+    if handler is None:
+        handler = _record_auto_reply if verdict.rule == "auto_reply" else _deliver
+    return handler(row, mail, verdict, route, context, department_name)
 
-    quietly = verdict.disposition == rules.QUIET
-    sender, sender_name, fallback = _sender(mail)
-    if sender is None:
-        return quarantine(row, "act", ValueError(describe("no_sender")), "no_sender", {})
+
+def _hold(row, mail, verdict, route, context, department_name):
+    return quarantine(row, "classify", ValueError(verdict.reason), verdict.reason_code, verdict.params)
+
+
+def _discard(row, mail, verdict, route, context, department_name):
+    outcome = _finish(row, IGNORED, verdict.rule, verdict=verdict)
+    commit_service_call(db.session)
+    return outcome
+
+
+def _record_bounce(row, mail, verdict, route, context, department_name):
+    return _record_on_ticket(row, mail, _bounce_ticket(mail, route), "bounce", verdict, {
+        "type": "bounce", "from": mail.from_addr or "", "detail": _bounce_detail(mail)})
+
+
+def _record_auto_reply(row, mail, verdict, route, context, department_name):
+    return _record_on_ticket(row, mail, route.ticket, "auto_reply", verdict, {
+        "type": "auto-reply", "from": mail.from_addr or "", "subject": mail.subject[:200]})
+
+
+_HANDLERS = {rules.QUARANTINE: _hold, rules.DISCARD: _discard, rules.BOUNCE: _record_bounce}
+
+# What the gateway calls each kind of ticket change (InboundMessage.outcome).
+_DELIVERED = {intake.AGENT_REPLY: "agent_reply", intake.CUSTOMER_MESSAGE: "added", intake.NEW_TICKET: "new_ticket"}
+
+
+def _deliver(row, mail, verdict, route, context, department_name):
+    """A ticket change: who sent the mail is worked out here (it is about mail); what it may do on the
+    ticket store is the tickets' intake rules."""
+    address, name, fallback = _sender(mail)
+    if address is None:
+        return _refuse(row, "no_sender", {}, ValueError)
     trusted_ids = current_app.config["MAIL_AUTHSERV_IDS"]
     # Only the From address names an agent (never Reply-To), and only with proof that the agent wrote it.
     agent = db.session.get(User, context.staff[mail.from_addr]) if mail.from_addr in context.staff else None
     if agent is not None and not _agent_verified(mail, agent, route.ticket, trusted_ids):
-        params = {"sender": mail.from_addr}
-        return quarantine(row, "act", NotFound(describe("agent_unverified", params)), "agent_unverified", params)
+        return _refuse(row, "agent_unverified", {"sender": mail.from_addr})
     # A sender taken from Reply-To or Sender is good enough to answer, never to speak on someone's ticket.
-    trusted = fallback is None and authentication.sender_trusted(mail, trusted_ids)
-    body = _body(mail)
-    attachments = [tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id) for a in mail.attachments]
+    sender = intake.Sender(address, name, agent, ambiguous=mail.sender_ambiguous,
+                           authenticated=fallback is None and authentication.sender_trusted(mail, trusted_ids))
+    arrival = _arrival(mail, verdict, route, context, department_name, sender, fallback)
+    received = intake.receive(sender, arrival, intake.Policy.from_config(current_app.config), via=MAIL_GATEWAY)
+    decision = received.decision
+    if decision.refused:
+        return _refuse(row, decision.reason, decision.params)
+    outcome = _DELIVERED[decision.action]
+    # A ticket being written is set on the row now; a new one's id comes with the batch's flush (_outcome_for).
+    _finish(row, PROCESSED, outcome, None if decision.action == intake.NEW_TICKET else received.ticket)
+    return _outcome_for(row, received.ticket, outcome)
+
+
+def _arrival(mail, verdict, route, context, department_name, sender, fallback):
+    """What the mail brings to the ticket store, in the intake's terms."""
+    quietly = verdict.disposition == rules.QUIET
     events = [{"type": "attachment-dropped", "name": name, "size": size} for name, size in mail.dropped]
     events += [fallback] if fallback else []
     if quietly and route.ticket is None:
         # The ticket says why its requester heard nothing from us.
-        events.append({"type": "not-acknowledged", "reason": verdict.reason_code, "sender": sender})
-    ticket = route.ticket
+        events.append({"type": "not-acknowledged", "reason": verdict.reason_code, "sender": sender.email})
+    forwarded = _forwarded_sender(mail) if sender.agent is not None and route.ticket is None else None
+    return intake.Arrival(
+        ticket=route.ticket, subject=_subject(mail), **_body(mail),
+        attachments=tuple(tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id)
+                          for a in mail.attachments),
+        cc=tuple(_cc_addresses(mail, context)), message_id=mail.message_id, in_reply_to=_first(mail.in_reply_to),
+        events=tuple(events), source="email", acknowledge=not quietly, forwarded_from=forwarded,
+        department=_department_for(mail, department_name, context))
 
-    if ticket is not None:
-        allowed = trusted and _may_write(ticket, sender, agent)
-        too_old = _closed_too_long(ticket)
-        if allowed and not too_old:
-            if agent is not None:
-                _finish(row, PROCESSED, "agent_reply", ticket)
-                tickets.add_agent_reply(agent, ticket, **body, attachments=attachments, source="email",
-                                        message_id=mail.message_id, in_reply_to=_first(mail.in_reply_to),
-                                        events=events)
-                return _outcome_for(row, ticket)
-            _finish(row, PROCESSED, "added", ticket)
-            cc, dropped = tickets.usable_addresses(_cc_addresses(mail, context, exclude={sender}))
-            tickets.add_customer_message(
-                MAIL_GATEWAY, ticket, **body, attachments=attachments, source="email",
-                message_id=mail.message_id, in_reply_to=_first(mail.in_reply_to), author_email=sender,
-                author_name=sender_name, events=events + dropped, cc=cc)
-            return _outcome_for(row, ticket)
-        if not trusted:
-            # Likely spoofed: a linked ticket would send its acknowledgement to the forged address's
-            # real owner. An agent decides instead, whatever MAIL_STRANGER_POLICY says.
-            code = "ambiguous_sender" if mail.sender_ambiguous else "unauthenticated"
-            params = {"number": ticket.number}
-            return quarantine(row, "act", NotFound(describe(code, params)), code, params)
-        if not allowed and current_app.config["MAIL_STRANGER_POLICY"] == "quarantine":
-            params = {"number": ticket.number, "sender": sender}
-            return quarantine(row, "act", NotFound(describe("stranger", params)), "stranger", params)
-        linked = ticket
-    else:
-        linked = None
 
-    # A new ticket. An agent forwarding a customer's mail opens it for the original sender.
-    requester_email, requester_name, actor = sender, sender_name, MAIL_GATEWAY
-    if agent is not None and linked is None:
-        original = _forwarded_sender(mail)
-        if original is not None:
-            requester_name, requester_email = original
-            actor = agent
-    department = _department_for(mail, department_name, context)
-    _finish(row, PROCESSED, "new_ticket")
-    cc, dropped = tickets.usable_addresses(_cc_addresses(mail, context, exclude={sender, requester_email}))
-    new = tickets.open_ticket(
-        actor, subject=_subject(mail), **body, requester_email=requester_email, requester_name=requester_name,
-        department=department, cc=cc, attachments=attachments, source="email", message_id=mail.message_id,
-        in_reply_to=_first(mail.in_reply_to), acknowledge=not quietly, linked_ticket=linked,
-        events=events + dropped,
-    )
-    return _outcome_for(row, new, "new_ticket")
+def _refuse(row, code, params, error=NotFound):
+    """Quarantine a message the ticket store may not take, with the reason in the reader's language."""
+    return quarantine(row, "act", error(describe(code, params) if params else describe(code)), code, params)
 
 
 def _outcome_for(row, ticket, outcome=None):
@@ -496,18 +493,6 @@ def _agent_verified(mail, agent, ticket, trusted_ids) -> bool:
                for address in mail.all_recipients)
 
 
-def _may_write(ticket, sender, agent) -> bool:
-    if agent is not None:
-        return access.agent_in_scope(agent, ticket)
-    return any(p.email == sender for p in ticket.participants)
-
-
-def _closed_too_long(ticket) -> bool:
-    days = int(current_app.config["MAIL_CLOSED_NEW_TICKET_AFTER_DAYS"] or 0)
-    return bool(days and ticket.status == CLOSED and ticket.closed_at
-                and ticket.closed_at < utcnow() - timedelta(days=days))
-
-
 def _body(mail):
     text = mail.text
     if not text.strip() and not mail.html.strip():
@@ -526,13 +511,13 @@ def _first(values):
     return values[0] if values else None
 
 
-def _cc_addresses(mail, context, exclude):
-    exclude = {e.lower() for e in exclude if e}
+def _cc_addresses(mail, context):
+    """The To and Cc addresses but the helpdesk's own, each once (the intake leaves out sender and requester)."""
     result = []
     for _name, address in mail.to + mail.cc:
-        if address not in exclude and not rules.is_own_address(address, context) and address not in result:
+        if not rules.is_own_address(address, context) and address not in result:
             result.append(address)
-    return result[:20]
+    return result
 
 
 def _department_for(mail, department_name, context):
