@@ -16,7 +16,7 @@ from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.notify.addresses import InvalidAddress
 from helpdesk.sanitize import strip_control, text_to_html
-from helpdesk.tickets import access, notifications, reply_matching, requester_confirmation, sla
+from helpdesk.tickets import access, assignment, notifications, reply_matching, requester_confirmation, sla
 from helpdesk.tickets.changes import add_cc, add_message, lock, reindex_after_commit, set_status, system_event
 from helpdesk.tickets.checks import SUBJECT_MAX as SUBJECT_MAX  # the mail gateway cuts subjects to it
 from helpdesk.tickets.checks import NewAttachment as NewAttachment  # the doors build the operations' files
@@ -318,9 +318,21 @@ def _check_update(actor, ticket, wanted):
     if not changes:
         access.require(actor, ticket, "edit")
         raise ValidationFailed({"ticket": _l("Nothing to change.")})
+    _check_assignee_fits(errors, actor, ticket, changes)
     if errors:
         raise ValidationFailed(errors)
     return changes
+
+
+def _check_assignee_fits(errors, actor, ticket, changes):
+    """The assignee works in the ticket's department (the new one, if it changes too), is an admin or the
+    actor; admins may choose any agent (see assignment.may_assign)."""
+    assignee = changes.get("assignee")
+    if assignee is None or "assignee" in errors or not isinstance(assignee, User):
+        return
+    department = changes.get("department", ticket.department)
+    if not assignment.may_assign(actor, assignee, ticket, department.id if department is not None else None):
+        errors["assignee"] = _l("Choose an agent of the ticket's department (or an admin).")
 
 
 def _do_change_subject(actor, ticket, subject, recorded):

@@ -5,11 +5,10 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import access, canned, customers, merge, presence, service
-from helpdesk.tickets.models import PRIORITIES, Department, Ticket, department_agents
+from helpdesk.tickets import access, assignment, canned, customers, merge, presence, service
+from helpdesk.tickets.models import PRIORITIES, Department, Ticket
 from helpdesk.web import participants
 from helpdesk.web.desk_forms import (
     AddCCForm,
@@ -66,18 +65,8 @@ def _other_tickets(ticket):
 
 
 def _assignee_choices(ticket):
-    """Agents of the ticket's department and admins (every agent when the ticket has no department)."""
-    query = sa.select(User).where(User.active.is_(True))
-    if ticket.department_id is None:
-        query = query.where(User.role.in_((ROLE_AGENT, ROLE_ADMIN)))
-    else:
-        members = sa.select(department_agents.c.user_id).where(
-            department_agents.c.department_id == ticket.department_id)
-        query = query.where(sa.or_(User.role == ROLE_ADMIN, sa.and_(User.role == ROLE_AGENT, User.id.in_(members))))
-    agents = db.session.scalars(query.order_by(User.full_name, User.email)).all()
-    if ticket.assignee is not None and ticket.assignee not in agents:
-        agents.append(ticket.assignee)  # the current assignee stays choosable, wherever they work
-    return [("", _("Nobody"))] + [(str(a.id), a.display_name) for a in agents]
+    """Whom the ticket may be assigned to (the service's rule), and nobody."""
+    return [("", _("Nobody"))] + [(str(a.id), a.display_name) for a in assignment.assignable_agents(ticket)]
 
 
 def _details_choices(form, ticket):

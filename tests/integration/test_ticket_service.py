@@ -624,3 +624,29 @@ def test_customers_cannot_change_their_own_email_and_taken_addresses_are_refused
         change_customer_email(agent, customer, "not an address")
     db.session.rollback()
     assert db.session.get(type(customer), customer.id).email == "me@example.test"
+
+
+def test_only_the_departments_agents_and_admins_may_be_assigned_by_any_door(desk):
+    # The rule the console's choices show is the service's: an API or chat door gets the same answer.
+    with pytest.raises(ValidationFailed) as refused:
+        service.update_ticket(desk.agent, desk.ticket, assignee=desk.outsider)
+    assert "department" in str(refused.value.errors["assignee"])
+    assert desk.ticket.assignee is None
+    service.update_ticket(desk.agent, desk.ticket, assignee=desk.admin)
+    assert desk.ticket.assignee == desk.admin
+    service.update_ticket(desk.admin, desk.ticket, assignee=desk.agent)
+    assert desk.ticket.assignee == desk.agent
+
+
+def test_moving_a_ticket_and_assigning_it_checks_the_new_department(desk):
+    # Alex (Technical) moves the ticket to Billing and gives it to Billing's agent: allowed.
+    service.update_ticket(desk.agent, desk.ticket, department=desk.billing, assignee=desk.outsider)
+    assert (desk.ticket.department, desk.ticket.assignee) == (desk.billing, desk.outsider)
+    # Olga (Billing) may not move it back and give it to a Billing colleague who is not in Technical.
+    colleague = _user("agent", "bea@example.test")
+    departments.add_agent_to_department(SYSTEM, desk.billing, colleague)
+    with pytest.raises(ValidationFailed):
+        service.update_ticket(desk.outsider, desk.ticket, department=desk.technical, assignee=colleague)
+    # Its current assignee keeps it when the ticket moves on without them.
+    service.update_ticket(desk.outsider, desk.ticket, department=desk.technical)
+    assert desk.ticket.assignee == desk.outsider
