@@ -328,13 +328,13 @@ def user_create(email, full_name, role, password, username, locale):
 def user_set_email(current, new):
     """Change a user's email address (customers cannot change their own)."""
     from helpdesk.accounts import service as accounts
-    from helpdesk.tickets import service as tickets
+    from helpdesk.tickets import customers
 
     user = accounts.get_by_email(current)
     if user is None:
         _fail(HelpdeskError(f"no user with the address {current}"))
     try:
-        tickets.change_customer_email(CLI, user, new)
+        customers.change_customer_email(CLI, user, new)
     except HelpdeskError as exc:
         _fail(exc)
     click.echo(f"{current} is now {user.email}")

@@ -33,7 +33,6 @@ from helpdesk.tickets.checks import (
 )
 
 # Lives in tickets/customers.py; named here for the CLI's `user set-email` until that imports it from there.
-from helpdesk.tickets.customers import change_customer_email as change_customer_email
 from helpdesk.tickets.models import (
     AGENT_REPLY,
     ANSWERED,
