@@ -8,28 +8,19 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from helpdesk.inbound import oauth
 from helpdesk.web.forms import PostForm
+from helpdesk.web.guards import admins_only, current_actor
 
-bp = Blueprint("desk_mailboxes", __name__, url_prefix=oauth.CONSOLE_PATH)
+bp = admins_only(Blueprint("desk_mailboxes", __name__, url_prefix=oauth.CONSOLE_PATH))
 
 _PENDING = "mailbox_oauth"  # the session key of the flow under way
 _FLOW_SECONDS = 600  # an admin has this long at the provider
 
 
-@bp.before_request
-@login_required
-def _admins_only():
-    if not current_user.is_agent:
-        abort(404)
-    if not current_user.is_admin:
-        abort(403)
-
-
-def _actor():
-    return current_user._get_current_object()
+_actor = current_actor
 
 
 def redirect_uri():

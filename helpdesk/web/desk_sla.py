@@ -4,7 +4,6 @@ service function in tickets/sla/admin.py, which checks again that the actor is a
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
@@ -14,21 +13,12 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import PRIORITIES, Department
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import admins_only, current_actor
 
-bp = Blueprint("desk_sla", __name__, url_prefix="/agent/admin/sla")
-
-
-@bp.before_request
-@login_required
-def _admins_only():
-    if not current_user.is_agent:
-        abort(404)
-    if not current_user.is_admin:
-        abort(403)
+bp = admins_only(Blueprint("desk_sla", __name__, url_prefix="/agent/admin/sla"))
 
 
-def _actor():
-    return current_user._get_current_object()
+_actor = current_actor
 
 
 # --------------------------------------------------------------------------- forms
