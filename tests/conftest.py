@@ -30,11 +30,10 @@ class _Collector:
         self.lock = threading.Lock()
         self.refuse = None  # an address to answer "550 no such user" for
         self.per_session = None  # answer "421" to the MAIL after this many messages in one session
-        self._in_session = {}
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        with self.lock:
-            count = self._in_session[session.peer] = self._in_session.get(session.peer, 0) + 1
+        # Counted on the session object: one per connection (a peer's port is reused across a long test run).
+        count = session.helpdesk_messages = getattr(session, "helpdesk_messages", 0) + 1
         if self.per_session is not None and count > self.per_session:
             return "421 4.7.0 Too many messages in this session, closing"
         envelope.mail_from = address
@@ -51,7 +50,7 @@ class _Collector:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": parsed,
-                                  "session": session.peer})
+                                  "session": id(session)})
         return "250 OK"
 
 
