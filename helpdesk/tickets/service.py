@@ -16,7 +16,15 @@ from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.notify.addresses import InvalidAddress
 from helpdesk.sanitize import strip_control, text_to_html
-from helpdesk.tickets import access, assignment, notifications, reply_matching, requester_confirmation, sla
+from helpdesk.tickets import (
+    access,
+    assignment,
+    notifications,
+    presence,
+    reply_matching,
+    requester_confirmation,
+    sla,
+)
 from helpdesk.tickets.changes import add_cc, add_message, lock, reindex_after_commit, set_status, system_event
 from helpdesk.tickets.checks import SUBJECT_MAX as SUBJECT_MAX  # the mail gateway cuts subjects to it
 from helpdesk.tickets.checks import NewAttachment as NewAttachment  # the doors build the operations' files
@@ -171,13 +179,27 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
     return message
 
 
+class ReplyCollision(Conflict):
+    """Messages arrived on the ticket after the ones the agent had seen when they started writing."""
+
+    message = _l("New messages arrived while you were writing. Read them, then send your reply again.")
+
+    def __init__(self, newer):
+        super().__init__()
+        self.newer = newer
+
+
 def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=(), status=_UNSET,
-                    source="web", message_id=None, in_reply_to=None, events=()) -> Message:
+                    source="web", message_id=None, in_reply_to=None, events=(), seen_up_to=None) -> Message:
     """Reply to the customer: emailed to the requester and every CC.
 
     Sets the status to ``status`` (default: answered, or left closed on a closed ticket) and the
-    first-response time on the first reply."""
+    first-response time on the first reply. With ``seen_up_to`` (the newest message id the agent had seen
+    when they started writing), ReplyCollision when a customer or another agent wrote since: any door that
+    shows the thread before a reply (console, API, chat) gets the same check."""
     access.require(actor, ticket, "agent_reply")
+    if seen_up_to is not None and (newer := presence.messages_since(actor, ticket, seen_up_to)):
+        raise ReplyCollision(newer)
     errors = {}
     text, html = check_body(errors, body_text, body_html)
     source = check_source(errors, source)

@@ -125,14 +125,13 @@ def reply(number):
     ticket = _ticket(number)
     form = AgentReplyForm()
     if form.validate_on_submit():
-        newer = presence.messages_since(_actor(), ticket, form.seen_up_to.data)
-        if newer:
-            flash(_("New messages arrived while you were writing. Read them, then send your reply again."),
-                  "warning")
-            return _render(ticket, 409, reply=form, newer=newer, activity=presence.REPLYING)
         try:
             service.add_agent_reply(_actor(), ticket, body_text=form.body.data, status=form.reply_status.data,
-                                    attachments=form.reply_attachments.uploads, source="web")
+                                    attachments=form.reply_attachments.uploads, source="web",
+                                    seen_up_to=form.seen_up_to.data)
+        except service.ReplyCollision as exc:
+            flash(str(exc.message), "warning")
+            return _render(ticket, 409, reply=form, newer=exc.newer, activity=presence.REPLYING)
         except ValidationFailed as exc:
             apply_errors(form, exc.errors, {"attachments": "reply_attachments", "status": "reply_status"})
         else:

@@ -650,3 +650,16 @@ def test_moving_a_ticket_and_assigning_it_checks_the_new_department(desk):
     # Its current assignee keeps it when the ticket moves on without them.
     service.update_ticket(desk.outsider, desk.ticket, department=desk.technical)
     assert desk.ticket.assignee == desk.outsider
+
+
+def test_a_reply_written_before_newer_messages_is_refused_by_the_service_for_any_door(desk):
+    seen = max(m.id for m in desk.ticket.messages)
+    service.add_customer_message(desk.carla, desk.ticket, body_text="Now it is on fire again.")
+    before = len(desk.ticket.messages)
+    with pytest.raises(service.ReplyCollision) as refused:
+        service.add_agent_reply(desk.agent, desk.ticket, body_text="Switch it off.", seen_up_to=seen)
+    assert [m.body_text for m in refused.value.newer] == ["Now it is on fire again."]
+    assert len(desk.ticket.messages) == before
+    newest = max(m.id for m in desk.ticket.messages)
+    reply = service.add_agent_reply(desk.agent, desk.ticket, body_text="Switch it off.", seen_up_to=newest)
+    assert reply.body_text.startswith("Switch it off.") and reply in desk.ticket.messages
