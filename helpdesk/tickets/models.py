@@ -121,6 +121,8 @@ class Ticket(db.Model):
                             cascade="all, delete-orphan")
     participants = relationship("Participant", back_populates="ticket", order_by="Participant.id",
                                 cascade="all, delete-orphan")
+    # The facts given with the ticket (None when none were): see tickets/details.py.
+    details = relationship("TicketDetails", back_populates="ticket", uselist=False, cascade="all, delete-orphan")
 
     @property
     def is_closed(self):
@@ -209,3 +211,25 @@ class Attachment(db.Model):
 
     message = relationship(Message, back_populates="attachments")
     ticket = relationship(Ticket)
+
+
+class TicketDetails(db.Model):
+    """The facts a customer gave with a new ticket, beside its first message (see tickets/details.py); a row
+    only for tickets that have any. Apart from the ticket row so the queue's pages never read diagnostics."""
+
+    __tablename__ = "ticket_details"
+
+    ticket_id = sa.Column(sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    reference = sa.Column(sa.String(100), index=True)  # an order or service reference, as typed
+    server_ip = sa.Column(sa.String(45), index=True)  # normalised (ipaddress): 2001:db8::1, 203.0.113.7
+    problem_started_at = sa.Column(UTCDateTime)
+    problem_timezone = sa.Column(sa.String(64))  # the zone the customer gave the time in
+    diagnostics = sa.Column(sa.Text)  # traceroute output and the like, shown as typed (monospace)
+    # The customer's service they picked (billing's reference for it, and its name at the time).
+    service_ref = sa.Column(sa.String(100))
+    service_label = sa.Column(sa.String(200))
+    # What a guest said about themselves on the form.
+    company_name = sa.Column(sa.String(200))
+    customer_number = sa.Column(sa.String(50))
+
+    ticket = relationship(Ticket, back_populates="details")
