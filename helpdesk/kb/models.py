@@ -44,6 +44,20 @@ class KBFolder(db.Model):
     parent = relationship("KBFolder", remote_side=[id], back_populates="children")
     children = relationship("KBFolder", back_populates="parent", order_by="KBFolder.position")
     articles = relationship("KBArticle", back_populates="folder", order_by="KBArticle.position")
+    translations = relationship("KBFolderTranslation", back_populates="folder", cascade="all, delete-orphan",
+                                order_by="KBFolderTranslation.language")
+
+    def title_in(self, language):
+        """The title for a reader of ``language``: its translation, else the default language's (``title``)."""
+        translated = self._translated(language)
+        return translated.title if translated else self.title
+
+    def description_in(self, language):
+        translated = self._translated(language)
+        return translated.description if translated and translated.description else self.description
+
+    def _translated(self, language):
+        return next((t for t in self.translations if t.language == language and t.title), None)
 
     @property
     def visibility_label(self):
@@ -55,6 +69,22 @@ class KBFolder(db.Model):
 
     def __repr__(self):
         return f"<KBFolder {self.id} {self.title!r}>"
+
+
+class KBFolderTranslation(db.Model):
+    """A folder's title and description in one language other than the desk's default (the folder row holds
+    the default language's)."""
+
+    __tablename__ = "kb_folder_translations"
+    __table_args__ = (sa.UniqueConstraint("folder_id", "language", name="uq_kb_folder_translations_folder_language"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    folder_id = sa.Column(sa.Integer, sa.ForeignKey("kb_folders.id", ondelete="CASCADE"), nullable=False)
+    language = sa.Column(sa.String(10), nullable=False)
+    title = sa.Column(sa.String(200), nullable=False)
+    description = sa.Column(sa.Text, nullable=False, default="")
+
+    folder = relationship(KBFolder, back_populates="translations")
 
 
 class KBArticle(db.Model):
