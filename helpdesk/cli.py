@@ -199,28 +199,35 @@ def _echo_outcome(outcome, as_json):
                                "inbound_id": outcome.inbound_id, "reason": outcome.reason or None},
                               ensure_ascii=False))
     else:
+        from helpdesk.mailgateway.reasons import outcome_label
+
+        said = outcome_label(outcome.outcome)
         ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
-        reason = f" ({outcome.reason.splitlines()[0]})" if outcome.reason else ""
-        click.echo(f"{outcome.label}: {outcome.outcome.replace('_', ' ')}{ticket}{reason}")
+        reason = outcome.reason.splitlines()[0] if outcome.reason else ""
+        reason = f" ({reason})" if reason and reason != said else ""
+        click.echo(f"{outcome.label}: {said}{ticket}{reason}")
 
 
 @mail_group.command("quarantine")
 @with_appcontext
 def mail_quarantine():
-    """List quarantined messages with the reason."""
+    """List quarantined messages with the step they were held at and the reason (in the desk's language)."""
     import sqlalchemy as sa
+    from flask_babel import gettext as _
 
     from helpdesk.extensions import db
     from helpdesk.mailgateway import quarantine
     from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
+    from helpdesk.mailgateway.reasons import step_label
 
     rows = db.session.scalars(sa.select(InboundMessage).where(InboundMessage.status == QUARANTINED)
                               .order_by(InboundMessage.id)).all()
     for row in rows:
         reason = quarantine.reason(row)
-        click.echo(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M}\t{row.sender or '-'}\t{row.step}\t{reason}")
+        step = step_label(row.step) or "-"
+        click.echo(f"{row.id}\t{row.received_at:%Y-%m-%d %H:%M}\t{row.sender or '-'}\t{step}\t{reason}")
     if not rows:
-        click.echo("no quarantined messages.")
+        click.echo(_("No quarantined messages."))
 
 
 @mail_group.command("retry")
@@ -229,13 +236,14 @@ def mail_quarantine():
 def mail_retry(inbound_id):
     """Run a quarantined message through the pipeline again."""
     from helpdesk.mailgateway import quarantine
+    from helpdesk.mailgateway.reasons import outcome_label
 
     try:
         outcome = quarantine.retry(CLI, inbound_id)
     except HelpdeskError as exc:
         _fail(exc)
     ticket = f" #{outcome.ticket_number}" if outcome.ticket_number else ""
-    click.echo(f"{inbound_id}: {outcome.outcome.replace('_', ' ')}{ticket}")
+    click.echo(f"{inbound_id}: {outcome_label(outcome.outcome)}{ticket}")
 
 
 @main.group("search")

@@ -37,7 +37,8 @@ def describe(code, params=None) -> str:
     """The reason in the current language; unknown codes and bad values degrade to something readable."""
     template = REASONS.get(code)
     if template is None:
-        return str(code or "")
+        return str(_l("Held for a reason this version of the helpdesk has no words for (%(code)s).",
+                      code=code)) if code else ""
     params = dict(params or {})
     if "step" in params:
         params["step"] = step_label(params["step"])
@@ -62,13 +63,20 @@ OUTCOMES = {
     "quarantined": _l("quarantined"),
     "opened_by_hand": _l("ticket opened by hand"),
 }
-STEPS = {"parse": _l("reading"), "classify": _l("sorting"), "thread": _l("finding the ticket"),
+STEPS = {"fetch": _l("fetching from the mailbox"), "store": _l("storing the original"), "parse": _l("reading"),
+         "classify": _l("sorting"), "thread": _l("finding the ticket"), "route": _l("finding the department"),
          "act": _l("updating the ticket")}
 
 
 def outcome_label(code) -> str:
-    return str(OUTCOMES.get(code, code or ""))
+    """What became of a message, in the reader's language (an unknown code says so rather than showing it)."""
+    if not code:
+        return ""
+    return str(OUTCOMES.get(code) or _l("another outcome (%(code)s)", code=code))
 
 
 def step_label(code) -> str:
-    return str(STEPS.get(code, code or ""))
+    """The pipeline step, in the reader's language."""
+    if not code:
+        return ""
+    return str(STEPS.get(code) or _l("another step (%(code)s)", code=code))

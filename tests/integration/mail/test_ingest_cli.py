@@ -55,6 +55,28 @@ def tickets():
     return db.session.scalars(sa.select(Ticket).order_by(Ticket.number)).all()
 
 
+def test_quarantine_speaks_the_desks_language(helpdesk, app):
+    from flask_babel import force_locale, refresh
+
+    from helpdesk.mailgateway.reasons import describe, step_label
+
+    helpdesk("mail", "ingest", CORPUS / "missing_from.eml")
+    app.config["DEFAULT_LOCALE"] = "de"  # the command runs in this test's app (HELPDESK_DEFAULT_LOCALE for an operator)
+    refresh()
+    try:
+        listed = helpdesk("mail", "quarantine")
+    finally:
+        app.config["DEFAULT_LOCALE"] = "en"
+        refresh()
+
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.stdout.splitlines()
+    _number, _received, _sender, step, reason = line.split("\t")
+    with force_locale("de"):
+        assert (step, reason) == (step_label("classify"), describe("no_sender"))
+    assert step != "classify" and reason != NO_SENDER
+
+
 def test_ingest_folder_prints_one_line_per_message_and_succeeds_despite_quarantine(helpdesk, tmp_path, smtp):
     folder = folder_of(tmp_path, "missing_from.eml", "subject_hu.eml", "new_ticket.eml")
 
@@ -91,7 +113,7 @@ def test_ingesting_the_same_folder_again_reports_duplicates_and_changes_nothing(
 
     assert result.exit_code == 0, result.output
     assert [line.rsplit(": ", 1)[1] for line in result.stdout.splitlines()] == [
-        "duplicate (already received)", "duplicate (already received)"]
+        "already received", "already received"]
     assert len(tickets()) == 1
     assert len(tickets()[0].messages) == 2
     assert len(smtp.wait_for(1)) == 1
@@ -110,7 +132,7 @@ def test_ingest_mbox_file_threads_its_messages_in_the_order_they_were_sent(helpd
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"{path}#3: new ticket #1000",
-        f"{path}#1: added #1000",
+        f"{path}#1: added to the ticket #1000",
         f"{path}#2: new ticket #1001",
     ]
     assert [(t.subject, len(t.messages)) for t in tickets()] == [("Drucker druckt nicht", 2), ("Printer on fire", 1)]
@@ -142,7 +164,7 @@ def test_ingest_of_a_path_that_does_not_exist_fails_clearly(helpdesk, tmp_path):
 
 
 def test_quarantine_lists_mail_without_sender_and_retry_keeps_it_there(helpdesk, tmp_path):
-    assert helpdesk("mail", "quarantine").stdout == "no quarantined messages.\n"
+    assert helpdesk("mail", "quarantine").stdout == "No quarantined messages.\n"
     helpdesk("mail", "ingest", CORPUS / "missing_from.eml")
     row = db.session.scalar(sa.select(InboundMessage))
 
@@ -151,7 +173,7 @@ def test_quarantine_lists_mail_without_sender_and_retry_keeps_it_there(helpdesk,
     assert listed.exit_code == 0, listed.output
     (line,) = listed.stdout.splitlines()
     number, _received, sender, step, reason = line.split("\t")
-    assert (int(number), sender, step, reason) == (row.id, "-", "classify", NO_SENDER)
+    assert (int(number), sender, step, reason) == (row.id, "-", "sorting", NO_SENDER)
 
     retried = helpdesk("mail", "retry", row.id)
 
