@@ -1,5 +1,6 @@
-"""Tables of the service level agreements: targets per department and priority, the weekly business
-hours and the holidays that business-time targets skip (see the tickets/sla package for the rules)."""
+"""Tables of the service level agreements: targets per department and priority, the calendars business-time
+targets count in (the desk's default and departments' own) and the holidays they skip (see the tickets/sla
+package for the rules)."""
 import sqlalchemy as sa
 from sqlalchemy.orm import relationship
 
@@ -27,19 +28,61 @@ class SLATarget(db.Model):
     department = relationship(Department)
 
 
-class BusinessDay(db.Model):
-    """The business hours of one weekday (0 Monday … 6 Sunday) as minutes after local midnight;
-    a weekday without a row is closed."""
+class SLACalendar(db.Model):
+    """When business-time clocks run: weekly windows, or around the clock (24/7, holidays do not apply), in
+    ``time_zone`` (None: the desk's BUSINESS_TIMEZONE). One calendar is the desk's default; a department may
+    use another (see DepartmentCalendar)."""
 
-    __tablename__ = "sla_business_days"
+    __tablename__ = "sla_calendars"
+    __table_args__ = (sa.Index("uq_sla_calendars_default", "is_default", unique=True,
+                               postgresql_where=sa.text("is_default"), sqlite_where=sa.text("is_default")),)
 
-    weekday = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(100), nullable=False, unique=True)
+    around_the_clock = sa.Column(sa.Boolean, nullable=False, default=False)
+    time_zone = sa.Column(sa.String(64))
+    is_default = sa.Column(sa.Boolean, nullable=False, default=False)
+    updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    windows = relationship("CalendarWindow", back_populates="calendar", cascade="all, delete-orphan",
+                           passive_deletes=True,
+                           order_by="(CalendarWindow.weekday, CalendarWindow.opens_minute, CalendarWindow.id)")
+
+
+class CalendarWindow(db.Model):
+    """One stretch of business time starting on ``weekday`` (0 Monday … 6 Sunday) at ``opens_minute`` after
+    local midnight. ``closes_minute`` after ``opens_minute`` closes it the same day (1440: at midnight); at or
+    before it, on the next day: a night shift Monday 22:00–06:00 is Monday's window and runs into Tuesday."""
+
+    __tablename__ = "sla_calendar_windows"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    calendar_id = sa.Column(sa.Integer, sa.ForeignKey("sla_calendars.id", ondelete="CASCADE"), nullable=False,
+                            index=True)
+    weekday = sa.Column(sa.Integer, nullable=False)
     opens_minute = sa.Column(sa.Integer, nullable=False)
     closes_minute = sa.Column(sa.Integer, nullable=False)
 
+    calendar = relationship(SLACalendar, back_populates="windows")
+
+
+class DepartmentCalendar(db.Model):
+    """The calendar a department's business-time clocks count in, instead of the desk's default."""
+
+    __tablename__ = "sla_department_calendars"
+
+    department_id = sa.Column(sa.Integer, sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True,
+                              autoincrement=False)
+    calendar_id = sa.Column(sa.Integer, sa.ForeignKey("sla_calendars.id", ondelete="CASCADE"), nullable=False,
+                            index=True)
+
+    department = relationship(Department)
+    calendar = relationship(SLACalendar)
+
 
 class Holiday(db.Model):
-    """A date (in the business time zone) on which business-time clocks stand still."""
+    """A date on which business-time clocks stand still: the whole local day, in each calendar's own time zone,
+    whichever window it falls in. Around-the-clock (24/7) calendars do not stop for holidays."""
 
     __tablename__ = "sla_holidays"
 

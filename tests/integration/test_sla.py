@@ -16,7 +16,7 @@ from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.pipeline import Fetched
 from helpdesk.tickets import departments, queue, reports, service, sla, sla_tasks
 from helpdesk.tickets.models import CLOSED, HIGH, LOW, NORMAL, OPEN, SYSTEM_EVENT, URGENT, WAITING, Message, Ticket
-from helpdesk.tickets.sla_models import BusinessDay, Holiday, SLATarget
+from helpdesk.tickets.sla_models import Holiday, SLATarget
 from tests.conftest import csrf_token, log_in
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
@@ -320,19 +320,10 @@ def test_target_form_shows_every_error_beside_its_field(client, admin):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SLATarget)) == 0
 
 
-def test_admin_edits_business_hours_and_holidays(client, admin):
+def test_admin_edits_holidays(client, admin):
+    # Calendars and their windows: tests/integration/test_sla_calendars.py.
     log_in(client, "ada@example.test")
     token = csrf_token(client.get("/agent/admin/sla/").text)
-    bad = client.post("/agent/admin/sla/hours", data={"csrf_token": token, "opens_0": "9:00", "closes_0": "8:00",
-                                                      "opens_1": "nine", "closes_1": "17:00"})
-    assert bad.status_code == 400
-    assert "Closing must come after opening." in bad.text and "Enter a time as HH:MM." in bad.text
-    good = client.post("/agent/admin/sla/hours", data={"csrf_token": token, "opens_0": "08:00", "closes_0": "16:30",
-                                                       "opens_5": "00:00", "closes_5": "24:00"})
-    assert good.status_code == 302
-    db.session.rollback()
-    assert {(d.weekday, d.opens_minute, d.closes_minute) for d in db.session.scalars(sa.select(BusinessDay))} == {
-        (0, 480, 990), (5, 0, 1440)}
     assert client.post("/agent/admin/sla/holidays", data={"csrf_token": token, "day": "2026-12-25",
                                                           "name": "Christmas"}).status_code == 302
     again = client.post("/agent/admin/sla/holidays", data={"csrf_token": token, "day": "2026-12-25"})

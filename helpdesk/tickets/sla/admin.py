@@ -1,6 +1,4 @@
-"""The admins' SLA settings: targets per department and priority, the weekly business hours and the holidays."""
-import re
-from collections.abc import Mapping
+"""The admins' SLA settings: targets per department and priority, and the holidays (calendars: calendar_admin)."""
 from datetime import date
 
 import sqlalchemy as sa
@@ -11,11 +9,10 @@ from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets.models import PRIORITIES, Department
-from helpdesk.tickets.sla.business_calendar import DEFAULT_HOURS, MINUTES_PER_DAY
-from helpdesk.tickets.sla_models import BusinessDay, Holiday, SLATarget
+from helpdesk.tickets.sla.business_calendar import MINUTES_PER_DAY
+from helpdesk.tickets.sla.calendars import forget_calendars
+from helpdesk.tickets.sla_models import Holiday, SLATarget
 
-WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"), 4: _l("Friday"),
-            5: _l("Saturday"), 6: _l("Sunday")}
 MAX_TARGET_MINUTES = 366 * MINUTES_PER_DAY
 
 
@@ -93,62 +90,13 @@ def delete_target(actor, target_id) -> None:
     commit_service_call(db.session)
 
 
-def business_hours() -> dict:
-    """weekday → (opening, closing) minutes; the default hours when none are stored."""
-    rows = db.session.scalars(sa.select(BusinessDay)).all()
-    return {r.weekday: (r.opens_minute, r.closes_minute) for r in rows} or dict(DEFAULT_HOURS)
-
-
-_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
-
-
-def parse_clock_time(value):
-    """Minutes after midnight of "HH:MM" (24:00 allowed), or None when it is not such a time."""
-    match = _CLOCK_TIME.match((value or "").strip())
-    if not match:
-        return None
-    minutes = int(match.group(1)) * 60 + int(match.group(2))
-    return minutes if minutes <= MINUTES_PER_DAY else None
-
-
-def save_business_hours(actor, hours: Mapping) -> dict:
-    """Replace the weekly business hours. ``hours`` maps each weekday (0 Monday … 6 Sunday) to None
-    (closed) or ("HH:MM", "HH:MM"); closing must come after opening (24:00 is the next midnight) and
-    at least one day must be open. Admins only."""
-    _require_admin(actor)
-    errors, parsed = {}, {}
-    for weekday in WEEKDAYS:
-        value = hours.get(weekday)
-        if not value:
-            continue
-        opens, closes = parse_clock_time(value[0]), parse_clock_time(value[1])
-        if opens is None:
-            errors[f"opens_{weekday}"] = _l("Enter a time as HH:MM.")
-        if closes is None:
-            errors[f"closes_{weekday}"] = _l("Enter a time as HH:MM.")
-        if opens is not None and closes is not None:
-            if closes <= opens:
-                errors[f"closes_{weekday}"] = _l("Closing must come after opening.")
-            else:
-                parsed[weekday] = (opens, closes)
-    if not parsed and not errors:
-        errors["hours"] = _l("Open at least one day of the week.")
-    if errors:
-        raise ValidationFailed(errors)
-    db.session.execute(sa.delete(BusinessDay))
-    for weekday, (opens, closes) in parsed.items():
-        db.session.add(BusinessDay(weekday=weekday, opens_minute=opens, closes_minute=closes))
-    audit.record(actor, "sla_business_hours", None, "saved", {str(d): list(v) for d, v in parsed.items()})
-    commit_service_call(db.session)
-    return parsed
-
-
 def holidays() -> list:
     return db.session.scalars(sa.select(Holiday).order_by(Holiday.day)).all()
 
 
 def add_holiday(actor, *, day, name="") -> Holiday:
-    """Add a holiday (a date, or "YYYY-MM-DD") on which business-time clocks stand still. Admins only."""
+    """Add a holiday (a date, or "YYYY-MM-DD") on which the clocks of business-hours calendars stand still
+    (around-the-clock calendars ignore holidays). Admins only."""
     _require_admin(actor)
     errors = {}
     if not isinstance(day, date):
@@ -168,6 +116,7 @@ def add_holiday(actor, *, day, name="") -> Holiday:
     db.session.add(holiday)
     db.session.flush()
     audit.record(actor, "sla_holiday", holiday.id, "added", {"day": day.isoformat(), "name": name})
+    forget_calendars()
     commit_service_call(db.session)
     return holiday
 
@@ -180,4 +129,5 @@ def remove_holiday(actor, holiday_id) -> None:
         raise ValidationFailed({"holiday": _l("That holiday does not exist any more.")})
     db.session.delete(holiday)
     audit.record(actor, "sla_holiday", holiday.id, "removed", {"day": holiday.day.isoformat()})
+    forget_calendars()
     commit_service_call(db.session)

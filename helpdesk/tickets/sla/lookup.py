@@ -1,17 +1,16 @@
 """Which target and which calendar apply to a ticket: the department's own target for its priority, else the
-one for all departments, else the default; the stored business hours and holidays, else the default hours.
+one for all departments, else the default; the department's calendar, else the desk's (see calendars).
 Read once per deferred batch (the mail gateway's): its hundred tickets need them a hundred times."""
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 
 from helpdesk.db import deferred_index
 from helpdesk.extensions import db
 from helpdesk.tickets.models import HIGH, LOW, NORMAL, URGENT
-from helpdesk.tickets.sla.business_calendar import DEFAULT_HOURS, Calendar
-from helpdesk.tickets.sla_models import BusinessDay, Holiday, SLATarget
+from helpdesk.tickets.sla.business_calendar import Calendar
+from helpdesk.tickets.sla.calendars import calendar_for
+from helpdesk.tickets.sla_models import SLATarget
 
 
 @dataclass(frozen=True)
@@ -29,21 +28,9 @@ DEFAULT_TARGETS = {
 }
 
 
-def load_calendar() -> Calendar:
-    """The configured business calendar (the default hours when none are stored)."""
-    cache = deferred_index(db.session, "sla")
-    if cache is not None:
-        if "calendar" not in cache:
-            cache["calendar"] = _read_calendar()
-        return cache["calendar"]
-    return _read_calendar()
-
-
-def _read_calendar() -> Calendar:
-    rows = db.session.scalars(sa.select(BusinessDay)).all()
-    hours = {r.weekday: (r.opens_minute, r.closes_minute) for r in rows} or dict(DEFAULT_HOURS)
-    holidays = frozenset(db.session.scalars(sa.select(Holiday.day)))
-    return Calendar(ZoneInfo(current_app.config["BUSINESS_TIMEZONE"]), hours, holidays)
+def load_calendar(department_id=None) -> Calendar:
+    """The business calendar of the department (the desk's default when it has none of its own)."""
+    return calendar_for(department_id)
 
 
 def target_for(department_id, priority) -> Target:
@@ -73,4 +60,4 @@ def target_and_calendar(ticket):
     """The ticket's target, and the business calendar when that target counts business time (else None)."""
     department_id = ticket.department.id if ticket.department is not None else None
     target = target_for(department_id, ticket.priority)
-    return target, (load_calendar() if target.business_hours else None)
+    return target, (load_calendar(department_id) if target.business_hours else None)
