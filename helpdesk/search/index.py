@@ -27,6 +27,7 @@ TICKETS = Collection("tickets", {
     "subject": Field(TEXT, boost=2.0),
     "body": Field(TEXT),  # every public message: the customer's and agents' replies
     "notes": Field(TEXT),  # internal notes: searched for agents only
+    "details": Field(TEXT),  # the facts given with the ticket: reference, server IP, service, diagnostics...
     "participants": Field(TEXT, analyser="people"),
     "status": Field(TAG),
     "department": Field(TAG),
@@ -34,7 +35,7 @@ TICKETS = Collection("tickets", {
     "created": Field(DATE),
     "updated": Field(DATE),  # the later of the last change and the last activity
 }, recent_field="updated")
-PUBLIC_FIELDS = ("subject", "body", "participants")
+PUBLIC_FIELDS = ("subject", "body", "details", "participants")
 AGENT_FIELDS = (*PUBLIC_FIELDS, "notes")
 # The ticket columns the access rule may compare that the index holds too (see scope).
 _INDEXED_COLUMNS = {"id": ("id", None), "status": ("status", None), "department_id": ("department", _NONE),
@@ -71,6 +72,15 @@ def _naive_utc(moment):
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _details_text(details):
+    """The ticket's details as words: an IP address stays one word (the index keeps inner dots)."""
+    if details is None:
+        return ""
+    return "\n".join(value for value in (details.reference, details.server_ip, details.service_ref,
+                                         details.service_label, details.company_name, details.customer_number,
+                                         details.diagnostics) if value)
+
+
 def _texts(ticket):
     messages = [m for m in ticket.messages if m.kind != SYSTEM_EVENT]
     return {
@@ -78,6 +88,7 @@ def _texts(ticket):
         "body": "\n\n".join(m.body_text for m in messages if m.kind != INTERNAL_NOTE),
         "notes": "\n\n".join(m.body_text for m in messages if m.kind == INTERNAL_NOTE),
         "participants": "\n".join(f"{p.name} {p.email}" for p in ticket.participants),
+        "details": _details_text(ticket.details),
     }
 
 
@@ -96,10 +107,10 @@ def document(ticket) -> dict:
 
 
 def load(ticket_ids, session=None):
-    """The tickets with these ids, their messages and participants loaded (for ``document``)."""
+    """The tickets with these ids, their messages, participants and details loaded (for ``document``)."""
     return (session or db.session).scalars(
         sa.select(Ticket).where(Ticket.id.in_(ticket_ids))
-        .options(selectinload(Ticket.messages), selectinload(Ticket.participants))
+        .options(selectinload(Ticket.messages), selectinload(Ticket.participants), selectinload(Ticket.details))
     ).all()
 
 
@@ -222,7 +233,8 @@ def search_tickets(actor, text, *, status=None, department=None, assignee=None, 
         return results
     visible = {t.id: t for t in db.session.scalars(
         access.visible_tickets(actor).where(Ticket.id.in_(ids), *conditions)
-        .options(selectinload(Ticket.messages), selectinload(Ticket.participants)))}
+        .options(selectinload(Ticket.messages), selectinload(Ticket.participants),
+                 selectinload(Ticket.details)))}
     words = frozenset().union(*found.terms.values())
     results.extend(_hit(visible[i], fields, words) for i in ids if i in visible)
     results.total -= len(ids) - len(results)  # hits the database refused (a stale index entry) are not counted

@@ -5,7 +5,7 @@ from helpdesk.accounts.models import User
 from helpdesk.db import parse_id
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
-from helpdesk.tickets.models import INTERNAL_NOTE, Attachment, Participant, Ticket, department_agents
+from helpdesk.tickets.models import IN_PROGRESS, INTERNAL_NOTE, Attachment, Participant, Ticket, department_agents
 
 # What a customer who can see a ticket may also do to it.
 CUSTOMER_ACTIONS = frozenset({"reply", "cc", "edit", "close", "reopen"})
@@ -46,6 +46,13 @@ def customer_can_see(user, ticket) -> bool:
         return True
     org = user.organisation
     return bool(org and org.share_tickets and ticket.organisation_id == org.id)
+
+
+def customer_may_move(ticket) -> bool:
+    """Whether a customer may still move ``ticket`` to another department: only until an agent takes it up
+    (answers it, is assigned it, or sets it in progress). After that the department's agents are working on
+    it, and a move would take it out of their sight without telling them."""
+    return ticket.first_response_at is None and ticket.assignee_id is None and ticket.status != IN_PROGRESS
 
 
 def can_view(actor, ticket) -> bool:

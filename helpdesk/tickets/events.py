@@ -44,6 +44,10 @@ def _status_changed(event):
     return _("Status changed from %(old)s to %(new)s.", old=_status(event.get("from")), new=_status(event.get("to")))
 
 
+def _subject_changed(event):
+    return _("Subject changed from “%(old)s” to “%(new)s”.", old=event.get("from", ""), new=event.get("to", ""))
+
+
 def _priority_changed(event):
     return _("Priority changed from %(old)s to %(new)s.", old=_priority(event.get("from")),
              new=_priority(event.get("to")))
@@ -138,6 +142,7 @@ def _sla_breach(event):
 # One sentence per event type (the "type" the ticket store writes).
 _SENTENCES = {
     "status": _status_changed,
+    "subject": _subject_changed,
     "priority": _priority_changed,
     "department": _department_changed,
     "assignee": _assignee_changed,

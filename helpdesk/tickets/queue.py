@@ -3,6 +3,7 @@ combinable filters, four sorts, keyset pages (an opaque cursor of the sort key a
 counts beside each view."""
 import base64
 import binascii
+import ipaddress
 import json
 import threading
 import time
@@ -28,6 +29,7 @@ from helpdesk.tickets.models import (
     URGENT,
     Department,
     Ticket,
+    TicketDetails,
     department_agents,
 )
 
@@ -49,6 +51,9 @@ SORTS = {ACTIVITY: _l("Last activity"), PRIORITY: _l("Priority"), CREATED: _l("N
 
 # A filter value meaning "none set" (no department, nobody assigned), as sent by a form.
 NONE = "none"
+# The server IP filter's value for "any address" (else it takes one address).
+ANY = "any"
+REFERENCE_FILTER_MAX = 100
 
 
 
@@ -164,6 +169,41 @@ def _id_or_none(errors, name, value):
     return None
 
 
+def _server_ip(errors, value):
+    """The server IP filter: None, ANY (the ticket names one) or one address (normalised as stored)."""
+    value = (value or "").strip()
+    if not value or value == ANY:
+        return value or None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        errors["server_ip"] = _l("Enter an IPv4 or IPv6 address, such as 203.0.113.7.")
+        return None
+
+
+def _reference(errors, value):
+    value = " ".join((value or "").split())
+    if len(value) > REFERENCE_FILTER_MAX:
+        errors["reference"] = _l("At most %(num)d characters.", num=REFERENCE_FILTER_MAX)
+        return None
+    return value or None
+
+
+def _details_clause(server_ip, reference):
+    """Tickets whose details (tickets/details.py) name a server IP (ANY or that one) and a reference (the order
+    or service reference or the picked service's, starting with ``reference``, in any case)."""
+    conditions = []
+    if server_ip == ANY:
+        conditions.append(TicketDetails.server_ip.is_not(None))
+    elif server_ip:
+        conditions.append(TicketDetails.server_ip == server_ip)
+    if reference:
+        pattern = reference.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(sa.or_(*(sa.func.lower(column).like(pattern, escape="\\")
+                                   for column in (TicketDetails.reference, TicketDetails.service_ref))))
+    return sa.exists().where(TicketDetails.ticket_id == Ticket.id, *conditions)
+
+
 def _view_clause(actor, view, now, window):
     if view == AT_RISK_VIEW:
         return sa.and_(_IS_OPEN, Ticket.sla_due_at > now, Ticket.sla_due_at <= now + window)
@@ -178,10 +218,12 @@ def _view_clause(actor, view, now, window):
     return _IS_OPEN
 
 
-def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=None, assignee=None, now=None):
+def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=None, assignee=None,
+               server_ip=None, reference=None, now=None):
     """A select of the tickets in ``view`` that ``actor`` may see, narrowed by every filter given.
 
     ``department`` and ``assignee`` take an id, a model, or NONE for "no department" / "unassigned".
+    ``server_ip`` (ANY or an address) and ``reference`` (the start of one) look at the ticket's details.
     ``now`` (default: the current time) places the SLA views. Raises ValidationFailed naming each unknown value."""
     errors = {}
     if view not in VIEWS:
@@ -190,6 +232,8 @@ def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=
     priority = _choice(errors, "priority", priority, PRIORITIES)
     department = _id_or_none(errors, "department", department)
     assignee = _id_or_none(errors, "assignee", assignee)
+    server_ip = _server_ip(errors, server_ip)
+    reference = _reference(errors, reference)
     if errors:
         raise ValidationFailed(errors)
     query = access.visible_tickets(actor).where(_view_clause(actor, view, now or utcnow(), sla.at_risk_window()))
@@ -205,6 +249,8 @@ def tickets_in(actor, view=OPEN_VIEW, *, status=None, priority=None, department=
         query = query.where(Ticket.assignee_id.is_(None))
     elif assignee is not None:
         query = query.where(Ticket.assignee_id == assignee)
+    if server_ip or reference:
+        query = query.where(_details_clause(server_ip, reference))
     return query
 
 

@@ -25,7 +25,8 @@ from helpdesk.tickets import (
     requester_confirmation,
     sla,
 )
-from helpdesk.tickets.changes import add_cc, add_message, lock, reindex_after_commit, set_status, system_event
+from helpdesk.tickets import details as ticket_details
+from helpdesk.tickets.changes import add_cc, add_message, lock, set_status, system_event
 from helpdesk.tickets.checks import SUBJECT_MAX as SUBJECT_MAX  # the mail gateway cuts subjects to it
 from helpdesk.tickets.checks import NewAttachment as NewAttachment  # the doors build the operations' files
 from helpdesk.tickets.checks import (
@@ -94,7 +95,7 @@ def _new_ticket(*, number, subject, priority, department, requester, unconfirmed
 def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email=None, requester_name="",
                 department=None, priority=NORMAL, cc=(), attachments=(), source="web", message_id=None,
                 in_reply_to=None, acknowledge=True, linked_ticket=None, events=(),
-                privacy_consent=None) -> Ticket:
+                privacy_consent=None, details=None) -> Ticket:
     """Open a ticket with its first message.
 
     A customer opens tickets for themselves; agents and the system open them for ``requester_email``
@@ -103,6 +104,8 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     ``linked_ticket`` marks it as a follow-up of an earlier ticket; ``events`` are system events
     (dicts) recorded with it, such as a note that an attachment was dropped. ``privacy_consent`` is
     the version of the privacy policy a guest agreed to on the form; it is stored on the requester.
+    ``details`` are the facts given with it (reference, server IP, problem start, diagnostics, service...),
+    checked and stored by tickets/details.py.
     On the guest form (actor GUEST_FORM) the address of a registered customer or agent opens the ticket
     unconfirmed: it is not in their list nor written by them (nor is their consent record touched) until they
     confirm it by the link in the acknowledgement (tickets/requester_confirmation.py)."""
@@ -115,6 +118,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     attachments = check_attachments(errors, attachments)
     requester_email, requester_name = _check_requester(errors, actor, requester_email, requester_name)
     cc = check_cc_list(errors, cc, exclude={requester_email})
+    facts = ticket_details.check_details(errors, details, customer=actor if actor.is_customer else None)
     if errors:
         raise ValidationFailed(errors)
 
@@ -128,6 +132,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     ticket = _new_ticket(number=number, subject=subject, priority=priority, department=department,
                          requester=requester, unconfirmed=unconfirmed, source=source, linked_ticket=linked_ticket,
                          now=now)
+    ticket_details.attach_details(ticket, facts)
     for email in cc:
         add_cc(ticket, email, known=known)
     author = actor if actor.is_customer else (None if unconfirmed else requester)
@@ -153,8 +158,11 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
     """Add a message from the customer side (the requester, a CC, or the system on their behalf).
 
     A message on an answered, waiting or closed ticket sets it back to open. ``cc`` adds addresses
-    the customer copied in as participants in the same change."""
+    the customer copied in as participants in the same change. A merged ticket takes no messages
+    (TicketMerged): mail to it is routed to the ticket it was merged into (reply_matching.follow_merges)."""
     access.require(actor, ticket, "reply")
+    if ticket.merged_into_id is not None:
+        raise TicketMerged()
     errors = {}
     cc = check_cc_list(errors, cc)
     text, html = check_body(errors, body_text, body_html)
@@ -177,6 +185,12 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
     audit.record(actor, "ticket", ticket, "customer-message", {"message": message})
     commit_service_call(db.session)
     return message
+
+
+class TicketMerged(Conflict):
+    """The ticket was merged into another one: its conversation continues there."""
+
+    message = _l("This ticket was merged into another ticket and takes no more replies. Reply on that ticket.")
 
 
 class ReplyCollision(Conflict):
@@ -340,9 +354,18 @@ def _check_update(actor, ticket, wanted):
         access.require(actor, ticket, "edit")
         raise ValidationFailed({"ticket": _l("Nothing to change.")})
     _check_assignee_fits(errors, actor, ticket, changes)
+    _check_department_move(errors, actor, ticket, changes)
     if errors:
         raise ValidationFailed(errors)
     return changes
+
+
+def _check_department_move(errors, actor, ticket, changes):
+    """Customers move a ticket to another department only until an agent takes it up (access.customer_may_move)."""
+    if (actor.is_customer and "department" in changes and "department" not in errors
+            and changes["department"] is not ticket.department and not access.customer_may_move(ticket)):
+        errors["department"] = _l("Our team is already working on this ticket, so it can no longer be moved to "
+                                  "another department. Tell us in a reply if it belongs elsewhere.")
 
 
 def _check_assignee_fits(errors, actor, ticket, changes):
@@ -359,8 +382,8 @@ def _check_assignee_fits(errors, actor, ticket, changes):
 def _do_change_subject(actor, ticket, subject, recorded):
     if subject != ticket.subject:
         recorded["subject"] = [ticket.subject, subject]
+        system_event(ticket, actor, {"type": "subject", "from": ticket.subject, "to": subject})
         ticket.subject = subject
-        reindex_after_commit(ticket)  # the only change that records no system event
 
 
 def _do_change_priority(actor, ticket, priority, recorded):

@@ -48,7 +48,7 @@ def sla_due(ticket):
 
 
 # The queue's GET parameters: the view, the filters (which combine) and the sort.
-QUEUE_FILTERS = ("status", "priority", "department", "assignee")
+QUEUE_FILTERS = ("status", "priority", "department", "assignee", "server_ip", "reference")
 
 
 def _queue_args():
@@ -83,7 +83,7 @@ def index():
         departments=queue.departments_for(actor, counts), all_departments=db.session.scalars(
             sa.select(Department).order_by(Department.name)).all(),
         agents=_agents(), statuses=STATUSES, open_statuses=queue.OPEN_STATUSES, priorities=PRIORITIES,
-        no_value=queue.NONE, closed_capped_at=queue.CLOSED_COUNT_CAP,
+        no_value=queue.NONE, any_value=queue.ANY, closed_capped_at=queue.CLOSED_COUNT_CAP,
     )
 
 

@@ -86,7 +86,7 @@ def search_page():
                                      assignee=form.assignee.data or None, since=since, until=until)
         searched = True
     field_labels = {"subject": _l("Subject"), "body": _l("Messages"), "notes": _l("Internal notes"),
-                    "participants": _l("Participants")}
+                    "details": _l("Details given with the ticket"), "participants": _l("Participants")}
     return render_template("desk/search.html", form=form, hits=hits, searched=searched,
                            field_labels=field_labels,
                            ticket_url=lambda number: f"{url_for('desk.index')}tickets/{number}"), \

@@ -100,7 +100,7 @@ def _render(ticket, status=200, **given):
         reply_form=reply_form,
         note_form=given.get("note") or InternalNoteForm(formdata=None),
         details_form=_details_choices(details, ticket),
-        cc_form=given.get("cc") or AddCCForm(formdata=None),
+        cc_form=given.get("cc") or participants.kept_form(AddCCForm, ticket) or AddCCForm(formdata=None),
         remove_form=RemoveCCForm(formdata=None),
         canned_responses=canned.responses_for(_actor(), ticket),
         merge_form=given.get("merge") or MergeForm(formdata=None),
@@ -183,9 +183,10 @@ def details(number):
 def add_cc(number):
     ticket = _ticket(number)
     form = AddCCForm()
-    if participants.add_cc(_actor(), ticket, form):
-        return _show(ticket)
-    return _render(ticket, 400, cc=form)
+    if not participants.add_cc(_actor(), ticket, form):
+        participants.keep_form(form, ticket)  # shown again, with its error, on the ticket's page
+        return redirect(url_for("desk_tickets.show", number=ticket.number, _anchor="participants"))
+    return _show(ticket)
 
 
 @bp.route("/tickets/<id:number>/cc/remove", methods=["POST"])

@@ -1,7 +1,6 @@
-"""Forms of the portal's ticket pages: submitting a ticket, replying, copies (CC) and the ticket's details."""
-import ipaddress
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, available_timezones
+"""Forms of the portal's ticket pages: submitting a ticket, replying, copies (CC) and the ticket's details.
+The optional facts of a new ticket are checked by the ticket store (tickets/details.py), not here."""
+from zoneinfo import available_timezones
 
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -10,13 +9,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from helpdesk import uploads
 from helpdesk.accounts import service as accounts
-from helpdesk.db import utcnow
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.i18n import valid_timezone
 from helpdesk.tickets.service import NewAttachment
-from helpdesk.web.request_values import date_in_range
-
-DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 
 def timezone_choices():
@@ -68,47 +62,18 @@ class NewTicketForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[DataRequired(_l("Describe the problem."))])
     department = SelectField(_l("Department"), validate_choice=True)
     priority = SelectField(_l("Priority"))
-    reference = StringField(_l("Order or service reference (optional)"), validators=[Optional(), Length(max=100)])
-    server_ip = StringField(_l("Server IP address (optional)"), validators=[Optional(), Length(max=45)])
+    # The view offers it only when the customer has services to pick (tickets.details.customer_services).
+    service = SelectField(_l("Service (optional)"), validate_choice=False)
+    reference = StringField(_l("Order or service reference (optional)"))
+    server_ip = StringField(_l("Server IP address (optional)"))
     problem_started = StringField(_l("When did the problem start? (optional)"),
                                   render_kw={"type": "datetime-local"})
-    problem_timezone = SelectField(_l("Time zone"))
+    problem_timezone = SelectField(_l("Time zone"), validate_choice=False)
+    diagnostics = TextAreaField(_l("Diagnostics (optional)"), render_kw={"rows": 6, "spellcheck": "false"})
     attachments = MultipleFileField(_l("Attachments (optional)"))
     privacy = BooleanField(_l("I agree that my data is processed to handle this request, as the privacy "
                               "policy describes."),
                            validators=[InputRequired(_l("Please agree to the privacy policy."))])
-
-    def validate_server_ip(self, field):
-        try:
-            field.data = str(ipaddress.ip_address((field.data or "").strip()))
-        except ValueError:
-            raise ValidationError(_l("Enter an IPv4 or IPv6 address, such as 203.0.113.7.")) from None
-
-    def validate_problem_started(self, field):
-        value = (field.data or "").strip()
-        if not value:
-            field.parsed = None
-            return
-        for pattern in DATETIME_FORMATS:
-            try:
-                local = datetime.strptime(value, pattern)
-                break
-            except ValueError:
-                continue
-        else:
-            raise ValidationError(_l("Enter a date and time, such as 2026-11-24 09:30."))
-        if not date_in_range(local.date()):  # the year 1 has no time zone arithmetic
-            raise ValidationError(_l("Enter a date and time, such as 2026-11-24 09:30."))
-        zone = self.problem_timezone.data
-        if not zone or not valid_timezone(zone):
-            return  # the time zone field reports it
-        field.parsed = local.replace(tzinfo=ZoneInfo(zone))
-        if field.parsed > utcnow() + timedelta(minutes=5):
-            raise ValidationError(_l("That time is in the future."))
-
-    def validate_problem_timezone(self, field):
-        if not valid_timezone(field.data or ""):
-            raise ValidationError(_l("Choose a time zone from the list."))
 
     def validate_attachments(self, field):
         read_uploads(field)

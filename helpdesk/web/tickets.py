@@ -1,10 +1,8 @@
 """The portal's ticket pages: submitting a ticket (guests and customers), my tickets, a ticket's page with its
 actions, and attachment downloads. Each action parses its form and calls one ticket service function."""
-from datetime import UTC
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -15,7 +13,7 @@ from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import select_timezone
-from helpdesk.tickets import access, service
+from helpdesk.tickets import access, details, service
 from helpdesk.tickets.events import format_size
 from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, Department, Ticket
 from helpdesk.tickets.reply_matching import follow_merges
@@ -69,29 +67,24 @@ def _priority_choices():
 
 # --------------------------------------------------------------------------- submitting a ticket
 
-def _details_block(form):
-    """The optional facts as a labelled block under the description. Labels are in the desk's language:
-    the block is for the agents, and its values are what the customer typed."""
-    rows = []
-    with force_locale(current_app.config["DEFAULT_LOCALE"]):
-        company = getattr(form, "company", None)
-        customer_number = getattr(form, "customer_number", None)
-        started = getattr(form.problem_started, "parsed", None)
-        if started is not None:
-            started = _("%(local)s (%(zone)s), %(utc)s UTC", local=started.strftime("%Y-%m-%d %H:%M"),
-                        zone=form.problem_timezone.data,
-                        utc=started.astimezone(UTC).strftime("%Y-%m-%d %H:%M"))
-        for label, value in (
-            (_("Company name"), company.data if company else None),
-            (_("Customer number"), customer_number.data if customer_number else None),
-            (_("Order or service reference"), form.reference.data),
-            (_("Server IP address"), form.server_ip.data),
-            (_("Problem started"), started),
-        ):
-            if value and str(value).strip():
-                rows.append(f"{label}: {' '.join(str(value).split())}")
-        heading = _("Details given with the ticket")
-    return f"--- {heading} ---\n" + "\n".join(rows) if rows else ""
+# The form's fields whose values the ticket store keeps as the ticket's details (tickets/details.py), by the
+# store's name for each.
+DETAIL_FIELDS = {"reference": "reference", "server_ip": "server_ip", "problem_started": "problem_started",
+                 "problem_timezone": "problem_timezone", "diagnostics": "diagnostics", "service": "service",
+                 "company_name": "company", "customer_number": "customer_number"}
+
+
+def _given_details(form):
+    """What was typed in the form's detail fields (those it has), for the ticket store to check."""
+    return {name: form[field].data for name, field in DETAIL_FIELDS.items() if field in form}
+
+
+def _service_choices(customer):
+    """The service picker's choices, or None when the customer has no services to pick (no billing yet)."""
+    services = details.customer_services(customer)
+    if not services:
+        return None
+    return [("", _("No particular service"))] + [(s.ref, s.label) for s in services]
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -105,18 +98,19 @@ def new():
     form.department.choices = _department_choices()
     form.priority.choices = _priority_choices()
     form.problem_timezone.choices = timezone_choices()
+    services = _service_choices(customer)
+    if services is None:
+        delattr(form, "service")
+    else:
+        form.service.choices = services
     if request.method == "GET":
         form.priority.data = NORMAL
         form.problem_timezone.data = select_timezone()
     if form.validate_on_submit():
-        body = form.description.data
-        details = _details_block(form)
-        if details:
-            body = f"{body.rstrip()}\n\n{details}"
         actor = customer or (_actor() if current_user.is_authenticated else GUEST_FORM)
         try:
             ticket = service.open_ticket(
-                actor, subject=form.subject.data, body_text=body,
+                actor, subject=form.subject.data, body_text=form.description.data, details=_given_details(form),
                 requester_email=None if customer else form.email.data,
                 requester_name="" if customer else form.full_name.data,
                 department=form.department.data or None, priority=form.priority.data,
@@ -124,13 +118,19 @@ def new():
                 privacy_consent=None if customer else current_app.config["PRIVACY_POLICY_VERSION"],
             )
         except ValidationFailed as exc:
-            apply_errors(form, exc.errors, {"requester_email": "email", "body": "description"})
+            apply_errors(form, exc.errors, {"requester_email": "email", "body": "description", **DETAIL_FIELDS})
         else:
             flash(_("Ticket #%(number)s created; we sent you a confirmation email.", number=ticket.number),
                   "success")
             return redirect(url_for("portal.index"))
+    elif form.is_submitted():
+        # The details' own errors too, so that every field error shows at once.
+        errors = {}
+        details.check_details(errors, _given_details(form), customer=customer)
+        apply_errors(form, errors, DETAIL_FIELDS)
     status = 400 if request.method == "POST" else 200
-    return render_template("tickets/new.html", form=form, customer=customer), status
+    return render_template("tickets/new.html", form=form, customer=customer,
+                           diagnostics_max=format_decimal(details.DIAGNOSTICS_MAX)), status
 
 
 # --------------------------------------------------------------------------- my tickets
@@ -169,10 +169,11 @@ def _forms(ticket, **given):
         formdata=None, subject=ticket.subject, priority=ticket.priority,
         department=str(ticket.department_id or ""))
     edit.priority.choices = _priority_choices()
-    edit.department.choices = _department_choices()
+    if "department" in edit:
+        edit.department.choices = _department_choices()
     return {
         "reply_form": given.get("reply") or ReplyForm(formdata=None),
-        "cc_form": given.get("cc") or AddCCForm(formdata=None),
+        "cc_form": given.get("cc") or participants.kept_form(AddCCForm, ticket) or AddCCForm(formdata=None),
         "edit_form": edit,
         "remove_form": RemoveCCForm(formdata=None),
         "post_form": PostForm(formdata=None),
@@ -189,7 +190,8 @@ def _merged_into(ticket):
 
 def _render_ticket(ticket, status=200, **given):
     return render_template("tickets/show.html", ticket=ticket, thread=_thread(ticket),
-                           merged_into=_merged_into(ticket), **_forms(ticket, **given)), status
+                           merged_into=_merged_into(ticket), department_movable=access.customer_may_move(ticket),
+                           **_forms(ticket, **given)), status
 
 
 def _ticket(number):
@@ -214,6 +216,9 @@ def reply(number):
                                          attachments=form.reply_attachments.uploads, source="web")
         except ValidationFailed as exc:
             apply_errors(form, exc.errors, {"body": "body", "attachments": "reply_attachments"})
+        except service.TicketMerged as exc:
+            flash(exc.message, "error")  # the page says where the conversation went
+            return redirect(url_for("tickets.show", number=ticket.number, _anchor="merged"))
         else:
             flash(_("Your reply was added."), "success")
             return redirect(url_for("tickets.show", number=ticket.number))
@@ -225,9 +230,10 @@ def reply(number):
 def add_cc(number):
     ticket = _ticket(number)
     form = AddCCForm()
-    if participants.add_cc(_actor(), ticket, form):
-        return redirect(url_for("tickets.show", number=ticket.number))
-    return _render_ticket(ticket, 400, cc=form)
+    if not participants.add_cc(_actor(), ticket, form):
+        participants.keep_form(form, ticket)  # shown again, with its error, on the ticket's page
+        return redirect(url_for("tickets.show", number=ticket.number, _anchor="participants"))
+    return redirect(url_for("tickets.show", number=ticket.number))
 
 
 @bp.route("/tickets/<id:number>/cc/remove", methods=["POST"])
@@ -245,10 +251,14 @@ def edit(number):
     form = EditTicketForm()
     form.priority.choices = _priority_choices()
     form.department.choices = _department_choices()
+    if "department" not in request.form:
+        del form.department  # not offered once an agent took the ticket up (access.customer_may_move)
     if form.validate_on_submit():
+        changes = {"subject": form.subject.data, "priority": form.priority.data}
+        if "department" in form:
+            changes["department"] = form.department.data or None
         try:
-            service.update_ticket(_actor(), ticket, subject=form.subject.data, priority=form.priority.data,
-                                  department=form.department.data or None)
+            service.update_ticket(_actor(), ticket, **changes)
         except ValidationFailed as exc:
             apply_errors(form, exc.errors, {})
         else:

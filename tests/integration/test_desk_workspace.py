@@ -203,8 +203,10 @@ def test_bad_input_is_answered_beside_the_field_and_nothing_changes(as_agent, ti
     assert response.status_code == 400
     assert field_error(response.text, "note") == "Enter a message."
     response = post(as_agent, ticket.number, "cc", {"cc_addresses": "not-an-address"})
-    assert response.status_code == 400
-    assert field_error(response.text, "cc_addresses") == "not-an-address is not a valid email address."
+    assert response.status_code == 302  # back on the ticket's page, the error and the address kept
+    assert response.headers["Location"] == f"/agent/tickets/{ticket.number}#participants"
+    page = as_agent.get(f"/agent/tickets/{ticket.number}").text
+    assert field_error(page, "cc_addresses") == "not-an-address is not a valid email address."
 
     changed = fresh(ticket)
     assert (len(messages(ticket, "agent_reply")), changed.status) == before
