@@ -1,12 +1,11 @@
 """Forms of the self-service account pages (register, activate, forgot and reset password, profile)."""
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from helpdesk.i18n import LANGUAGES
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.web.timezone_field import TimeZoneField
 
 
 class RegisterForm(FlaskForm):
@@ -36,15 +35,11 @@ def _language_choices():
             *(SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items())]
 
 
-def _timezone_choices():
-    return [SelectChoice("", _l("Default")), *(SelectChoice(name) for name in sorted(available_timezones()))]
-
-
 class ProfileForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your name.")), Length(max=200)])
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=50)])
     locale = SelectField(_l("Language"), choices=_language_choices)
-    timezone = SelectField(_l("Time zone"), choices=_timezone_choices)
+    timezone = TimeZoneField(_l("Time zone"), blank=_l("Default"))
 
 
 class ChangePasswordForm(FlaskForm):

@@ -1,20 +1,20 @@
 """Forms of the portal's ticket pages: submitting a ticket, replying, copies (CC) and the ticket's details.
 The optional facts of a new ticket are checked by the ticket store (tickets/details.py), not here."""
-from zoneinfo import available_timezones
-
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from helpdesk import uploads
+from helpdesk import timezones, uploads
 from helpdesk.accounts import service as accounts
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets.service import NewAttachment
+from helpdesk.web.timezone_field import TimeZoneField
 
 
 def timezone_choices():
-    return [(name, name) for name in sorted(available_timezones())]
+    """(zone, its name in the reader's language), common zones first (helpdesk.timezones)."""
+    return timezones.timezone_choices()
 
 
 def read_uploads(field):
@@ -68,7 +68,7 @@ class NewTicketForm(FlaskForm):
     server_ip = StringField(_l("Server IP address (optional)"))
     problem_started = StringField(_l("When did the problem start? (optional)"),
                                   render_kw={"type": "datetime-local"})
-    problem_timezone = SelectField(_l("Time zone"), validate_choice=False)
+    problem_timezone = TimeZoneField(_l("Time zone"))
     diagnostics = TextAreaField(_l("Diagnostics (optional)"), render_kw={"rows": 6, "spellcheck": "false"})
     attachments = MultipleFileField(_l("Attachments (optional)"))
     privacy = BooleanField(_l("I agree that my data is processed to handle this request, as the privacy "
