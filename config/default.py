@@ -218,6 +218,16 @@ SATISFACTION_LINK_DAYS = 30
 # registered customer or agent stays out of their ticket list until the address owner confirms it.
 REQUESTER_CONFIRM_LINK_DAYS = 14
 
+# --- Links to the ticket in its mail
+# Days a guest link works: requesters and copied people without an account read and answer their ticket through
+# a signed link in each mail about it, without logging in. Every mail carries a fresh link; staff can revoke all
+# links of a ticket from its console page. (Registered customers get a link to the ticket in their account.)
+GUEST_LINK_DAYS = 30
+# Guest link pages: how often one address may open them, post a reply, or ask for a new link by mail.
+GUEST_LINK_RATE_LIMIT = "60 per minute"
+GUEST_REPLY_RATE_LIMIT = "10 per minute;60 per hour"
+GUEST_NEW_LINK_RATE_LIMIT = "3 per hour"
+
 # --- Knowledge base
 # Folder of the knowledge base's search index; empty means <INSTANCE_PATH>/kb-index.
 KB_INDEX_PATH = ""

@@ -5,13 +5,14 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from helpdesk.db import when_flushed
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.notify.service import new_message_id, queue_email
-from helpdesk.tickets import requester_confirmation
-from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Message, Ticket
+from helpdesk.tickets import guest_links, requester_confirmation
+from helpdesk.tickets.models import INTERNAL_NOTE, SYSTEM_EVENT, Message, Participant, Ticket
 from helpdesk.tickets.reply_matching import remember, reply_address, subject_tag
 from helpdesk.tickets.satisfaction import BAD, GOOD, rating_link
 
@@ -116,18 +117,25 @@ def render_outbox(row):
     with force_locale(args["locale"]):
         context = {"ticket": ticket, "message": message, "recipient_name": row.recipient_name,
                    "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"],
-                   "confirm_link": _confirm_link(ticket, row, template)}
+                   "confirm_link": _confirm_link(ticket, row, template),
+                   # Made now, as the mail goes out: a guest link is fresh, of the ticket's current generation.
+                   "ticket_link": guest_links.ticket_link(ticket, row.recipient),
+                   "guest_link_days": current_app.config["GUEST_LINK_DAYS"]}
         row.body_text = render_template(f"tickets/mail/{template}.txt", **context)
         row.body_html = render_template(f"tickets/mail/{template}.html", **context)
         row.subject = f"{subject_tag(ticket.number)} {_SUBJECTS[template](ticket)}"
 
 
 def _prefetch_outbox(rows):
-    """The tickets and messages of ``rows``, in two queries, for ``render_outbox``."""
+    """The tickets (with their participants and guest-link generations) and messages of ``rows``, in a few
+    queries, for ``render_outbox``."""
     ticket_ids = {row.render_args["ticket"] for row in rows}
     message_ids = {row.render_args["message"] for row in rows}
-    return (db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ticket_ids))).all()
-            + db.session.scalars(sa.select(Message).where(Message.id.in_(message_ids))).all())
+    return (db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ticket_ids)).options(
+                selectinload(Ticket.participants).joinedload(Participant.user))).all()
+            + db.session.scalars(sa.select(Message).where(Message.id.in_(message_ids))).all()
+            + db.session.scalars(sa.select(guest_links.TicketGuestLinks)
+                                 .where(guest_links.TicketGuestLinks.ticket_id.in_(ticket_ids))).all())
 
 
 render_outbox.prefetch = _prefetch_outbox
@@ -178,3 +186,21 @@ def ticket_closed(ticket):
     queue_email(sender=sender, recipient=requester.email, recipient_name=requester.full_name, subject=subject_line,
                 body_text=text, body_html=html, headers=headers, ticket_id=ticket.id,
                 message_id=new_message_id(str(ticket.number)))
+
+
+def mail_guest_link(ticket, participant, locale):
+    """Mail a fresh guest link to ``participant`` (a guest of ``ticket``) who asked for one, in ``locale``."""
+    sender, reply_to = _addresses(ticket)
+    earlier, last_sent = _thread_history(ticket, _NoMessage, [participant.email], new_ticket=False)
+    with force_locale(locale):
+        context = {"ticket": ticket, "recipient_name": participant.name, "brand": current_app.config["BRAND_NAME"],
+                   "link": guest_links.guest_link(ticket, participant),
+                   "guest_link_days": current_app.config["GUEST_LINK_DAYS"]}
+        text = render_template("tickets/mail/guest_link.txt", **context)
+        html = render_template("tickets/mail/guest_link.html", **context)
+        subject = _("Your link to ticket #%(number)s: %(subject)s", number=ticket.number, subject=ticket.subject)
+    headers = {"Reply-To": reply_to, "Auto-Submitted": "auto-generated",
+               **_threading(_NoMessage, earlier, last_sent.get(participant.email))}
+    queue_email(sender=sender, recipient=participant.email, recipient_name=participant.name,
+                subject=f"{subject_tag(ticket.number)} {subject}", body_text=text, body_html=html, headers=headers,
+                ticket_id=ticket.id, message_id=new_message_id(str(ticket.number)))

@@ -48,6 +48,10 @@ def init_app(app):
     app.register_blueprint(desk_admin.bp)
     app.register_blueprint(satisfaction.bp)
     app.register_blueprint(requester_confirmation.bp)
+    from helpdesk.web import guest_ticket
+
+    app.register_blueprint(guest_ticket.bp)
+    app.register_blueprint(guest_ticket.desk_bp)
     from helpdesk.web import desk_delivery
 
     app.register_blueprint(desk_delivery.bp)
