@@ -52,17 +52,55 @@ def load_demo():
     return True, logins
 
 
+# The demo folders' titles and descriptions in the desk's other languages.
+FOLDER_TEXTS = {
+    "Latest news": {
+        "de": ("Neuigkeiten", "Ankündigungen und Wartungsarbeiten"),
+        "tr": ("Son haberler", "Duyurular ve bakım çalışmaları"),
+        "hu": ("Legfrissebb hírek", "Közlemények és karbantartások"),
+        "fa": ("آخرین اخبار", "اطلاعیه‌ها و تعمیرات دوره‌ای"),
+    },
+    "Domains and DNS": {
+        "de": ("Domains und DNS", "Einträge, Transfers und Nameserver"),
+        "tr": ("Alan adları ve DNS", "Kayıtlar, transferler ve ad sunucuları"),
+        "hu": ("Domainek és DNS", "Rekordok, átköltöztetések és névszerverek"),
+        "fa": ("دامنه‌ها و DNS", "رکوردها، انتقال‌ها و سرورهای نام"),
+    },
+    "Transfers": {"de": ("Transfers", ""), "tr": ("Transferler", ""), "hu": ("Átköltöztetések", ""),
+                  "fa": ("انتقال‌ها", "")},
+    "Servers": {
+        "de": ("Server", "Webserver, Backups und Überwachung"),
+        "tr": ("Sunucular", "Web sunucuları, yedekler ve izleme"),
+        "hu": ("Szerverek", "Webszerverek, biztonsági mentések és felügyelet"),
+        "fa": ("سرورها", "وب‌سرورها، پشتیبان‌گیری و پایش"),
+    },
+    "Runbooks": {
+        "de": ("Betriebshandbücher", "Nur für Agenten"),
+        "tr": ("Çalışma kılavuzları", "Yalnızca temsilciler için"),
+        "hu": ("Üzemeltetési leírások", "Csak ügyintézőknek"),
+        "fa": ("دستورالعمل‌های عملیاتی", "فقط برای کارشناسان"),
+    },
+}
+
+
 def _knowledge_base(admin, agent):
     """A few folders and articles (English, some also in German), a draft, an internal runbook and news."""
     from helpdesk.kb import service as kb
     from helpdesk.kb.models import CUSTOMERS, INTERNAL, NEWS
 
     kb.set_editor(CLI, agent, True)
-    news = kb.create_folder(admin, title="Latest news", description="Announcements and maintenance", kind=NEWS)
+
+    def folder(title, description="", **fields):
+        # In the desk's default language where the demo has it (English otherwise), the others as translations.
+        texts = {"en": (title, description), **FOLDER_TEXTS[title]}
+        own_title, own_description = texts.pop(kb.default_language(), None) or texts.pop("en")
+        return kb.create_folder(admin, title=own_title, description=own_description, translations=texts, **fields)
+
+    news = folder("Latest news", description="Announcements and maintenance", kind=NEWS)
     kb.create_article(admin, folder=news, language="en", title="Network maintenance on Sunday night",
                       body="On Sunday between 02:00 and 04:00 UTC the network in Frankfurt gets new routers. "
                            "Expect two short interruptions.", tags="maintenance", publish=True)
-    dns = kb.create_folder(admin, title="Domains and DNS", description="Records, transfers and name servers")
+    dns = folder("Domains and DNS", description="Records, transfers and name servers")
     record = kb.create_article(
         agent, folder=dns, language="en", title="Adding a DNS record", tags="dns, txt, domain", publish=True,
         body="1. Open **Domains** in the panel.\n2. Choose the domain and *DNS records*.\n"
@@ -71,16 +109,16 @@ def _knowledge_base(admin, agent):
     kb.update_article(agent, record, language="de", title="Einen DNS-Eintrag hinzufügen",
                       body="1. Öffnen Sie **Domains** im Panel.\n2. Wählen Sie die Domain und *DNS-Einträge*.\n"
                            "3. Klicken Sie auf **Eintrag hinzufügen**, wählen Sie den Typ und speichern Sie.")
-    transfers = kb.create_folder(admin, title="Transfers", parent=dns, visibility=CUSTOMERS)
+    transfers = folder("Transfers", parent=dns, visibility=CUSTOMERS)
     kb.create_article(agent, folder=transfers, language="en", title="Moving a domain to us", tags="domain, transfer",
                       body="Ask your current registrar for the auth code, then start the transfer in the panel.",
                       publish=True)
-    servers = kb.create_folder(admin, title="Servers", description="Web servers, backups and monitoring")
+    servers = folder("Servers", description="Web servers, backups and monitoring")
     kb.create_article(agent, folder=servers, language="en", title="Restoring a backup", tags="backup, restore",
                       body="Backups are kept for 14 days. Open **Servers › Backups**, pick a date and restore.",
                       video_url="https://www.youtube-nocookie.com/embed/aqz-KE-bpKQ", publish=True)
     kb.create_article(agent, folder=servers, language="en", title="Upgrading PHP (draft)", tags="php",
                       body="Work in progress.")
-    runbooks = kb.create_folder(admin, title="Runbooks", description="For agents only", visibility=INTERNAL)
+    runbooks = folder("Runbooks", description="For agents only", visibility=INTERNAL)
     kb.create_article(admin, folder=runbooks, language="en", title="Uplink down: what to check", tags="network",
                       body="Check the switch port, then open a datacenter ticket.", publish=True)

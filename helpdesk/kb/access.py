@@ -78,8 +78,8 @@ def get_article(actor, article_id, *, console=False) -> KBArticle:
 
 def folder_tree(actor, *, console=False):
     """Top-level folders ``actor`` may see, in order, each with its visible children: [(folder, [child, ...])]."""
-    folders = db.session.scalars(visible_folders(actor, console=console)
-                                 .order_by(KBFolder.position, KBFolder.id)).all()
+    folders = db.session.scalars(visible_folders(actor, console=console).order_by(KBFolder.position, KBFolder.id)
+                                 .options(selectinload(KBFolder.translations))).all()
     children = {}
     for folder in folders:
         if folder.parent_id is not None:

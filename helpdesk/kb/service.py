@@ -30,6 +30,7 @@ from helpdesk.kb.models import (
     VISIBILITIES,
     KBArticle,
     KBFolder,
+    KBFolderTranslation,
     KBRevision,
     KBTranslation,
     KBVote,
@@ -94,6 +95,47 @@ def _check_parent(errors, parent, folder=None):
     elif folder is not None and (parent.id == folder.id or folder.children):
         errors["parent"] = _l("A folder with sub-folders stays at the top level.")
     return parent
+
+
+def _clean_folder_translations(errors, translations) -> dict:
+    """{language: (title, description)} of a folder in the languages other than the default, cleaned; a
+    language given with neither is None (its translation goes). Errors under ``title_<language>``."""
+    cleaned = {}
+    for language, (title, description) in (translations or {}).items():
+        field = f"title_{language}"
+        if language not in LANGUAGES or language == default_language():
+            errors[field] = _l("Choose one of the offered values.")
+            continue
+        title = " ".join(strip_control(title or "").split())
+        description = strip_control(description or "").strip()
+        if not title and not description:
+            cleaned[language] = None
+        elif not title:
+            errors[field] = _l("Enter a title.")
+        elif len(title) > FOLDER_TITLE_MAX:
+            errors[field] = _l("Keep the title under %(max)s characters.", max=FOLDER_TITLE_MAX)
+        else:
+            cleaned[language] = (title, description)
+    return cleaned
+
+
+def _apply_folder_translations(folder, cleaned) -> list:
+    """Set the folder's texts in other languages; returns the languages that changed."""
+    existing = {t.language: t for t in folder.translations}
+    changed = []
+    for language, text in sorted(cleaned.items()):
+        current = existing.get(language)
+        if text is None:
+            if current is not None:
+                folder.translations.remove(current)
+                changed.append(language)
+        elif current is None:
+            folder.translations.append(KBFolderTranslation(language=language, title=text[0], description=text[1]))
+            changed.append(language)
+        elif (current.title, current.description) != text:
+            current.title, current.description = text
+            changed.append(language)
+    return changed
 
 
 def _clean_tags(errors, tags):
@@ -246,11 +288,15 @@ def set_editor(actor, user, allowed: bool):
 
 # --------------------------------------------------------------------------- folders
 
-def create_folder(actor, *, title, description="", parent=None, visibility="public", kind=STANDARD) -> KBFolder:
-    """A new folder at the end of its level. Editors only; folders nest two levels deep at most."""
+def create_folder(actor, *, title, description="", parent=None, visibility="public", kind=STANDARD,
+                  translations=None) -> KBFolder:
+    """A new folder at the end of its level. Editors only; folders nest two levels deep at most.
+    ``title`` and ``description`` are in the desk's default language; ``translations`` maps other languages to
+    (title, description)."""
     access.require_editor(actor)
     errors = {}
     title = _clean_title(errors, title, limit=FOLDER_TITLE_MAX)
+    translations = _clean_folder_translations(errors, translations)
     _check_choice(errors, "visibility", visibility, VISIBILITIES)
     _check_choice(errors, "kind", kind, FOLDER_KINDS)
     _check_parent(errors, parent)
@@ -259,19 +305,24 @@ def create_folder(actor, *, title, description="", parent=None, visibility="publ
     folder = KBFolder(title=title, description=strip_control(description or "").strip(), parent=parent,
                       visibility=visibility, kind=kind,
                       position=_next_position(KBFolder, parent_id=parent.id if parent else None))
+    _apply_folder_translations(folder, translations)
     db.session.add(folder)
     db.session.flush()
-    audit.record(actor, "kb-folder", folder.id, "created", {"title": title})
+    audit.record(actor, "kb-folder", folder.id, "created", {"title": title, "languages": sorted(
+        language for language, text in translations.items() if text)})
     commit_service_call(db.session)
     return folder
 
 
 def update_folder(actor, folder, *, title, description="", parent=None, visibility="public",
-                  kind=STANDARD) -> KBFolder:
-    """Change a folder's title, description, place, visibility or kind; its articles are re-indexed."""
+                  kind=STANDARD, translations=None) -> KBFolder:
+    """Change a folder's title, description, place, visibility or kind; its articles are re-indexed.
+    ``translations`` (language → (title, description); both empty removes one) changes only the languages it
+    names; None leaves them all."""
     access.require_editor(actor)
     errors = {}
     title = _clean_title(errors, title, limit=FOLDER_TITLE_MAX)
+    translations = _clean_folder_translations(errors, translations)
     _check_choice(errors, "visibility", visibility, VISIBILITIES)
     _check_choice(errors, "kind", kind, FOLDER_KINDS)
     _check_parent(errors, parent, folder)
@@ -281,7 +332,9 @@ def update_folder(actor, folder, *, title, description="", parent=None, visibili
         folder.position = _next_position(KBFolder, parent_id=parent.id if parent else None)
     folder.title, folder.description, folder.parent = title, strip_control(description or "").strip(), parent
     folder.visibility, folder.kind, folder.updated_at = visibility, kind, utcnow()
-    audit.record(actor, "kb-folder", folder.id, "changed", {"title": title, "visibility": visibility})
+    languages = _apply_folder_translations(folder, translations)
+    audit.record(actor, "kb-folder", folder.id, "changed", {"title": title, "visibility": visibility,
+                                                            "languages": languages})
     _reindex_folder(folder)
     commit_service_call(db.session)
     return folder

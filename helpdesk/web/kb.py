@@ -78,6 +78,19 @@ def text_of(article):
 bp.add_app_template_global(text_of, "kb_text")
 
 
+def folder_title(folder):
+    """A folder's title in the reader's language (the default language's when it has none)."""
+    return folder.title_in(_language())
+
+
+def folder_description(folder):
+    return folder.description_in(_language())
+
+
+bp.add_app_template_global(folder_title, "kb_title")
+bp.add_app_template_global(folder_description, "kb_description")
+
+
 def _breadcrumbs(folder):
     trail = []
     while folder is not None:

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, ValidationFailed
@@ -16,8 +17,8 @@ from helpdesk.kb.models import KBFolder, KBRevision
 from helpdesk.search import articles as kb_index
 from helpdesk.tickets.service import NewAttachment
 from helpdesk.web.forms import PostForm, apply_errors
-from helpdesk.web.kb import video_response
-from helpdesk.web.kb_forms import ArticleForm, FolderForm
+from helpdesk.web.kb import folder_title, video_response
+from helpdesk.web.kb_forms import ArticleForm, FolderForm, folder_translations
 
 bp = Blueprint("kb_editor", __name__, url_prefix="/agent/kb")
 
@@ -40,15 +41,17 @@ def _editors_only():
 
 
 def _folder_choices(top_level_only=False, empty=None):
-    folders = db.session.scalars(sa.select(KBFolder).order_by(KBFolder.position, KBFolder.id)).all()
+    folders = db.session.scalars(sa.select(KBFolder).order_by(KBFolder.position, KBFolder.id)
+                                 .options(selectinload(KBFolder.translations))).all()
     by_parent = {}
     for folder in folders:
         by_parent.setdefault(folder.parent_id, []).append(folder)
     choices = [("", empty)] if empty else []
     for folder in by_parent.get(None, []):
-        choices.append((str(folder.id), folder.title))
+        title = folder_title(folder)
+        choices.append((str(folder.id), title))
         if not top_level_only:
-            choices += [(str(c.id), f"{folder.title} › {c.title}") for c in by_parent.get(folder.id, [])]
+            choices += [(str(c.id), f"{title} › {folder_title(c)}") for c in by_parent.get(folder.id, [])]
     return choices
 
 
@@ -205,11 +208,18 @@ def restore(article_id, number):
 
 # --------------------------------------------------------------------------- folders
 
+def _other_languages():
+    """The languages a folder's title is translated into: all but the desk's default."""
+    return [code for code in LANGUAGES if code != service.default_language()]
+
+
 def _folder_form_page(form, folder):
     form.parent.choices = _folder_choices(top_level_only=True, empty=_("None (top level)"))
     if folder is not None:
         form.parent.choices = [c for c in form.parent.choices if c[0] != str(folder.id)]
-    return render_template("desk/kb/folder_form.html", form=form, folder=folder)
+    return render_template("desk/kb/folder_form.html", form=form, folder=folder,
+                           translation_languages=_other_languages(),
+                           default_language=LANGUAGES.get(service.default_language(), service.default_language()))
 
 
 @bp.route("/folders/new", methods=["GET", "POST"])
@@ -220,7 +230,7 @@ def new_folder():
         try:
             service.create_folder(_actor(), title=form.title.data, description=form.description.data,
                                   parent=_folder_from(form.parent.data), visibility=form.visibility.data,
-                                  kind=form.kind.data)
+                                  kind=form.kind.data, translations=folder_translations(form, _other_languages()))
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
         else:
@@ -236,13 +246,17 @@ def edit_folder(folder_id):
     form = FolderForm(obj=None)
     if request.method == "GET":
         form.title.data, form.description.data = folder.title, folder.description
+        for text in folder.translations:
+            if f"title_{text.language}" in form:
+                form[f"title_{text.language}"].data = text.title
+                form[f"description_{text.language}"].data = text.description
         form.parent.data = str(folder.parent_id or "")
         form.visibility.data, form.kind.data = folder.visibility, folder.kind
     if form.validate_on_submit():
         try:
             service.update_folder(_actor(), folder, title=form.title.data, description=form.description.data,
                                   parent=_folder_from(form.parent.data), visibility=form.visibility.data,
-                                  kind=form.kind.data)
+                                  kind=form.kind.data, translations=folder_translations(form, _other_languages()))
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
         else:

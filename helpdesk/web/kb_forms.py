@@ -28,6 +28,20 @@ class FolderForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=lambda: _choices(FOLDER_KINDS), validate_choice=False)
 
 
+# The folder's title and description in each language (the view shows those other than the desk's default,
+# whose text is ``title`` and ``description``).
+for _code, _name in LANGUAGES.items():
+    setattr(FolderForm, f"title_{_code}", StringField(_l("Title (%(language)s)", language=_name),
+                                                      validators=[Length(max=200)], render_kw={"lang": _code}))
+    setattr(FolderForm, f"description_{_code}", TextAreaField(_l("Description (%(language)s)", language=_name),
+                                                              render_kw={"lang": _code, "rows": 2}))
+
+
+def folder_translations(form, languages) -> dict:
+    """language → (title, description) as the form holds them, for ``languages``."""
+    return {code: (form[f"title_{code}"].data, form[f"description_{code}"].data) for code in languages}
+
+
 class ArticleForm(FlaskForm):
     language = SelectField(_l("Language of this text"), choices=lambda: list(LANGUAGES.items()),
                            validate_choice=False)
