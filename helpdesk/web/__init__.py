@@ -1,5 +1,5 @@
 """The web door: blueprints, the session user, error pages and security headers."""
-from flask import render_template, request
+from flask import redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -8,7 +8,7 @@ from helpdesk import errors
 from helpdesk.accounts import sessions
 from helpdesk.db import begin_write
 from helpdesk.extensions import db, login_manager
-from helpdesk.i18n import LANGUAGES, format_datetime, text_direction
+from helpdesk.i18n import LANGUAGES, format_datetime, isolate, text_direction
 from helpdesk.i18n import lazy_gettext as _l
 
 TEMPLATES = "templates"  # every page and its layout
@@ -94,6 +94,12 @@ def init_app(app):
 
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale()), text_direction=text_direction)
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["bdi"] = isolate  # user text in pages and mail: {{ ticket.subject|bdi }}
+
+    @app.route("/favicon.ico")
+    def favicon():
+        # Asked for by browsers and feed readers whatever a page links to; the icon itself is an SVG.
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     @app.after_request
     def _security_headers(response):

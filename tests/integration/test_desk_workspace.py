@@ -67,7 +67,7 @@ def test_agent_sees_the_whole_thread_with_internal_notes_marked(as_agent, agent,
                      page, re.S).group(1)
     assert "Internal note" in note and "Secret: this customer owes us money." in note
     assert "Status changed from Open to Answered." in page
-    assert re.search(r"<details class=\"quoted\">\s*<summary>Show quoted text</summary>\s*<pre>On Tue", page)
+    assert re.search(r'<details class="quoted">\s*<summary>Show quoted text</summary>\s*<pre dir="auto">On Tue', page)
     # Participants with their roles, and the customer side panel.
     assert re.search(r"carla@example\.test</bdi>\s*<span class=\"hint\">Requester", page)
     assert re.search(r"boss@example\.test</bdi>\s*<span class=\"hint\">In copy", page)

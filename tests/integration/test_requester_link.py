@@ -210,7 +210,7 @@ def test_side_panel_links_the_organisation_and_shows_it(as_agent, ticket, acme):
     assert answer.status_code == 302
     page = as_agent.get(answer.headers["Location"]).text
     assert "The ticket belongs to Acme Ltd now." in page
-    assert '<dd class="organisation">Acme Ltd</dd>' in page
+    assert '<dd class="organisation"><bdi dir="auto">Acme Ltd</bdi></dd>' in page
 
 
 def test_side_panel_answers_an_unknown_organisation_beside_the_field(as_agent, ticket):
