@@ -2,3 +2,8 @@
 
 MODELS = ("models",)
 TEMPLATES = "templates"  # the mails it sends (activation, password reset)
+
+
+def init_app(app):
+    """Give the audit trail its sentences for this package's actions (the module registers them on import)."""
+    from helpdesk.accounts import audit_sentences  # noqa: F401

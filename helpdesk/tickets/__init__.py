@@ -2,3 +2,8 @@
 
 MODELS = ("models", "canned", "presence", "satisfaction", "sla_models", "guest_links")
 TEMPLATES = "templates"  # the mails it sends
+
+
+def init_app(app):
+    """Give the audit trail its sentences for this package's actions (the module registers them on import)."""
+    from helpdesk.tickets import audit_sentences  # noqa: F401

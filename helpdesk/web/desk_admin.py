@@ -19,6 +19,7 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import access, history
 from helpdesk.tickets.departments import create_department, update_department
 from helpdesk.tickets.models import Department
+from helpdesk.web.audit_links import linker
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.request_values import BoundedDateField
 
@@ -229,7 +230,7 @@ def edit_department(department_id):
 def ticket_history(number):
     ticket = access.get_ticket(_actor(), number)
     return render_template("desk/admin/ticket_history.html", ticket=ticket,
-                           entries=history.ticket_history(_actor(), ticket))
+                           entries=history.ticket_history(_actor(), ticket), link=linker(_actor()))
 
 
 @bp.route("/admin/audit")
@@ -247,5 +248,6 @@ def audit_trail():
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
     filters = {name: request.args[name] for name in ("actor", "since", "until") if request.args.get(name)}
-    return render_template("desk/admin/audit.html", form=form, page=page, filters=filters), \
+    return render_template("desk/admin/audit.html", form=form, page=page, filters=filters,
+                           link=linker(_actor())), \
         400 if form.errors else 200

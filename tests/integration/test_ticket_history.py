@@ -29,7 +29,8 @@ def ticket(customer, department):
 
 
 def rows(page):
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+    """Each row's text, cells apart; links and isolated words (bdi) inside a sentence read as plain words."""
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"</?(a|bdi)\b[^>]*>", "", row))).strip()
             for row in re.findall(r'<tr id="audit-\d+">(.*?)</tr>', page, re.S)]
 
 
