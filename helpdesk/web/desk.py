@@ -35,8 +35,9 @@ def sla_due(ticket):
     if due is None:
         return None
     if due.state == sla.PAUSED:
-        return {"state": due.state, "text": _("paused while waiting on the customer"), "label": _("SLA paused"),
-                "due_at": None}
+        # The flag says "paused"; the text (a title in the queue) says why, without saying "paused" again.
+        return {"state": due.state, "label": _("SLA paused"), "due_at": None,
+                "text": _("The clock stops while the ticket waits on the customer and restarts when they reply.")}
     if due.state == sla.BREACHED:
         text = _("overdue %(time)s", time=format_timedelta(-due.remaining, threshold=1))
         label = _("SLA breached")
