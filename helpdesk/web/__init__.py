@@ -10,6 +10,7 @@ from helpdesk.db import begin_write
 from helpdesk.extensions import db, login_manager
 from helpdesk.i18n import LANGUAGES, format_datetime, isolate, text_direction
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.timezones import zone_label
 
 TEMPLATES = "templates"  # every page and its layout
 
@@ -94,6 +95,7 @@ def init_app(app):
 
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale()), text_direction=text_direction)
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["zone"] = zone_label  # a time zone in the reader's words: {{ user.timezone|zone }}
     app.jinja_env.filters["bdi"] = isolate  # user text in pages and mail: {{ ticket.subject|bdi }}
 
     @app.route("/favicon.ico")

@@ -13,6 +13,7 @@ from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import PRIORITIES, Department
+from helpdesk.timezones import zone_label
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.guards import admins_only, current_actor
 from helpdesk.web.ticket_forms import timezone_choices
@@ -77,7 +78,7 @@ def _calendar_form(calendar=None, from_request=False):
         form = CalendarForm(formdata=None, name=calendar.name, time_zone=calendar.time_zone or "",
                             around_the_clock=calendar.around_the_clock)
     zone = current_app.config["BUSINESS_TIMEZONE"]
-    form.time_zone.choices = [("", _("The desk's time zone (%(zone)s)", zone=zone)), *timezone_choices()]
+    form.time_zone.choices = [("", _("The desk's time zone (%(zone)s)", zone=zone_label(zone))), *timezone_choices()]
     return form
 
 

@@ -121,6 +121,24 @@ def test_the_ticket_forms_problem_time_zone_uses_the_same_list(client, customer)
     assert "data-browser-zone" not in select_tag(page, "problem_timezone")
 
 
+def test_zones_shown_on_pages_are_named_in_the_readers_language(client, admin_user, department):
+    from helpdesk.tickets import sla
+
+    night = sla.create_calendar(admin_user, name="Night shift", time_zone="Asia/Tehran")
+    log_in(client, "admin@example.test")
+    client.set_cookie("lang", "de")
+    outside_menus = re.sub(r"<select.*?</select>", "", client.get("/agent/admin/sla/").text, flags=re.S)
+    assert "<td>Iran (Teheran)</td>" in outside_menus and "Asia/Tehran" not in outside_menus
+    outside_menus = re.sub(r"<select.*?</select>", "", client.get(f"/agent/admin/sla/calendars/{night.id}").text,
+                           flags=re.S)
+    assert "Iran (Teheran)" in outside_menus and "Asia/Tehran" not in outside_menus
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin", email="admin@example.test", full_name="Ada Admin")
+
+
 @pytest.mark.parametrize("saved, current", [("US/Pacific", "America/Los_Angeles"), ("Europe/Kiev", "Europe/Kyiv"),
                                             ("Etc/UTC", "UTC"), ("Europe/Berlin", "Europe/Berlin"),
                                             ("Factory", None), ("localtime", None), ("Etc/GMT-3", None),
