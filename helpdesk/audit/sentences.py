@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from helpdesk.i18n import isolate
 from helpdesk.i18n import lazy_gettext as _l
 
 
@@ -39,11 +40,6 @@ def _text(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_text(v) for v in value)
     return "" if value is None else str(value)
-
-
-def isolate(text) -> Markup:
-    """Words people typed set apart from the page's direction (Latin text on a Persian page), escaped."""
-    return Markup('<bdi dir="auto">%s</bdi>') % text
 
 
 def _html(value, link) -> Markup:
