@@ -59,7 +59,7 @@ def test_details_given_on_the_form_are_shown_on_both_ticket_pages_and_filter_the
     expect(card.locator("h2")).to_have_text("Details given with the ticket")
     expect(card.locator(".detail-reference")).to_have_text("ORD-2024-118")
     expect(card.locator(".detail-server-ip")).to_have_text("203.0.113.7")
-    expect(card.locator(".detail-problem-started")).to_contain_text("(given in the time zone Europe/Berlin)")
+    expect(card.locator(".detail-problem-started")).to_contain_text("(given in the time zone Germany (Berlin))")
     diagnostics = card.locator("pre.diagnostics")
     expect(diagnostics).to_contain_text("hop15.backbone.example.net")
     assert "mono" in diagnostics.evaluate("el => getComputedStyle(el).fontFamily")
