@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -74,23 +75,6 @@ class Counter(Model):
     value = sa.Column(sa.BigInteger, nullable=False)
 
 
-def next_value(session, name: str, start: int) -> int:
-    """Return the next value of counter ``name``; the row stays locked until the caller commits.
-    In a deferred batch the row is bumped once, later values are counted in memory and the last
-    one is written when the batch flushes (the lock held since the first bump keeps them ours)."""
-    if deferring(session):
-        taken = session.info.setdefault(_COUNTERS, {})
-        if name in taken:
-            taken[name] += 1
-            return taken[name]
-        taken[name] = _bump(session, name, start)
-        table = Counter.__table__  # Core: no autoflush of the batch's rows before their fast write
-        when_flushed(session, lambda: session.execute(
-            sa.update(table).where(table.c.name == name).values(value=taken[name])))
-        return taken[name]
-    return _bump(session, name, start)
-
-
 def _bump(session, name, start):
     bumped = session.execute(
         sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
@@ -106,24 +90,20 @@ def _bump(session, name, start):
         return _bump(session, name, start)
 
 
-_BATCH = "helpdesk_batch"
-_DEFERRED = "helpdesk_deferred"
-_COUNTERS = "helpdesk_deferred_counters"
-_AFTER_FLUSH = "helpdesk_after_flush"
-_BATCH_STATE = (_DEFERRED, _COUNTERS, _AFTER_FLUSH)
+_BATCH = "helpdesk_batch"  # session.info: the Batch the session is running, if any
 _SQLITE_IMMEDIATE = "helpdesk_sqlite_immediate"
 
 
 def commit_service_call(session):
-    """End a public service call: commit, unless a caller runs several calls in one ``batch`` (the mail
-    gateway does), in which case the batch commits them all at once. In a ``batch`` each call is
-    flushed (so a savepoint around it holds its rows), except in a deferred batch, which writes
-    everything in one flush at its end."""
-    if session.info.get(_BATCH):
-        if not session.info.get(_DEFERRED):
-            session.flush()
-    else:
+    """End a public service call: commit, unless a caller runs several calls in one ``Batch`` (the mail
+    gateway does), in which case the batch commits them all at once. In a batch each call is flushed
+    (so a savepoint around it holds its rows), except in a deferred batch, which writes everything
+    at its end."""
+    current = session.info.get(_BATCH)
+    if current is None:
         session.commit()
+    elif not current.deferred:
+        session.flush()
 
 
 def begin_write(session):
@@ -135,89 +115,241 @@ def begin_write(session):
 
 
 def in_batch(session) -> bool:
-    return bool(session.info.get(_BATCH))
+    return _BATCH in session.info
 
 
-def deferring(session) -> bool:
-    """True inside a deferred batch: rows get their ids only when the batch ends."""
-    return bool(session.info.get(_DEFERRED))
+_TRANSACTION_CACHE = "helpdesk_transaction_cache"
 
 
-def when_flushed(session, callback):
-    """Run ``callback()`` once the session's pending rows have ids: at once (after a flush), or in a
-    deferred batch after its single flush, before it commits (callbacks may add or change rows)."""
-    if session.info.get(_DEFERRED):
-        session.info.setdefault(_AFTER_FLUSH, []).append(callback)
+def transaction_cache(session, kind: str) -> dict:
+    """A dict for ``kind`` that lives as long as the session's current transaction, for settings read many
+    times in one (the SLA targets of a mail batch's hundred tickets, or of a queue page's fifty). A change
+    to them is seen from the next transaction on, which is where service calls that change them commit."""
+    if isinstance(session, scoped_session):
+        session = session()
+    transaction = session.get_transaction()
+    if transaction is None:
+        return {}
+    held = session.info.get(_TRANSACTION_CACHE)
+    if held is None or held[0] is not transaction:
+        held = session.info[_TRANSACTION_CACHE] = (transaction, {})
+    return held[1].setdefault(kind, {})
+
+
+def ensure_ids(session, *objects):
+    """Give ``objects`` their primary keys if they have none yet. In a deferred ``Batch`` new rows get
+    theirs when they join the session, so this writes nothing there; elsewhere it flushes."""
+    for obj in objects:
+        state = sa.inspect(obj)
+        if state.key is None and None in state.mapper.primary_key_from_instance(obj):
+            session.flush()
+            return
+
+
+def next_value(session, name: str, start: int) -> int:
+    """Return the next value of counter ``name``; the row stays locked until the caller commits.
+    In a deferred batch the row is bumped once, later values are counted in memory and the last
+    one is written when the batch ends (the lock held since the first bump keeps them ours)."""
+    current = session.info.get(_BATCH)
+    if current is not None and current.deferred:
+        return current.next_value(name, start)
+    return _bump(session, name, start)
+
+
+class Batch:
+    """``with Batch(session) as batch:`` runs many service calls in one transaction, committed at the end
+    (rolled back on error). Wrap each call in ``session.begin_nested()`` to keep one failure from undoing
+    the rest. Service functions that take part say so with a ``batch`` argument; the caller hands its
+    batch down to them.
+
+    ``deferred=True`` is the fast path for bulk work (the mail gateway's batches): nothing is flushed
+    until the end, where the batch's new rows go out as one multi-row INSERT per table and its changed
+    rows as one UPDATE per table and set of columns, instead of through the unit of work object by
+    object (see ``write_rows``). New rows get their primary keys as they join the session, so ids are
+    never missing. Lookups that must find rows the batch added but has not written (a second mail
+    from a new sender, a reply to a ticket opened earlier in the batch) use ``batch.index(kind)``.
+    Savepoints cannot isolate unwritten calls, so a deferred batch is all or nothing: the caller redoes
+    a failed one without ``deferred``."""
+
+    def __init__(self, session, deferred=False):
+        self.session = session() if isinstance(session, scoped_session) else session
+        self.deferred = deferred
+        self._indexes = {}
+        self._counters = {}
+        self._ids = {}
+        self._rounds = {}
+
+    def index(self, kind: str) -> dict | None:
+        """A dict for ``kind`` (e.g. Message-IDs to tickets) that lives as long as this deferred batch,
+        for lookups that must find rows it added but has not written; None in a batch that flushes."""
+        return self._indexes.setdefault(kind, {}) if self.deferred else None
+
+    def next_value(self, name, start):
+        if name not in self._counters:
+            self._counters[name] = _bump(self.session, name, start)
+        else:
+            self._counters[name] += 1
+        return self._counters[name]
+
+    def __enter__(self):
+        if _BATCH in self.session.info:
+            raise RuntimeError("batches do not nest")
+        self.session.info[_BATCH] = self
+        if self.deferred:
+            self._autoflush, self.session.autoflush = self.session.autoflush, False
+            sa.event.listen(self.session, "transient_to_pending", self._give_id)
+        begin_write(self.session)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                if self.deferred:
+                    self._write()
+                self._end()
+                self.session.commit()
+            else:
+                self.session.rollback()
+        except BaseException:
+            self.session.rollback()
+            raise
+        finally:
+            self._end()
+        return False
+
+    def _end(self):
+        if self.session.info.get(_BATCH) is self:
+            del self.session.info[_BATCH]
+            if self.deferred:
+                sa.event.remove(self.session, "transient_to_pending", self._give_id)
+                self.session.autoflush = self._autoflush
+
+    def _give_id(self, _session, obj):
+        plan = _plan_for(sa.inspect(obj).mapper)
+        if plan is not None and getattr(obj, plan.pk_key) is None:
+            setattr(obj, plan.pk_key, self._next_id(plan))
+
+    def _next_id(self, plan):
+        ids = self._ids.get(plan.table)
+        if not ids:
+            rounds, top = self._rounds.get(plan.table, (0, 0))
+            ids, top = _reserve_ids(self.session, plan, rounds, top)
+            self._ids[plan.table], self._rounds[plan.table] = ids, (rounds + 1, top)
+        return ids.pop()
+
+    def _write(self):
+        session = self.session
+        with session.no_autoflush:
+            for name, value in self._counters.items():
+                session.execute(sa.update(Counter.__table__).where(Counter.__table__.c.name == name)
+                                .values(value=value))
+            write_rows(session)
+        session.flush()  # what write_rows left: kinds of rows and changes it does not handle
+
+
+def _reserve_ids(session, plan, round_number, top):
+    """(ids, new top): ids for new rows of ``plan``'s table, highest first (they are popped), as many as
+    a round needs, doubling each round. PostgreSQL draws them from the column's sequence, as its default
+    would. On SQLite the batch holds the write lock (BEGIN IMMEDIATE), so the ids SQLite would give are
+    the next ones after the highest, counted on from ``top``, the last round's."""
+    count = min(16 << round_number, 1024)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = sorted(session.execute(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :count)"),
+            {"table": plan.table.name, "column": plan.pk.name, "count": count}).scalars())
     else:
-        session.flush()
-        callback()
+        highest = max(session.execute(sa.select(sa.func.max(plan.pk))).scalar() or 0, top)
+        ids = list(range(highest + 1, highest + 1 + count))
+    return ids[::-1], ids[-1]
 
 
-def _run_after_flush(session):
-    """End a deferred batch: insert its new rows, run the callbacks waiting for their ids (which may add
-    rows or change them), then write the changed rows. No autoflush meanwhile: a statement run by a
-    callback would otherwise first send the batch's changes through the unit of work, row by row."""
-    with session.no_autoflush:
-        _insert_all_new(session)
-        while callbacks := session.info.pop(_AFTER_FLUSH, None):
-            for callback in callbacks:
-                callback()
-            _insert_all_new(session)
-        update_changed_rows(session)
-    session.flush()  # whatever update_changed_rows left
+_INSERT_EVENTS = ("before_insert", "after_insert", "before_update", "after_update")
 
 
-def _insert_all_new(session):
-    insert_new_rows(session)
-    if session.new:  # what it could not insert; the callbacks need every id
-        session.flush()
-
-
-class _InsertPlan:
-    """How to insert a mapped class's new rows without the unit of work: its table, primary key, the
-    attribute behind each column, Python-side defaults, and the many-to-one relationships whose
-    foreign keys the unit of work would have filled in."""
+class _Plan:
+    """How to write a mapped class's rows without the unit of work: its table, primary key, the attribute
+    behind each column, Python-side defaults, and the many-to-one relationships whose foreign keys the
+    unit of work would have filled in."""
 
     def __init__(self, mapper):
+        self.mapper = mapper
         self.table = mapper.local_table
         self.pk = mapper.primary_key[0]
         self.pk_key = mapper.get_property_by_column(self.pk).key
-        self.columns = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs
-                        if prop.columns[0].table is self.table]
+        self.columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs
+                        if prop.columns[0].table is self.table}
         self.defaults = self._python_values("default")
         self.onupdates = self._python_values("onupdate")
-        self.parents = []
+        self.parents = {}
         for rel in mapper.relationships:
             if rel.direction is sa.orm.interfaces.MANYTOONE:
-                pairs = [(mapper.get_property_by_column(local).key, local,
-                          rel.mapper.get_property_by_column(remote).key, remote is rel.mapper.primary_key[0])
-                         for local, remote in rel.local_remote_pairs]
-                self.parents.append((rel.key, pairs))
+                self.parents[rel.key] = [(mapper.get_property_by_column(local).key,
+                                          rel.mapper.get_property_by_column(remote).key,
+                                          remote is rel.mapper.primary_key[0])
+                                         for local, remote in rel.local_remote_pairs]
 
     def _python_values(self, hook_name):
-        """{attribute key: (column, make)} for the columns whose ``default`` or ``onupdate`` is a Python
-        value or function: ``make()`` gives the value the unit of work would have used."""
+        """{attribute key: make} for the columns whose ``default`` or ``onupdate`` is a Python value or
+        function: ``make()`` gives the value the unit of work would have used."""
         values = {}
-        for key, column in self.columns:
+        for key, column in self.columns.items():
             hook = getattr(column, hook_name)
             if hook is not None and hook.is_scalar:
-                values[key] = (column, lambda arg=hook.arg: arg)
+                values[key] = lambda arg=hook.arg: arg
             elif hook is not None and hook.is_callable:
-                values[key] = (column, lambda arg=hook.arg: arg(None))
+                values[key] = lambda arg=hook.arg: arg(None)
         return values
 
     @staticmethod
     def usable(mapper):
+        """Whether rows of ``mapper`` can be written this way: one table, one integer key the database
+        numbers, no version counter, no defaults computed by SQL."""
         pk = mapper.primary_key
         return (mapper.inherits is None and mapper.polymorphic_on is None and mapper.version_id_col is None
                 and isinstance(mapper.local_table, sa.Table) and len(pk) == 1
                 and isinstance(pk[0].type, sa.Integer) and pk[0].autoincrement in (True, "auto")
+                and not pk[0].foreign_keys
                 and not any(hook is not None and not (hook.is_scalar or hook.is_callable)
                             for c in mapper.local_table.columns for hook in (c.default, c.onupdate)))
 
 
 _plans = {}
-_order = {}
+
+
+def _plan_for(mapper):
+    """The write plan of ``mapper``, or None when its rows are the unit of work's to write: a kind of
+    mapping this does not handle, or a model with insert or update listeners (which only a flush runs)."""
+    if mapper not in _plans:
+        _plans[mapper] = _Plan(mapper) if _Plan.usable(mapper) else None
+    if any(getattr(mapper.dispatch, name) for name in _INSERT_EVENTS):
+        return None
+    return _plans[mapper]
+
+
+def batch_writable(model) -> bool:
+    """Whether a deferred batch writes ``model``'s rows itself (else its flush does)."""
+    return _plan_for(sa.inspect(model)) is not None
+
+
+def write_rows(session):
+    """Write the session's new rows with one multi-row INSERT per table and set of columns, and its
+    changed rows with one UPDATE per table and set of changed columns, then make those objects
+    persistent and unchanged as a flush would have. What it cannot write the same way (other kinds of
+    mapping, removed children, many-to-many links, SQL expressions, rows whose parent has no id) stays
+    in the session for the flush that follows."""
+    if isinstance(session, scoped_session):
+        session = session()
+    _settle(session, _insert_new(session))
+    _settle(session, _update_changed(session))  # after the new rows: a parent whose collection gained them
+
+
+def _settle(session, written):
+    """What a flush does to the objects it wrote (identity key, attribute history committed), in public calls."""
+    for obj, pk_key, pk in written:
+        sa.orm.make_transient(obj)
+        set_committed_value(obj, pk_key, pk)
+        sa.orm.make_transient_to_detached(obj)
+        session.add(obj)
 
 
 def _table_order():
@@ -226,244 +358,150 @@ def _table_order():
     return _order
 
 
-def _plan_for(mapper):
-    if mapper not in _plans:
-        _plans[mapper] = _InsertPlan(mapper) if _InsertPlan.usable(mapper) else None
-    return _plans[mapper]
+_order = {}
 
 
-def insert_new_rows(session):
-    """Insert the session's new objects with one multi-row INSERT per table (and set of columns) instead of
-    the unit of work's per-object bookkeeping, then make them persistent exactly as a flush would. Used when
-    a deferred batch ends: a mail batch adds a few hundred simple rows (tickets, messages, participants,
-    customers, outbox mail), and the unit of work cost more than the database did. Objects of a kind this
-    cannot handle (inheritance, composite keys, version counters, SQL defaults) and rows whose parents it
-    cannot resolve are left to the ordinary flush that follows."""
-    if isinstance(session, scoped_session):
-        session = session()
-    new = list(session.new)
-    if not new:
-        return
+def _insert_new(session):
     waiting = {}
-    for obj in new:
-        state = sa.inspect(obj)
-        plan = _plan_for(state.mapper)
-        if plan is None:
-            return  # let the flush order everything
-        waiting.setdefault(plan, []).append(state)
+    for obj in session.new:
+        plan = _plan_for(sa.inspect(obj).mapper)
+        if plan is not None and getattr(obj, plan.pk_key) is not None:
+            waiting.setdefault(plan, []).append(obj)
     order = _table_order()
-    pending = {state for states in waiting.values() for state in states}
-    with session.no_autoflush:
-        for plan in sorted(waiting, key=lambda p: order.get(p.table, len(order))):
-            states = waiting[plan]
-            while states:
-                ready, later = [], []
-                for state in states:
-                    values = _row_values(plan, state, pending)
-                    (later if values is None else ready).append((state, values))
-                if not ready:
-                    return  # a cycle or an unknown parent: the flush sorts it out
-                _insert(session, plan, ready)
-                pending.difference_update(state for state, _ in ready)
-                states = [state for state, _ in later]
+    skipped = set()  # rows whose parent stays for the flush: their children stay too
+    written = []
+    for plan in sorted(waiting, key=lambda p: order.get(p.table, len(order))):
+        rows = []
+        for obj in sorted(waiting[plan], key=lambda o: getattr(o, plan.pk_key)):
+            values = _new_values(plan, obj, skipped)
+            if values is None:
+                skipped.add(obj)
+            else:
+                rows.append((obj, values))
+        _execute_grouped(session, sa.insert(plan.table), plan, rows)
+        for obj, values in rows:
+            data = sa.inspect(obj).dict
+            for key, value in values.items():  # the defaults and foreign keys the row got
+                if key not in data:
+                    set_committed_value(obj, key, value)
+            written.append((obj, plan.pk_key, values[plan.pk_key]))
+    return written
 
 
-def _row_values(plan, state, pending):
-    """{attribute key: value} of the row ``state`` stands for, or None while a parent has no id yet."""
+def _new_values(plan, obj, skipped):
+    """{attribute key: value} of a new row; None while a parent has no id or stays for the flush."""
+    state = sa.inspect(obj)
     data = state.dict
-    values = {key: data[key] for key, _column in plan.columns if key in data}
-    for rel_key, pairs in plan.parents:
+    values = {key: data[key] for key in plan.columns if key in data}
+    for key in plan.defaults:
+        if key not in values:
+            values[key] = plan.defaults[key]()
+    for rel_key, pairs in plan.parents.items():
         if rel_key not in data:
             continue
         parent = data[rel_key]
         if parent is None:
-            for local_key, _local, _remote_key, _is_pk in pairs:
+            for local_key, _remote_key, _is_pk in pairs:
                 values.setdefault(local_key, None)
             continue
-        parent_state = sa.inspect(parent)
-        if parent_state in pending or parent_state.key is None:
+        resolved = _parent_values(parent, pairs, skipped)
+        if resolved is None:
             return None
-        for local_key, _local, remote_key, is_pk in pairs:
-            values[local_key] = parent_state.key[1][0] if is_pk else getattr(parent, remote_key)
-    for key, (_column, make) in plan.defaults.items():
-        if key not in values:
-            values[key] = make()
+        values.update(resolved)
     return values
 
 
-def _insert(session, plan, rows):
-    columns = dict(plan.columns)
+def _parent_values(parent, pairs, skipped):
+    """The foreign key values a child of ``parent`` carries; None if the parent is not written yet."""
+    if parent in skipped:
+        return None
+    parent_state = sa.inspect(parent)
+    identity = parent_state.identity
+    if identity is None:
+        if not parent_state.pending or _plan_for(parent_state.mapper) is None:
+            return None
+        identity = parent_state.mapper.primary_key_from_instance(parent)
+        if None in identity:
+            return None
+    return {local_key: identity[0] if is_pk else getattr(parent, remote_key)
+            for local_key, remote_key, is_pk in pairs}
+
+
+def _execute_grouped(session, statement, plan, rows):
+    """Run ``statement`` once per set of keys among ``rows`` ((object, values) pairs), as an executemany."""
     groups = {}
-    for state, values in rows:
-        groups.setdefault(frozenset(values), []).append((state, values))
-    dialect = session.get_bind().dialect.name
-    for keys, members in groups.items():
-        if dialect in ("sqlite", "postgresql") and plan.pk_key not in keys:
-            # Ids given up front make the insert a plain executemany of one statement (prepared once).
-            # With RETURNING, SQLite returns ids a row at a time, and psycopg re-parses the long
-            # multi-row statement of every batch.
-            for (_state, values), new_id in zip(members, _new_ids(session, plan, len(members), dialect),
-                                                strict=True):
-                values[plan.pk_key] = new_id
-            keys = keys | {plan.pk_key}
-        params = [{columns[key].key: value for key, value in values.items()} for _state, values in members]
-        if plan.pk_key in keys:
-            session.execute(sa.insert(plan.table), params)
-        else:
-            ids = session.execute(sa.insert(plan.table).returning(plan.pk, sort_by_parameter_order=True),
-                                  params).scalars().all()
-            for (_state, values), new_id in zip(members, ids, strict=True):
-                values[plan.pk_key] = new_id
-        for state, values in members:
-            state.dict.update(values)
-    # What the unit of work does with the objects it inserted: identity keys, committed attribute state.
-    session._register_persistent({state for state, _values in rows})
+    for _obj, values in rows:
+        groups.setdefault(frozenset(values), []).append(values)
+    for members in groups.values():
+        session.execute(statement, [{plan.columns[key].key: value for key, value in values.items()}
+                                    for values in members])
 
 
-def _new_ids(session, plan, count, dialect):
-    if dialect == "sqlite":
-        # A batch holds SQLite's write lock (BEGIN IMMEDIATE), so the ids SQLite would give are the next
-        # ones after the highest.
-        highest = session.execute(sa.select(sa.func.max(plan.pk))).scalar() or 0
-        return range(highest + 1, highest + 1 + count)
-    # PostgreSQL: drawn from the column's sequence, as the default would.
-    return sorted(session.execute(
-        sa.text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :count)"),
-        {"table": plan.table.name, "column": plan.pk.name, "count": count}).scalars())
-
-
-def update_changed_rows(session):
-    """Write the column changes of the session's modified objects with one executemany per table and set of
-    changed columns (the unit of work sends an UPDATE per object whenever consecutive objects changed
-    different columns), then mark them unchanged as a flush would. Objects with other pending changes
-    (removed children, many-to-many links, SQL expressions) are left to the flush."""
-    if isinstance(session, scoped_session):
-        session = session()
+def _update_changed(session):
     groups = {}
-    for state in list(session.identity_map._modified):
+    for obj in session.dirty:
+        state = sa.inspect(obj)
         plan = _plan_for(state.mapper)
-        if plan is None or state.key is None or state.deleted or state.obj() is None:
+        if plan is None or state.key is None or state.deleted:
             continue
         values = _changed_values(plan, state)
-        if values:
-            groups.setdefault((plan, frozenset(values)), []).append((state, values))
-    if not groups:
-        return
-    with session.no_autoflush:
-        for (plan, keys), members in groups.items():
-            columns = dict(plan.columns)
-            statement = sa.update(plan.table).where(plan.pk == sa.bindparam("_helpdesk_pk")).values(
-                {columns[key].key: sa.bindparam(columns[key].key) for key in keys})
-            session.execute(statement, [{"_helpdesk_pk": state.key[1][0],
-                                         **{columns[key].key: value for key, value in values.items()}}
-                                        for state, values in members])
-            for state, values in members:
-                state.dict.update(values)
-        states = [(state, state.dict) for members in groups.values() for state, _values in members]
-        sa.orm.state.InstanceState._commit_all_states(states, session.identity_map)
-
-
-_NO_LOAD = sa.orm.attributes.PASSIVE_NO_INITIALIZE  # history of what is loaded, without loading anything
+        if values is not None:
+            groups.setdefault((plan, frozenset(values)), []).append((obj, state.identity[0], values))
+    written = []
+    for (plan, keys), members in groups.items():
+        if not keys:  # only collections that gained written children: nothing to send
+            written.extend((obj, plan.pk_key, pk) for obj, pk, _values in members)
+            continue
+        statement = sa.update(plan.table).where(plan.pk == sa.bindparam("_helpdesk_pk")).values(
+            {plan.columns[key].key: sa.bindparam(plan.columns[key].key) for key in keys})
+        session.execute(statement, [{"_helpdesk_pk": pk, **{plan.columns[key].key: value
+                                                            for key, value in values.items()}}
+                                    for _obj, pk, values in members])
+        for obj, pk, values in members:
+            for key in plan.onupdates:
+                set_committed_value(obj, key, values[key])
+            written.append((obj, plan.pk_key, pk))
+    return written
 
 
 def _changed_values(plan, state):
-    """{attribute key: new value} for a modified object's changed columns; None if it has changes this
-    cannot write (the flush will)."""
-    changed = state.committed_state
-    if not changed:
-        return None
-    columns = dict(plan.columns)
-    parents = dict(plan.parents)
+    """{attribute key: new value} for a modified object's changed columns ({} when it only gained written
+    children); None if it has changes this cannot write (the flush will)."""
     values = {}
-    for key in changed:
-        if key in columns:
+    for key in set(state.attrs.keys()) - state.unmodified:
+        history = state.attrs[key].history  # what changed, without loading anything
+        if key in plan.columns:
+            if not (history.added or history.deleted):
+                continue
             if key not in state.dict:
                 return None
             value = state.dict[key]
             if isinstance(value, sa.sql.ClauseElement):
                 return None
-            history = state.get_history(key, _NO_LOAD)
-            if history.added or history.deleted:
-                values[key] = value
-        elif key in parents:
-            history = state.get_history(key, _NO_LOAD)
+            values[key] = value
+        elif key in plan.parents:
             if not (history.added or history.deleted):
                 continue
             parent = state.dict.get(key)
             if parent is None:
                 return None  # taken off its parent: maybe an orphan to delete, which is the flush's call
-            parent_state = sa.inspect(parent)
-            if parent_state.key is None:
+            resolved = _parent_values(parent, plan.parents[key], set())
+            if resolved is None or sa.inspect(parent).identity is None:
                 return None
-            for local_key, _local, remote_key, is_pk in parents[key]:
-                values[local_key] = parent_state.key[1][0] if is_pk else getattr(parent, remote_key)
+            values.update(resolved)
         else:
-            # A collection: fine if it only gained children that are already written (their foreign
-            # key is theirs to carry); anything else (a removed child, a many-to-many link) is the flush's.
-            prop = state.mapper.get_property(key)
-            if prop.secondary is not None:
+            # A collection: fine if it only gained children that are written (their foreign key is
+            # theirs to carry); anything else (a removed child, a many-to-many link) is the flush's.
+            prop = state.mapper.attrs[key]
+            if getattr(prop, "secondary", None) is not None or history.deleted:
                 return None
-            history = state.get_history(key, _NO_LOAD)
-            if history.deleted or any(sa.inspect(child).key is None for child in history.added):
+            if any(sa.inspect(child).identity is None for child in history.added):
                 return None
-    if not values:
-        return None
-    for key, (_column, make) in plan.onupdates.items():
-        if key not in values:
-            values[key] = make()
+    if values:  # as the unit of work: onupdate columns change only with an UPDATE
+        for key, make in plan.onupdates.items():
+            if key not in values:
+                values[key] = make()
     return values
-
-
-class batch:
-    """``with batch(session):`` runs service calls in one transaction committed at the end (rolled back
-    on error). Wrap each call in ``session.begin_nested()`` to keep one failure from undoing the rest.
-
-    ``deferred=True`` is the fast path for bulk work (the mail gateway's batches): no flush until the
-    end, so the inserts of a hundred tickets go out as a few multi-row statements. Savepoints cannot
-    isolate unflushed calls, so a deferred batch is all or nothing: the caller redoes a failed one
-    without ``deferred``. Lookups that must see rows added earlier in the batch consult the caller's
-    own in-memory indexes (see ``deferred_index``)."""
-
-    def __init__(self, session, deferred=False):
-        self.session = session
-        self.deferred = deferred
-
-    def __enter__(self):
-        self.session.info[_BATCH] = True
-        if self.deferred:
-            self.session.info[_DEFERRED] = True
-        begin_write(self.session)
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            if exc_type is None:
-                if self.deferred:
-                    _run_after_flush(self.session)
-                self.session.info.pop(_BATCH, None)
-                self.session.commit()
-            else:
-                self.session.rollback()
-        except BaseException:
-            self.session.rollback()
-            raise
-        finally:
-            self.session.info.pop(_BATCH, None)
-            for key in _BATCH_STATE:
-                self.session.info.pop(key, None)
-            self.session.info.pop(_INDEX, None)
-        return False
-
-
-_INDEX = "helpdesk_deferred_index"
-
-
-def deferred_index(session, kind: str) -> dict | None:
-    """A dict for ``kind`` (e.g. Message-IDs to tickets) that lives as long as the current deferred
-    batch, for lookups that must find rows the batch added but has not written yet; None outside one."""
-    if not session.info.get(_DEFERRED):
-        return None
-    return session.info.setdefault(_INDEX, {}).setdefault(kind, {})
 
 
 def configure_sqlite(engine):

@@ -16,7 +16,7 @@ from helpdesk.accounts.models import (
     Organisation,
     User,
 )
-from helpdesk.db import commit_service_call, deferred_index, utcnow
+from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES, valid_timezone
@@ -76,14 +76,15 @@ def get_by_email(email: str):
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
-def users_by_email(emails) -> dict:
-    """{email: User} for those of the (normalised) ``emails`` that belong to a user; one query."""
+def users_by_email(emails, batch=None) -> dict:
+    """{email: User} for those of the (normalised) ``emails`` that belong to a user; one query. In a
+    deferred ``batch`` it also finds the users the batch created."""
     emails = [e for e in dict.fromkeys(emails) if e]
     if not emails:
         return {}
     # In a deferred batch, users it created are not written yet: a cache of every address looked
     # up (None: no such user) answers for them, and saves a query for senders who write again.
-    cache = deferred_index(db.session, "users_by_email")
+    cache = batch.index("users_by_email") if batch is not None else None
     if cache is None:
         return {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(emails)))}
     missing = [e for e in emails if e not in cache]
@@ -93,16 +94,16 @@ def users_by_email(emails) -> dict:
     return {e: cache[e] for e in emails if cache[e] is not None}
 
 
-def find_or_create_customer(email: str, full_name: str = "", known=None) -> User:
+def find_or_create_customer(email: str, full_name: str = "", known=None, batch=None) -> User:
     """The user with ``email``, created as a customer without a password when unknown. ``known`` is a
     ``users_by_email`` result the caller already has. Does not commit or flush: for use inside
-    another service call."""
+    another service call (``batch``: the one it runs in, if any)."""
     email = normalise_email(email)
-    user = (known if known is not None else users_by_email([email])).get(email)
+    user = (known if known is not None else users_by_email([email], batch)).get(email)
     if user is None:
         user = User(email=email, full_name=clean_name(full_name), role=ROLE_CUSTOMER)
         db.session.add(user)
-        if (cache := deferred_index(db.session, "users_by_email")) is not None:
+        if batch is not None and (cache := batch.index("users_by_email")) is not None:
             cache[email] = user
     elif not user.full_name and clean_name(full_name):
         user.full_name = clean_name(full_name)

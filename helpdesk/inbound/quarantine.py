@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from helpdesk import storage
-from helpdesk.db import batch, begin_write, parse_id, utcnow
+from helpdesk.db import Batch, begin_write, parse_id, utcnow
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -141,7 +141,7 @@ def open_ticket_by_hand(actor, inbound_id, *, requester_email, subject=None) -> 
     row = get(actor, inbound_id, for_update=True)
     mail = gateway().read(storage.get(row.raw_key), max_attachment_bytes=current_app.config["MAX_ATTACHMENT_BYTES"])
     attachments = [tickets.NewAttachment(a.filename, a.content_type, a.data, a.content_id) for a in mail.attachments]
-    with batch(db.session):
+    with Batch(db.session):
         row.status, row.outcome, row.processed_at = PROCESSED, "opened_by_hand", utcnow()
         ticket = tickets.open_ticket(
             actor, subject=subject or mail.subject or _("(no subject)"),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
-from helpdesk.db import batch, commit_service_call, utcnow
+from helpdesk.db import Batch, commit_service_call, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
@@ -638,7 +638,7 @@ def feedback_to_ticket(actor, vote_id):
     text = article.translation(default_language(), default_language())
     title = text.title if text else str(article.id)
     base = current_app.config["BASE_URL"].rstrip("/")
-    with batch(db.session):
+    with Batch(db.session):
         ticket = tickets.open_ticket(
             actor, subject=str(_l("Knowledge base feedback: %(title)s", title=title))[:255],
             body_text=f"{feedback.comment}\n\n{base}/kb/articles/{article.id}", requester_email=feedback.email,

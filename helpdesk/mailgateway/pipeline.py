@@ -7,7 +7,7 @@ import os
 import re
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import getaddresses, parseaddr
 
 import sqlalchemy as sa
@@ -18,16 +18,7 @@ from helpdesk import storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.actors import MAIL_GATEWAY
-from helpdesk.db import (
-    batch,
-    begin_write,
-    commit_service_call,
-    deferring,
-    in_batch,
-    insert_new_rows,
-    utcnow,
-    when_flushed,
-)
+from helpdesk.db import Batch, commit_service_call, ensure_ids, utcnow
 from helpdesk.errors import HelpdeskError, NotFound
 from helpdesk.extensions import db
 from helpdesk.jobs import discard_since, pending_mark, run_task
@@ -92,7 +83,15 @@ def store_batch(batch, on_stored=None, prepared=None):
     prepared = prepared or [None] * len(batch)
     keyed = [(item, *(ready.fingerprint if ready else fingerprint(item.raw)), ready)
              for item, ready in zip(batch, prepared, strict=True)]
-    begin_write(db.session)
+    try:
+        with Batch(db.session, deferred=True):  # the rows in one multi-row INSERT
+            return _store(batch, keyed, on_stored)
+    except sa.exc.IntegrityError:
+        # Another gateway process stored some of these at the same moment: store one by one.
+        return _store_one_by_one(keyed, on_stored)
+
+
+def _store(batch, keyed, on_stored):
     prints = [fp for _, fp, _, _ in keyed]
     refs = [(item.mailbox, item.source_ref) for item in batch if item.source_ref]
     known = set(db.session.scalars(sa.select(InboundMessage.fingerprint).where(InboundMessage.fingerprint.in_(prints))))
@@ -114,13 +113,6 @@ def store_batch(batch, on_stored=None, prepared=None):
         on_stored(db.session)
     # The raw bytes reach the disk before the rows that refer to them are committed (and the server is told).
     storage.flush_to_disk()
-    try:
-        insert_new_rows(db.session)  # one multi-row INSERT
-        db.session.commit()
-    except sa.exc.IntegrityError:
-        # Another gateway process stored some of these at the same moment: store one by one.
-        db.session.rollback()
-        return _store_one_by_one(keyed, on_stored)
     return result
 
 
@@ -179,8 +171,8 @@ def _store_one_by_one(keyed, on_stored):
 
 # --------------------------------------------------------------------------- context
 
-def make_context(rows=()):
-    """What the rules need to know, read once for a batch of stored ``rows``."""
+def make_context(rows=(), batch=None):
+    """What the rules need to know, read once for a ``batch`` of stored ``rows``."""
     config = current_app.config
     own = {a.lower() for a in config.get("MAIL_HELPDESK_ADDRESSES", []) if a}
     own.add(config["MAIL_DEFAULT_FROM"].lower())
@@ -191,8 +183,8 @@ def make_context(rows=()):
     for mailbox in config.get("MAIL_MAILBOXES") or []:
         if mailbox.get("address"):
             own.add(mailbox["address"].lower())
-    if deferring(db.session):  # one query for the batch's senders instead of one per new ticket
-        accounts.users_by_email([r.sender for r in rows if r.sender])
+    if batch is not None and batch.deferred:  # one query for the batch's senders instead of one per new ticket
+        accounts.users_by_email([r.sender for r in rows if r.sender], batch)
     return rules.Context(
         own_addresses=frozenset(own),
         loop_marker=config["MAIL_MESSAGE_ID_DOMAIN"],
@@ -203,6 +195,7 @@ def make_context(rows=()):
         departments=tuple((d_id, name, (inbound or "").lower()) for d_id, name, inbound, _ in departments),
         prior_counts=rules.recent_counts([r.sender for r in rows], min((r.id for r in rows), default=0)),
         batch_counts={},
+        batch=batch,
     )
 
 
@@ -217,16 +210,15 @@ def process(row: InboundMessage, context=None, department_name=None, mail=None) 
     any failure leaves it quarantined with the step and the reason. Inside a ``batch`` each message
     runs in its own savepoint, so one failure never undoes the others (a deferred batch has no
     savepoints: there a failure sends the whole batch back to be redone message by message)."""
-    if not in_batch(db.session):
-        with batch(db.session):
+    if context is None or context.batch is None:
+        with Batch(db.session) as unit:
+            context = make_context(batch=unit) if context is None else replace(context, batch=unit)
             outcome = process(row, context, department_name, mail)
-            when_flushed(db.session, _write_links)
         _emit_logs()
         return outcome
     started = time.perf_counter()
-    context = context or make_context()
     step = "parse"
-    if deferring(db.session):
+    if context.batch.deferred:
         try:
             outcome, step = _steps(row, context, department_name, mail)
         except Exception as exc:
@@ -277,7 +269,7 @@ def _steps(row, context, department_name, mail=None):
             step = "classify"
             verdict = rules.classify(mail, context)
             step = "thread"
-            route = thread_for(mail)
+            route = thread_for(mail, context.batch)
             step = "act"
             return _act(row, mail, verdict, route, context, department_name), step
     except Exception as exc:
@@ -319,6 +311,7 @@ def _finish(row, status, outcome, ticket=None, verdict=None):
     row.processed_at = utcnow()
     row.step = None
     if ticket is not None:
+        ensure_ids(db.session, ticket)
         row.ticket_id = ticket.id
     row.error = None
     row.reason_code = verdict.reason_code if verdict is not None and verdict.reason_code else None
@@ -346,7 +339,7 @@ def _discard(row, mail, verdict, route, context, department_name):
 
 
 def _record_bounce(row, mail, verdict, route, context, department_name):
-    return _record_on_ticket(row, mail, _bounce_ticket(mail, route), "bounce", verdict, {
+    return _record_on_ticket(row, mail, _bounce_ticket(mail, route, context.batch), "bounce", verdict, {
         "type": "bounce", "from": mail.from_addr or "", "detail": _bounce_detail(mail)})
 
 
@@ -376,13 +369,13 @@ def _deliver(row, mail, verdict, route, context, department_name):
     sender = intake.Sender(address, name, agent, ambiguous=mail.sender_ambiguous,
                            authenticated=fallback is None and authentication.sender_trusted(mail, trusted_ids))
     arrival = _arrival(mail, verdict, route, context, department_name, sender, fallback)
-    received = intake.receive(sender, arrival, intake.Policy.from_config(current_app.config), via=MAIL_GATEWAY)
+    received = intake.receive(sender, arrival, intake.Policy.from_config(current_app.config), via=MAIL_GATEWAY,
+                              batch=context.batch)
     decision = received.decision
     if decision.refused:
         return _refuse(row, decision.reason, decision.params)
     outcome = _DELIVERED[decision.action]
-    # A ticket being written is set on the row now; a new one's id comes with the batch's flush (_outcome_for).
-    _finish(row, PROCESSED, outcome, None if decision.action == intake.NEW_TICKET else received.ticket)
+    _finish(row, PROCESSED, outcome, received.ticket)
     return _outcome_for(row, received.ticket, outcome)
 
 
@@ -410,19 +403,7 @@ def _refuse(row, code, params, error=NotFound):
 
 
 def _outcome_for(row, ticket, outcome=None):
-    # A new ticket's id exists once the batch flushes; the link is set then, written with the row's other changes.
-    if ticket.id is None or row.ticket_id != ticket.id:
-        db.session.info.setdefault(_LINKS, []).append((row, ticket))
     return Outcome("", outcome or row.outcome, ticket.number, row.message_id, row.id)
-
-
-_LINKS = "helpdesk_inbound_links"
-
-
-def _write_links():
-    """Link this batch's inbound rows to the tickets they created (once those have ids)."""
-    for row, ticket in db.session.info.pop(_LINKS, None) or ():
-        row.ticket_id = ticket.id
 
 
 def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
@@ -435,12 +416,12 @@ def _record_on_ticket(row, mail, ticket, outcome, verdict, event):
     return Outcome("", outcome, ticket.number, row.message_id, row.id, verdict.reason)
 
 
-def _bounce_ticket(mail, route):
+def _bounce_ticket(mail, route, batch):
     """The ticket a delivery report is about: the Message-ID an RFC 3464 report names, the ticket the report
     itself threads to, else what the quoted original in its text names (a Message-ID we sent, the
     ``[#1042]`` tag)."""
     if mail.bounced_message_id:
-        found = ticket_for_message_ids([mail.bounced_message_id])
+        found = ticket_for_message_ids([mail.bounced_message_id], batch)
         if found is not None:
             return found
     if route.ticket is not None:
@@ -448,9 +429,9 @@ def _bounce_ticket(mail, route):
     originals = [a.data[:20000].decode("utf-8", "replace") for a in mail.attachments
                  if a.content_type in ("text/rfc822-headers", "message/rfc822", "message/global")]
     quoted = "\n".join([(mail.text or "")[:20000], *originals])
-    found = ticket_for_message_ids(re.findall(r"<[^<>\s@]+@[^<>\s]+>", quoted)[:20])
+    found = ticket_for_message_ids(re.findall(r"<[^<>\s@]+@[^<>\s]+>", quoted)[:20], batch)
     if found is None and (number := reply_matching.number_from_subject(quoted)) is not None:
-        found = reply_matching.ticket_by_number(number)
+        found = reply_matching.ticket_by_number(number, batch)
     return found
 
 
@@ -574,24 +555,23 @@ def process_stored(stored, department_name=None, should_stop=lambda: False, pars
             log.info("mail batch redone message by message: %s failed (%s: %s)", exc, type(exc.__cause__).__name__,
                      exc.__cause__)
             db.session.info.pop(_LOGS, None)
-            db.session.info.pop(_LINKS, None)
         except Exception:
             log.warning("mail batch: the final write failed; redone message by message", exc_info=True)
             db.session.info.pop(_LOGS, None)
-            db.session.info.pop(_LINKS, None)
     return _process_stored(stored, department_name, should_stop, deferred=False)
 
 
 def _process_stored(stored, department_name, should_stop, deferred, parsed=None):
     outcomes = []
-    with batch(db.session, deferred=deferred):
+    with Batch(db.session, deferred=deferred) as unit:
         # The store commit expired the rows; their ids are in the identity keys without a query each.
         ids = [sa.inspect(row).identity[0] for _item, row in stored if row is not None]
         if ids:  # reload them all in one query
             db.session.scalars(sa.select(InboundMessage).where(InboundMessage.id.in_(ids))
                                .execution_options(populate_existing=True)).all()
-        context = make_context([row for _item, row in stored if row is not None])
-        parsed = _parse_and_prefetch([row for _item, row in stored if row is not None], parsed) if deferred else {}
+        rows = [row for _item, row in stored if row is not None]
+        context = make_context(rows, unit)
+        parsed = _parse_and_prefetch(rows, unit, parsed) if deferred else {}
         for item, row in stored:
             if row is None:
                 outcomes.append(Outcome(item.label, "duplicate", None, fingerprint(item.raw)[1], None,
@@ -602,12 +582,11 @@ def _process_stored(stored, department_name, should_stop, deferred, parsed=None)
             done = process(row, context, department_name, parsed.get(row.id))
             outcomes.append(Outcome(item.label, done.outcome, done.ticket_number, done.message_id,
                                     done.inbound_id, done.reason))
-        when_flushed(db.session, _write_links)
     _emit_logs()
     return outcomes
 
 
-def _parse_and_prefetch(rows, ready=None) -> dict:
+def _parse_and_prefetch(rows, batch, ready=None) -> dict:
     """Parse a batch up front (but for what is ``ready``: parsed by a parser process) and read every ticket
     its mail may thread to in a few queries. A message that does not parse is left for its own parse
     step to quarantine."""
@@ -623,7 +602,7 @@ def _parse_and_prefetch(rows, ready=None) -> dict:
         message_ids.extend(mail.in_reply_to)
         message_ids.extend(mail.references)
         message_ids.append(mail.bounced_message_id)
-    reply_matching.prefetch(numbers, message_ids)
+    reply_matching.prefetch(numbers, message_ids, batch)
     return parsed
 
 
@@ -760,8 +739,4 @@ def retry(actor, inbound_id) -> Outcome:
     if row is None:
         raise NotFound()
     row.status = RECEIVED
-    with batch(db.session):
-        outcome = process(row)
-        when_flushed(db.session, _write_links)
-    _emit_logs()
-    return outcome
+    return process(row)

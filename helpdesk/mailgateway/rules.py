@@ -44,6 +44,7 @@ class Context:
     departments: tuple = ()
     prior_counts: dict = None
     batch_counts: dict = None  # messages per sender seen in this batch (mutable on purpose)
+    batch: object = None  # the helpdesk.db.Batch the messages are processed in
 
 
 _AUTO_SUBJECT = re.compile(

@@ -3,7 +3,7 @@ savepoint so a ticket the change does not fit is reported and left as it was whi
 from dataclasses import dataclass
 
 from helpdesk.accounts.models import User
-from helpdesk.db import batch, parse_id
+from helpdesk.db import Batch, parse_id
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -92,6 +92,6 @@ def bulk_update(actor, numbers, *, status=_UNSET, priority=_UNSET, department=_U
         errors["action"] = _l("Choose a change to make.")
     if errors:
         raise ValidationFailed(errors)
-    with batch(db.session):
+    with Batch(db.session):
         results = [_bulk_update_one(actor, number, changes, close) for number in wanted]
     return results

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
-from helpdesk.db import deferred_index, utcnow
+from helpdesk.db import ensure_ids, utcnow
 from helpdesk.extensions import db
 from helpdesk.notify.service import new_message_id
 from helpdesk.sanitize import clean_name
@@ -46,7 +46,7 @@ def store_attachments(ticket, message, attachments):
 
 
 def add_message(ticket, *, kind, author, text, html, source, message_id=None, in_reply_to=None,
-                author_email=None, author_name=None, attachments=(), events=()):
+                author_email=None, author_name=None, attachments=(), events=(), batch=None):
     """A message on the ticket with its attachments (cid: images linked to them) and the system ``events``
     recorded with it; any message but an internal note is activity on the ticket."""
     now = utcnow()
@@ -59,11 +59,11 @@ def add_message(ticket, *, kind, author, text, html, source, message_id=None, in
         message_id=message_id or new_message_id(str(ticket.number)), in_reply_to=in_reply_to,
     )
     db.session.add(message)
-    reply_matching.remember(ticket, message_id=message.message_id)
+    reply_matching.remember(ticket, message_id=message.message_id, batch=batch)
     reindex_after_commit(ticket)
     stored = store_attachments(ticket, message, attachments)
     if "cid:" in html and any(a.content_id for a in stored):
-        db.session.flush()  # the attachments' ids go into the HTML
+        ensure_ids(db.session, *stored)  # the attachments' ids go into the HTML
         message.body_html = _link_inline_images(html, stored)
     if kind != INTERNAL_NOTE:
         ticket.last_activity_at = now
@@ -113,13 +113,13 @@ def set_status(ticket, actor, status):
     audit.record(actor, "ticket", ticket, "status-changed", {"status": [old, status]})
 
 
-def add_cc(ticket, email, name="", known=None):
+def add_cc(ticket, email, name="", known=None, batch=None):
     """Add ``email`` as a CC unless it is on the ticket; ``known`` is a ``users_by_email`` result.
     Returns (participant, whether it was added)."""
     existing = next((p for p in ticket.participants if p.email == email), None)
     if existing is not None:
         return existing, False
-    user = (known if known is not None else accounts.users_by_email([email])).get(email)
+    user = (known if known is not None else accounts.users_by_email([email], batch)).get(email)
     participant = Participant(ticket=ticket, email=email, name=clean_name(name), role=CC, user=user)
     db.session.add(participant)
     return participant, True
@@ -131,13 +131,14 @@ _LOCKED_COLUMNS += ["first_response_due_at", "resolution_due_at", "sla_started_a
                     "sla_paused_minutes"]  # the SLA clocks (tickets/sla/clock.py) change with the status
 
 
-def lock(ticket):
+def lock(ticket, batch=None):
     """Re-read the ticket's columns under a row lock (one SELECT ... FOR UPDATE) so concurrent
     changes serialise instead of overwriting each other. SQLite has no row locks: there a transaction
-    whose snapshot went stale is refused at its first write, so nothing is overwritten unseen."""
+    whose snapshot went stale is refused at its first write, so nothing is overwritten unseen. In a
+    deferred ``batch`` a ticket is locked once."""
     if db.session.get_bind().dialect.name == "sqlite" or sa.inspect(ticket).pending:
         return
-    locked = deferred_index(db.session, "locked_tickets")
+    locked = batch.index("locked_tickets") if batch is not None else None
     if locked is None:
         db.session.refresh(ticket, attribute_names=_LOCKED_COLUMNS, with_for_update=True)
     elif ticket.id not in locked:

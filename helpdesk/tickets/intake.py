@@ -167,36 +167,37 @@ def cc_for(arrival: Arrival, exclude) -> list[str]:
 
 # --------------------------------------------------------------------------- carrying it out
 
-def receive(sender: Sender, arrival: Arrival, policy: Policy, *, via, now=None) -> Received:
+def receive(sender: Sender, arrival: Arrival, policy: Policy, *, via, now=None, batch=None) -> Received:
     """Take in a message from ``sender`` by the rules of ``decide``; ``via`` is the door's system actor,
     which writes a customer's message or a new ticket on their behalf. A refusal writes nothing and is
-    returned (its reason and params) for the door to report."""
+    returned (its reason and params) for the door to report. ``batch``: the door's ``helpdesk.db.Batch``,
+    if it takes in many messages in one."""
     decision = decide(sender, arrival, policy, now)
     if decision.refused:
         return Received(decision)
     if decision.action == AGENT_REPLY:
         tickets.add_agent_reply(sender.agent, decision.ticket, **_content(arrival), source=arrival.source,
                                 message_id=arrival.message_id, in_reply_to=arrival.in_reply_to,
-                                events=list(arrival.events))
+                                events=list(arrival.events), batch=batch)
         return Received(decision, decision.ticket)
     if decision.action == CUSTOMER_MESSAGE:
         cc, dropped = tickets.usable_addresses(cc_for(arrival, exclude={sender.email}))
         tickets.add_customer_message(
             via, decision.ticket, **_content(arrival), source=arrival.source, message_id=arrival.message_id,
             in_reply_to=arrival.in_reply_to, author_email=sender.email, author_name=sender.name,
-            events=[*arrival.events, *dropped], cc=cc)
+            events=[*arrival.events, *dropped], cc=cc, batch=batch)
         return Received(decision, decision.ticket)
-    return Received(decision, _open(sender, arrival, decision, via))
+    return Received(decision, _open(sender, arrival, decision, via, batch))
 
 
-def _open(sender, arrival, decision, via):
+def _open(sender, arrival, decision, via, batch):
     cc, dropped = tickets.usable_addresses(cc_for(arrival, exclude={sender.email, decision.requester_email}))
     return tickets.open_ticket(
         sender.agent if decision.opened_by_agent else via, subject=arrival.subject, **_content(arrival),
         requester_email=decision.requester_email, requester_name=decision.requester_name,
         department=arrival.department, cc=cc, source=arrival.source, message_id=arrival.message_id,
         in_reply_to=arrival.in_reply_to, acknowledge=arrival.acknowledge, linked_ticket=decision.ticket,
-        events=[*arrival.events, *dropped],
+        events=[*arrival.events, *dropped], batch=batch,
     )
 
 

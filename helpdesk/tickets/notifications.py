@@ -7,7 +7,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from helpdesk.db import when_flushed
+from helpdesk.db import ensure_ids
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.notify.service import new_message_id, queue_email
@@ -77,7 +77,7 @@ def _threading(message, earlier, last_sent):
 
 
 
-def _queue(ticket, message, template, auto_submitted, exclude=(), new_ticket=False):
+def _queue(ticket, message, template, auto_submitted, exclude=(), new_ticket=False, batch=None):
     """One outbox row per recipient, rendered in the recipient's language when it is delivered."""
     sender, reply_to = _addresses(ticket)
     recipients = list(_recipients(ticket, exclude=exclude))
@@ -92,14 +92,11 @@ def _queue(ticket, message, template, auto_submitted, exclude=(), new_ticket=Fal
         mail = dict(sender=sender, recipient=email, recipient_name=name, headers=headers,
                     attachments=attachments, message_id=new_message_id(str(ticket.number)),
                     render_with=render_outbox)
-        remember(ticket, message_id=mail["message_id"])
+        remember(ticket, message_id=mail["message_id"], batch=batch)
 
-        def queue(mail=mail, locale=locale):
-            queue_email(**mail, ticket_id=ticket.id, render_args={
-                "template": template, "ticket": ticket.id, "message": message.id, "locale": locale})
-
-        # In a deferred batch the ticket and message get their ids when the batch flushes.
-        when_flushed(db.session, queue)
+        ensure_ids(db.session, ticket, message)
+        queue_email(**mail, ticket_id=ticket.id, render_args={
+            "template": template, "ticket": ticket.id, "message": message.id, "locale": locale})
 
 
 _SUBJECTS = {
@@ -148,14 +145,14 @@ def _confirm_link(ticket, row, template):
     return requester_confirmation.confirm_link(ticket)
 
 
-def acknowledge_new_ticket(ticket, message, new_ticket=False):
+def acknowledge_new_ticket(ticket, message, new_ticket=False, batch=None):
     """Tell the requester and CCs that their ticket exists, with its number (an automatic reply)."""
-    _queue(ticket, message, "acknowledgement", auto_submitted=True, new_ticket=new_ticket)
+    _queue(ticket, message, "acknowledgement", auto_submitted=True, new_ticket=new_ticket, batch=batch)
 
 
-def agent_replied(ticket, message):
+def agent_replied(ticket, message, batch=None):
     """Send an agent's reply to the requester and every CC."""
-    _queue(ticket, message, "agent_reply", auto_submitted=False)
+    _queue(ticket, message, "agent_reply", auto_submitted=False, batch=batch)
 
 
 class _NoMessage:

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from helpdesk.db import deferred_index
 from helpdesk.extensions import db
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.tickets.models import Message, Ticket
@@ -82,14 +81,14 @@ def number_from_subject(subject: str):
     return int(match.group(1)) if match else None
 
 
-def ticket_for_message_ids(message_ids):
+def ticket_for_message_ids(message_ids, batch=None):
     """The ticket that any of ``message_ids`` (newest first) belongs to: a message stored on a ticket
     or a mail the helpdesk sent. None when none is known."""
     ids = [i for i in dict.fromkeys(message_ids) if i][:50]
     if not ids:
         return None
-    known = deferred_index(db.session, "message_id") or {}
-    checked = deferred_index(db.session, "message_id_checked") or {}
+    known = _index(batch, "message_id")
+    checked = _index(batch, "message_id_checked")
     for position, message_id in enumerate(ids):
         if message_id in known:
             return follow_merges(known[message_id])
@@ -119,25 +118,31 @@ def _tickets_of_message_ids(ids) -> dict:
     return found
 
 
-def ticket_by_number(number):
+def ticket_by_number(number, batch=None):
     """The ticket with ``number``, or the ticket it was merged into (mail to a merged ticket lands there)."""
     if not number:
         return None
-    known = deferred_index(db.session, "number") or {}
+    known = _index(batch, "number")
     if number in known:
         return follow_merges(known[number])
-    if number in (deferred_index(db.session, "number_checked") or {}):
+    if number in _index(batch, "number_checked"):
         return None
     return follow_merges(db.session.scalar(sa.select(Ticket).where(Ticket.number == number)))
 
 
-def remember(ticket, *, number=None, message_id=None):
-    """In a deferred batch, let the lookups above find a ticket (or a Message-ID of it) the batch has
+def remember(ticket, *, number=None, message_id=None, batch=None):
+    """In a deferred ``batch``, let the lookups above find a ticket (or a Message-ID of it) the batch has
     not written yet, so a reply later in the same batch threads to it. Outside one: nothing to do."""
-    if number is not None and (index := deferred_index(db.session, "number")) is not None:
-        index[number] = ticket
-    if message_id and (index := deferred_index(db.session, "message_id")) is not None:
-        index.setdefault(message_id, ticket)
+    if batch is None or not batch.deferred:
+        return
+    if number is not None:
+        batch.index("number")[number] = ticket
+    if message_id:
+        batch.index("message_id").setdefault(message_id, ticket)
+
+
+def _index(batch, kind) -> dict:
+    return (batch.index(kind) if batch is not None else None) or {}
 
 
 def _unchecked(values, index, checked):
@@ -145,13 +150,13 @@ def _unchecked(values, index, checked):
     return [v for v in dict.fromkeys(values) if v and v not in index and v not in checked]
 
 
-def _prefetch_query():
+def _prefetch_query(batch):
     """The query for the tickets, and the batch's index of locked tickets (None on SQLite: no row locks)."""
     query = sa.select(Ticket).options(selectinload(Ticket.participants)).order_by(Ticket.id)
     if db.session.get_bind().dialect.name == "sqlite":
         return query, None
     # Read them under a row lock, in id order, as the ticket service would one at a time.
-    return query.with_for_update(of=Ticket), deferred_index(db.session, "locked_tickets")
+    return query.with_for_update(of=Ticket), batch.index("locked_tickets")
 
 
 def _read_by_number(query, numbers, by_number):
@@ -179,19 +184,19 @@ def _read_by_message_id(query, found, by_message_id):
     return tickets
 
 
-def prefetch(numbers, message_ids):
-    """In a deferred batch, read every ticket the batch's mail may thread to (by number or by
+def prefetch(numbers, message_ids, batch):
+    """In a deferred ``batch``, read every ticket the batch's mail may thread to (by number or by
     Message-ID), with its participants, in a few queries instead of a few per message."""
-    by_number = deferred_index(db.session, "number")
-    if by_number is None:
+    if batch is None or not batch.deferred:
         return
-    numbers_checked = deferred_index(db.session, "number_checked")
-    by_message_id = deferred_index(db.session, "message_id")
-    ids_checked = deferred_index(db.session, "message_id_checked")
+    by_number = batch.index("number")
+    numbers_checked = batch.index("number_checked")
+    by_message_id = batch.index("message_id")
+    ids_checked = batch.index("message_id_checked")
     numbers = _unchecked(numbers, by_number, numbers_checked)
     message_ids = _unchecked(message_ids, by_message_id, ids_checked)
     found = _ticket_ids_of(message_ids)
-    query, locked = _prefetch_query()
+    query, locked = _prefetch_query(batch)
     _read_by_number(query, numbers, by_number)
     tickets = _read_by_message_id(query, found, by_message_id)
     numbers_checked.update(dict.fromkeys(numbers, True))

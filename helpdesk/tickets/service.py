@@ -76,7 +76,8 @@ def _record_consent(requester, privacy_consent, unconfirmed, now):
         requester.consent_at, requester.consent_policy_version = now, str(privacy_consent)[:40]
 
 
-def _new_ticket(*, number, subject, priority, department, requester, unconfirmed, source, linked_ticket, now):
+def _new_ticket(*, number, subject, priority, department, requester, unconfirmed, source, linked_ticket, now,
+                batch):
     """The ticket row with its running SLA clocks and its requester as the first participant."""
     ticket = Ticket(
         number=number, subject=subject, status=OPEN, priority=priority, department=department,
@@ -86,7 +87,7 @@ def _new_ticket(*, number, subject, priority, department, requester, unconfirmed
     )
     sla.on_opened(ticket, now)
     db.session.add(ticket)
-    reply_matching.remember(ticket, number=number)
+    reply_matching.remember(ticket, number=number, batch=batch)
     db.session.add(Participant(ticket=ticket, email=requester.email, name=requester.full_name,
                                role=REQUESTER, user=requester))
     return ticket
@@ -95,7 +96,7 @@ def _new_ticket(*, number, subject, priority, department, requester, unconfirmed
 def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email=None, requester_name="",
                 department=None, priority=NORMAL, cc=(), attachments=(), source="web", message_id=None,
                 in_reply_to=None, acknowledge=True, linked_ticket=None, events=(),
-                privacy_consent=None, details=None) -> Ticket:
+                privacy_consent=None, details=None, batch=None) -> Ticket:
     """Open a ticket with its first message.
 
     A customer opens tickets for themselves; agents and the system open them for ``requester_email``
@@ -108,7 +109,8 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     checked and stored by tickets/details.py.
     On the guest form (actor GUEST_FORM) the address of a registered customer or agent opens the ticket
     unconfirmed: it is not in their list nor written by them (nor is their consent record touched) until they
-    confirm it by the link in the acknowledgement (tickets/requester_confirmation.py)."""
+    confirm it by the link in the acknowledgement (tickets/requester_confirmation.py). ``batch`` is the
+    ``helpdesk.db.Batch`` the caller runs this call in, if any (the mail gateway's)."""
     errors = {}
     subject = check_subject(errors, subject)
     text, html = check_body(errors, body_text, body_html)
@@ -122,16 +124,16 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     if errors:
         raise ValidationFailed(errors)
 
-    known = accounts.users_by_email([requester_email, *cc])
+    known = accounts.users_by_email([requester_email, *cc], batch)
     number = next_value(db.session, "ticket_number", current_app.config["TICKET_NUMBER_START"])
-    requester = accounts.find_or_create_customer(requester_email, requester_name, known=known)
+    requester = accounts.find_or_create_customer(requester_email, requester_name, known=known, batch=batch)
     # A guest typing a registered user's address speaks for no one until the address owner confirms.
     unconfirmed = requester_confirmation.needs_confirmation(actor, requester)
     now = utcnow()
     _record_consent(requester, privacy_consent, unconfirmed, now)
     ticket = _new_ticket(number=number, subject=subject, priority=priority, department=department,
                          requester=requester, unconfirmed=unconfirmed, source=source, linked_ticket=linked_ticket,
-                         now=now)
+                         now=now, batch=batch)
     ticket_details.attach_details(ticket, facts)
     for email in cc:
         add_cc(ticket, email, known=known)
@@ -140,12 +142,13 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
         ticket, kind=CUSTOMER_MESSAGE, author=author, text=text, html=html, source=source,
         message_id=message_id, in_reply_to=in_reply_to, attachments=attachments, author_email=requester.email,
         author_name=requester_name if unconfirmed else (requester_name or requester.full_name), events=events,
+        batch=batch,
     )
     if linked_ticket is not None:
         system_event(ticket, actor, {"type": "linked", "number": linked_ticket.number})
     audit.record(actor, "ticket", ticket, "opened", {"number": ticket.number, "source": source})
     if acknowledge:
-        notifications.acknowledge_new_ticket(ticket, message, new_ticket=True)
+        notifications.acknowledge_new_ticket(ticket, message, new_ticket=True, batch=batch)
     commit_service_call(db.session)
     return ticket
 
@@ -154,7 +157,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
 
 def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachments=(), source="web",
                          message_id=None, in_reply_to=None, author_email=None, author_name=None,
-                         events=(), cc=()) -> Message:
+                         events=(), cc=(), batch=None) -> Message:
     """Add a message from the customer side (the requester, a CC, or the system on their behalf).
 
     A message on an answered, waiting or closed ticket sets it back to open. ``cc`` adds addresses
@@ -170,13 +173,13 @@ def add_customer_message(actor, ticket, *, body_text="", body_html=None, attachm
     attachments = check_attachments(errors, attachments)
     if errors:
         raise ValidationFailed(errors)
-    lock(ticket)
+    lock(ticket, batch)
     message = add_message(
         ticket, kind=CUSTOMER_MESSAGE, author=actor if actor.is_customer else None, text=text, html=html,
         source=source, message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
-        author_email=author_email, author_name=author_name, events=events,
+        author_email=author_email, author_name=author_name, events=events, batch=batch,
     )
-    known = accounts.users_by_email(cc) if cc else {}
+    known = accounts.users_by_email(cc, batch) if cc else {}
     for email in cc:
         if add_cc(ticket, email, known=known)[1]:
             system_event(ticket, actor, {"type": "cc-added", "email": email})
@@ -204,7 +207,8 @@ class ReplyCollision(Conflict):
 
 
 def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=(), status=_UNSET,
-                    source="web", message_id=None, in_reply_to=None, events=(), seen_up_to=None) -> Message:
+                    source="web", message_id=None, in_reply_to=None, events=(), seen_up_to=None,
+                    batch=None) -> Message:
     """Reply to the customer: emailed to the requester and every CC.
 
     Sets the status to ``status`` (default: answered, or left closed on a closed ticket) and the
@@ -222,14 +226,14 @@ def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=
         check_status(errors, status)
     if errors:
         raise ValidationFailed(errors)
-    lock(ticket)
+    lock(ticket, batch)
     signature = (ticket.department.signature if ticket.department else "") or ""
     if signature.strip():
         text = f"{text}\n\n-- \n{signature.strip()}"
         html = f"{html}<p>-- <br>{text_to_html(signature.strip())[3:-4]}</p>"
     message = add_message(ticket, kind=AGENT_REPLY, author=actor, text=text, html=html, source=source,
                            message_id=message_id, in_reply_to=in_reply_to, attachments=attachments,
-                           events=events)
+                           events=events, batch=batch)
     if ticket.first_response_at is None:
         ticket.first_response_at = message.created_at
         sla.on_first_response(ticket)
@@ -237,7 +241,7 @@ def add_agent_reply(actor, ticket, *, body_text="", body_html=None, attachments=
         status = CLOSED if ticket.status == CLOSED else ANSWERED
     set_status(ticket, actor, status)
     audit.record(actor, "ticket", ticket, "agent-reply", {"message": message})
-    notifications.agent_replied(ticket, message)
+    notifications.agent_replied(ticket, message, batch=batch)
     commit_service_call(db.session)
     return message
 

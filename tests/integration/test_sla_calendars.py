@@ -15,7 +15,7 @@ from flask_migrate import downgrade, upgrade
 
 from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.audit.models import AuditEvent
-from helpdesk.db import batch, utcnow
+from helpdesk.db import Batch, utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import departments, service, sla
 from helpdesk.tickets.models import NORMAL, URGENT, Ticket
@@ -305,7 +305,7 @@ def test_calendars_are_read_once_however_many_tickets_change(app, night_desk, de
 
     sa.event.listen(db.engine, "before_cursor_execute", count)
     try:
-        with batch(db.session):
+        with Batch(db.session):
             for ticket in tickets:
                 service.change_priority(SYSTEM, ticket, URGENT if ticket.priority == NORMAL else NORMAL)
                 service.change_priority(SYSTEM, ticket, NORMAL)

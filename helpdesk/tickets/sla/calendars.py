@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from helpdesk.db import transaction_cache
 from helpdesk.extensions import db
 from helpdesk.tickets.sla.business_calendar import DEFAULT_WINDOWS, Calendar
 from helpdesk.tickets.sla_models import CalendarWindow, DepartmentCalendar, Holiday, SLACalendar
 
-_CACHE = "helpdesk_sla_calendars"
 
 
 @dataclass(frozen=True)
@@ -47,19 +47,15 @@ def _read() -> _Loaded:
 
 
 def _loaded() -> _Loaded:
-    session = db.session()
-    cached = session.info.get(_CACHE)
-    transaction = session.get_transaction()
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1]
-    loaded = _read()
-    session.info[_CACHE] = (session.get_transaction(), loaded)
-    return loaded
+    cache = transaction_cache(db.session, "sla_calendars")
+    if "loaded" not in cache:
+        cache["loaded"] = _read()
+    return cache["loaded"]
 
 
 def forget_calendars():
     """Drop what this transaction read (an admin changed calendars, holidays or a department's choice)."""
-    db.session().info.pop(_CACHE, None)
+    transaction_cache(db.session, "sla_calendars").clear()
 
 
 def calendar_for(department_id=None) -> Calendar:

@@ -1,11 +1,11 @@
 """Which target and which calendar apply to a ticket: the department's own target for its priority, else the
 one for all departments, else the default; the department's calendar, else the desk's (see calendars).
-Read once per deferred batch (the mail gateway's): its hundred tickets need them a hundred times."""
+Read once per transaction: a mail batch's hundred tickets need them a hundred times."""
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from helpdesk.db import deferred_index
+from helpdesk.db import transaction_cache
 from helpdesk.extensions import db
 from helpdesk.tickets.models import HIGH, LOW, NORMAL, URGENT
 from helpdesk.tickets.sla.business_calendar import Calendar
@@ -35,13 +35,11 @@ def load_calendar(department_id=None) -> Calendar:
 
 def target_for(department_id, priority) -> Target:
     """The target of the department's own row, else the one for all departments, else the default."""
-    cache = deferred_index(db.session, "sla")
-    if cache is not None:
-        key = ("target", department_id, priority)
-        if key not in cache:
-            cache[key] = _read_target(department_id, priority)
-        return cache[key]
-    return _read_target(department_id, priority)
+    cache = transaction_cache(db.session, "sla")
+    key = ("target", department_id, priority)
+    if key not in cache:
+        cache[key] = _read_target(department_id, priority)
+    return cache[key]
 
 
 def _read_target(department_id, priority) -> Target:

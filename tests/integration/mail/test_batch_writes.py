@@ -6,7 +6,7 @@ from email.message import EmailMessage
 import pytest
 import sqlalchemy as sa
 
-from helpdesk import audit
+from helpdesk import db as helpdesk_db
 from helpdesk.accounts.models import User
 from helpdesk.audit.models import AuditEvent
 from helpdesk.extensions import db
@@ -90,17 +90,17 @@ def test_a_message_failing_mid_batch_is_quarantined_alone_and_the_rest_written_o
 
 def test_a_batch_whose_final_write_fails_is_redone_message_by_message(desk, smtp, monkeypatch):
     desk(MAIL_DEFERRED_WRITES=True)
-    real_insert = audit._insert_pending
+    real_write = helpdesk_db.write_rows
     failures = []
 
     def fail_once(session):
         if not failures:
             failures.append(True)
             raise sa.exc.IntegrityError("INSERT INTO audit_events", {}, Exception("simulated"))
-        return real_insert(session)
+        return real_write(session)
 
-    # A seam, not the database: the deferred batch's one flush-time write fails once.
-    monkeypatch.setattr(audit, "_insert_pending", fail_once)
+    # A seam, not the database: the deferred batch's one write at its end fails once.
+    monkeypatch.setattr(helpdesk_db, "write_rows", fail_once)
 
     outcomes = deliver("new_ticket.eml", "subject_hu.eml")
 

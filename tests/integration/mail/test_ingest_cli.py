@@ -193,10 +193,10 @@ def test_an_unexpected_error_in_one_message_is_logged_once_without_a_traceback_a
 
     real_thread_for = pipeline.thread_for
 
-    def thread_for(mail):
+    def thread_for(mail, batch=None):
         if "boom" in (mail.subject or ""):
             raise RuntimeError("the threading step tripped over this message")
-        return real_thread_for(mail)
+        return real_thread_for(mail, batch)
 
     monkeypatch.setattr(pipeline, "thread_for", thread_for)
     folder = tmp_path / "inbox"
