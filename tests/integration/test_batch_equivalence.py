@@ -1,0 +1,239 @@
+"""Every mapped model, written once by an ordinary flush and once by a deferred ``Batch`` (which writes rows
+with Core executemany instead of the unit of work), gives the same row: the values set, the Python-side
+defaults, the foreign keys of parents that were new in the same batch, and on a later change the same
+onupdate columns. A model with insert or update listeners is left to the flush by the batch, so its
+listeners run on both paths. Runs on both databases."""
+import importlib
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from helpdesk import INSTALLED_PACKAGES, import_models
+from helpdesk.db import Batch, Model, batch_writable, ensure_ids, utcnow
+from helpdesk.extensions import db
+
+import_models([importlib.import_module(name) for name in INSTALLED_PACKAGES])  # every table the app has
+MODELS = sorted(Model.registry.mappers, key=lambda m: m.class_.__name__)
+
+
+@pytest.fixture
+def app(app_factory):
+    application = app_factory()
+    with application.app_context():
+        yield application
+        db.session.remove()
+
+
+def _type(column):
+    kind = column.type
+    return kind.impl if isinstance(kind, sa.types.TypeDecorator) else kind
+
+
+def _value(column, n):
+    """A value ``column`` accepts, different for each ``n``."""
+    kind = _type(column)
+    if isinstance(kind, sa.DateTime):
+        return datetime(2026, 3, 1, 12, 0, 0, tzinfo=utcnow().tzinfo) + timedelta(seconds=n, microseconds=n)
+    if isinstance(kind, sa.Date):
+        return date(2026, 3, 1) + timedelta(days=n)
+    if isinstance(kind, sa.Boolean):
+        return n % 2 == 0
+    if isinstance(kind, sa.Integer):
+        return n
+    if isinstance(kind, sa.JSON):
+        return {"n": n, "list": [n, "x"]}
+    if isinstance(kind, sa.LargeBinary):
+        return f"bytes {n}".encode()
+    if isinstance(kind, sa.Enum):
+        return kind.enums[0]
+    if isinstance(kind, sa.String):
+        text = f"{column.name} {n}"
+        if column.name in ("email", "reader") or column.name.endswith("_email"):
+            text = f"{column.name}{n}@example.test"
+        return text[-kind.length:] if kind.length else text
+    raise AssertionError(f"no test value for {column} of type {kind!r}")
+
+
+class Built:
+    """A new object and what it was given: {column key: value} set directly, {column key: parent} by
+    relationship."""
+
+    def __init__(self, obj, values, parents):
+        self.obj, self.values, self.parents = obj, values, parents
+
+
+def _build(mapper, counter, depth=0) -> Built:
+    """A new ``mapper`` object with every column set that has no default: plain columns with test values,
+    foreign keys through the many-to-one relationship (with a new parent object) where there is one."""
+    values, parents, relations = {}, {}, {}
+    by_column = {}
+    for rel in mapper.relationships:
+        if rel.direction is sa.orm.interfaces.MANYTOONE and len(rel.local_remote_pairs) == 1:
+            by_column.setdefault(rel.local_remote_pairs[0][0], rel)
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.default is not None or column.server_default is not None:
+            continue  # the default is what is compared
+        if column.primary_key and column.autoincrement in (True, "auto") and not column.foreign_keys \
+                and isinstance(_type(column), sa.Integer) and len(mapper.primary_key) == 1 \
+                and column.name != "weekday":
+            continue
+        if column.foreign_keys:
+            rel = by_column.get(column)
+            if rel is None and not column.nullable:  # a foreign key without a relationship: the parent's id
+                parent = _build(_mapper_of(column), counter, depth + 1).obj
+                db.session.add(parent)
+                ensure_ids(db.session, parent)
+                values[prop.key] = sa.inspect(parent).mapper.primary_key_from_instance(parent)[0]
+                continue
+            if rel is None or rel.key in relations or (column.nullable and depth > 0) \
+                    or (rel.mapper is mapper and column.nullable):
+                continue
+            parent = _build(rel.mapper, counter, depth + 1)
+            relations[rel.key] = parent.obj
+            parents[prop.key] = parent.obj
+            continue
+        counter[0] += 1
+        values[prop.key] = _value(column, counter[0])
+    obj = mapper.class_(**values, **relations)
+    return Built(obj, values, parents)
+
+
+def _mapper_of(column):
+    (key,) = column.foreign_keys
+    return next(m for m in MODELS if m.local_table is key.column.table)
+
+
+def _row(mapper, obj):
+    table = mapper.local_table
+    where = [column == value for column, value in zip(mapper.primary_key, mapper.primary_key_from_instance(obj),
+                                                      strict=True)]
+    return dict(db.session.execute(sa.select(table).where(*where)).mappings().one())
+
+
+def _check_written(mapper, built, row):
+    for key, value in built.values.items():
+        column = mapper.attrs[key].columns[0]
+        assert row[column.name] == value, f"{mapper.class_.__name__}.{key}"
+    for key, parent in built.parents.items():
+        column = mapper.attrs[key].columns[0]
+        parent_mapper = sa.inspect(parent).mapper
+        assert row[column.name] == parent_mapper.primary_key_from_instance(parent)[0], \
+            f"{mapper.class_.__name__}.{key}: the parent's id"
+
+
+def _compare_defaults(mapper, flushed, batched):
+    """The columns neither object was given: the same default on both paths (timestamps: both set, close)."""
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.primary_key or column.foreign_keys or column.default is None:
+            continue
+        a, b = flushed[column.name], batched[column.name]
+        if isinstance(a, datetime) or isinstance(b, datetime):
+            assert a is not None and b is not None and abs(a - b) < timedelta(minutes=5), column
+        else:
+            assert a == b, f"{mapper.class_.__name__}.{prop.key}: {a!r} by a flush, {b!r} by the batch"
+
+
+def _write_both_ways(mapper, counter):
+    by_flush = _build(mapper, counter)
+    db.session.add(by_flush.obj)
+    db.session.commit()
+    with Batch(db.session, deferred=True):
+        by_batch = _build(mapper, counter)
+        db.session.add(by_batch.obj)
+    return by_flush, by_batch
+
+
+def _changeable(mapper):
+    """A plain column to change: not a key, not unique, not defaulted, preferring text."""
+    table = mapper.local_table
+    unique = {c for constraint in table.constraints if isinstance(constraint, sa.UniqueConstraint)
+              for c in constraint.columns} | {c for index in table.indexes if index.unique for c in index.columns}
+    candidates = [prop for prop in mapper.column_attrs
+                  if not prop.columns[0].primary_key and not prop.columns[0].foreign_keys
+                  and prop.columns[0] not in unique and prop.columns[0].default is None
+                  and prop.columns[0].server_default is None]
+    candidates.sort(key=lambda p: not isinstance(_type(p.columns[0]), sa.String))
+    return candidates[0] if candidates else None
+
+
+@pytest.mark.parametrize("mapper", MODELS, ids=lambda m: m.class_.__name__)
+def test_a_row_written_by_the_batch_equals_one_written_by_a_flush(app, mapper):
+    counter = [0]
+    by_flush, by_batch = _write_both_ways(mapper, counter)
+    flushed, batched = _row(mapper, by_flush.obj), _row(mapper, by_batch.obj)
+    _check_written(mapper, by_flush, flushed)
+    _check_written(mapper, by_batch, batched)
+    _compare_defaults(mapper, flushed, batched)
+
+    prop = _changeable(mapper)
+    if prop is None:
+        return
+    column = prop.columns[0]
+    counter[0] += 1000
+    flush_obj = db.session.get(mapper.class_, mapper.primary_key_from_instance(by_flush.obj))
+    setattr(flush_obj, prop.key, _value(column, counter[0]))
+    db.session.commit()
+    with Batch(db.session, deferred=True):
+        batch_obj = db.session.get(mapper.class_, mapper.primary_key_from_instance(by_batch.obj))
+        setattr(batch_obj, prop.key, _value(column, counter[0] + 1))
+    flushed_after, batched_after = _row(mapper, by_flush.obj), _row(mapper, by_batch.obj)
+    assert flushed_after[column.name] == _value(column, counter[0])
+    assert batched_after[column.name] == _value(column, counter[0] + 1)
+    for onupdate in (c for c in mapper.local_table.columns if c.onupdate is not None):
+        assert flushed_after[onupdate.name] != flushed[onupdate.name], onupdate
+        assert batched_after[onupdate.name] != batched[onupdate.name], onupdate
+
+
+def test_the_batch_writes_the_mail_gateways_rows_itself():
+    """The fast path is worth having only if the rows a mail batch adds go through it."""
+    from helpdesk.accounts.models import User
+    from helpdesk.audit.models import AuditEvent
+    from helpdesk.mailgateway.models import InboundMessage
+    from helpdesk.notify.models import OutboxEmail
+    from helpdesk.tickets.models import Attachment, Message, Participant, Ticket
+
+    for model in (Ticket, Message, Participant, Attachment, User, AuditEvent, OutboxEmail, InboundMessage):
+        assert batch_writable(model), model
+
+
+@pytest.mark.parametrize("event", ["before_insert", "after_insert"])
+@pytest.mark.parametrize("mapper", MODELS, ids=lambda m: m.class_.__name__)
+def test_a_models_insert_listener_runs_on_the_batch_path_too(app, mapper, event):
+    calls = []
+
+    def listener(_mapper, _connection, target):
+        calls.append(target)
+
+    sa.event.listen(mapper, event, listener)
+    try:
+        assert not batch_writable(mapper.class_)  # the batch refuses it: its flush writes it
+        by_flush, by_batch = _write_both_ways(mapper, [0])
+    finally:
+        sa.event.remove(mapper, event, listener)
+    assert by_flush.obj in calls and by_batch.obj in calls
+    _check_written(mapper, by_batch, _row(mapper, by_batch.obj))
+
+
+@pytest.mark.parametrize("event", ["before_update", "after_update"])
+def test_an_update_listener_runs_on_the_batch_path_too(app, event):
+    from helpdesk.tickets.models import Ticket
+
+    mapper = sa.inspect(Ticket)
+    _by_flush, by_batch = _write_both_ways(mapper, [0])
+    calls = []
+
+    def listener(_mapper, _connection, target):
+        calls.append(target.subject)
+
+    sa.event.listen(Ticket, event, listener)
+    try:
+        with Batch(db.session, deferred=True):
+            ticket = db.session.get(Ticket, by_batch.obj.id)
+            ticket.subject = "Changed in a batch"
+    finally:
+        sa.event.remove(Ticket, event, listener)
+    assert calls == ["Changed in a batch"]
+    assert batch_writable(Ticket)
