@@ -14,7 +14,6 @@ from helpdesk.tickets.sla.business_calendar import DEFAULT_WINDOWS, Calendar
 from helpdesk.tickets.sla_models import CalendarWindow, DepartmentCalendar, Holiday, SLACalendar
 
 
-
 @dataclass(frozen=True)
 class _Loaded:
     default: Calendar
