@@ -1,21 +1,13 @@
 """Queue an email: an outbox row in the caller's transaction plus a delivery job after commit."""
 import importlib
-import uuid
-
-from flask import current_app
 
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue_after_commit_batched, task_path
+from helpdesk.notify.message_ids import new_message_id
 from helpdesk.notify.models import OutboxEmail
 from helpdesk.sanitize import clean_name
 
 MAIL_QUEUE = "mail"
-
-
-def new_message_id(hint: str = "") -> str:
-    domain = current_app.config["MAIL_MESSAGE_ID_DOMAIN"]
-    prefix = f"{hint}." if hint else ""
-    return f"<hd.{prefix}{uuid.uuid4().hex}@{domain}>"
 
 
 def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="", body_html=None, headers=None,
@@ -46,6 +38,19 @@ def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="
     return row
 
 
+_MOVED_RENDERERS = {}
+
+
+def renderer_moved(old_path: str, renderer) -> None:
+    """Mail queued with ``render_with`` naming ``old_path`` is rendered by ``renderer`` (it moved since)."""
+    _MOVED_RENDERERS[old_path] = task_path(renderer)
+
+
+def _renderer(path):
+    module, _, name = _MOVED_RENDERERS.get(path, path).rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 def prefetch_for_render(rows):
     """Load what rendering ``rows`` will read, a few queries for all of them: a renderer ``f`` may come with
     ``f.prefetch(rows)``, which returns what it loaded. Keep the result while rendering: the session holds
@@ -55,8 +60,7 @@ def prefetch_for_render(rows):
         if row.render_with:
             by_renderer.setdefault(row.render_with, []).append(row)
     for path, group in by_renderer.items():
-        module, _, name = path.rpartition(".")
-        prefetch = getattr(getattr(importlib.import_module(module), name), "prefetch", None)
+        prefetch = getattr(_renderer(path), "prefetch", None)
         if prefetch is not None:
             loaded.extend(prefetch(group) or ())
     return loaded
@@ -66,7 +70,6 @@ def render(row: OutboxEmail):
     """Fill in a mail queued with ``render_with``; a no-op for one rendered already."""
     if not row.render_with:
         return
-    module, _, name = row.render_with.rpartition(".")
-    getattr(importlib.import_module(module), name)(row)
+    _renderer(row.render_with)(row)
     row.subject = " ".join((row.subject or "").split())[:998]
     row.render_with = None

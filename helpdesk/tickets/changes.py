@@ -10,7 +10,7 @@ from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.db import ensure_ids, utcnow
 from helpdesk.extensions import db
-from helpdesk.notify.service import new_message_id
+from helpdesk.notify.message_ids import new_message_id
 from helpdesk.sanitize import clean_name
 from helpdesk.tickets import reply_matching, sla
 from helpdesk.tickets.checks import safe_filename

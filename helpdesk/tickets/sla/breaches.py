@@ -1,20 +1,15 @@
 """Breach detection: the periodic job stamps each newly breached SLA clock of an open ticket once (even when two
 runs overlap), records it in the ticket's thread and mails the agents who should act, each in their language."""
-from email.utils import formataddr
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from helpdesk import audit
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotAllowed
 from helpdesk.extensions import db
-from helpdesk.notify.service import new_message_id, queue_email
+from helpdesk.tickets import notifications
 from helpdesk.tickets.models import CLOSED, SYSTEM_EVENT, Message, Ticket
-from helpdesk.tickets.reply_matching import subject_tag
 from helpdesk.tickets.sla.clock import CLOCKS, FIRST_RESPONSE, RESOLUTION
 from helpdesk.tickets.watchers import TICKET_CHANGES
 
@@ -62,22 +57,7 @@ def _agents_to_notify(ticket):
 
 
 def _notify_breach(ticket, clock, due):
-    config = current_app.config
-    department = ticket.department
-    sender = (department and (department.reply_from_address or department.inbound_address)) \
-        or config["MAIL_DEFAULT_FROM"]
-    sender = formataddr((config["BRAND_NAME"], sender))
-    for agent in _agents_to_notify(ticket):
-        with force_locale(agent.locale or config["DEFAULT_LOCALE"]):
-            context = {"ticket": ticket, "clock": str(CLOCKS[clock]), "due": due, "recipient_name": agent.full_name,
-                       "brand": config["BRAND_NAME"], "url": f"{config['BASE_URL']}/agent/tickets/{ticket.number}"}
-            text = render_template("tickets/mail/sla_breach.txt", **context)
-            html = render_template("tickets/mail/sla_breach.html", **context)
-            subject = _("%(tag)s SLA breached (%(clock)s): %(subject)s", tag=subject_tag(ticket.number),
-                        clock=context["clock"], subject=ticket.subject)
-        queue_email(sender=sender, recipient=agent.email, recipient_name=agent.full_name, subject=subject,
-                    body_text=text, body_html=html, headers={"Auto-Submitted": "auto-generated"},
-                    ticket_id=ticket.id, message_id=new_message_id(str(ticket.number)))
+    notifications.sla_breached(ticket, CLOCKS[clock], due, _agents_to_notify(ticket))
 
 
 def flag_breaches(actor, now=None) -> int:
