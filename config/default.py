@@ -248,3 +248,31 @@ KB_FEEDBACK_RATE_LIMIT = "10 per minute;100 per hour"
 PRESENCE_HEARTBEAT_SECONDS = 15
 # Seconds after an agent's last heartbeat when they no longer count as looking at a ticket.
 PRESENCE_TIMEOUT_SECONDS = 45
+
+# --- Billing (issue 16)
+# The currency a new billing account starts with (EUR, TRY, HUF or IRR), and the country assumed until the customer
+# gives theirs (ISO 3166 code; "" for unknown, which the tax rules for any country cover).
+BILLING_DEFAULT_CURRENCY = "EUR"
+BILLING_DEFAULT_COUNTRY = ""
+# The seller printed on every invoice, frozen into each invoice when it is made. "country" decides reverse
+# charge (an EU seller, an EU business buyer of another country with a VAT number).
+BILLING_SELLER = {"name": "Example Hosting", "address": "", "country": "", "vat_number": "", "tax_office": "",
+                  "registration": "", "email": "", "phone": "", "website": ""}
+# Final invoice numbers per series: {year} and {sequence} are filled in. With the yearly reset the sequence starts
+# at 1 each year (the year the invoice is finalised, in BUSINESS_TIMEZONE); without it, it runs on for ever (a
+# counter of its own: give it a format without {year}). A number is never given twice: the database refuses it.
+BILLING_NUMBER_FORMATS = {"invoice": "{year}-{sequence:06d}", "credit_note": "CN-{year}-{sequence:06d}"}
+BILLING_NUMBER_YEARLY_RESET = True
+# Days a proforma invoice gives the customer to pay (its due date).
+BILLING_PAYMENT_TERM_DAYS = 7
+# The bank account shown for a transfer, per currency:
+# {"EUR": {"iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX", "bank": "Commerzbank", "holder": "..."}}.
+# A currency without one offers no bank transfer.
+BILLING_BANK_ACCOUNTS = {}
+# How soon transfers are booked, in the invoice page's words per language ({"hu": "4–8 órán belül", ...});
+# a language without one gets the generic sentence.
+BILLING_TRANSFER_BOOKING_TIME = {}
+# Transfers booked above these amounts (minor units, per currency) count only once a second staff member approves.
+BILLING_TRANSFER_APPROVAL_ABOVE = {"EUR": 100_000, "TRY": 3_000_000, "HUF": 400_000, "IRR": 500_000_000}
+# Payment gateways offered at checkout, by name, in this order (each adapter registers under its name).
+BILLING_GATEWAYS = []

@@ -1,0 +1,134 @@
+"""What customers have bought (Service rows): activation when an order's invoice is paid, the periods paid, the
+next due date (what issue 17's renewals, reminders and suspension start from), the lists the portal and console
+show, and the ticket form's service picker (registered with the tickets domain's seam in billing's init_app)."""
+import calendar
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from helpdesk import audit
+from helpdesk.billing.access import require_manager, visible
+from helpdesk.billing.catalogue import default_language
+from helpdesk.billing.catalogue_models import CYCLE_MONTHS, text_in
+from helpdesk.billing.models import (
+    ORDER_ACTIVE,
+    ORDER_CANCELLED,
+    ORDER_ON_HOLD,
+    SERVICE_ACTIVE,
+    SERVICE_CANCELLED,
+    SERVICE_PENDING,
+    SERVICE_SUSPENDED,
+    BillingAccount,
+    Service,
+    ServicePeriod,
+)
+from helpdesk.db import begin_write, commit_service_call, utcnow
+from helpdesk.errors import Conflict
+from helpdesk.extensions import db
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, the day clamped to the month's last (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def period_after(start: date, cycle: str) -> date | None:
+    """The day after the period of ``cycle`` starting on ``start`` ends (exclusive end); None for one-off."""
+    months = CYCLE_MONTHS[cycle]
+    return add_months(start, months) if months else None
+
+
+def activate_order(actor, order, invoice, now) -> list[Service]:
+    """Activate the pending services of ``order``, paid by ``invoice``: each starts its first period today (in the
+    business time zone) and records it as paid by the invoice. Nothing while staff hold the order or after it was
+    cancelled (accepting it later activates them). The caller holds the invoice's lock, which makes this happen
+    once; never commits."""
+    from helpdesk.billing.invoices import business_date
+
+    if order.status in (ORDER_ON_HOLD, ORDER_CANCELLED):
+        return []
+    today = business_date(now)
+    lines = {}
+    for line in invoice.lines:
+        lines.setdefault(line.service_id, line)  # the service's first line: its price, not its setup fee
+    activated = []
+    for service in order.services:
+        if service.status != SERVICE_PENDING:
+            continue
+        end = period_after(today, service.cycle)
+        service.status, service.activated_at = SERVICE_ACTIVE, now
+        service.period_start, service.period_end, service.next_due_date = today, end, end
+        line = lines.get(service.id)
+        db.session.add(ServicePeriod(service=service, period_start=today, period_end=end, invoice_id=invoice.id,
+                                     invoice_line_id=line.id if line else None, paid_at=now))
+        audit.record(actor, "billing-service", service.id, "activated",
+                     {"invoice": invoice.id, "period_start": today.isoformat(),
+                      "next_due_date": end.isoformat() if end else None})
+        activated.append(service)
+    order.status = ORDER_ACTIVE
+    return activated
+
+
+def service_name(service: Service, language: str) -> str:
+    """The product's name in ``language`` with the service's identifier: "Start package (example.hu)"."""
+    name = text_in(service.product.texts, language, default_language())
+    return f"{name} ({service.identifier})" if service.identifier else name
+
+
+def services_of(actor, account_id=None, *, statuses=None, limit=200) -> list[Service]:
+    """Services ``actor`` may see (a customer's own; one account's for staff with ``account_id``), newest first,
+    their products loaded; ``statuses`` filters (e.g. active and suspended)."""
+    query = visible(actor, Service).options(selectinload(Service.product))
+    if account_id is not None:
+        query = query.where(Service.account_id == account_id)
+    if statuses:
+        query = query.where(Service.status.in_(tuple(statuses)))
+    return db.session.scalars(query.order_by(Service.id.desc()).limit(limit)).all()
+
+
+def ticket_services(customer):
+    """The tickets domain's service picker: ``customer``'s active and suspended services (a suspended service is
+    what many billing tickets are about), as tickets.details.CustomerService, named in their language."""
+    from helpdesk.tickets.details import CustomerService
+
+    language = getattr(customer, "locale", None) or default_language()
+    services = db.session.scalars(
+        sa.select(Service).join(BillingAccount, Service.account_id == BillingAccount.id)
+        .where(BillingAccount.user_id == customer.id, Service.status.in_((SERVICE_ACTIVE, SERVICE_SUSPENDED)))
+        .options(selectinload(Service.product)).order_by(Service.id)).all()
+    return [CustomerService(ref=f"service-{service.id}", label=service_name(service, language))
+            for service in services]
+
+
+_MOVES = {
+    "suspend": ({SERVICE_ACTIVE}, SERVICE_SUSPENDED),
+    "resume": ({SERVICE_SUSPENDED}, SERVICE_ACTIVE),
+    "cancel": ({SERVICE_PENDING, SERVICE_ACTIVE, SERVICE_SUSPENDED}, SERVICE_CANCELLED),
+}
+
+
+def change_status(actor, service: Service, move: str, *, reason: str = "") -> Service:
+    """Suspend an active service, resume a suspended one, or cancel one (``move``). Billing staff (and issue 17's
+    jobs as the system). Conflict when the service is not in a state the move starts from. Commits."""
+    require_manager(actor)
+    begin_write(db.session)
+    db.session.refresh(service, with_for_update=True)
+    allowed, new = _MOVES[move]
+    if service.status not in allowed:
+        raise Conflict()
+    now = utcnow()
+    old, service.status = service.status, new
+    if new == SERVICE_SUSPENDED:
+        service.suspended_at = now
+    elif new == SERVICE_CANCELLED:
+        service.cancelled_at, service.next_due_date = now, None
+    else:
+        service.suspended_at = None
+    audit.record(actor, "billing-service", service.id,
+                 "suspended" if move == "suspend" else "resumed" if move == "resume" else "cancelled",
+                 {"status": [old, new], "reason": (reason or "")[:500]})
+    commit_service_call(db.session)
+    return service
