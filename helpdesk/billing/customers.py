@@ -13,7 +13,7 @@ from helpdesk.billing.catalogue_models import CUSTOMER_TYPES
 from helpdesk.billing.models import BillingAccount
 from helpdesk.billing.money import CURRENCIES
 from helpdesk.db import begin_write, commit_service_call, utcnow
-from helpdesk.errors import NotAllowed, ValidationFailed
+from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import clean_name, strip_control
@@ -118,7 +118,9 @@ def update_details(actor, account: BillingAccount, **values) -> BillingAccount:
     unknown = set(values) - set(DETAILS)
     if unknown:
         raise TypeError(f"unknown billing details: {', '.join(sorted(unknown))}")
-    if not (actor.is_system or (actor.is_customer and account.user_id == actor.id)):
+    if actor.is_customer and account.user_id != actor.id:
+        raise NotFound()
+    if not (actor.is_system or actor.is_customer):
         require_manager(actor)
     clean = _check_details(values)
     begin_write(db.session)
