@@ -57,8 +57,8 @@ def line_amounts(unit_price: int, quantity: int, rate_bp: int, includes_tax: boo
                  extraction_rate_bp: int | None = None) -> LineAmounts:
     """A line's net, tax and gross, the one place an amount is rounded.
 
-    ``unit_price × quantity`` is the line's price. Net prices (``includes_tax`` false): tax = round(net × rate).
-    Gross prices: the gross is the price exactly, the net = round(gross / (1 + rate)) and the tax the difference.
+    ``unit_price × quantity`` is the line's price. Net prices (``includes_tax`` false): tax = round_minor(net × rate).
+    Gross prices: the gross is the price exactly, the net = round_minor(gross / (1 + rate)) and the tax the difference.
     ``extraction_rate_bp`` is for gross prices sold at another rate (reverse charge, 0 %): the net is taken out
     of the gross at that rate (the seller's own), then taxed at ``rate_bp``."""
     _check_int(unit_price, quantity, rate_bp)
