@@ -178,6 +178,8 @@ class Batch:
         self._counters = {}
         self._ids = {}
         self._rounds = {}
+        self._used = {}
+        self._plans = _Plans()  # looked up once per batch and kind of row
 
     def index(self, kind: str) -> dict | None:
         """A dict for ``kind`` (e.g. Message-IDs to tickets) that lives as long as this deferred batch,
@@ -223,19 +225,23 @@ class Batch:
             if self.deferred:
                 sa.event.remove(self.session, "transient_to_pending", self._give_id)
                 self.session.autoflush = self._autoflush
+                _LAST_NEED.update(self._used)
 
     def _give_id(self, _session, obj):
-        plan = _plan_for(sa.inspect(obj).mapper)
-        if plan is not None and getattr(obj, plan.pk_key) is None:
-            setattr(obj, plan.pk_key, self._next_id(plan))
+        state = sa.inspect(obj)
+        plan = self._plans(state.mapper)
+        if plan is not None and state.dict.get(plan.pk_key) is None:
+            set_committed_value(obj, plan.pk_key, self._next_id(plan))
 
     def _next_id(self, plan):
-        ids = self._ids.get(plan.table)
-        if not ids:
+        new_id = next(self._ids.get(plan.table, iter(())), None)
+        if new_id is None:
             rounds, top = self._rounds.get(plan.table, (0, 0))
             ids, top = _reserve_ids(self.session, plan, rounds, top)
-            self._ids[plan.table], self._rounds[plan.table] = ids, (rounds + 1, top)
-        return ids.pop()
+            self._ids[plan.table], self._rounds[plan.table] = iter(ids), (rounds + 1, top)
+            new_id = next(self._ids[plan.table])
+        self._used[plan.table] = self._used.get(plan.table, 0) + 1
+        return new_id
 
     def _write(self):
         session = self.session
@@ -243,24 +249,28 @@ class Batch:
             for name, value in self._counters.items():
                 session.execute(sa.update(Counter.__table__).where(Counter.__table__.c.name == name)
                                 .values(value=value))
-            write_rows(session)
+            write_rows(session, self._plans)
         session.flush()  # what write_rows left: kinds of rows and changes it does not handle
 
 
 def _reserve_ids(session, plan, round_number, top):
-    """(ids, new top): ids for new rows of ``plan``'s table, highest first (they are popped), as many as
-    a round needs, doubling each round. PostgreSQL draws them from the column's sequence, as its default
-    would. On SQLite the batch holds the write lock (BEGIN IMMEDIATE), so the ids SQLite would give are
-    the next ones after the highest, counted on from ``top``, the last round's."""
-    count = min(16 << round_number, 1024)
+    """(ids, new top): ids for new rows of ``plan``'s table, in order.
+    PostgreSQL draws them from the column's sequence, as its default would: as many as the table needed in
+    the last batch, doubling each round (unused ones are gaps, as after a rollback). On SQLite the batch
+    holds the write lock (BEGIN IMMEDIATE), so the ids SQLite would give are the next ones after the
+    highest, counted on from ``top``, the last round's: a range costs nothing, so one is plenty."""
     if session.get_bind().dialect.name == "postgresql":
+        count = min(max(_LAST_NEED.get(plan.table, 16), 16) << round_number, 4096)
         ids = sorted(session.execute(
             sa.text("SELECT nextval(pg_get_serial_sequence(:table, :column)) FROM generate_series(1, :count)"),
             {"table": plan.table.name, "column": plan.pk.name, "count": count}).scalars())
     else:
         highest = max(session.execute(sa.select(sa.func.max(plan.pk))).scalar() or 0, top)
-        ids = list(range(highest + 1, highest + 1 + count))
-    return ids[::-1], ids[-1]
+        ids = range(highest + 1, highest + 1 + 100_000 * (round_number + 1))
+    return ids, ids[-1]
+
+
+_LAST_NEED = {}  # table: ids a batch of this process took from it last time (PostgreSQL)
 
 
 _INSERT_EVENTS = ("before_insert", "after_insert", "before_update", "after_update")
@@ -316,6 +326,15 @@ class _Plan:
 _plans = {}
 
 
+class _Plans(dict):
+    """The write plans of one batch, each kind looked up once (listeners added meanwhile count from the next)."""
+
+    def __call__(self, mapper):
+        if mapper not in self:
+            self[mapper] = _plan_for(mapper)
+        return self[mapper]
+
+
 def _plan_for(mapper):
     """The write plan of ``mapper``, or None when its rows are the unit of work's to write: a kind of
     mapping this does not handle, or a model with insert or update listeners (which only a flush runs)."""
@@ -331,7 +350,7 @@ def batch_writable(model) -> bool:
     return _plan_for(sa.inspect(model)) is not None
 
 
-def write_rows(session):
+def write_rows(session, plans=None):
     """Write the session's new rows with one multi-row INSERT per table and set of columns, and its
     changed rows with one UPDATE per table and set of changed columns, then make those objects
     persistent and unchanged as a flush would have. What it cannot write the same way (other kinds of
@@ -339,8 +358,9 @@ def write_rows(session):
     in the session for the flush that follows."""
     if isinstance(session, scoped_session):
         session = session()
-    _settle(session, _insert_new(session))
-    _settle(session, _update_changed(session))  # after the new rows: a parent whose collection gained them
+    plans = _Plans() if plans is None else plans
+    _settle(session, _insert_new(session, plans))
+    _settle(session, _update_changed(session, plans))  # after the new rows: a parent whose collection gained them
 
 
 def _settle(session, written):
@@ -361,10 +381,10 @@ def _table_order():
 _order = {}
 
 
-def _insert_new(session):
+def _insert_new(session, plans):
     waiting = {}
     for obj in session.new:
-        plan = _plan_for(sa.inspect(obj).mapper)
+        plan = plans(sa.inspect(obj).mapper)
         if plan is not None and getattr(obj, plan.pk_key) is not None:
             waiting.setdefault(plan, []).append(obj)
     order = _table_order()
@@ -373,7 +393,7 @@ def _insert_new(session):
     for plan in sorted(waiting, key=lambda p: order.get(p.table, len(order))):
         rows = []
         for obj in sorted(waiting[plan], key=lambda o: getattr(o, plan.pk_key)):
-            values = _new_values(plan, obj, skipped)
+            values = _new_values(plan, obj, skipped, plans)
             if values is None:
                 skipped.add(obj)
             else:
@@ -388,7 +408,7 @@ def _insert_new(session):
     return written
 
 
-def _new_values(plan, obj, skipped):
+def _new_values(plan, obj, skipped, plans):
     """{attribute key: value} of a new row; None while a parent has no id or stays for the flush."""
     state = sa.inspect(obj)
     data = state.dict
@@ -404,21 +424,21 @@ def _new_values(plan, obj, skipped):
             for local_key, _remote_key, _is_pk in pairs:
                 values.setdefault(local_key, None)
             continue
-        resolved = _parent_values(parent, pairs, skipped)
+        resolved = _parent_values(parent, pairs, skipped, plans)
         if resolved is None:
             return None
         values.update(resolved)
     return values
 
 
-def _parent_values(parent, pairs, skipped):
+def _parent_values(parent, pairs, skipped, plans):
     """The foreign key values a child of ``parent`` carries; None if the parent is not written yet."""
     if parent in skipped:
         return None
     parent_state = sa.inspect(parent)
     identity = parent_state.identity
     if identity is None:
-        if not parent_state.pending or _plan_for(parent_state.mapper) is None:
+        if not parent_state.pending or plans(parent_state.mapper) is None:
             return None
         identity = parent_state.mapper.primary_key_from_instance(parent)
         if None in identity:
@@ -437,14 +457,14 @@ def _execute_grouped(session, statement, plan, rows):
                                     for values in members])
 
 
-def _update_changed(session):
+def _update_changed(session, plans):
     groups = {}
     for obj in session.dirty:
         state = sa.inspect(obj)
-        plan = _plan_for(state.mapper)
+        plan = plans(state.mapper)
         if plan is None or state.key is None or state.deleted:
             continue
-        values = _changed_values(plan, state)
+        values = _changed_values(plan, state, plans)
         if values is not None:
             groups.setdefault((plan, frozenset(values)), []).append((obj, state.identity[0], values))
     written = []
@@ -464,7 +484,7 @@ def _update_changed(session):
     return written
 
 
-def _changed_values(plan, state):
+def _changed_values(plan, state, plans):
     """{attribute key: new value} for a modified object's changed columns ({} when it only gained written
     children); None if it has changes this cannot write (the flush will)."""
     values = {}
@@ -485,7 +505,7 @@ def _changed_values(plan, state):
             parent = state.dict.get(key)
             if parent is None:
                 return None  # taken off its parent: maybe an orphan to delete, which is the flush's call
-            resolved = _parent_values(parent, plan.parents[key], set())
+            resolved = _parent_values(parent, plan.parents[key], set(), plans)
             if resolved is None or sa.inspect(parent).identity is None:
                 return None
             values.update(resolved)

@@ -93,11 +93,11 @@ def test_a_batch_whose_final_write_fails_is_redone_message_by_message(desk, smtp
     real_write = helpdesk_db.write_rows
     failures = []
 
-    def fail_once(session):
+    def fail_once(session, plans=None):
         if not failures:
             failures.append(True)
             raise sa.exc.IntegrityError("INSERT INTO audit_events", {}, Exception("simulated"))
-        return real_write(session)
+        return real_write(session, plans)
 
     # A seam, not the database: the deferred batch's one write at its end fails once.
     monkeypatch.setattr(helpdesk_db, "write_rows", fail_once)
