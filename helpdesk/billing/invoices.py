@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from helpdesk import audit
 from helpdesk.billing import money
@@ -119,7 +120,8 @@ def lock_invoice(invoice_id) -> Invoice:
     already held by begin_write) and re-read. Every change of an invoice's money starts here: invoice, then
     credit balance, then the number counter, in that order, so two transactions never wait for each other."""
     begin_write(db.session)
-    invoice = db.session.scalar(sa.select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+    invoice = db.session.scalar(sa.select(Invoice).where(Invoice.id == invoice_id)
+                                .options(joinedload(Invoice.order)).with_for_update(of=Invoice)
                                 .execution_options(populate_existing=True))
     if invoice is None:
         from helpdesk.errors import NotFound

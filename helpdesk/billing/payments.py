@@ -66,7 +66,9 @@ def _authorise(actor, invoice_id, source):
 
 def find_payment(source: str, external_id: str) -> Payment | None:
     """The payment recorded under (source, external id), if any."""
-    return db.session.scalar(sa.select(Payment).where(Payment.source == source, Payment.external_id == external_id))
+    payment_id = db.session.scalar(sa.select(Payment.id).where(Payment.source == source,
+                                                               Payment.external_id == external_id))
+    return db.session.get(Payment, payment_id) if payment_id is not None else None
 
 
 def record_payment(actor, *, invoice, amount: int, currency: str, source: str, external_id: str,
@@ -111,6 +113,13 @@ def apply_payment(actor, invoice_id, *, amount, currency, source, external_id, r
 
 def _record(actor, invoice_id, amount, currency, source, external_id, received_on, note, attempt):
     invoice = lock_invoice(invoice_id)  # first, always: it serialises every payment of this invoice
+    # One flush for the payment (its unique key), one at the commit for the rest: the reads in between (the
+    # order, its services, the counter) need nothing of ours written first.
+    with db.session.no_autoflush:
+        return _apply(actor, invoice, amount, currency, source, external_id, received_on, note, attempt)
+
+
+def _apply(actor, invoice, amount, currency, source, external_id, received_on, note, attempt):
     existing = find_payment(source, external_id)
     if existing is not None:
         return existing
@@ -146,9 +155,11 @@ def _record(actor, invoice_id, amount, currency, source, external_id, received_o
 
 def settle(actor, invoice, now):
     """A proforma just covered: activate its order's services (once: this runs under the invoice lock, at the one
-    proforma → final step), then take the invoice number last, so the counter's lock is held the shortest time."""
+    proforma → final step), then take the invoice number last, so the counter's lock is held the shortest time:
+    everything else is written before it is taken, and it is held until the commit."""
     if invoice.order is not None:
         billing_services.activate_order(actor, invoice.order, invoice, now)
+    db.session.flush()
     assign_number(invoice, actor, now)
 
 

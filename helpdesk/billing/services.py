@@ -20,6 +20,7 @@ from helpdesk.billing.models import (
     SERVICE_PENDING,
     SERVICE_SUSPENDED,
     BillingAccount,
+    InvoiceLine,
     Service,
     ServicePeriod,
 )
@@ -51,19 +52,20 @@ def activate_order(actor, order, invoice, now) -> list[Service]:
     if order.status in (ORDER_ON_HOLD, ORDER_CANCELLED):
         return []
     today = business_date(now)
-    lines = {}
-    for line in invoice.lines:
-        lines.setdefault(line.service_id, line)  # the service's first line: its price, not its setup fee
+    # The pending services with the first line of the invoice paying each (its price, not its setup fee): one query.
+    first_line = (sa.select(sa.func.min(InvoiceLine.id)).where(InvoiceLine.invoice_id == invoice.id,
+                                                              InvoiceLine.service_id == Service.id)
+                  .correlate(Service).scalar_subquery())
+    pending = db.session.execute(sa.select(Service, first_line).where(Service.order_id == order.id,
+                                                                      Service.status == SERVICE_PENDING)
+                                 .order_by(Service.id).with_for_update(of=Service)).all()
     activated = []
-    for service in order.services:
-        if service.status != SERVICE_PENDING:
-            continue
+    for service, line_id in pending:
         end = period_after(today, service.cycle)
         service.status, service.activated_at = SERVICE_ACTIVE, now
         service.period_start, service.period_end, service.next_due_date = today, end, end
-        line = lines.get(service.id)
         db.session.add(ServicePeriod(service=service, period_start=today, period_end=end, invoice_id=invoice.id,
-                                     invoice_line_id=line.id if line else None, paid_at=now))
+                                     invoice_line_id=line_id, paid_at=now))
         audit.record(actor, "billing-service", service.id, "activated",
                      {"invoice": invoice.id, "period_start": today.isoformat(),
                       "next_due_date": end.isoformat() if end else None})
