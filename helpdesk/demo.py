@@ -49,6 +49,7 @@ def load_demo():
     tickets.open_ticket(customer, subject="How do I add a DNS record?", department=technical,
                         body_text="Where in the panel can I add a TXT record for domain verification?")
     _knowledge_base(admin, agent)
+    _billing(admin, customer)
     return True, logins
 
 
@@ -122,3 +123,92 @@ def _knowledge_base(admin, agent):
     runbooks = folder("Runbooks", description="For agents only", visibility=INTERNAL)
     kb.create_article(admin, folder=runbooks, language="en", title="Uplink down: what to check", tags="network",
                       body="Check the switch port, then open a datacenter ticket.", publish=True)
+
+
+# The demo catalogue: name and description per language, prices per cycle in minor units (cents, kuruş; forints and
+# rials have none). Hosting and domains are priced net, the Start package gross (what a consumer pays).
+CATALOGUE = {
+    "hosting": {"en": "Web hosting", "de": "Webhosting", "tr": "Web barındırma", "hu": "Webtárhely",
+                "fa": "میزبانی وب"},
+    "domains": {"en": "Domains", "de": "Domains", "tr": "Alan adları", "hu": "Domainek", "fa": "دامنه‌ها"},
+    "contracts": {"en": "Service contracts", "de": "Serviceverträge", "tr": "Hizmet sözleşmeleri",
+                  "hu": "Szervizszerződések", "fa": "قراردادهای خدمات"},
+}
+PRODUCTS = [
+    ("hosting", "web-hosting", "product", {
+        "en": ("Web hosting", "10 GB SSD, PHP and MySQL, 20 mailboxes, daily backups"),
+        "de": ("Webhosting", "10 GB SSD, PHP und MySQL, 20 Postfächer, tägliche Sicherungen"),
+        "tr": ("Web barındırma", "10 GB SSD, PHP ve MySQL, 20 e-posta kutusu, günlük yedekleme"),
+        "hu": ("Webtárhely", "10 GB SSD, PHP és MySQL, 20 postafiók, napi mentés"),
+        "fa": ("میزبانی وب", "۱۰ گیگابایت SSD، PHP و MySQL، ۲۰ صندوق ایمیل، پشتیبان‌گیری روزانه")},
+     {"monthly": {"EUR": 690, "TRY": 24900, "HUF": 2490, "IRR": 9_000_000},
+      "yearly": {"EUR": 6900, "TRY": 249000, "HUF": 24900, "IRR": 90_000_000}}, {"EUR": 500, "TRY": 15000}, False),
+    ("domains", "domain-com", "product", {
+        "en": ("Domain (.com)", "Registration or transfer, DNS management included"),
+        "de": ("Domain (.com)", "Registrierung oder Transfer, DNS-Verwaltung inklusive"),
+        "tr": ("Alan adı (.com)", "Kayıt veya transfer, DNS yönetimi dahil"),
+        "hu": ("Domain (.com)", "Regisztráció vagy átköltöztetés, DNS-kezeléssel"),
+        "fa": ("دامنه (.com)", "ثبت یا انتقال، همراه با مدیریت DNS")},
+     {"yearly": {"EUR": 1490, "TRY": 54900, "HUF": 5490, "IRR": 25_000_000}}, {}, False),
+    ("hosting", "start-package", "package", {
+        "en": ("Start package", "Web hosting for a basic website and mailboxes, with a free domain for the first year"),
+        "de": ("Start-Paket", "Webhosting für eine einfache Website und Postfächer, mit einer Domain im ersten Jahr "
+                              "kostenlos"),
+        "tr": ("Başlangıç paketi", "Temel bir web sitesi ve e-posta kutuları için barındırma, ilk yıl ücretsiz alan "
+                                   "adıyla"),
+        "hu": ("Start csomag", "Tárhely egy alap weboldalhoz és e-mail címekhez, az első évben ingyenes domainnel"),
+        "fa": ("بسته شروع", "میزبانی برای یک وب‌سایت ساده و صندوق‌های ایمیل، با دامنه رایگان برای سال اول")},
+     {"monthly": {"EUR": 990, "TRY": 34900, "HUF": 3990, "IRR": 12_000_000},
+      "yearly": {"EUR": 9900, "TRY": 349000, "HUF": 39900, "IRR": 120_000_000}}, {}, True),
+    ("contracts", "service-contract", "product", {
+        "en": ("Service contract renewal", "On-site service and parts for your device"),
+        "de": ("Verlängerung des Servicevertrags", "Service vor Ort und Ersatzteile für Ihr Gerät"),
+        "tr": ("Hizmet sözleşmesi yenileme", "Cihazınız için yerinde servis ve parçalar"),
+        "hu": ("Szervizszerződés megújítása", "Helyszíni szerviz és alkatrészek a készülékhez"),
+        "fa": ("تمدید قرارداد خدمات", "خدمات در محل و قطعات برای دستگاه شما")},
+     {"yearly": {"EUR": 19000, "IRR": 2_500_000_000}, "biennial": {"EUR": 34000, "IRR": 4_500_000_000},
+      "triennial": {"EUR": 48000, "IRR": 6_300_000_000}}, {}, False),
+]
+TAX_RULES = [("DE", "USt.", 1900), ("AT", "USt.", 2000), ("TR", "KDV", 2000), ("HU", "ÁFA", 2700),
+             ("IR", "مالیات بر ارزش افزوده", 1000)]
+
+
+def _billing(admin, customer):
+    """The demo catalogue (hosting, domains, the Start package with its free domain, service contract renewals,
+    priced in EUR, TRY, HUF and IRR), tax rules, and the demo customer's paid and unpaid orders."""
+    from helpdesk.billing import catalogue, customers, orders, payments
+    from helpdesk.billing.pricing import CartItem
+
+    groups = {code: catalogue.create_group(admin, code=code, position=position,
+                                           texts={lang: {"name": name} for lang, name in names.items()})
+              for position, (code, names) in enumerate(CATALOGUE.items())}
+    made = {}
+    for position, (group, code, kind, texts, prices, setup_fees, includes_tax) in enumerate(PRODUCTS):
+        product = catalogue.create_product(admin, group=groups[group], code=code, kind=kind, position=position,
+                                           texts={lang: {"name": name, "description": description}
+                                                  for lang, (name, description) in texts.items()})
+        for cycle, amounts in prices.items():
+            for currency, amount in amounts.items():
+                catalogue.set_price(admin, product, cycle=cycle, currency=currency, amount=amount,
+                                    setup_fee=setup_fees.get(currency, 0) if cycle == "monthly" else 0,
+                                    includes_tax=includes_tax)
+        made[code] = product
+    catalogue.add_package_item(admin, made["start-package"], made["domain-com"], cycle="yearly", free_periods=1)
+    disk = catalogue.add_option(admin, made["web-hosting"], code="disk", texts={"en": {"name": "Disk space"},
+                                                                              "de": {"name": "Speicherplatz"}},
+                                choices=[{"code": "10gb", "texts": {"en": {"name": "10 GB"}}},
+                                         {"code": "50gb", "texts": {"en": {"name": "50 GB"}}}])
+    for currency, amount in (("EUR", 300), ("TRY", 9900), ("HUF", 990), ("IRR", 4_000_000)):
+        catalogue.set_choice_price(admin, disk.choices[1], cycle="monthly", currency=currency, amount=amount)
+    for country, name, rate in TAX_RULES:
+        catalogue.set_tax_rule(admin, country=country, name=name, rate_bp=rate)
+
+    account = customers.open_account(CLI, customer)
+    customers.update_details(CLI, account, name="Acme GmbH", address="Hauptstraße 5\n10115 Berlin", country="DE",
+                             customer_type="business", tax_number="DE811907980", currency="EUR")
+    paid = orders.place_order(customer, account, [CartItem(made["start-package"].id, "monthly",
+                                                           identifier="acme.example")], payment_method="credit")
+    payments.record_payment(CLI, invoice=paid.invoice, amount=paid.invoice.total, currency="EUR", source="manual",
+                            external_id="demo-transfer-1", note="Booked from the demo bank statement")
+    orders.place_order(customer, account, [CartItem(made["web-hosting"].id, "yearly", identifier="shop.acme.example")],
+                       payment_method="credit")
