@@ -367,6 +367,26 @@ def user_kb_editor(email, revoke):
     click.echo(f"{email} {'may no longer' if revoke else 'may now'} edit the knowledge base")
 
 
+@user_group.command("billing-staff")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the right away instead.")
+@with_appcontext
+def user_billing_staff(email, revoke):
+    """Give an agent the right to change billing: accept orders, book and approve transfers, credit invoices, edit
+    the catalogue (admins always have it; other agents read billing only)."""
+    from helpdesk.accounts import service as accounts
+    from helpdesk.billing.access import grant_billing
+
+    user = accounts.get_by_email(email)
+    if user is None:
+        _fail(HelpdeskError(f"no user with the address {email}"))
+    try:
+        grant_billing(CLI, user, not revoke)
+    except HelpdeskError as exc:
+        _fail(exc)
+    click.echo(f"{email} {'may no longer' if revoke else 'may now'} change billing")
+
+
 @main.command("demo")
 @with_appcontext
 def demo():

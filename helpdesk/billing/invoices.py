@@ -215,3 +215,14 @@ def invoices_of(actor, account_id=None, *, state=None, before_id=None, limit=50)
     if before_id is not None:
         query = query.where(Invoice.id < before_id)
     return db.session.scalars(query.order_by(Invoice.id.desc()).limit(limit)).all()
+
+
+def find_by_reference(actor, text: str) -> Invoice | None:
+    """The invoice a customer's transfer names (its payment reference, spaces and case as typed on a statement,
+    its reference or its number), if ``actor`` may see it: what staff look up before booking a transfer."""
+    key = "".join(str(text or "").split()).upper()
+    if not key:
+        return None
+    query = visible(actor, Invoice).where(sa.or_(Invoice.payment_reference == key, Invoice.reference == key,
+                                                 Invoice.number == str(text).strip()))
+    return db.session.scalars(query.limit(1)).first()

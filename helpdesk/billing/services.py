@@ -105,6 +105,14 @@ def ticket_services(customer):
             for service in services]
 
 
+def services_due(on_or_before: date, *, after_id=0, limit=500) -> list[Service]:
+    """Active and suspended services whose next due date is ``on_or_before`` or earlier, by id from ``after_id``:
+    where issue 17's renewal invoices, reminders and suspensions start (jobs; no access check)."""
+    return db.session.scalars(sa.select(Service).where(
+        Service.status.in_((SERVICE_ACTIVE, SERVICE_SUSPENDED)), Service.next_due_date.is_not(None),
+        Service.next_due_date <= on_or_before, Service.id > after_id).order_by(Service.id).limit(limit)).all()
+
+
 _MOVES = {
     "suspend": ({SERVICE_ACTIVE}, SERVICE_SUSPENDED),
     "resume": ({SERVICE_SUSPENDED}, SERVICE_ACTIVE),

@@ -135,3 +135,23 @@ def test_only_active_and_suspended_services_of_the_customer_reach_the_ticket_for
     assert [s.ref for s in offered] == [f"service-{shop.service.id}"]
     assert offered[0].label == "Web hosting"
     assert customer_services(shop.bora) == []
+
+
+def test_the_cli_gives_an_agent_the_billing_permission(shop, app):
+    from click.testing import CliRunner
+
+    from helpdesk.cli import main
+    from helpdesk.extensions import db
+
+    env = {"HELPDESK_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "HELPDESK_INSTANCE_PATH": app.config["INSTANCE_PATH"], "HELPDESK_SECRET_KEY": app.config["SECRET_KEY"],
+           "HELPDESK_REDIS_URL": "", "HELPDESK_CONFIG": None}
+    db.session.commit()
+
+    result = CliRunner().invoke(main, ["user", "billing-staff", shop.agent.email], env=env)
+
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert access.may_manage(shop.agent)
+    refused = CliRunner().invoke(main, ["user", "billing-staff", shop.carla.email], env=env)
+    assert refused.exit_code == 2

@@ -303,3 +303,14 @@ def test_customer_actor_loaded_in_each_thread_pays_from_credit_once(shop, app, p
     db.session.expire_all()
     assert credit.balance(shop.carla_account.id, "EUR") == 2000 - 1785
     assert [e.balance_after for e in reversed(credit.ledger(shop.carla, shop.carla_account.id))] == [2000, 215]
+
+
+def test_services_due_for_renewal_are_found_by_their_next_due_date(shop):
+    from helpdesk.billing.services import services_due
+
+    placed, invoice = order(shop.carla, shop.carla_account, shop.web)
+    payments.record_payment(SYSTEM, invoice=invoice, amount=invoice.total, currency="EUR", source="manual",
+                            external_id="due")
+    service = placed.services[0]
+    assert services_due(service.next_due_date) == [service]
+    assert services_due(service.period_start) == []

@@ -151,3 +151,11 @@ def test_two_staff_booking_the_same_transfer_at_once_make_one_payment(shop, app,
     assert _payments() == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TransferBooking)) == 1
     assert db.session.get(type(invoice), invoice_id).status == FINAL
+
+
+def test_staff_find_the_invoice_a_statement_line_names(shop):
+    _placed, invoice = order(shop.carla, shop.carla_account, shop.web)
+    spaced = " ".join(invoice.payment_reference[i:i + 4] for i in range(0, len(invoice.payment_reference), 4))
+    assert invoices.find_by_reference(shop.admin, spaced.lower()) == invoice
+    assert invoices.find_by_reference(shop.admin, invoice.reference) == invoice
+    assert invoices.find_by_reference(shop.bora, invoice.payment_reference) is None
