@@ -173,6 +173,7 @@ def settle_attempt(gateway_name: str, *, provider_payment_id: str, attempt_id=No
     Payment. Runs as the gateway (system) actor. Commits; returns the Payment."""
     from helpdesk.billing.payments import record_payment
 
+    begin_write(db.session)  # before the first read: SQLite refuses a write in a read transaction gone stale
     attempt = find_attempt(gateway_name, attempt_id=attempt_id, provider_reference=provider_reference)
     if (paid_amount is not None and paid_amount != attempt.amount) or (
             paid_currency is not None and paid_currency.upper() != attempt.currency):
@@ -189,6 +190,7 @@ def settle_attempt(gateway_name: str, *, provider_payment_id: str, attempt_id=No
 def fail_attempt(gateway_name: str, *, reason: str, attempt_id=None, provider_reference=None) -> PaymentAttempt:
     """An adapter learnt that an attempt will not be paid (cancelled, declined, expired): mark it failed (never
     one that already succeeded). Commits."""
+    begin_write(db.session)
     attempt = find_attempt(gateway_name, attempt_id=attempt_id, provider_reference=provider_reference)
     return _set_status(attempt.id, ATTEMPT_FAILED, failure=(reason or "")[:500])
 
@@ -200,3 +202,50 @@ def attempts_to_reconcile(gateway_name: str, *, older_than, limit=100) -> list[P
         PaymentAttempt.gateway == gateway_name, PaymentAttempt.status == ATTEMPT_REDIRECTED,
         PaymentAttempt.updated_at < older_than).order_by(PaymentAttempt.id).limit(limit)).all()
 
+
+# --------------------------------------------------------------------------- reads for adapters that verify
+
+@dataclass(frozen=True)
+class AttemptFigures:
+    """An attempt as an adapter needs it to ask its provider (our amount and currency, the provider's reference),
+    read in a transaction that has ended: nothing is held over the adapter's network call."""
+
+    id: int
+    invoice_id: int
+    amount: int
+    currency: str
+    status: str
+    provider_reference: str | None
+
+    @property
+    def settled(self) -> bool:
+        return self.status == ATTEMPT_SUCCEEDED
+
+
+def _figures(attempt) -> AttemptFigures:
+    return AttemptFigures(id=attempt.id, invoice_id=attempt.invoice_id, amount=attempt.amount,
+                          currency=attempt.currency, status=attempt.status,
+                          provider_reference=attempt.provider_reference)
+
+
+def attempt_figures(gateway_name: str, *, attempt_id=None, provider_reference=None) -> AttemptFigures:
+    """The attempt at ``gateway_name`` by our id or the provider's reference (NotFound otherwise), for an adapter
+    about to verify it with its provider (Zarinpal's verify takes OUR amount). Ends the read transaction."""
+    figures = _figures(find_attempt(gateway_name, attempt_id=attempt_id, provider_reference=provider_reference))
+    db.session.rollback()
+    return figures
+
+
+def unsettled_attempts(gateway_name: str, provider_references) -> list[AttemptFigures]:
+    """Of ``provider_references`` (what a provider lists as paid but not yet confirmed), the attempts at
+    ``gateway_name`` not recorded as paid: redirected, or failed (a customer who came back with a failure may
+    have paid after all). Unknown references are left out. Ends the read transaction."""
+    references = [str(reference) for reference in provider_references if reference][:1000]
+    if not references:
+        return []
+    rows = db.session.scalars(sa.select(PaymentAttempt).where(
+        PaymentAttempt.gateway == gateway_name, PaymentAttempt.provider_reference.in_(references),
+        PaymentAttempt.status != ATTEMPT_SUCCEEDED).order_by(PaymentAttempt.id)).all()
+    figures = [_figures(row) for row in rows]
+    db.session.rollback()
+    return figures
