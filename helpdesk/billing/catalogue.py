@@ -361,6 +361,20 @@ def shop_groups(currency: str | None = None):
     return shelves
 
 
+def console_groups(actor):
+    """Every group with every product (on sale or not), their prices, options and package contents: the console's
+    catalogue (staff)."""
+    from helpdesk.billing.access import require_reader
+
+    require_reader(actor)
+    return db.session.scalars(
+        sa.select(ProductGroup).order_by(ProductGroup.position, ProductGroup.id)
+        .options(selectinload(ProductGroup.products).selectinload(Product.prices),
+                 selectinload(ProductGroup.products).selectinload(Product.options)
+                 .selectinload(ConfigOption.choices).selectinload(OptionChoice.prices),
+                 selectinload(ProductGroup.products).selectinload(Product.items))).all()
+
+
 def get_product(product_id, *, for_sale=True) -> Product | None:
     """The product with ``product_id`` (only if on sale, unless ``for_sale`` is false), else None."""
     from helpdesk.db import parse_id

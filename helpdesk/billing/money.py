@@ -185,6 +185,22 @@ def parse_amount(text, currency: str, locale) -> int:
     return int(minor)
 
 
+def parse_rate(text, locale) -> int:
+    """A tax rate typed as a percentage in ``locale`` ("19", "27", "7,5" in German) as basis points (1900, 2700,
+    750); AmountError for anything else, more than two decimals, or more than 100 %."""
+    from flask_babel import gettext as _
+
+    raw = _SPACES.sub("", str(text or "").translate(_TO_ASCII)).rstrip("%٪")
+    locale = Locale.parse(str(locale or "en").replace("-", "_"))
+    value = _parse_decimal(raw, locale) if raw and _AMOUNT_CHARACTERS.fullmatch(raw) else None
+    if value is None or not value.is_finite() or not 0 <= value <= 100:
+        raise AmountError(_("Enter a rate from 0 to 100 %."))
+    basis_points = value.scaleb(2)
+    if basis_points != basis_points.to_integral_value():
+        raise AmountError(_("At most %(num)d decimal places.", num=2))
+    return int(basis_points)
+
+
 def _parse_decimal(raw, locale):
     """The Decimal of ``raw`` in ``locale``'s own grouping (strict); Persian readers may also type Latin
     separators. None when it is no number."""

@@ -129,3 +129,11 @@ def test_invoice_totals_are_the_sums_of_their_lines_in_every_currency_and_rate(s
             assert invoice.tax_total == sum(line.tax for line in invoice.lines)
             assert invoice.total == sum(line.gross for line in invoice.lines) == invoice.net_total + invoice.tax_total
             assert all(line.net + line.tax == line.gross for line in invoice.lines)
+
+
+def test_the_console_sees_products_no_longer_on_sale(shop):
+    catalogue.update_product(shop.admin, shop.contract, active=False)
+    listed = {p.code for group in catalogue.console_groups(shop.agent) for p in group.products}
+    assert "service-contract" in listed
+    with pytest.raises(NotAllowed):
+        catalogue.console_groups(shop.carla)

@@ -138,3 +138,12 @@ def test_no_float_in_billing():
                  for number, line in enumerate(path.read_text().splitlines(), start=1)
                  if re.search(r"\bfloat\(|\d\.\d+\s*\*|\bround\(", line)]
     assert offenders == []
+
+
+def test_tax_rates_are_typed_as_percentages():
+    from helpdesk.billing.money import parse_rate
+
+    assert parse_rate("19", "de") == 1900 and parse_rate("7,5 %", "de") == 750 and parse_rate("۹", "fa") == 900
+    for typed in ("101", "-1", "19.555", "abc", ""):
+        with pytest.raises(AmountError):
+            parse_rate(typed, "en")
