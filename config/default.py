@@ -276,3 +276,32 @@ BILLING_TRANSFER_BOOKING_TIME = {}
 BILLING_TRANSFER_APPROVAL_ABOVE = {"EUR": 100_000, "TRY": 3_000_000, "HUF": 400_000, "IRR": 500_000_000}
 # Payment gateways offered at checkout, by name, in this order (each adapter registers under its name).
 BILLING_GATEWAYS = []
+# Seconds a payment provider's API may take to answer before the call gives up (the customer may try again).
+BILLING_GATEWAY_TIMEOUT = 20
+# Seconds between reconciliation runs (with the outbox sweep: `helpdesk serve` without Redis, workers), which book
+# payments a provider took but we never confirmed (Zarinpal's unverified list); `helpdesk billing reconcile` too.
+BILLING_RECONCILE_INTERVAL = 300
+# Per-address limit of payment webhook deliveries (Flask-Limiter syntax): Stripe sends a few per payment from a
+# handful of addresses, and retries later when refused.
+BILLING_WEBHOOK_RATE_LIMIT = "600 per minute"
+# Per-address limit of the returns from a payment page that ask the provider about a payment (Zarinpal's callback).
+BILLING_CALLBACK_RATE_LIMIT = "30 per minute"
+# Stripe (BILLING_GATEWAYS "stripe"; EUR, TRY and HUF): the secret API key (sk_live_… or sk_test_…) and the signing
+# secret (whsec_…) of the webhook endpoint that points at <BASE_URL>/billing/webhooks/stripe with the events
+# checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.async_payment_failed,
+# checkout.session.expired and payment_intent.succeeded. Neither is ever logged.
+STRIPE_SECRET_KEY = ""
+STRIPE_WEBHOOK_SECRET = ""
+# Stripe's API address, and how many seconds a webhook's signed time may be off ours (a replay of an old delivery
+# is refused; Stripe's own libraries allow 300).
+STRIPE_API_BASE = "https://api.stripe.com"
+STRIPE_WEBHOOK_TOLERANCE = 300
+# Zarinpal (BILLING_GATEWAYS "zarinpal"; IRR): the 36-character merchant id (never logged) and the API address
+# (https://sandbox.zarinpal.com for Zarinpal's sandbox).
+ZARINPAL_MERCHANT_ID = ""
+ZARINPAL_API_BASE = "https://payment.zarinpal.com"
+# The TrueType fonts invoice PDFs are drawn with (regular and bold). They must hold every language's letters,
+# Persian's presentation forms included: DejaVu Sans (Debian's fonts-dejavu-core) does. A missing file falls back
+# to DejaVu's usual place, then to a built-in font that draws Latin letters only.
+BILLING_PDF_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+BILLING_PDF_FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
