@@ -1,7 +1,7 @@
 """Billing's audit actions as sentences, amounts formatted for the reader, and how the trail names billing objects
 (invoices by number or reference, orders, services, products, payments). Registered on import."""
 import sqlalchemy as sa
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_pgettext
 
 from helpdesk.audit.sentences import Ref, pair, register, register_kind
 from helpdesk.billing.catalogue import default_language
@@ -64,7 +64,7 @@ def _money(amount, currency):
 
 
 register_kind("billing-invoice", name=_l("Invoice"), describe=_invoices)
-register_kind("billing-order", name=_l("Order"), describe=_orders)
+register_kind("billing-order", name=lazy_pgettext("billing", "Order"), describe=_orders)
 register_kind("billing-service", name=_l("Service"), describe=_services)
 register_kind("billing-payment", name=_l("Payment"), describe=_payments)
 register_kind("billing-account", name=_l("Billing account"), describe=_accounts)
