@@ -6,7 +6,7 @@ import jdatetime
 from babel import Locale
 from flask import current_app
 from flask_babel import format_datetime as babel_format_datetime
-from flask_babel import get_locale, get_timezone, gettext
+from flask_babel import get_locale, get_timezone, gettext, pgettext
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 
@@ -34,6 +34,12 @@ def lazy_gettext(string: str, **variables) -> PlainTextLazyString:
     """The translation of ``string`` with ``variables`` put in, made when it is shown (in the reader's language).
     Use this, never flask_babel's lazy_gettext, for every lazy message: it is escaped wherever HTML is written."""
     return PlainTextLazyString(gettext, string, **variables)
+
+
+def lazy_pgettext(context: str, string: str, **variables) -> PlainTextLazyString:
+    """``lazy_gettext`` for a word whose meaning depends on ``context`` ("Order": a purchase in "billing",
+    the sort order elsewhere): translated as its own message."""
+    return PlainTextLazyString(lambda text, **values: pgettext(context, text, **values), string, **variables)
 
 
 def best_language(candidates) -> str:

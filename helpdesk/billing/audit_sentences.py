@@ -1,7 +1,7 @@
 """Billing's audit actions as sentences, amounts formatted for the reader, and how the trail names billing objects
 (invoices by number or reference, orders, services, products, payments). Registered on import."""
 import sqlalchemy as sa
-from flask_babel import get_locale, lazy_pgettext
+from flask_babel import get_locale
 
 from helpdesk.audit.sentences import Ref, pair, register, register_kind
 from helpdesk.billing.catalogue import default_language
@@ -10,6 +10,7 @@ from helpdesk.billing.models import BillingAccount, Invoice, Payment, Service
 from helpdesk.billing.money import MINOR_DIGITS, format_amount
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.i18n import lazy_pgettext
 
 
 def _language():
