@@ -10,6 +10,7 @@ from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
 from helpdesk import create_app
 from helpdesk.actors import CLI
+from helpdesk.billing.reconciliation import reconcile_gateways
 from helpdesk.errors import HelpdeskError, ValidationFailed
 from helpdesk.jobs import sweep_pending
 from helpdesk.notify.tasks import sweep as sweep_outbox
@@ -70,6 +71,7 @@ def serve(host, port, demo):
         Periodic(app, sweep_outbox, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
         Periodic(app, sweep_pending, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
         Periodic(app, flag_breaches, app.config["SLA_BREACH_CHECK_INTERVAL"]).start()
+        Periodic(app, reconcile_gateways, app.config["BILLING_RECONCILE_INTERVAL"]).start()
     if _embedded_maildrop(app):
         # The embedded default reads the Maildir drop folder itself; real mailboxes get `helpdesk mailgateway`.
         from helpdesk.mailgateway import daemon
@@ -112,7 +114,8 @@ def worker(queues, burst):
     click.echo(f"worker serving queues: {', '.join(queues)}")
     run_worker(app, queues, periodic=[(sweep_outbox, app.config["OUTBOX_SWEEP_INTERVAL"]),
                                       (sweep_pending, app.config["OUTBOX_SWEEP_INTERVAL"]),
-                                      (flag_breaches, app.config["SLA_BREACH_CHECK_INTERVAL"])], burst=burst)
+                                      (flag_breaches, app.config["SLA_BREACH_CHECK_INTERVAL"]),
+                                      (reconcile_gateways, app.config["BILLING_RECONCILE_INTERVAL"])], burst=burst)
 
 
 @main.command("mailgateway")
@@ -385,6 +388,27 @@ def user_billing_staff(email, revoke):
     except HelpdeskError as exc:
         _fail(exc)
     click.echo(f"{email} {'may no longer' if revoke else 'may now'} change billing")
+
+
+@main.group("billing")
+def billing_group():
+    """Billing: payments at the card gateways."""
+
+
+@billing_group.command("reconcile")
+@with_appcontext
+def billing_reconcile():
+    """Book payments a card gateway took but the helpdesk never confirmed (the customer closed the window before
+    coming back): each is verified with the provider for the invoice's amount and recorded once. The periodic
+    sweep runs this every BILLING_RECONCILE_INTERVAL seconds; exits 1 when a provider could not be reached."""
+    booked = reconcile_gateways()
+    if not booked:
+        click.echo("no enabled gateway reconciles payments (BILLING_GATEWAYS)")
+    for name, count in booked.items():
+        click.echo(f"{name}: could not reach the provider (see the log)" if count is None
+                   else f"{name}: {count} payment(s) booked")
+    if None in booked.values():
+        sys.exit(1)
 
 
 @main.command("demo")

@@ -19,3 +19,15 @@ def init_app(app):
     from helpdesk.tickets.details import provide_services
 
     provide_services(ticket_services)
+    register_card_gateways()
+
+
+def register_card_gateways():
+    """Make the card adapters available (BILLING_GATEWAYS chooses which are offered): Stripe for EUR, TRY and
+    HUF, Zarinpal for IRR."""
+    from helpdesk.billing.gateways import register_gateway
+    from helpdesk.billing.stripe_gateway import StripeGateway
+    from helpdesk.billing.zarinpal_gateway import ZarinpalGateway
+
+    register_gateway(StripeGateway())
+    register_gateway(ZarinpalGateway())

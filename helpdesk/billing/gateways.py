@@ -179,11 +179,14 @@ def settle_attempt(gateway_name: str, *, provider_payment_id: str, attempt_id=No
             paid_currency is not None and paid_currency.upper() != attempt.currency):
         _set_status(attempt.id, ATTEMPT_FAILED, failure=f"provider reported {paid_amount} {paid_currency}")
         raise AmountMismatch()
+    # Read before record_payment commits: reading the expired attempt afterwards would start a read transaction
+    # that _set_status could not turn into a write on SQLite once another delivery has written.
+    attempt_id, settled = attempt.id, attempt.status == ATTEMPT_SUCCEEDED
     payment = record_payment(GATEWAY_ACTOR, invoice=attempt.invoice_id, amount=attempt.amount,
                              currency=attempt.currency, source=gateway_name, external_id=provider_payment_id,
                              attempt=attempt)
-    if attempt.status != ATTEMPT_SUCCEEDED:
-        _set_status(attempt.id, ATTEMPT_SUCCEEDED)
+    if not settled:
+        _set_status(attempt_id, ATTEMPT_SUCCEEDED)
     return payment
 
 
@@ -249,3 +252,14 @@ def unsettled_attempts(gateway_name: str, provider_references) -> list[AttemptFi
     figures = [_figures(row) for row in rows]
     db.session.rollback()
     return figures
+
+
+def attempt_for_return(actor, invoice_id, gateway_name: str, *, provider_reference=None):
+    """For the page a customer comes back to from ``gateway_name``: (the invoice, its attempt there with
+    ``provider_reference``, else its latest there, or None). NotFound for an invoice ``actor`` may not see."""
+    invoice = get_invoice(actor, invoice_id)
+    query = sa.select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice.id,
+                                            PaymentAttempt.gateway == gateway_name)
+    if provider_reference:
+        query = query.where(PaymentAttempt.provider_reference == str(provider_reference)[:200])
+    return invoice, db.session.scalar(query.order_by(PaymentAttempt.id.desc()).limit(1))

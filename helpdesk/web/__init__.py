@@ -59,6 +59,9 @@ def init_app(app):
     from helpdesk.web import desk_mailboxes
 
     app.register_blueprint(desk_mailboxes.bp)
+    from helpdesk.web import payment_gateways
+
+    app.register_blueprint(payment_gateways.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")

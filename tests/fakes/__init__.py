@@ -1,0 +1,1 @@
+"""Fakes of outside services' HTTP APIs that tests start on loopback: real servers speaking the providers' shapes."""
