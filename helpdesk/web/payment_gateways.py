@@ -48,7 +48,7 @@ def checkout_urls(gateway_name: str, invoice_id: int) -> tuple[str, str]:
                          _external=True)
 
 
-@bp.route("/billing/invoices/<int:invoice_id>/pay/<gateway>", methods=["POST"])
+@bp.route("/billing/invoices/<id:invoice_id>/pay/<gateway>", methods=["POST"])
 @login_required
 @limiter.limit("10 per minute")
 def pay(invoice_id, gateway):
@@ -70,7 +70,7 @@ def pay(invoice_id, gateway):
     return response
 
 
-@bp.route("/billing/invoices/<int:invoice_id>/payment/<gateway>", methods=["GET", "POST"])
+@bp.route("/billing/invoices/<id:invoice_id>/payment/<gateway>", methods=["GET", "POST"])
 @csrf.exempt  # a provider may send the customer back with a POST; the page only reads
 @login_required
 def returned(invoice_id, gateway):
