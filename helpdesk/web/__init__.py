@@ -59,6 +59,11 @@ def init_app(app):
     from helpdesk.web import desk_mailboxes
 
     app.register_blueprint(desk_mailboxes.bp)
+    from helpdesk.web import billing, desk_billing, desk_catalogue
+
+    app.register_blueprint(billing.bp)
+    app.register_blueprint(desk_billing.bp)
+    app.register_blueprint(desk_catalogue.bp)
     from helpdesk.web import payment_gateways
 
     app.register_blueprint(payment_gateways.bp)
