@@ -59,7 +59,9 @@ def order_form(product, option_choices, **kwargs) -> ProductOrderForm:
         pass
 
     for code, (label, choices) in option_choices.items():
-        setattr(Form, f"option-{code}", SelectField(label, choices=as_choices(choices)))
+        # A choice left out is the first (the default), as the pricing takes it.
+        setattr(Form, f"option-{code}", SelectField(label, choices=as_choices(choices),
+                                                    default=choices[0][0] if choices else None))
     return Form(**kwargs)
 
 

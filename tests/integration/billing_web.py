@@ -33,6 +33,9 @@ def web_shop():
 
 
 def login(client, user):
+    """Log ``user`` in through the form (whoever was logged in before is logged out first)."""
+    if "/logout" in client.get("/").text:
+        client.post("/logout", data={"csrf_token": csrf_token(client.get("/").text)})
     log_in(client, user.email, PASSWORD)
 
 
@@ -43,6 +46,12 @@ def token(client, path):
 def post(client, path, data=None, page=None, **kwargs):
     """POST ``data`` to ``path`` with the CSRF token of ``page`` (``path`` by default)."""
     return client.post(path, data={"csrf_token": token(client, page or path), **(data or {})}, **kwargs)
+
+
+def settled():
+    """End the test's own read transaction: what the requests committed is seen, and a service called from the
+    test may write (SQLite refuses a write from a snapshot older than another connection's commit)."""
+    db.session.rollback()
 
 
 def fresh(model, row_id):
