@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from werkzeug.routing import BuildError
 
 from helpdesk.billing import gateways, stripe_gateway, zarinpal_gateway
 from helpdesk.billing.models import ATTEMPT_FAILED, ATTEMPT_SUCCEEDED
@@ -26,18 +25,11 @@ bp = Blueprint("payment_gateways", __name__)
 
 # Gateways that send the customer back to a callback of their own, which verifies before showing the result.
 _CALLBACKS = {zarinpal_gateway.NAME: "payment_gateways.zarinpal_callback"}
-# The invoice page of the portal, by the endpoint names it may have (the first that exists is linked).
-_INVOICE_PAGES = ("billing.invoice", "billing_portal.invoice", "portal_billing.invoice")
 
 
 def invoice_url(invoice_id) -> str:
-    """The customer's page of the invoice (the portal's home until the billing pages exist)."""
-    for endpoint in _INVOICE_PAGES:
-        try:
-            return url_for(endpoint, invoice_id=invoice_id)
-        except BuildError:
-            continue
-    return url_for("portal.index")
+    """The customer's page of the invoice (web/billing.py)."""
+    return url_for("billing.invoice", invoice_id=invoice_id)
 
 
 def checkout_urls(gateway_name: str, invoice_id: int) -> tuple[str, str]:
