@@ -193,9 +193,9 @@ def test_sla_calendar_changes_read_as_sentences(client, admin, department):
     page = client.get("/agent/admin/audit").text
     text = visible(page)
     assert_no_raw_code(text)
-    assert "Created the SLA calendar Night shift." in text
-    assert "Added the window Montag 22:00–06:00 to the SLA calendar Night shift." in text
-    assert "Technical uses the SLA calendar Night shift." in text
+    assert "SLA-Kalender Night shift angelegt." in text  # in German, as the reader asked
+    assert "Zeitfenster Montag 22:00–06:00 zum SLA-Kalender Night shift hinzugefügt." in text
+    assert "Abteilung Technical verwendet den SLA-Kalender Night shift." in text
     assert re.search(rf'<a href="/agent/admin/sla/calendars/{night.id}"><bdi dir="auto">Night shift</bdi></a>', page)
 
 

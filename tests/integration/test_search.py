@@ -92,7 +92,7 @@ def test_search_page_shows_highlighted_escaped_snippets(client, agent, ticket):
 
     page = client.get("/agent/search", query_string={"q": "fuser"}).get_data(as_text=True)
 
-    assert f"#{ticket.number} Printer on fire" in page
+    assert f'#{ticket.number} <bdi dir="auto">Printer on fire</bdi>' in page
     assert "<mark" in page and ">fuser</mark>" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
 
