@@ -3,7 +3,9 @@ buyer, the lines with their taxes, the totals as stored, what was paid, and for 
 transfer. Persian invoices read right to left: the page is mirrored, every text shaped and put in display order by
 rtl_text (fpdf2's own shaping needs uharfbuzz, which we do not have), and dates carry the Jalali date beside the
 Gregorian one. Amounts are money.format_amount's (Toman for Persian readers of rials)."""
+import hashlib
 import logging
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,16 +55,58 @@ def render(invoice: Invoice) -> bytes:
 
 
 def _font_files() -> tuple[Path | None, Path | None]:
-    """(regular, bold) TrueType files: the configured ones, else DejaVu's usual place; None where neither exists."""
+    """(regular, bold) TrueType files: the configured ones, else DejaVu's usual place; None where neither exists.
+    Each is cut to the scripts invoices are written in (``invoice_font``)."""
     found = []
     for key, default in (("BILLING_PDF_FONT", "DejaVuSans.ttf"), ("BILLING_PDF_FONT_BOLD", "DejaVuSans-Bold.ttf")):
         candidates = [Path(p) for p in (current_app.config.get(key), DEJAVU / default) if p]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             LOG.warning("invoice PDF font %s not found (%s); falling back", key, ", ".join(map(str, candidates)))
-        found.append(path)
+        found.append(invoice_font(path) if path is not None else None)
     regular, bold = found
     return regular, bold or regular
+
+
+# What invoices are written in: Latin with Turkish and Hungarian letters, Greek and Cyrillic names, Arabic script
+# with Persian letters, digits and presentation forms, general punctuation, currency signs, letterlike symbols.
+INVOICE_CODEPOINTS = (*range(0x20, 0x250), *range(0x300, 0x370), *range(0x370, 0x500), *range(0x600, 0x700),
+                      *range(0x750, 0x780), *range(0x2000, 0x2070), *range(0x20A0, 0x20D0), *range(0x2100, 0x2150),
+                      *range(0xFB50, 0xFE00), *range(0xFE70, 0xFF00))
+
+
+def invoice_font(source: Path) -> Path:
+    """``source`` cut to INVOICE_CODEPOINTS, made once and kept under the instance folder (named by the source's
+    path, size and time): DejaVu Sans has some 6,000 glyphs, and reading all of them for every PDF took most of
+    its time. A font that cannot be cut is used whole."""
+    stat = source.stat()
+    key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{len(INVOICE_CODEPOINTS)}"
+                         .encode()).hexdigest()[:16]
+    folder = Path(current_app.config["INSTANCE_PATH"] or current_app.instance_path) / "fonts"
+    target = folder / f"{source.stem}-{key}.ttf"
+    if not target.is_file():
+        try:
+            _cut(source, target)
+        except Exception:  # a font fontTools cannot subset: slower PDFs, never none
+            LOG.warning("could not cut the invoice font %s; using it whole", source, exc_info=True)
+            return source
+    return target
+
+
+def _cut(source: Path, target: Path):
+    from fontTools import subset
+
+    options = subset.Options(notdef_outline=True, recommended_glyphs=True, name_IDs=["*"], name_languages=["*"],
+                             layout_features=[], hinting=False)
+    options.drop_tables += ["FFTM"]  # FontForge's time stamp: nothing to cut, nothing a PDF needs
+    font = subset.load_font(str(source), options)
+    cutter = subset.Subsetter(options)
+    cutter.populate(unicodes=INVOICE_CODEPOINTS)
+    cutter.subset(font)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
+    subset.save_font(font, str(partial), options)
+    os.replace(partial, target)  # whole or not at all, also with two processes at once
 
 
 def format_day(day, language: str) -> str:

@@ -3,6 +3,7 @@ invoice's language (en, de, tr, hu, fa); Persian invoices drawn right to left wi
 beside the Gregorian one and rials in Toman; the bank details on an unpaid proforma; a missing font falls back."""
 import unicodedata
 from datetime import date
+from pathlib import Path
 
 import jdatetime
 import pytest
@@ -133,3 +134,25 @@ def test_a_missing_font_falls_back_to_dejavu_then_to_a_latin_font(app, shop, mon
     monkeypatch.setattr(pdf, "DEJAVU", tmp_path)
     data = pdf.render(invoice)  # the built-in font: Latin-1 only, no error
     assert data.startswith(b"%PDF") and b"/BaseFont /Helvetica" in data
+
+
+def test_the_font_is_cut_to_the_invoice_scripts_once_and_kept(app, shop):
+    _placed, invoice = order(shop.carla, shop.carla_account, shop.web)
+    pdf.render(invoice)
+    folder = Path(app.config["INSTANCE_PATH"]) / "fonts"
+    cut = sorted(folder.glob("DejaVuSans*.ttf"))
+    assert [p.name.split("-")[0] for p in cut] == ["DejaVuSans", "DejaVuSans"]  # regular and bold
+    assert all(p.stat().st_size < (pdf.DEJAVU / "DejaVuSans.ttf").stat().st_size / 2 for p in cut)
+    made = [p.stat().st_mtime_ns for p in cut]
+    pdf.render(invoice)
+    assert [p.stat().st_mtime_ns for p in cut] == made and sorted(folder.iterdir()) == cut
+
+
+def test_a_font_that_cannot_be_cut_is_used_whole(app, shop, monkeypatch):
+    _placed, invoice = order(shop.carla, shop.carla_account, shop.web)
+
+    def broken(source, target):
+        raise ValueError("not a font we can cut")
+
+    monkeypatch.setattr(pdf, "_cut", broken)
+    assert "Carla Kunde" in page_text(pdf.render(invoice))
