@@ -63,6 +63,10 @@ def serve(host, port, demo):
 
     app = current_app._get_current_object()
     upgrade_database()
+    if demo:  # billing settings to try billing with, where the configuration has none
+        from helpdesk.demo import demo_settings
+
+        app.config.update(demo_settings(app.config))
     logins = _load_demo() if demo else []
     # Bind first: a port in use fails here, before any background thread starts.
     server = make_server(host, port, app, threaded=True)

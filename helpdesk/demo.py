@@ -14,6 +14,39 @@ AGENT = ("agent", "agent@example.com", "demo-agent-pass")
 CUSTOMER = ("customer", "customer@example.com", "demo-customer-pass")
 
 
+# Billing settings for trying billing out (`helpdesk serve --demo`), each used only where the configuration leaves
+# it unset: a seller, a bank account per currency (example IBANs) and the booking time in the customers' words.
+DEMO_BILLING = {
+    "BILLING_SELLER": {"name": "Example Hosting GmbH", "address": "Musterstraße 1\n10115 Berlin", "country": "DE",
+                       "vat_number": "DE123456789", "email": "billing@example.com", "website": "example.com"},
+    "BILLING_BANK_ACCOUNTS": {
+        "EUR": {"iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX", "bank": "Commerzbank",
+                "holder": "Example Hosting GmbH"},
+        "TRY": {"iban": "TR33 0006 1005 1978 6457 8413 26", "bic": "ISBKTRISXXX", "bank": "Türkiye İş Bankası",
+                "holder": "Example Hosting GmbH"},
+        "HUF": {"iban": "HU42 1177 3016 1111 1018 0000 0000", "bic": "OTPVHUHB", "bank": "OTP Bank",
+                "holder": "Example Hosting GmbH"},
+        "IRR": {"iban": "IR06 2960 0000 0010 0324 2000 01", "bic": "", "bank": "بانک ملت",
+                "holder": "Example Hosting GmbH"},
+    },
+    "BILLING_TRANSFER_BOOKING_TIME": {
+        "en": "We book transfers by hand within 4–8 hours on working days; your order becomes active then.",
+        "de": "Überweisungen buchen wir werktags innerhalb von 4–8 Stunden von Hand; dann wird Ihre Bestellung aktiv.",
+        "tr": "Havaleler iş günlerinde 4–8 saat içinde elle işlenir; siparişiniz ardından etkinleşir.",
+        "hu": "Az átutalásokat munkanapokon 4–8 órán belül kézzel könyveljük; ezután aktiváljuk a rendelését.",
+        "fa": "واریزها در روزهای کاری ظرف ۴ تا ۸ ساعت به‌صورت دستی ثبت می‌شوند و سپس سفارش شما فعال می‌شود.",
+    },
+}
+
+
+def demo_settings(config) -> dict:
+    """The DEMO_BILLING settings ``config`` leaves unset (a seller without a country counts as unset)."""
+    unset = {key: value for key, value in DEMO_BILLING.items() if not config.get(key)}
+    if not (config.get("BILLING_SELLER") or {}).get("country"):
+        unset["BILLING_SELLER"] = DEMO_BILLING["BILLING_SELLER"]
+    return unset
+
+
 def load_demo():
     """Create the demo records once; returns (created?, [(role, login, password)])."""
     logins = [ADMIN, AGENT, CUSTOMER]
