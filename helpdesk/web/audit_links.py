@@ -27,6 +27,16 @@ _ADMIN_PAGES = {
 }
 
 
+# Billing's console pages, by the kind of object: every agent reads billing.
+_BILLING_PAGES = {
+    "billing-invoice": lambda ref: url_for("desk_billing.invoice", invoice_id=ref.key),
+    "billing-order": lambda ref: url_for("desk_billing.order", order_id=ref.key),
+    "billing-account": lambda ref: url_for("desk_billing.customer", account_id=ref.key),
+    "billing-product": lambda ref: url_for("desk_catalogue.product", product_id=ref.key),
+    "billing-product-group": lambda ref: url_for("desk_catalogue.group", group_id=ref.key),
+}
+
+
 def linker(viewer):
     """``link(ref)`` → the address of ``ref`` in the console if ``viewer`` may open it, else None."""
 
@@ -39,6 +49,8 @@ def linker(viewer):
             return url_for("kb_editor.article", article_id=ref.key)
         if ref.entity == "kb-folder":
             return url_for("kb_editor.edit_folder", folder_id=ref.key) if kb_access.is_editor(viewer) else None
+        if ref.entity in _BILLING_PAGES:
+            return _BILLING_PAGES[ref.entity](ref)
         page = _ADMIN_PAGES.get(ref.entity)
         return page(ref) if page is not None and viewer.is_admin else None
 

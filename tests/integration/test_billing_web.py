@@ -401,3 +401,16 @@ def test_billing_pages_write_nothing_when_read(client, shop, make_user):
             assert counted == [], path
     settled()
     assert customers.account_of(newcomer) is None  # reading made no billing account
+
+
+def test_the_audit_trail_links_billing_records_to_their_console_pages(client, shop):
+    placed, invoice = order(shop.carla, shop.carla_account, shop.web)
+    login(client, shop.admin)
+    page = client.get("/agent/admin/audit").text
+    assert f'href="/agent/billing/orders/{placed.id}"' in page
+    assert f'href="/agent/billing/customers/{shop.carla_account.id}"' in page
+    assert f'href="/agent/billing/catalogue/products/{shop.web.id}"' in page
+    settled()
+    payments.record_payment(SYSTEM, invoice=invoice, amount=invoice.total, currency="EUR", source="manual",
+                            external_id="audit-1")
+    assert f'href="/agent/billing/invoices/{invoice.id}"' in client.get("/agent/admin/audit").text
