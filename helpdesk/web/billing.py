@@ -27,6 +27,7 @@ from helpdesk.billing import (
 from helpdesk.billing.catalogue_models import CYCLES, INDIVIDUAL, text_in
 from helpdesk.billing.errors import InsufficientCredit, InvoiceNotPayable
 from helpdesk.billing.models import SOURCE_BANK_TRANSFER, SOURCE_CREDIT, BillingAccount
+from helpdesk.billing.payments import payments_of
 from helpdesk.billing.pricing import CartItem
 from helpdesk.db import parse_id
 from helpdesk.errors import ValidationFailed
@@ -41,7 +42,7 @@ from helpdesk.web.billing_forms import (
     order_form,
 )
 from helpdesk.web.downloads import content_disposition
-from helpdesk.web.forms import apply_errors
+from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 billing_display.register(bp)
@@ -245,8 +246,6 @@ def cart():
 @login_required
 def remove_from_cart(index):
     _customers_only()
-    from helpdesk.web.forms import PostForm
-
     if not PostForm().validate_on_submit():
         abort(400)
     items = cart_items()
@@ -361,18 +360,12 @@ def _render_invoice(invoice, status=200, proof_form=None):
     balance = credit.balance(invoice.account_id, invoice.currency) if payable else 0
     return render_template(
         "billing/invoice.html", invoice=invoice, totals=invoices.totals_by_rate(invoice),
-        payments=access_payments(actor, invoice), proofs=transfers.proofs_of(actor, invoice),
+        payments=payments_of(actor, invoice), proofs=transfers.proofs_of(actor, invoice),
         transfer=transfers.transfer_instructions(actor, invoice, reader_language()) if payable else None,
         card_gateways=[g.name for g in gateways.enabled_gateways(invoice.currency)] if payable else [],
         card_pay_url=card_pay_url, credit_available=balance,
         proof_form=proof_form or ProofForm(formdata=None),
         credit_form=PayFromCreditForm(formdata=None, key=secrets.token_urlsafe(16))), status
-
-
-def access_payments(actor, invoice):
-    from helpdesk.billing.payments import payments_of
-
-    return payments_of(actor, invoice)
 
 
 @bp.route("/invoices/<id:invoice_id>")

@@ -22,6 +22,7 @@ from helpdesk.billing.models import (
     PaymentProof,
     TransferBooking,
 )
+from helpdesk.billing.payments import payments_of
 from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
@@ -181,15 +182,9 @@ def _render_invoice(invoice, status=200, booking_form=None):
     form = booking_form or BookingForm(formdata=None, invoice=invoice.payment_reference)
     return render_template(
         "desk/billing/invoice.html", invoice=invoice, totals=invoices.totals_by_rate(invoice),
-        payments=_payments(actor, invoice), proofs=transfers.proofs_of(actor, invoice), bookings=bookings,
+        payments=payments_of(actor, invoice), proofs=transfers.proofs_of(actor, invoice), bookings=bookings,
         booking_form=form, reason_form=ReasonForm(formdata=None), post_form=PostForm(formdata=None),
         approval_above=transfers.needs_approval), status
-
-
-def _payments(actor, invoice):
-    from helpdesk.billing.payments import payments_of
-
-    return payments_of(actor, invoice)
 
 
 @bp.route("/invoices/<id:invoice_id>")
