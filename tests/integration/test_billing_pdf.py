@@ -63,7 +63,7 @@ def test_a_paid_invoice_shows_its_number_and_no_bank_details(shop):
 
 
 @pytest.mark.parametrize("language, title, total_label", [
-    ("de", "Proforma-Rechnung", "Gesamt"), ("tr", "Proforma fatura", "Toplam"), ("hu", "Díjbekérő", "Összesen"),
+    ("de", "Proformarechnung", "Gesamt"), ("tr", "Proforma fatura", "Toplam"), ("hu", "Díjbekérő", "Összesen"),
 ])
 def test_the_invoice_is_written_in_its_own_language(shop, language, title, total_label):
     buyer = person("customer", f"buyer-{language}@example.test", locale=language)
@@ -73,9 +73,7 @@ def test_the_invoice_is_written_in_its_own_language(shop, language, title, total
     text = page_text(pdf.invoice_pdf(buyer, invoice.id)[1])
     assert format_amount(invoice.total, "HUF", language) in text
     assert "ÁFA" in text and f"Käufer {language}" in text
-    # The words are the invoice's language's (translated when the catalogue has them; English otherwise).
-    assert any(word in text for word in (title, "Proforma invoice"))
-    assert any(word in text for word in (total_label, "Total"))
+    assert title in text and total_label in text  # the words are the invoice's language's
 
 
 def test_a_persian_invoice_is_shaped_right_to_left_with_toman_and_the_jalali_date(shop):
@@ -85,6 +83,7 @@ def test_a_persian_invoice_is_shaped_right_to_left_with_toman_and_the_jalali_dat
     text = "\n".join(lines)
     # The buyer's name in presentation forms, in display order: yeh (isolated) first, reh last.
     assert "\ufbfc\ufeaa\ufee4\ufea4\ufee3 \ufe8e\ufebf\ufead" in lines
+    assert display_line("پیش‌فاکتور") in lines  # the title, in Persian
     # No Persian letter is drawn unshaped (U+0600-U+06FF; digits and punctuation are no letters).
     assert not [c for c in text if "\u0600" <= c <= "\u06ff" and unicodedata.category(c) == "Lo"]
     # The amount in Toman (1 Toman = 10 rials), as drawn.
