@@ -66,6 +66,11 @@ def billing_date(day) -> str:
     return format_date(day, "medium")
 
 
+def quantity(value) -> str:
+    """A count (a line's quantity) in the reader's digits."""
+    return str(value).translate(_PERSIAN_DIGITS) if _language() == "fa" else str(value)
+
+
 def cycle_label(cycle) -> str:
     return str(CYCLE_LABELS.get(cycle, cycle or ""))
 
@@ -151,6 +156,7 @@ def register(blueprint):
                            ("invoice_status", invoice_status), ("order_status", order_status),
                            ("service_status", service_status), ("payment_source", source_label),
                            ("credit_kind", credit_kind), ("tax_rate", tax_rate), ("billing_date", billing_date),
+                           ("quantity", quantity),
                            ("currency_label", currency_label), ("customer_type", customer_type),
                            ("country_name", country_name), ("option_words", option_words)):
         blueprint.add_app_template_filter(function, name)
