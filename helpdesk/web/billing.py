@@ -242,9 +242,10 @@ def cart():
                            currency=currency, account=account, products=billing_display.products_by_id(items))
 
 
-@bp.route("/cart/<int:index>/remove", methods=["POST"])
+@bp.route("/cart/<id:position>/remove", methods=["POST"])
 @login_required
-def remove_from_cart(index):
+def remove_from_cart(position):
+    index = position - 1  # the cart's lines are numbered from 1 in URLs, like ids (the id converter)
     _customers_only()
     if not PostForm().validate_on_submit():
         abort(400)

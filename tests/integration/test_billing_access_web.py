@@ -208,7 +208,7 @@ def test_customers_cannot_post_to_the_console(client, world):
 
 
 CUSTOMER_ACTIONS = [("/billing/products/{product}", {"cycle": "monthly", "quantity": "1"}),
-                    ("/billing/cart/0/remove", {}), ("/billing/checkout", {"payment_method": "bank_transfer"}),
+                    ("/billing/cart/1/remove", {}), ("/billing/checkout", {"payment_method": "bank_transfer"}),
                     ("/billing/invoices/{invoice}/pay-from-credit", {"key": "k" * 20}),
                     ("/billing/invoices/{invoice}/proof", {}), ("/billing/details", {"name": "Carla"})]
 
