@@ -5,7 +5,8 @@ import re
 import zlib
 
 _OBJECT = re.compile(rb"(\d+) 0 obj(.*?)endobj", re.S)
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+# Not "\r?\nendstream": compressed data may end in a \r byte of its own (fpdf2 writes "\nendstream").
+_STREAM = re.compile(rb"stream\r?\n(.*?)\nendstream", re.S)
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("f"): 12}
 
 
