@@ -32,6 +32,16 @@ QUEUE_PREFIX = "helpdesk"
 OUTBOX_SWEEP_INTERVAL = 30
 # Seconds between runs of the SLA breach check (with the outbox sweep: `helpdesk serve` without Redis, workers).
 SLA_BREACH_CHECK_INTERVAL = 60
+# Whether `helpdesk serve` runs the scheduler of periodic jobs (the daily billing run) in a thread; production runs
+# a `helpdesk scheduler` process instead. Each period runs once however many schedulers run (helpdesk/scheduler.py).
+SCHEDULER_ENABLED = True
+# Seconds between the scheduler's looks at what is due.
+SCHEDULER_TICK_SECONDS = 30
+# After an outage a daily job runs each missed day, oldest first, but at most this many of the latest days.
+SCHEDULER_CATCH_UP_DAYS = 7
+# Local time (HH:MM, in BUSINESS_TIMEZONE) of the daily billing run (renewals, reminders, suspensions);
+# empty switches it off.
+BILLING_DAILY_RUN_AT = "03:00"
 # Minutes before a due time from which the queue lists a ticket as "SLA at risk".
 SLA_AT_RISK_MINUTES = 30
 # Seconds a process reuses an agent's queue sidebar counts (0: count on every page). On a desk with a

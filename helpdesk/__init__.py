@@ -28,8 +28,8 @@ INSTALLED_PACKAGES = (
     "helpdesk.audit",
     "helpdesk.billing",
 )
-# The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run).
-KERNEL_MODELS = ("helpdesk.db", "helpdesk.jobs")
+# The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run, periodic runs).
+KERNEL_MODELS = ("helpdesk.db", "helpdesk.jobs", "helpdesk.scheduler")
 
 
 def create_app(config=None, overrides=None) -> Flask:

@@ -1,4 +1,4 @@
-"""The ``helpdesk`` command: serve, worker, mailgateway, db upgrade, user create, demo, outbox, search."""
+"""The ``helpdesk`` command: serve, worker, scheduler, mailgateway, db upgrade, user create, demo, outbox, search."""
 import getpass
 import signal
 import sys
@@ -76,6 +76,11 @@ def serve(host, port, demo):
         Periodic(app, sweep_pending, app.config["OUTBOX_SWEEP_INTERVAL"]).start()
         Periodic(app, flag_breaches, app.config["SLA_BREACH_CHECK_INTERVAL"]).start()
         Periodic(app, reconcile_gateways, app.config["BILLING_RECONCILE_INTERVAL"]).start()
+    if app.config["SCHEDULER_ENABLED"]:
+        # Periodic jobs (the daily billing run); safe beside a `helpdesk scheduler` process: a period runs once.
+        from helpdesk import scheduler
+
+        scheduler.start_thread(app)
     if _embedded_maildrop(app):
         # The embedded default reads the Maildir drop folder itself; real mailboxes get `helpdesk mailgateway`.
         from helpdesk.mailgateway import daemon
@@ -120,6 +125,28 @@ def worker(queues, burst):
                                       (sweep_pending, app.config["OUTBOX_SWEEP_INTERVAL"]),
                                       (flag_breaches, app.config["SLA_BREACH_CHECK_INTERVAL"]),
                                       (reconcile_gateways, app.config["BILLING_RECONCILE_INTERVAL"])], burst=burst)
+
+
+@main.command("scheduler")
+@click.option("--once", is_flag=True, help="Look once at what is due, start it, say what, and stop.")
+@with_appcontext
+def scheduler_command(once):
+    """Run periodic jobs (the daily billing run) when they are due; each period runs once, however many
+    schedulers run (one leads on PostgreSQL). With Redis the jobs go to the workers."""
+    from helpdesk import scheduler
+
+    app = current_app._get_current_object()
+    if once:
+        for job, period in scheduler.tick():
+            click.echo(f"started {job} for {period}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    names = ", ".join(job.name for job in scheduler.registered_jobs(app.config)) or "none"
+    click.echo(f"scheduler started; jobs: {names}")
+    scheduler.run(app, stop)
+    click.echo("scheduler stopped.")
 
 
 @main.command("mailgateway")

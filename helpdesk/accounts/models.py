@@ -53,6 +53,8 @@ class User(db.Model):
     consent_at = sa.Column(UTCDateTime)
     consent_policy_version = sa.Column(sa.String(40))
     kb_editor = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())  # may edit the KB
+    # When the welcome mail was queued (customers get one, once: at activation or when staff create them).
+    welcomed_at = sa.Column(UTCDateTime)
 
     organisation = relationship(Organisation, back_populates="members")
 
@@ -158,3 +160,21 @@ class LoginThrottle(db.Model):
     blocked_until = sa.Column(UTCDateTime)
     # When the owner was told that this episode of throttling began.
     notified_at = sa.Column(UTCDateTime)
+
+
+class ContactAddress(db.Model):
+    """An address a customer names for one purpose of mail (invoices and orders, support, abuse; see
+    accounts.contacts). Used only once confirmed through a link mailed to it."""
+
+    __tablename__ = "contact_addresses"
+    __table_args__ = (sa.UniqueConstraint("user_id", "purpose", "email"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    purpose = sa.Column(sa.String(20), nullable=False)
+    email = sa.Column(sa.String(254), nullable=False)  # normalised as users.email is
+    name = sa.Column(sa.String(200), nullable=False, default="")
+    confirmed_at = sa.Column(UTCDateTime)
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    user = relationship(User)
