@@ -8,7 +8,7 @@ accept/hold/cancel), invoices (proforma, final number, credit notes), payments (
 ledger, paying from credit), transfers (bank details, proofs, staff bookings with four eyes), gateways (the
 PaymentGateway interface and payment attempts), services (what customers have), access (who sees what)."""
 
-MODELS = ("catalogue_models", "models")
+MODELS = ("catalogue_models", "models", "renewal_models", "plan_change_models")
 
 
 def init_app(app):

@@ -65,6 +65,8 @@ class Product(db.Model):
     active = sa.Column(sa.Boolean, nullable=False, default=True)
     taxable = sa.Column(sa.Boolean, nullable=False, default=True)
     position = sa.Column(sa.Integer, nullable=False, default=0)
+    # Days before a service's due date its renewal invoice is made (None: BILLING_RENEWAL_LEAD_DAYS).
+    renewal_lead_days = sa.Column(sa.Integer)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     group = relationship(ProductGroup, back_populates="products")

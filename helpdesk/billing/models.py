@@ -65,6 +65,8 @@ class BillingAccount(db.Model):
     tax_number = sa.Column(sa.String(40), nullable=False, default="")  # VAT number (EU), VKN/TCKN, adószám, کد ملی
     tax_office = sa.Column(sa.String(100), nullable=False, default="")  # Turkish invoices name it (vergi dairesi)
     currency = sa.Column(sa.String(3), nullable=False)  # preferred
+    # Renewal invoices are paid from the credit balance when it covers them (issue 17; the customer may say no).
+    auto_pay_from_credit = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 

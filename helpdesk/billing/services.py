@@ -74,6 +74,31 @@ def activate_order(actor, order, invoice, now) -> list[Service]:
     return activated
 
 
+def extend_paid_periods(actor, invoice, now) -> list[Service]:
+    """``invoice`` (a renewal's, issue 17) was just paid: each period it invoiced is marked paid and its service runs
+    on to the period's end (period and next due date move), and the overdue holds the invoice caused are lifted
+    (suspensions.lift_overdue_holds: the service resumes unless a manual hold remains). The caller holds the
+    invoice's lock, which makes this happen once; never commits."""
+    from helpdesk.billing.suspensions import lift_overdue_holds
+
+    periods = db.session.execute(sa.select(ServicePeriod, Service).join(Service, ServicePeriod.service_id == Service.id)
+                                 .where(ServicePeriod.invoice_id == invoice.id, ServicePeriod.paid_at.is_(None))
+                                 .order_by(Service.id).with_for_update(of=Service)).all()
+    extended = []
+    for period, service in periods:
+        period.paid_at = now
+        if service.status in (SERVICE_ACTIVE, SERVICE_SUSPENDED) and (
+                service.period_end is None or period.period_start >= service.period_end):
+            service.period_start, service.period_end = period.period_start, period.period_end
+            service.next_due_date = period.period_end
+            audit.record(actor, "billing-service", service.id, "period-paid",
+                         {"invoice": invoice.id, "period_start": period.period_start.isoformat(),
+                          "period_end": period.period_end.isoformat() if period.period_end else None})
+            extended.append(service)
+    lift_overdue_holds(actor, invoice, now)
+    return extended
+
+
 def service_name(service: Service, language: str) -> str:
     """The product's name in ``language`` with the service's identifier: "Start package (example.hu)"."""
     name = text_in(service.product.texts, language, default_language())
