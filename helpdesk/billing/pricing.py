@@ -87,6 +87,14 @@ def _line(tax: TaxDecision, product, *, description, cycle, quantity, unit_price
                      tax_rate_bp=rate, net=amounts.net, tax=amounts.tax, gross=amounts.gross, service=service)
 
 
+def adjustment_line(tax: TaxDecision, product, *, description, cycle, quantity, unit_price, includes_tax) -> DraftLine:
+    """A line for an amount that is not a catalogue price as such (a plan change's prorated charge, or its credit
+    for unused days as a negative ``unit_price``), taxed as ``product``'s prices are: the same tax rules and the
+    same rounding (money.line_amounts) as every other line."""
+    return _line(tax, product, description=description, cycle=cycle, quantity=quantity, unit_price=unit_price,
+                 includes_tax=includes_tax)
+
+
 def _choices(errors, prefix, product, item, currency, language):
     """(the chosen options as [{option, choice, option_name, choice_name}], their amount, their setup fee)."""
     given = dict(item.options or {})
