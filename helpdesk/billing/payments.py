@@ -159,6 +159,8 @@ def settle(actor, invoice, now):
     everything else is written before it is taken, and it is held until the commit."""
     if invoice.order is not None:
         billing_services.activate_order(actor, invoice.order, invoice, now)
+    else:  # a renewal's invoice (issue 17): the service runs on, and an overdue suspension for it is lifted
+        billing_services.extend_paid_periods(actor, invoice, now)
     db.session.flush()
     assign_number(invoice, actor, now)
 
