@@ -6,12 +6,14 @@ invoice are serialised and the later ones find the first's payment and return it
 constraint on (source, external id) backs this for any other case. It applies the amount to the invoice (partial
 payments are kept), turns what exceeds the amount due into credit, makes the invoice final with its number when it
 is covered, activates the order's services exactly once (the invoice's proforma → final step happens once, under
-its lock), and writes an audit row for every movement. One call, one transaction."""
+its lock) or applies the plan change an upgrade's invoice pays for, and writes an audit row for every movement. One
+call, one transaction."""
 from datetime import date
 
 import sqlalchemy as sa
 
 from helpdesk import audit
+from helpdesk.billing import plan_changes
 from helpdesk.billing import services as billing_services
 from helpdesk.billing.access import get_invoice, may_manage
 from helpdesk.billing.credit import add_credit, spend_credit
@@ -161,6 +163,7 @@ def settle(actor, invoice, now):
         billing_services.activate_order(actor, invoice.order, invoice, now)
     else:  # a renewal's invoice (issue 17): the service runs on, and an overdue suspension for it is lifted
         billing_services.extend_paid_periods(actor, invoice, now)
+        plan_changes.apply_paid_change(actor, invoice, now)  # an upgrade's invoice: the new plan takes effect
     db.session.flush()
     assign_number(invoice, actor, now)
 
