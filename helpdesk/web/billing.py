@@ -20,7 +20,6 @@ from helpdesk.billing import (
     invoices,
     money,
     orders,
-    pdf,
     services,
     transfers,
 )
@@ -380,6 +379,8 @@ def invoice(invoice_id):
 @login_required
 def invoice_pdf(invoice_id):
     _customers_only()
+    from helpdesk.billing import pdf  # fpdf and the fonts load on the first PDF, not at every process start
+
     name, data = pdf.invoice_pdf(_actor(), invoice_id)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(name), "Cache-Control": "private, no-store"})

@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from helpdesk.billing import access, credit, customers, invoices, money, orders, pdf, services, transfers
+from helpdesk.billing import access, credit, customers, invoices, money, orders, services, transfers
 from helpdesk.billing.errors import SecondApproverRequired
 from helpdesk.billing.models import (
     BOOKING_COUNTED,
@@ -194,6 +194,8 @@ def invoice(invoice_id):
 
 @bp.route("/invoices/<id:invoice_id>/pdf")
 def invoice_pdf(invoice_id):
+    from helpdesk.billing import pdf  # fpdf and the fonts load on the first PDF, not at every process start
+
     name, data = pdf.invoice_pdf(_actor(), invoice_id)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(name), "Cache-Control": "private, no-store"})
