@@ -19,6 +19,7 @@ from helpdesk.billing.models import (
     SOURCE_CREDIT,
     SOURCE_MANUAL,
 )
+from helpdesk.billing.plan_change_models import CREDIT_PLAN_CHANGE
 
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
@@ -117,7 +118,8 @@ def source_label(source) -> str:
 
 def credit_kind(kind) -> str:
     labels = {CREDIT_OVERPAYMENT: _("Overpayment"), CREDIT_SPENT: _("Paid an invoice"),
-              CREDIT_REFUND: _("Refund to credit"), CREDIT_ADJUSTMENT: _("Adjustment by staff")}
+              CREDIT_REFUND: _("Refund to credit"), CREDIT_ADJUSTMENT: _("Adjustment by staff"),
+              CREDIT_PLAN_CHANGE: _("Change of plan")}
     return labels.get(kind, kind)
 
 
