@@ -2,6 +2,7 @@
 and organisations. Registered on import."""
 import sqlalchemy as sa
 
+from helpdesk.accounts.contacts import PURPOSE_LABELS
 from helpdesk.accounts.models import Organisation, User
 from helpdesk.accounts.staff import STAFF_ROLES
 from helpdesk.audit.sentences import Ref, pair, register, register_kind
@@ -68,4 +69,17 @@ register("user", "invitation-sent", _l("Sent %(name)s a new link to choose a pas
 register("user", "staff-changed", _staff_changed, refs={"departments": "department"})
 register("user", "deactivated", _l("Deactivated %(name)s."))
 register("user", "reactivated", _l("Reactivated %(name)s."))
+
+
+def _contact(template):
+    return lambda reading: reading.sentence(template, email=str(reading.changes.get("email", "")),
+                                            purpose=PURPOSE_LABELS.get(reading.changes.get("purpose"), _l("other")))
+
+
+register("user", "contact-address-added", _contact(_l("Named %(email)s for the mail of %(name)s about: %(purpose)s.")))
+register("user", "contact-address-confirmed",
+         _contact(_l("%(email)s was confirmed for the mail of %(name)s about: %(purpose)s.")))
+register("user", "contact-address-removed",
+         _contact(_l("Removed %(email)s from the mail of %(name)s about: %(purpose)s.")))
+register("user", "welcomed", _l("Sent %(name)s the welcome mail."))
 register("organisation", "created", _l("Created the organisation %(name)s."))

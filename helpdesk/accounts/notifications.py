@@ -1,4 +1,5 @@
-"""Account mail (activation, password reset, "you already have an account", failed logins), rendered in the
+"""Account mail (activation, password reset, "you already have an account", failed logins, confirming a
+notification address, welcome), rendered in the
 recipient's language and queued through the outbox. The links point at the web door's pages under BASE_URL."""
 from email.utils import formataddr
 
@@ -11,6 +12,7 @@ from helpdesk.notify.service import queue_email
 
 ACTIVATE_PATH = "/activate/"
 RESET_PATH = "/reset-password/"
+CONTACT_CONFIRM_PATH = "/profile/notification-addresses/{id}/confirm/{token}"
 FORGOT_PATH = "/forgot-password"
 
 
@@ -18,16 +20,18 @@ def _link(path: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def _send(user, template: str, subject, **context):
+def _send(user, template: str, subject, to=None, **context):
+    """Mail ``user`` (or ``to``, an (address, name) pair writing to them elsewhere) in their language."""
     config = current_app.config
+    email, name = to or (user.email, user.full_name)
     locale = user.locale if user.locale in LANGUAGES else config["DEFAULT_LOCALE"]
     with force_locale(locale):
-        context.update(recipient_name=user.full_name, brand=config["BRAND_NAME"])
+        context.update(recipient_name=name, brand=config["BRAND_NAME"])
         text = render_template(f"accounts/mail/{template}.txt", **context)
         html = render_template(f"accounts/mail/{template}.html", **context)
         subject_line = subject()
-    queue_email(sender=formataddr((config["BRAND_NAME"], config["MAIL_DEFAULT_FROM"])), recipient=user.email,
-                recipient_name=user.full_name, subject=subject_line, body_text=text, body_html=html,
+    queue_email(sender=formataddr((config["BRAND_NAME"], config["MAIL_DEFAULT_FROM"])), recipient=email,
+                recipient_name=name, subject=subject_line, body_text=text, body_html=html,
                 headers={"Auto-Submitted": "auto-generated"})
 
 
@@ -57,3 +61,12 @@ def send_login_throttled(user, ip: str):
     _send(user, "login_throttled",
           lambda: _("Failed logins to your %(brand)s account", brand=current_app.config["BRAND_NAME"]),
           ip=ip, forgot_link=_link(FORGOT_PATH))
+
+
+def send_contact_confirmation(user, address, token: str, hours: int, purpose):
+    """To a notification address ``user`` named: confirm that it may receive their ``purpose`` mail."""
+    _send(user, "contact_confirmation",
+          lambda: _("Confirm your address for %(brand)s", brand=current_app.config["BRAND_NAME"]),
+          to=(address.email, address.name), link=_link(CONTACT_CONFIRM_PATH.format(id=address.id, token=token)),
+          hours=hours, account_name=user.display_name, account_email=user.email,
+          purpose=purpose, address=address.email)

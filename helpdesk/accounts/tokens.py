@@ -1,4 +1,5 @@
-"""Single-use account links (activation, password reset): issue, look up, spend. Only hashes are stored.
+"""Single-use account links (activation, password reset, confirming a notification address): issue, look up,
+spend, revoke. Only hashes are stored.
 These helpers never commit; the service call around them does."""
 import hashlib
 import secrets
@@ -19,15 +20,20 @@ def _digest(token: str) -> str:
 def issue(user, purpose: str, lifetime: timedelta) -> str:
     """A new token for ``user``; earlier unused tokens of the same purpose stop working."""
     now = utcnow()
-    db.session.execute(
-        sa.update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
-        .values(used_at=now)
-    )
+    revoke(user, purpose)
     token = secrets.token_urlsafe(32)
     db.session.add(AccountToken(purpose=purpose, user=user, token_hash=_digest(token), created_at=now,
                                 expires_at=now + lifetime))
     return token
+
+
+def revoke(user, purpose: str) -> None:
+    """Stop every unused token of ``purpose`` for ``user`` from working (what it was for is gone)."""
+    db.session.execute(
+        sa.update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
 
 
 def find_valid(purpose: str, token: str, lock: bool = False):

@@ -4,6 +4,7 @@ ticket or refused, and ``receive`` carries that out through the ticket service."
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from helpdesk.accounts import contacts
 from helpdesk.db import utcnow
 from helpdesk.tickets import access
 from helpdesk.tickets import service as tickets
@@ -99,12 +100,20 @@ class Received:
 
 def may_write(ticket, sender: Sender) -> bool:
     """An agent writes on tickets in their scope; anyone else only on a ticket they take part in
-    (requester or CC), and only when the door vouches for their address."""
+    (requester or CC, or a support address the requester confirmed), and only when the door vouches for
+    their address."""
     if not sender.authenticated:
         return False
     if sender.agent is not None:
         return access.agent_in_scope(sender.agent, ticket)
-    return any(p.email == sender.email for p in ticket.participants)
+    return any(p.email == sender.email for p in ticket.participants) or _requester_support_address(ticket, sender)
+
+
+def _requester_support_address(ticket, sender: Sender) -> bool:
+    """Ticket mail goes to the support addresses the requester confirmed; a reply from one of them is theirs."""
+    requester = ticket.requester
+    return (requester is not None and requester.is_customer and not ticket.requester_unconfirmed
+            and contacts.is_confirmed_address(requester, contacts.PURPOSE_SUPPORT, sender.email))
 
 
 def closed_too_long(ticket, policy: Policy, now=None) -> bool:

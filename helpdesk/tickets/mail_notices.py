@@ -82,6 +82,8 @@ def _render_later(notice, recipients, batch, template):
     earlier, last_sent = _thread_history(ticket, message, [r.email for r in recipients],
                                          notice.about.get("new_ticket", False))
     ensure_ids(db.session, ticket, message)
+    # A customer's mail may go to their support addresses; its link is the one their own address would get.
+    own_address = {p.user.id: p.email for p in ticket.participants if p.user is not None}
     for recipient in recipients:
         own_reply_to = _addresses(ticket, recipient.user_id)[1] if recipient.is_agent else reply_to
         headers = {"Reply-To": own_reply_to, **_threading(message, earlier, last_sent.get(recipient.email))}
@@ -94,7 +96,12 @@ def _render_later(notice, recipients, batch, template):
         queue_email(sender=sender, recipient=recipient.email, recipient_name=recipient.name, headers=headers,
                     attachments=attachments, message_id=message_id, render_with=render_outbox, ticket_id=ticket.id,
                     render_args={"template": template, "ticket": ticket.id, "message": message.id,
-                                 "locale": recipient.locale})
+                                 "locale": recipient.locale,
+                                 **_link_as(own_address.get(recipient.user_id), recipient.email)})
+
+
+def _link_as(own, email):
+    return {"link_as": own} if own and own != email else {}
 
 
 _SUBJECTS = {
@@ -114,7 +121,7 @@ def render_outbox(row):
                    "brand": current_app.config["BRAND_NAME"], "base_url": current_app.config["BASE_URL"],
                    "confirm_link": _confirm_link(ticket, row, template),
                    # Made now, as the mail goes out: a guest link is fresh, of the ticket's current generation.
-                   "ticket_link": guest_links.ticket_link(ticket, row.recipient),
+                   "ticket_link": guest_links.ticket_link(ticket, args.get("link_as") or row.recipient),
                    "guest_link_days": current_app.config["GUEST_LINK_DAYS"]}
         row.body_text = render_template(f"tickets/mail/{template}.txt", **context)
         row.body_html = render_template(f"tickets/mail/{template}.html", **context)

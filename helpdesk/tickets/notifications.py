@@ -2,24 +2,47 @@
 the notification channels (notify/channels.py); how a notice reads as an email is tickets/mail_notices.py."""
 from flask import current_app
 
+from helpdesk.accounts.contacts import PURPOSE_SUPPORT, addresses_for
 from helpdesk.notify.channels import Notice, Recipient, notify
+from helpdesk.tickets.models import REQUESTER
 
 
 def _recipients(ticket, exclude=()):
-    """The requester and every CC, each once, in their language."""
+    """The requester (at their support addresses) and every CC, each once, in their language."""
     seen = set(e.lower() for e in exclude if e)
     default = current_app.config["DEFAULT_LOCALE"]
     result = []
     for participant in ticket.participants:
-        if participant.email in seen:
-            continue
-        seen.add(participant.email)
         user = participant.user
-        result.append(Recipient(
-            email=participant.email, name=participant.name or (user.full_name if user else ""),
-            locale=(user and user.locale) or default, user_id=user.id if user else None,
-            is_agent=bool(user and user.is_agent)))
+        if participant.role == REQUESTER and _writes_to_support_addresses(ticket, user):
+            people = _requester(ticket)
+        else:
+            people = [Recipient(
+                email=participant.email, name=participant.name or (user.full_name if user else ""),
+                locale=(user and user.locale) or default, user_id=user.id if user else None,
+                is_agent=bool(user and user.is_agent))]
+        for person in people:
+            if person.email not in seen:
+                seen.add(person.email)
+                result.append(person)
     return tuple(result)
+
+
+def _writes_to_support_addresses(ticket, user) -> bool:
+    """A customer's ticket mail goes to the support addresses they confirmed; not while the ticket waits for the
+    owner of the address a guest typed to confirm it (that mail is for the address's owner alone)."""
+    return user is not None and user.is_customer and not ticket.requester_unconfirmed
+
+
+def _requester(ticket):
+    """The requester as recipients: a customer at their support addresses (the login's own until they confirm
+    others); the ticket stays theirs, whichever address the mail goes to."""
+    user = ticket.requester
+    if not _writes_to_support_addresses(ticket, user):
+        return [_person(user)]
+    locale = user.locale or current_app.config["DEFAULT_LOCALE"]
+    return [Recipient(email=address.email, name=address.name, locale=locale, user_id=user.id)
+            for address in addresses_for(user, PURPOSE_SUPPORT)]
 
 
 def _person(user, name=None):
@@ -41,7 +64,7 @@ def agent_replied(ticket, message, batch=None):
 
 def ticket_closed(ticket):
     """Tell the requester their ticket was closed, with one-click links to rate it good or bad."""
-    notify(Notice("ticket.closed", (_person(ticket.requester),), {"ticket": ticket}, automatic=True))
+    notify(Notice("ticket.closed", tuple(_requester(ticket)), {"ticket": ticket}, automatic=True))
 
 
 def mail_guest_link(ticket, participant, locale):

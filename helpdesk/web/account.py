@@ -1,12 +1,12 @@
-"""Self-service accounts: register, activate, forgot and reset password, the profile (with the password and
-"log out everywhere"), the privacy page."""
+"""Self-service accounts: register, activate, forgot and reset password, the profile (with the password,
+"log out everywhere" and the notification addresses), the privacy page."""
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from helpdesk.accounts import contacts, sessions
 from helpdesk.accounts import service as accounts
-from helpdesk.accounts import sessions
 from helpdesk.accounts.errors import LinkExpired
 from helpdesk.accounts.models import PURPOSE_ACTIVATION, PURPOSE_RESET
 from helpdesk.actors import GUEST_FORM
@@ -14,6 +14,7 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.web.account_forms import (
     ChangePasswordForm,
+    ContactAddressForm,
     ForgotPasswordForm,
     ProfileForm,
     RegisterForm,
@@ -147,6 +148,78 @@ def log_out_everywhere():
         flash(_("You have been logged out everywhere."), "info")
         return redirect(url_for("auth.login"))
     return redirect(url_for("account.profile"))
+
+
+@bp.route("/profile/notification-addresses", methods=["GET", "POST"])
+@login_required
+@limiter.limit(form_rate_limit, methods=["POST"])
+def notification_addresses():
+    user = current_user._get_current_object()
+    form = ContactAddressForm()
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            try:
+                address = contacts.add_address(user, user, purpose=form.purpose.data, email=form.email.data,
+                                               name=form.name.data)
+            except ValidationFailed as exc:
+                apply_errors(form, exc.errors)
+            else:
+                flash(_("%(email)s is confirmed.", email=address.email) if address.confirmed_at else
+                      _("We sent a confirmation link to %(email)s. It receives mail once the link is opened.",
+                        email=address.email), "success")
+                return redirect(url_for("account.notification_addresses"))
+        status = 400
+    return render_template("account/notification_addresses.html", form=form, button_form=PostForm(),
+                           addresses=contacts.list_addresses(user, user), labels=contacts.PURPOSE_LABELS,
+                           purposes=contacts.PURPOSES, user=user), status
+
+
+@bp.route("/profile/notification-addresses/<id:address_id>/remove", methods=["POST"])
+@login_required
+def remove_notification_address(address_id):
+    user = current_user._get_current_object()
+    address = contacts.get_address(user, user, address_id)  # 404 for anyone else's, form or not
+    if PostForm().validate_on_submit():
+        email = address.email
+        contacts.remove_address(user, user, address_id)
+        flash(_("%(email)s no longer receives this mail.", email=email), "info")
+    return redirect(url_for("account.notification_addresses"))
+
+
+@bp.route("/profile/notification-addresses/<id:address_id>/resend", methods=["POST"])
+@login_required
+@limiter.limit(form_rate_limit)
+def resend_notification_address(address_id):
+    user = current_user._get_current_object()
+    contacts.get_address(user, user, address_id)
+    if PostForm().validate_on_submit():
+        try:
+            address = contacts.resend_confirmation(user, user, address_id)
+        except ValidationFailed as exc:
+            for message in exc.errors.values():
+                flash(message, "error")
+        else:
+            flash(_("We sent a new confirmation link to %(email)s.", email=address.email), "success")
+    return redirect(url_for("account.notification_addresses"))
+
+
+@bp.route("/profile/notification-addresses/<id:address_id>/confirm/<token>", methods=["GET", "POST"])
+def confirm_notification_address(address_id, token):
+    """The link mailed to a notification address: a page with a button (mail scanners open links), no login
+    needed (whoever has the link reads that mailbox)."""
+    expired = render_template("account/notification_address_link_expired.html"), 410
+    if not contacts.confirmation_is_valid(address_id, token):
+        return expired
+    form = PostForm()
+    if form.validate_on_submit():
+        try:
+            address = contacts.confirm_address(address_id, token)
+        except LinkExpired:
+            return expired
+        return render_template("account/notification_address_confirmed.html", address=address,
+                               purpose=contacts.PURPOSE_LABELS[address.purpose])
+    return render_template("account/confirm_notification_address.html", form=form)
 
 
 @bp.route("/privacy")

@@ -1,4 +1,5 @@
-"""Forms of the self-service account pages (register, activate, forgot and reset password, profile)."""
+"""Forms of the self-service account pages (register, activate, forgot and reset password, profile, notification
+addresses)."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
@@ -49,3 +50,15 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the password"),
                             validators=[DataRequired(_l("Enter the password again.")),
                                         EqualTo("password", _l("The two passwords are not the same."))])
+
+
+def _purpose_choices():
+    from helpdesk.accounts.contacts import PURPOSE_LABELS
+
+    return [SelectChoice(purpose, label) for purpose, label in PURPOSE_LABELS.items()]
+
+
+class ContactAddressForm(FlaskForm):
+    purpose = SelectField(_l("Mail about"), choices=_purpose_choices)
+    email = StringField(_l("Email address"), validators=[DataRequired(_l("Enter the email address.")), Length(max=254)])
+    name = StringField(_l("Name (optional)"), validators=[Optional(), Length(max=200)])
