@@ -120,7 +120,8 @@ def check_affects(errors, products, services) -> list[tuple[str, int]]:
     return [(AFFECTS_PRODUCT, i) for i in found_products] + [(AFFECTS_SERVICE, i) for i in found_services]
 
 
-def _check_notice(*, kind, severity, texts, starts_at, ends_at, products, services, status=None):
+def check_notice(*, kind, severity, texts, starts_at, ends_at, products, services, status=None):
+    """(texts, affects) cleaned; ValidationFailed with every problem of a notice's fields at once."""
     errors = {}
     if kind not in KINDS:
         errors["kind"] = _l("Choose incident or planned maintenance.")
@@ -155,7 +156,7 @@ def publish_notice(actor, *, kind, severity, texts, starts_at, ends_at=None, pro
     ``status`` defaults to scheduled for maintenance and investigating for an incident. Commits."""
     require_manager(actor)
     begin_write(db.session)
-    clean, affects = _check_notice(kind=kind, severity=severity, texts=texts, starts_at=starts_at,
+    clean, affects = check_notice(kind=kind, severity=severity, texts=texts, starts_at=starts_at,
                                    ends_at=ends_at, products=products, services=services, status=status)
     now = utcnow()
     status = status or (SCHEDULED if kind == MAINTENANCE else INVESTIGATING)
@@ -188,7 +189,7 @@ def edit_notice(actor, notice, *, kind, severity, texts, starts_at, ends_at=None
     again: news goes out as an update. Admins and billing staff. Commits."""
     require_manager(actor)
     notice = _locked(notice)
-    clean, affects = _check_notice(kind=kind, severity=severity, texts=texts, starts_at=starts_at,
+    clean, affects = check_notice(kind=kind, severity=severity, texts=texts, starts_at=starts_at,
                                    ends_at=ends_at, products=products, services=services)
     changes = {}
     for name, value in (("kind", kind), ("severity", severity), ("texts", clean), ("starts_at", starts_at),
