@@ -129,6 +129,8 @@ def check_notice(*, kind, severity, texts, starts_at, ends_at, products, service
         errors["severity"] = _l("Choose a severity.")
     if status is not None and status not in OPEN_STATUSES:
         errors["status"] = _l("Choose a status.")
+    elif status == SCHEDULED and kind != MAINTENANCE:
+        errors["status"] = _l("Only planned maintenance is scheduled.")
     clean = check_texts(errors, texts)
     _check_times(errors, starts_at, ends_at)
     affects = check_affects(errors, products, services)
@@ -220,6 +222,8 @@ def post_update(actor, notice, *, status, texts) -> StatusNoticeUpdate:
     errors = {}
     if status not in OPEN_STATUSES:
         errors["status"] = _l("Choose a status.")
+    elif status == SCHEDULED and notice.kind != MAINTENANCE:
+        errors["status"] = _l("Only planned maintenance is scheduled.")
     clean = check_update_texts(errors, texts)
     if errors:
         raise ValidationFailed(errors)

@@ -127,8 +127,8 @@ def new():
     if form.validate_on_submit():
         fields, errors = _fields(form)
         try:
-            _refuse_unreadable(errors, fields, status=form.status.data)
-            notice = service.publish_notice(actor, status=form.status.data, **fields)
+            _refuse_unreadable(errors, fields, status=form.status.data or None)
+            notice = service.publish_notice(actor, status=form.status.data or None, **fields)
         except ValidationFailed as exc:
             apply_errors(form, exc.errors)
         else:

@@ -22,6 +22,10 @@ def _statuses():
     return [SelectChoice(code, STATUS_LABELS[code]) for code in OPEN_STATUSES]
 
 
+def _first_statuses():
+    return [SelectChoice("", _l("Scheduled for maintenance, investigating for an incident")), *_statuses()]
+
+
 class _Checkboxes(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -48,7 +52,7 @@ class NoticeForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=_kinds, validate_choice=False)
     severity = SelectField(_l("Severity"), choices=_severities, validate_choice=False)
     # Offered when publishing; later the status moves with updates.
-    status = SelectField(_l("Status"), choices=_statuses, validate_choice=False)
+    status = SelectField(_l("Status"), choices=_first_statuses, validate_choice=False)
     starts_at = StringField(_l("Starts"), render_kw={"type": "datetime-local"})
     ends_at = StringField(_l("Expected end (optional)"), render_kw={"type": "datetime-local"})
     products = _Checkboxes(_l("Products affected"), validate_choice=False, coerce=str)

@@ -61,6 +61,9 @@ def test_a_notice_needs_its_default_language_texts_sane_times_and_something_it_a
         publish(shop.bilge, products=[shop.web], services=[type("S", (), {"id": 999_999})()])
     assert set(caught.value.errors) == {"services"}
     with pytest.raises(ValidationFailed) as caught:
+        publish(shop.bilge, kind="incident", status="scheduled", products=[shop.web])
+    assert set(caught.value.errors) == {"status"}
+    with pytest.raises(ValidationFailed) as caught:
         service.publish_notice(shop.bilge, kind="incident", severity="minor", texts=TEXTS,
                                starts_at=datetime(2026, 12, 1, 10, 0), products=[shop.web.id])  # naive
     assert set(caught.value.errors) == {"starts_at"}
