@@ -70,3 +70,11 @@ def send_contact_confirmation(user, address, token: str, hours: int, purpose):
           to=(address.email, address.name), link=_link(CONTACT_CONFIRM_PATH.format(id=address.id, token=token)),
           hours=hours, account_name=user.display_name, account_email=user.email,
           purpose=purpose, address=address.email)
+
+
+def send_welcome(user, *, set_password_token: str | None = None, hours: int | None = None):
+    """Welcome a new customer with the portal's address; with a link to choose their password when staff made
+    the account (staff never choose nor learn it)."""
+    _send(user, "welcome", lambda: _("Welcome to %(brand)s", brand=current_app.config["BRAND_NAME"]),
+          portal_link=_link("/"), login_name=user.username or user.email,
+          link=_link(ACTIVATE_PATH + set_password_token) if set_password_token else None, hours=hours)

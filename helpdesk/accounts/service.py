@@ -133,8 +133,11 @@ def _check_new_user(*, email, full_name, role, password, username, locale):
 
 
 def create_user(actor, *, email, full_name, role, password=None, username=None, locale=None,
-                organisation=None) -> User:
-    """Create a user. Admins (and the system) only; the password must meet the rules."""
+                organisation=None, welcome=False) -> User:
+    """Create a user. Admins (and the system) only; the password must meet the rules.
+
+    ``welcome``: a customer gets the welcome mail (once) in their language, with a link to choose their
+    password when none is given, so whoever creates the account never learns it."""
     if not (actor.is_system or actor.is_admin):
         raise NotAllowed()
     email, full_name = _check_new_user(email=email, full_name=full_name, role=role, password=password,
@@ -152,8 +155,22 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "user", user.id, "created", {"email": email, "role": role})
+    if welcome and user.is_customer and user.welcomed_at is None:
+        _welcome(user, set_password=user.password_hash is None)
+        audit.record(actor, "user", user.id, "welcomed", {"set_password_link": user.password_hash is None})
     commit_service_call(db.session)
     return user
+
+
+def _welcome(user, set_password: bool):
+    """Queue the welcome mail, with a link to choose a password (valid ACTIVATION_TOKEN_HOURS) if asked."""
+    if set_password:
+        hours = current_app.config["ACTIVATION_TOKEN_HOURS"]
+        notifications.send_welcome(user, set_password_token=tokens.issue(user, PURPOSE_ACTIVATION,
+                                                                         timedelta(hours=hours)), hours=hours)
+    else:
+        notifications.send_welcome(user)
+    user.welcomed_at = utcnow()
 
 
 def _check_profile(*, full_name, phone, locale, timezone) -> dict:
@@ -331,7 +348,8 @@ def link_is_valid(purpose: str, token: str) -> bool:
 
 def activate(token: str, password: str) -> User:
     """Set the first password through an activation link and return the now active user. The link
-    works once and until ACTIVATION_TOKEN_HOURS after it was sent; raises LinkExpired otherwise."""
+    works once and until ACTIVATION_TOKEN_HOURS after it was sent; raises LinkExpired otherwise. A customer
+    not welcomed yet (one who registered) gets the welcome mail."""
     if problem := password_problem(password):
         if not link_is_valid(PURPOSE_ACTIVATION, token):
             raise LinkExpired()
@@ -343,6 +361,8 @@ def activate(token: str, password: str) -> User:
     user.password_hash = hash_password(password)
     user.activated_at = user.activated_at or utcnow()
     user.last_login_at = utcnow()
+    if user.is_customer and user.welcomed_at is None:  # a customer who registered: welcome, now that it works
+        _welcome(user, set_password=False)
     audit.record(user, "user", user.id, "activated", {})
     commit_service_call(db.session)
     return user
@@ -412,9 +432,10 @@ def change_password(actor, user: User, current_password: str, new_password: str)
     return user
 
 
-def admin_create_customer(actor, username, email, full_name, password) -> User:
-    """Create an active customer account with a username and password (for customers whose accounts
-    the company makes); they log in with the username or the email. Admins only."""
+def admin_create_customer(actor, username, email, full_name, password=None) -> User:
+    """Create a customer account with a username (for customers whose accounts the company makes); they log in
+    with the username or the email. They get the welcome mail, with a link to choose their password unless
+    ``password`` is given. Admins only."""
     username = (username or "").strip()
     if actor.is_admin or actor.is_system:
         if not username:
@@ -422,5 +443,5 @@ def admin_create_customer(actor, username, email, full_name, password) -> User:
         if "@" in username or len(username) > 80 or any(c.isspace() for c in username):
             raise ValidationFailed({"username": _l("Use up to 80 characters without spaces or @.")})
     return create_user(actor, email=email, full_name=full_name, role=ROLE_CUSTOMER, password=password,
-                       username=username)
+                       username=username, welcome=True)
 
