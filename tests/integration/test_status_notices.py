@@ -222,3 +222,14 @@ def test_a_customer_chooses_about_maintenance_mail_for_themselves_only(shop):
                                                                     AuditEvent.entity_id == shop.carla.id)
                                  .order_by(AuditEvent.id)).all()
     assert actions[-2:] == ["maintenance-mail-off", "maintenance-mail-on"]
+
+
+def test_a_mailing_goes_through_every_chunk_of_customers(shop, monkeypatch):
+    monkeypatch.setattr(tasks, "CHUNK", 1)
+    give_service(shop.bora_account, shop.web)
+    notice = publish(shop.bilge, products=[shop.web])
+
+    db.session.rollback()
+    mailing = db.session.scalars(sa.select(StatusNoticeMailing).where(StatusNoticeMailing.notice_id == notice.id)).one()
+    assert mailing.finished_at is not None and mailing.recipients == 2
+    assert sorted(db.session.scalars(sa.select(OutboxEmail.recipient))) == ["bora@example.test", "carla@example.test"]
