@@ -13,7 +13,7 @@ from helpdesk.accounts import notifications, tokens
 from helpdesk.accounts.errors import LinkExpired
 from helpdesk.accounts.models import ContactAddress
 from helpdesk.accounts.service import check_email
-from helpdesk.db import commit_service_call, parse_id, utcnow
+from helpdesk.db import commit_service_call, parse_id, transaction_cache, utcnow
 from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -37,14 +37,31 @@ def addresses_for(user, purpose: str) -> list[Address]:
     that purpose, else their own. Never empty for a user with an email address."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
-    confirmed = db.session.execute(
-        sa.select(ContactAddress.email, ContactAddress.name)
-        .where(ContactAddress.user_id == user.id, ContactAddress.purpose == purpose,
-               ContactAddress.confirmed_at.is_not(None))
-        .order_by(ContactAddress.id)).all() if user.id is not None else []
+    confirmed = _confirmed(user, purpose)
     if confirmed:
         return [Address(email, name or user.full_name or "") for email, name in confirmed]
     return [Address(user.email, user.full_name or "")] if user.email else []
+
+
+def _confirmed(user, purpose):
+    """(email, name) of ``user``'s confirmed addresses for ``purpose``, read once per transaction (a mail batch
+    notifies the same customer many times); none for a user this transaction creates (the mail gateway's new
+    senders), without a query."""
+    if sa.inspect(user).identity is None:
+        return []
+    cache = transaction_cache(db.session, "contact_addresses")
+    key = (user.id, purpose)
+    if key not in cache:
+        cache[key] = db.session.execute(
+            sa.select(ContactAddress.email, ContactAddress.name)
+            .where(ContactAddress.user_id == user.id, ContactAddress.purpose == purpose,
+                   ContactAddress.confirmed_at.is_not(None))
+            .order_by(ContactAddress.id)).all()
+    return cache[key]
+
+
+def _forget_cached():
+    transaction_cache(db.session, "contact_addresses").clear()
 
 
 def is_confirmed_address(user, purpose: str, email: str) -> bool:
@@ -120,6 +137,7 @@ def add_address(actor, user, *, purpose, email, name="") -> ContactAddress:
     db.session.flush()
     if not own:
         _send_confirmation(user, address)
+    _forget_cached()
     audit.record(actor, "user", user.id, "contact-address-added", {"purpose": purpose, "email": email})
     commit_service_call(db.session)
     return address
@@ -140,6 +158,7 @@ def remove_address(actor, user, address_id) -> None:
     address = get_address(actor, user, address_id)
     _spend_links(address)
     db.session.delete(address)
+    _forget_cached()
     audit.record(actor, "user", user.id, "contact-address-removed",
                  {"purpose": address.purpose, "email": address.email})
     commit_service_call(db.session)
@@ -175,6 +194,7 @@ def confirm_address(address_id, token: str) -> ContactAddress:
     tokens.spend(_token_purpose(address), token)
     if address.confirmed_at is None:
         address.confirmed_at = utcnow()
+        _forget_cached()
         audit.record(address.user, "user", address.user_id, "contact-address-confirmed",
                      {"purpose": address.purpose, "email": address.email})
     commit_service_call(db.session)
