@@ -9,7 +9,7 @@ from flask import current_app
 from helpdesk import audit
 from helpdesk.billing.catalogue_models import Product
 from helpdesk.billing.models import Service
-from helpdesk.db import begin_write, commit_service_call, utcnow
+from helpdesk.db import begin_write, commit_service_call, parse_id, utcnow
 from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
@@ -99,7 +99,7 @@ def _check_times(errors, starts_at, ends_at):
 
 
 def _existing(model, ids) -> list[int]:
-    ids = sorted({int(i) for i in ids or ()})
+    ids = sorted({parse_id(i) or 0 for i in ids or ()} - {0})  # 0 or an id out of range: never found
     if not ids:
         return []
     return sorted(db.session.scalars(sa.select(model.id).where(model.id.in_(ids))).all())

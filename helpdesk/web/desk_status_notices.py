@@ -9,6 +9,7 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.i18n import LANGUAGES
 from helpdesk.status_notices import access, audience, display, service
@@ -96,7 +97,7 @@ def _fields(form):
     errors = {}
     fields = {"kind": form.kind.data, "severity": form.severity.data, "texts": texts_from(form),
               "starts_at": _moment(form, "starts_at", errors), "ends_at": _moment(form, "ends_at", errors),
-              "products": [int(p) for p in form.products.data or () if p.isascii() and p.isdigit()],
+              "products": [parse_id(p) or 0 for p in form.products.data or ()],  # 0: no such product
               "services": _service_numbers(form, errors)}
     return fields, errors
 
