@@ -366,8 +366,9 @@ def _cancel(actor, change, now):
 
 def apply_paid_change(actor, invoice, now) -> PlanChange | None:
     """The payment path's step for an upgrade's invoice just paid in full (payments.settle, under the invoice's
-    lock, so it happens once): the pending change takes effect. Should the service have been cancelled meanwhile,
-    the change is cancelled and what was paid goes to the account's credit. Never commits."""
+    lock, so it happens once): the pending change takes effect. Should the service have been cancelled meanwhile, or
+    the period the change was priced for have ended, the change is cancelled and what was paid goes to the
+    account's credit. Never commits."""
     if invoice.order_id is not None:
         return None
     change = db.session.scalars(sa.select(PlanChange).where(PlanChange.invoice_id == invoice.id,
@@ -376,10 +377,12 @@ def apply_paid_change(actor, invoice, now) -> PlanChange | None:
         return None
     service = db.session.scalar(sa.select(Service).where(Service.id == change.service_id).with_for_update()
                                 .execution_options(populate_existing=True))
-    if service.status == SERVICE_CANCELLED:
+    lapsed = business_date(now) >= change.period_end  # priced for a period that is over
+    if service.status == SERVICE_CANCELLED or lapsed:
         change.status, change.cancelled_at = CHANGE_CANCELLED, now
         add_credit(actor, invoice.account_id, invoice.currency, invoice.total, CREDIT_PLAN_CHANGE, invoice=invoice,
-                   note=str(_l("The service was cancelled before its upgrade was paid.")))
+                   note=str(_l("The upgrade was paid after the period it was priced for had ended.") if lapsed else
+                            _l("The service was cancelled before its upgrade was paid.")))
         audit.record(actor, "billing-service", service.id, "plan-change-cancelled",
                      {"plan_change": change.id, "invoice": invoice.id})
         return change

@@ -167,6 +167,20 @@ def test_an_upgrade_asks_for_the_difference_and_changes_the_plan_when_paid(shop)
     assert "plan-change-invoiced" in actions and actions.count("plan-changed") == 1
 
 
+def test_an_upgrade_paid_after_its_period_ended_goes_to_credit_instead(shop):
+    service = active_service(shop, shop.small, "monthly", date(2026, 3, 10))
+    with at(date(2026, 3, 20)):
+        change = plan_changes.change_plan(shop.carla, service, shop.big.id, key="form-late-pay")
+    with at(date(2026, 4, 10)):  # the period it was priced for ended on 9 April
+        payments.record_payment(SYSTEM, invoice=change.invoice_id, amount=change.difference, currency="EUR",
+                                source="manual", external_id="late-upgrade")
+
+    db.session.expire_all()
+    assert db.session.get(PlanChange, change.id).status == CHANGE_CANCELLED
+    assert db.session.get(Service, service.id).product_id == shop.small.id
+    assert credit.balance(shop.carla_account.id, "EUR") == change.difference
+
+
 def test_an_upgrade_paid_from_credit_changes_the_plan(shop):
     service = active_service(shop, shop.small, "monthly", date(2026, 3, 10))
     credit.adjust_credit(shop.admin, shop.carla_account, currency="EUR", amount=10_000, note="Goodwill")
