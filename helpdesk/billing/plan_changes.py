@@ -119,10 +119,11 @@ def _require_changer(actor, service_id) -> Service:
 
 
 def current_period(service: Service, today: date) -> tuple[date, date]:
-    """The paid period running ``today`` (start, exclusive end). PlanNotChangeable when the service is not active
-    or is paid once, or no period runs today; NextPeriodInvoiced when a later period is invoiced already (its
-    renewal invoice is at the old price)."""
-    if service.status != SERVICE_ACTIVE or service.cycle == ONE_OFF or service.recurring_amount is None:
+    """The paid period running ``today`` (start, exclusive end). PlanNotChangeable when the service is not active,
+    is paid once or is part of a package, or no period runs today; NextPeriodInvoiced when a later period is
+    invoiced already (its renewal invoice is at the old price)."""
+    if service.status != SERVICE_ACTIVE or service.cycle == ONE_OFF or service.recurring_amount is None \
+            or service.parent_id is not None:  # a package's contents change with their package, not alone
         raise PlanNotChangeable()
     periods = db.session.scalars(sa.select(ServicePeriod).where(ServicePeriod.service_id == service.id)).all()
     running = [(p.period_start, p.period_end) for p in periods
@@ -172,9 +173,16 @@ def _offered(service, product_id) -> Product:
     from helpdesk.billing.catalogue import get_product
 
     product = get_product(product_id)
-    if product is None or product.id == service.product_id or product.group_id != service.product.group_id:
+    if product is None or not _may_move_to(service, product):
         raise ValidationFailed({"product": _l("Choose one of the plans offered.")})
     return product
+
+
+def _may_move_to(service, product) -> bool:
+    """Another product of the service's group and of its kind: a package moves to another package (its contents,
+    such as a free domain, stay the services they are), a product to another product."""
+    current = service.product
+    return product.id != current.id and product.group_id == current.group_id and product.kind == current.kind
 
 
 def _preview(actor, service, product, today) -> Preview:
@@ -216,7 +224,7 @@ def plan_options(actor, service) -> list[Preview]:
     current_period(service, today)
     found = []
     for product in service.product.group.products:
-        if not product.active or product.id == service.product_id \
+        if not product.active or not _may_move_to(service, product) \
                 or product.price_for(service.cycle, service.currency) is None:
             continue
         try:

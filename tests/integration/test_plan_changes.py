@@ -134,11 +134,24 @@ def test_forint_prices_are_prorated_in_whole_forints(shop):
     assert all(isinstance(line.gross, int) for line in figures.quote.lines)
 
 
-def test_the_plans_offered_are_the_groups_other_products_on_the_services_cycle(shop):
+def test_the_plans_offered_are_the_groups_other_products_of_its_kind_on_the_services_cycle(shop):
     service = active_service(shop, shop.small, "quarterly", date(2026, 1, 10))
-    with at(date(2026, 2, 1)):
+    monthly = active_service(shop, shop.small, "monthly", date(2026, 1, 10))
+    with at(date(2026, 1, 20)):
         offered = {option.product.code for option in plan_changes.plan_options(shop.carla, service)}
+        monthly_offered = {option.product.code for option in plan_changes.plan_options(shop.carla, monthly)}
     assert offered == {"big"}  # web hosting, the domain, the package and the contract have no quarterly price
+    assert monthly_offered == {"big", "web-hosting"}  # not the Start package: products move to products
+
+
+def test_a_packages_contents_do_not_change_plan_alone(shop):
+    with at(date(2026, 1, 10)):
+        placed, invoice = order(shop.carla, shop.carla_account, shop.start)
+        payments.record_payment(SYSTEM, invoice=invoice, amount=invoice.total, currency="EUR", source="manual",
+                                external_id="start-package")
+    domain = next(s for s in placed.services if s.parent_id is not None)
+    with at(date(2026, 1, 20)), pytest.raises(plan_changes.PlanNotChangeable):
+        plan_changes.plan_options(shop.carla, db.session.get(Service, domain.id))
 
 
 def test_an_upgrade_asks_for_the_difference_and_changes_the_plan_when_paid(shop):
