@@ -108,3 +108,10 @@ def after_change(change, *, invoice_endpoint, service_endpoint):
     else:
         flash(_("The plan was changed."), "success")
     return redirect(url_for(service_endpoint, service_id=change.service_id))
+
+
+@bp.app_template_global("pending_plan_change")
+def pending_plan_change(service):
+    """The upgrade of ``service`` waiting for its invoice to be paid, for the service's page (the page's reader
+    may see the service already)."""
+    return plan_changes.pending_change(service)

@@ -70,6 +70,8 @@ def test_a_customer_upgrades_from_her_service_page_and_gets_the_plan_once_paid(c
                                                                                  f"{change.invoice_id}")
     invoice = client.get(response.headers["Location"])
     assert "The new plan starts as soon as this invoice is paid." in invoice.text
+    waiting = text_of(client.get(f"/billing/services/{world.service.id}").text)
+    assert f"The change to Big plan starts as soon as invoice {change.invoice.reference} is paid." in waiting
     assert fresh(Service, world.service.id).product_id == world.small.id
 
     payments.record_payment(SYSTEM, invoice=change.invoice_id, amount=change.difference, currency="EUR",
