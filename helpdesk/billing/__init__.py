@@ -9,16 +9,18 @@ ledger, paying from credit), transfers (bank details, proofs, staff bookings wit
 PaymentGateway interface and payment attempts), services (what customers have), access (who sees what)."""
 
 MODELS = ("catalogue_models", "models", "renewal_models", "plan_change_models")
+TEMPLATES = "templates"  # the mails it sends
 
 
 def init_app(app):
     """Give the audit trail its sentences for billing's actions, and the ticket form its service picker: the
     tickets domain asks through its own seam (tickets.details.provide_services) and never imports billing."""
-    from helpdesk.billing import audit_sentences  # noqa: F401
+    from helpdesk.billing import audit_sentences, mail_notices  # noqa: F401
     from helpdesk.billing.services import ticket_services
     from helpdesk.tickets.details import provide_services
 
     provide_services(ticket_services)
+    mail_notices.register()
     register_card_gateways()
 
 
