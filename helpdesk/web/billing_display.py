@@ -4,7 +4,7 @@ Registered as template filters and globals by the billing blueprints."""
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from helpdesk.billing import catalogue, money, services
+from helpdesk.billing import catalogue, money, services, suspensions
 from helpdesk.billing.catalogue_models import CUSTOMER_TYPE_LABELS, CYCLE_LABELS, text_in
 from helpdesk.billing.models import (
     CREDIT_ADJUSTMENT,
@@ -15,6 +15,7 @@ from helpdesk.billing.models import (
     KIND_CREDIT_NOTE,
     ORDER_STATUS_LABELS,
     SERVICE_STATUS_LABELS,
+    SERVICE_SUSPENDED,
     SOURCE_BANK_TRANSFER,
     SOURCE_CREDIT,
     SOURCE_MANUAL,
@@ -106,6 +107,15 @@ def order_status(order) -> str:
 
 
 def service_status(service) -> str:
+    """The service's status in words; a suspended one says why: "Suspended for non-payment (invoice …)",
+    "Held: <staff's reason>" (one query, for suspended services only)."""
+    if service.status == SERVICE_SUSPENDED:
+        state = suspensions.service_states([service])[service.id]
+        reasons = [_("Held: %(reason)s", reason=reason) for reason in state.reasons]
+        if state.invoices:
+            reasons.append(_("Suspended for non-payment (invoice %(name)s)", name=", ".join(state.invoices)))
+        if reasons:
+            return "; ".join(reasons)
     return str(SERVICE_STATUS_LABELS.get(service.status, service.status))
 
 
