@@ -342,3 +342,14 @@ def test_the_customer_sees_why_a_service_is_suspended(client, clock):
     assert "Held: awaiting ID verification" in page and "non-payment" not in page
     suspensions.lift_manual_hold(shop.admin, suspensions.open_holds(service)[0])
     assert "Active" in text_of(client.get(f"/billing/services/{service.id}").text)
+
+
+def test_the_schedulers_task_runs_the_day_it_is_given(shop, clock):
+    service = active_web(shop)
+    clock.move_to(at(date(2027, 1, 21)))
+
+    counts = renewals.run_day_task("2027-01-21")
+
+    assert counts["invoices"] == 1 and counts["reminders"] == 1 and counts["suspensions"] == 0
+    assert renewals.run_day_task("2027-01-21")["invoices"] == 0
+    assert len(renewal_invoices(service)) == 1
