@@ -5,7 +5,7 @@ configured (independently of billing's code), with the run done once a day, twic
 workers at the same moment.
 
 Sizes: 400 days are some 2,000 transactions a day's run and the customers' payments make, most of the time of the
-test; to keep it near a minute it runs 250 services on SQLite and 120 on PostgreSQL (a third of that twice a day,
+test; to keep it near a minute it runs 400 services on SQLite and 120 on PostgreSQL (a third of that twice a day,
 60 with two workers). RENEWALS_SIMULATION_SERVICES=1000 runs the issue's 1,000 (about four minutes on SQLite)."""
 import calendar
 import os
@@ -38,7 +38,7 @@ CYCLES = {"monthly": 1, "quarterly": 3, "yearly": 12, "biennial": 24}
 BEHAVIOURS = ("on_time", "late", "never", "credit")
 PAY_ON_TIME, PAY_LATE = -3, 20  # days from the due date the customers pay (after that day's run)
 # Services per backend; RENEWALS_SIMULATION_SERVICES overrides both (1,000 passes on either, in minutes).
-SIZES = {"sqlite": 250, "postgresql": 120}
+SIZES = {"sqlite": 400, "postgresql": 120}
 if os.environ.get("RENEWALS_SIMULATION_SERVICES"):
     SIZES = dict.fromkeys(SIZES, int(os.environ["RENEWALS_SIMULATION_SERVICES"]))
 
