@@ -47,9 +47,10 @@ CHUNK = 500  # objects per transaction
 
 @dataclass
 class Report:
-    """What a daily run did (or, with ``dry_run``, would do): renewal invoices made (service id, invoice name),
-    invoices paid from credit, reminders sent (invoice name, kind), late fees (invoice name, fee invoice name),
-    services suspended, resumed (their overdue invoice paid) and terminated (service ids)."""
+    """What a daily run did (or, with ``dry_run``, would do): renewal invoices made (service id, the invoice's
+    reference; None in a dry run), invoices paid from credit (ids), reminders sent (invoice id, kind), late fees
+    (the overdue invoice's reference, the fee invoice's), services suspended, resumed by the run's payments from
+    credit (a customer's own payment resumes a service in the payment's transaction) and terminated (ids)."""
 
     day: date
     dry_run: bool = False
