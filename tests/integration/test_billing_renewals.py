@@ -333,6 +333,7 @@ def test_the_customer_sees_why_a_service_is_suspended(client, clock):
     page = text_of(client.get(f"/billing/services/{service.id}").text)
     assert f"Suspended for non-payment (invoice {invoice.reference})" in listed
     assert f"Suspended for non-payment (invoice {invoice.reference})" in page
+    assert invoice.reference not in page.split("Periods paid")[1]  # invoiced, not paid
 
     db.session.rollback()  # the pages above were other sessions: start from what they left
     suspensions.place_manual_hold(shop.admin, service, "awaiting ID verification")
@@ -340,6 +341,7 @@ def test_the_customer_sees_why_a_service_is_suspended(client, clock):
 
     page = text_of(client.get(f"/billing/services/{service.id}").text)
     assert "Held: awaiting ID verification" in page and "non-payment" not in page
+    assert invoice.number in page.split("Periods paid")[1]
     suspensions.lift_manual_hold(shop.admin, suspensions.open_holds(service)[0])
     assert "Active" in text_of(client.get(f"/billing/services/{service.id}").text)
 
