@@ -61,11 +61,14 @@ def _chunks(items):
 
 
 def open_renewal_invoices(*where) -> list:
-    """(invoice id, due date, currency, service id) of the renewal invoices still unpaid, oldest first."""
+    """(invoice id, due date, currency, service id) of the renewal invoices still unpaid whose service runs on
+    (active or suspended: a service staff cancelled is not dunned), oldest first."""
     return db.session.execute(
         sa.select(Invoice.id, Invoice.due_date, Invoice.currency, ServicePeriod.service_id)
         .join(ServicePeriod, ServicePeriod.invoice_id == Invoice.id)
-        .where(Invoice.status == PROFORMA, ServicePeriod.paid_at.is_(None), *where).order_by(Invoice.id)).all()
+        .join(Service, Service.id == ServicePeriod.service_id)
+        .where(Invoice.status == PROFORMA, ServicePeriod.paid_at.is_(None),
+               Service.status.in_((SERVICE_ACTIVE, SERVICE_SUSPENDED)), *where).order_by(Invoice.id)).all()
 
 
 # --------------------------------------------------------------------------- reminders

@@ -355,3 +355,16 @@ def test_the_schedulers_task_runs_the_day_it_is_given(shop, clock):
     assert counts["invoices"] == 1 and counts["reminders"] == 1 and counts["suspensions"] == 0
     assert renewals.run_day_task("2027-01-21")["invoices"] == 0
     assert len(renewal_invoices(service)) == 1
+
+
+def test_a_service_staff_cancelled_is_not_dunned(shop, clock):
+    from helpdesk.billing import services
+
+    service = active_web(shop)
+    run(clock, date(2027, 1, 21))
+    services.change_status(shop.admin, service, "cancel", reason="customer left")
+
+    later = [run(clock, date(2027, 1, 21) + timedelta(days=n)) for n in range(1, 40)]
+
+    assert [r for report in later for r in report.reminders + report.suspensions + report.terminations] == []
+    assert reminders(renewal_invoices(service)[0]) == ["invoice"]
