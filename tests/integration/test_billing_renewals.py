@@ -173,6 +173,8 @@ def test_reminders_go_out_on_their_days_once_in_the_customers_language(shop, clo
     assert sent == {"before": [date(2027, 1, 28)], "due": [date(2027, 2, 4)], "overdue_1": [date(2027, 2, 7)],
                     "overdue_2": [date(2027, 2, 11)], "overdue_3": [date(2027, 2, 18)]}
     assert reminders(invoice) == ["invoice", "before", "due", "overdue_1", "overdue_2", "overdue_3"]
+    # the invoice itself is written in her language too
+    assert invoice.language == "de" and invoice.lines[0].description.startswith("Webhosting")
     mails = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.recipient == "carla@example.test",
                                                             OutboxEmail.ticket_id.is_(None))
                                .order_by(OutboxEmail.id)).all()
