@@ -67,6 +67,10 @@ def init_app(app):
     from helpdesk.web import payment_gateways
 
     app.register_blueprint(payment_gateways.bp)
+    from helpdesk.web import desk_status_notices, status_page
+
+    app.register_blueprint(status_page.bp)
+    app.register_blueprint(desk_status_notices.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")

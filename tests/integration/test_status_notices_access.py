@@ -109,6 +109,8 @@ def test_a_form_with_problems_says_each_beside_its_field(client, shop):
     assert "Enter a title in the desk’s default language." in response.text
     assert "Enter a date and time, such as 2026-11-24 09:30." in response.text
     assert "Enter service numbers separated by commas" in response.text
+    response = post(client, "/agent/status-notices/new", form(shop, products=["99999999999999999999", "-1"]))
+    assert response.status_code == 400 and "Choose products from the list." in response.text
     assert count() == 0
 
 
@@ -162,3 +164,42 @@ def test_the_public_page_names_products_never_customers(client, shop):
         notice_id = re.search(r'href="/status/(\d+)"', page).group(1)
         detail = client.get(f"/status/{notice_id}").text
         assert "bora-secret-domain.example" not in detail and "Müşteri" not in detail
+
+
+def test_customers_find_the_mail_choice_in_their_profile_and_staff_have_none(client, shop):
+    login(client, shop.carla)
+    assert 'href="/status/mail-preferences"' in client.get("/profile").text
+    login(client, shop.bilge)
+    assert 'href="/status/mail-preferences"' not in client.get("/profile").text
+    assert client.get("/status/mail-preferences").status_code == 404
+
+
+def test_the_status_pages_read_in_persian_with_jalali_dates(client, shop):
+    from datetime import UTC, datetime
+
+    notice = publish(shop.bilge, products=[shop.web], starts_at=datetime(2026, 3, 21, 8, 0, tzinfo=UTC),
+                     texts={"en": {"title": "Outage", "text": "x"},
+                            "fa": {"title": "قطعی سرویس", "text": "در حال بررسی"}})
+    notices.post_update(shop.bilge, notice, status="monitoring", texts={"en": "Fixed.", "fa": "برطرف شد."})
+    login(client, shop.reza)
+    for path in ("/status/", f"/status/{notice.id}"):
+        page = client.get(path).text
+        assert 'dir="rtl"' in page and "قطعی سرویس" in page and "۱۴۰۵/۰۱/۰۱" in page, path
+    assert "برطرف شد." in client.get(f"/status/{notice.id}").text
+
+
+def test_billing_staff_correct_a_notice_on_its_page(client, shop):
+    notice = publish(shop.bilge, products=[shop.web])
+    login(client, shop.bilge)
+    path = f"/agent/status-notices/{notice.id}"
+    page = client.get(path).text
+    assert 'name="edit-title_en" type="text" value="Web hosting cluster slow"' in page
+    data = {f"edit-{name}": value for name, value in form(shop, title_en="Web hosting cluster very slow",
+                                                          text_en="Pages time out.", severity="critical",
+                                                          products=[str(shop.web.id), str(shop.domain.id)]).items()}
+    response = client.post(f"{path}/edit", data={**data, "edit-csrf_token": csrf_token(page)}, follow_redirects=True)
+    assert "Notice saved." in response.text and "Web hosting cluster very slow" in response.text
+    settled()
+    notice = db.session.get(StatusNotice, notice.id)
+    assert notice.severity == "critical" and sorted(notice.targets("product")) == sorted([shop.web.id, shop.domain.id])
+    assert notice.starts_at.isoformat().startswith("2026-01-05T10:00")  # typed in UTC, Bilge's default zone
