@@ -59,11 +59,13 @@ def init_app(app):
     from helpdesk.web import desk_mailboxes
 
     app.register_blueprint(desk_mailboxes.bp)
-    from helpdesk.web import billing, desk_billing, desk_catalogue
+    from helpdesk.web import billing, billing_plan, desk_billing, desk_catalogue, desk_services
 
     app.register_blueprint(billing.bp)
+    app.register_blueprint(billing_plan.bp)
     app.register_blueprint(desk_billing.bp)
     app.register_blueprint(desk_catalogue.bp)
+    app.register_blueprint(desk_services.bp)
     from helpdesk.web import payment_gateways
 
     app.register_blueprint(payment_gateways.bp)
