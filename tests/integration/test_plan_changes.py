@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import time_machine
 
 from helpdesk.actors import SYSTEM
+from helpdesk.audit import sentences
 from helpdesk.audit.models import AuditEvent
 from helpdesk.billing import catalogue, credit, payments, plan_changes
 from helpdesk.billing.models import CANCELLED, FINAL, PROFORMA, CreditEntry, Invoice, Service
@@ -319,3 +320,23 @@ def test_staff_change_a_customers_plan(shop):
         change = plan_changes.change_plan(shop.admin, service, shop.small.id, key="staff-form")
     assert change.requested_by_id == shop.admin.id and change.status == CHANGE_APPLIED
     assert credit.balance(shop.carla_account.id, "EUR") == -change.difference
+
+
+def test_the_audit_trail_tells_each_change_in_words(shop):
+    service = active_service(shop, shop.small, "monthly", date(2026, 3, 10))
+    with at(date(2026, 3, 20)):
+        up = plan_changes.change_plan(shop.carla, service, shop.big.id, key="told-up")
+        payments.record_payment(SYSTEM, invoice=up.invoice_id, amount=up.difference, currency="EUR",
+                                source="manual", external_id="told-paid")
+        plan_changes.change_plan(shop.admin, service, shop.small.id, key="told-down")
+
+    rows = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity == "billing-service", AuditEvent.entity_id == service.id,
+        AuditEvent.action.like("plan-%")).order_by(AuditEvent.id)).all()
+    told = [" ".join(str(s) for s in row.sentences) for row in sentences.tell(rows)]
+    invoice = db.session.get(Invoice, up.invoice_id)
+    assert told[0].startswith("Asked €") and f"invoice {invoice.number or invoice.reference}" in told[0]
+    assert "to Big plan" in told[0]
+    assert "from Small plan to Big plan." in told[1]
+    assert "from Big plan to Small plan;" in told[2] and "went to the customer’s credit" in told[2]
+
