@@ -315,3 +315,10 @@ ZARINPAL_API_BASE = "https://payment.zarinpal.com"
 # to DejaVu's usual place, then to a built-in font that draws Latin letters only.
 BILLING_PDF_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BILLING_PDF_FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+# --------------------------------------------------------------------------- service-status notices
+# Hours before a planned maintenance starts from which affected customers see its banner in the portal (incidents
+# show from their start).
+STATUS_MAINTENANCE_NOTICE_HOURS = 24
+# Days the public status page (/status) keeps listing a resolved notice.
+STATUS_PAGE_HISTORY_DAYS = 90

@@ -53,7 +53,7 @@ def console_notices(actor, *, limit=200) -> list[StatusNotice]:
 
 def _shown_from(now):
     """Notices that have started, and maintenance starting within STATUS_MAINTENANCE_NOTICE_HOURS."""
-    ahead = now + timedelta(hours=current_app.config.get("STATUS_MAINTENANCE_NOTICE_HOURS", 24))
+    ahead = now + timedelta(hours=current_app.config["STATUS_MAINTENANCE_NOTICE_HOURS"])
     return sa.or_(StatusNotice.starts_at <= now,
                   sa.and_(StatusNotice.kind == MAINTENANCE, StatusNotice.starts_at <= ahead))
 
@@ -81,7 +81,7 @@ def public_notices(now):
     starting soon), maintenance planned later, and those resolved in the last STATUS_PAGE_HISTORY_DAYS, newest
     first. Each with what it affects loaded."""
     config = current_app.config
-    since = now - timedelta(days=config.get("STATUS_PAGE_HISTORY_DAYS", 90))
+    since = now - timedelta(days=config["STATUS_PAGE_HISTORY_DAYS"])
     rows = db.session.scalars(
         sa.select(StatusNotice).options(selectinload(StatusNotice.affects), selectinload(StatusNotice.updates))
         .where(sa.or_(StatusNotice.resolved_at.is_(None), StatusNotice.resolved_at >= since))
@@ -97,7 +97,7 @@ def public_notice(notice_id, now) -> StatusNotice:
     """A notice the public status page lists (unresolved, or resolved within its history); NotFound otherwise."""
     notice_id = parse_id(notice_id)
     notice = db.session.get(StatusNotice, notice_id) if notice_id else None
-    since = now - timedelta(days=current_app.config.get("STATUS_PAGE_HISTORY_DAYS", 90))
+    since = now - timedelta(days=current_app.config["STATUS_PAGE_HISTORY_DAYS"])
     if notice is None or (notice.resolved_at is not None and notice.resolved_at < since):
         raise NotFound()
     return notice
