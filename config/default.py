@@ -296,6 +296,23 @@ BILLING_RECONCILE_INTERVAL = 300
 BILLING_WEBHOOK_RATE_LIMIT = "600 per minute"
 # Per-address limit of the returns from a payment page that ask the provider about a payment (Zarinpal's callback).
 BILLING_CALLBACK_RATE_LIMIT = "30 per minute"
+# Renewals and dunning (issue 17; `helpdesk billing run`, the scheduler's daily billing job). Days before a service's
+# next due date its renewal invoice is made (a product may set its own), due on that date; it is paid from the
+# credit balance at once when that covers it (unless the account turned auto-pay off).
+BILLING_RENEWAL_LEAD_DAYS = 14
+# The reminders about an unpaid renewal invoice: "before" counts days before the due date, the others days after it
+# (0: on the due date). A kind set to None is not sent. The invoice itself is mailed when it is made.
+BILLING_REMINDER_DAYS = {"before": 7, "due": 0, "overdue_1": 3, "overdue_2": 7, "overdue_3": 14}
+# A late fee per currency (minor units; none for a currency left out, {} for none at all), charged once per overdue
+# invoice as an invoice of its own, this many days after the due date.
+BILLING_LATE_FEES = {}
+BILLING_LATE_FEE_AFTER_DAYS = 7
+# Days after the due date an unpaid renewal invoice suspends its service (until it is paid), and after which the
+# invoice is cancelled and the service terminated (None: never).
+BILLING_SUSPEND_AFTER_DAYS = 15
+BILLING_TERMINATE_AFTER_DAYS = 45
+# The From address of billing mail (invoices, reminders); "" for MAIL_DEFAULT_FROM.
+BILLING_MAIL_FROM = ""
 # Stripe (BILLING_GATEWAYS "stripe"; EUR, TRY and HUF): the secret API key (sk_live_… or sk_test_…) and the signing
 # secret (whsec_…) of the webhook endpoint that points at <BASE_URL>/billing/webhooks/stripe with the events
 # checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.async_payment_failed,
