@@ -129,13 +129,26 @@ def worker(queues, burst):
 
 @main.command("scheduler")
 @click.option("--once", is_flag=True, help="Look once at what is due, start it, say what, and stop.")
+@click.option("--status", is_flag=True, help="Show each job's latest run (and its error) and stop.")
 @with_appcontext
-def scheduler_command(once):
+def scheduler_command(once, status):
     """Run periodic jobs (the daily billing run) when they are due; each period runs once, however many
     schedulers run (one leads on PostgreSQL). With Redis the jobs go to the workers."""
     from helpdesk import scheduler
 
     app = current_app._get_current_object()
+    if status:
+        for job, run in scheduler.latest_runs(app.config):
+            if run is None:
+                state = "never ran"
+            elif run.finished_at is not None:
+                state = f"{run.period} done at {run.finished_at:%Y-%m-%d %H:%M} UTC"
+            elif run.error:
+                state = f"{run.period} FAILED (attempt {run.attempts}): {run.error.splitlines()[-1]}"
+            else:
+                state = f"{run.period} running since {run.claimed_at:%Y-%m-%d %H:%M} UTC"
+            click.echo(f"{job.name}\t{state}")
+        return
     if once:
         for job, period in scheduler.tick():
             click.echo(f"started {job} for {period}")
@@ -346,21 +359,26 @@ def user_group():
 @click.option("--password", help="Omit to be prompted (safer: it stays out of shell history).")
 @click.option("--username", help="Optional login name (customers created by staff).")
 @click.option("--locale", type=click.Choice(["en", "de", "tr", "hu", "fa"]))
+@click.option("--invite", is_flag=True,
+              help="Customers: mail the welcome with a link to choose their password (none is asked for here).")
 @with_appcontext
-def user_create(email, full_name, role, password, username, locale):
+def user_create(email, full_name, role, password, username, locale, invite):
     """Create a user who can log in."""
     from helpdesk.accounts import service as accounts
 
-    if password is None:
+    if invite and (role != "customer" or password is not None):
+        _fail(HelpdeskError("--invite is for customers, without --password (they choose their own)"))
+    if password is None and not invite:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat: ") != password:
             _fail(HelpdeskError("the passwords differ"))
     try:
         user = accounts.create_user(CLI, email=email, full_name=full_name, role=role, password=password,
-                                    username=username, locale=locale)
+                                    username=username, locale=locale, welcome=invite)
     except HelpdeskError as exc:
         _fail(exc)
-    click.echo(f"created {user.role} {user.email}")
+    click.echo(f"created {user.role} {user.email}" + (" and mailed the welcome with a set-password link"
+                                                       if invite else ""))
 
 
 @user_group.command("set-email")

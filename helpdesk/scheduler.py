@@ -208,6 +208,16 @@ def run_claimed(run_id: int, task: str) -> None:
     db.session.commit()
 
 
+def latest_runs(config) -> list[tuple[Job, SchedulerRun | None]]:
+    """Each registered job with its newest run (None: never ran), for operators."""
+    result = []
+    for job in registered_jobs(config):
+        run = db.session.scalar(sa.select(SchedulerRun).where(SchedulerRun.job == job.name)
+                                .order_by(SchedulerRun.period.desc()).limit(1))
+        result.append((job, run))
+    return result
+
+
 # --------------------------------------------------------------------------- leading and looping
 
 class Leadership:
