@@ -27,6 +27,7 @@ INSTALLED_PACKAGES = (
     "helpdesk.notify",
     "helpdesk.audit",
     "helpdesk.billing",
+    "helpdesk.providers",
     "helpdesk.status_notices",
 )
 # The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run, periodic runs).

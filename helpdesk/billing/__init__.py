@@ -1,6 +1,6 @@
 """Billing records hanging off customers: the catalogue, orders, invoices (proforma → final under a numbering
 lock), the services bought, payments through one idempotent path (``payments.record_payment``), bank transfers,
-the credit ledger and the seam for payment gateways (``gateways``).
+the credit ledger and the seam for payment gateways (``gateways``; the adapters live in helpdesk.providers).
 
 Public modules: money (amounts, rounding, formatting), catalogue (admins manage products, prices, options,
 packages, tax rules; customers read it), customers (the billed party and its details), orders (cart → order,
@@ -21,15 +21,4 @@ def init_app(app):
 
     provide_services(ticket_services)
     mail_notices.register()
-    register_card_gateways()
 
-
-def register_card_gateways():
-    """Make the card adapters available (BILLING_GATEWAYS chooses which are offered): Stripe for EUR, TRY and
-    HUF, Zarinpal for IRR."""
-    from helpdesk.billing.gateways import register_gateway
-    from helpdesk.billing.stripe_gateway import StripeGateway
-    from helpdesk.billing.zarinpal_gateway import ZarinpalGateway
-
-    register_gateway(StripeGateway())
-    register_gateway(ZarinpalGateway())

@@ -16,9 +16,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from helpdesk.billing import gateways, stripe_gateway, zarinpal_gateway
+from helpdesk.billing import gateways
 from helpdesk.billing.models import ATTEMPT_FAILED, ATTEMPT_SUCCEEDED
 from helpdesk.extensions import csrf, limiter
+from helpdesk.providers import stripe as stripe_gateway
+from helpdesk.providers import zarinpal as zarinpal_gateway
 from helpdesk.web.guards import current_actor
 
 bp = Blueprint("payment_gateways", __name__)

@@ -20,8 +20,8 @@ from helpdesk.billing.models import (
     Invoice,
     PaymentAttempt,
 )
-from helpdesk.billing.stripe_gateway import StripeAmountError, from_stripe_amount, to_stripe_amount
 from helpdesk.extensions import db
+from helpdesk.providers.stripe import StripeAmountError, from_stripe_amount, to_stripe_amount
 from tests.conftest import csrf_token, log_in
 from tests.fakes.stripe_api import API_KEY, WEBHOOK_SECRET, FakeStripe
 from tests.integration.billing_shop import billing_app, build_shop, order

@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from helpdesk.billing.stripe_gateway import SignatureInvalid, verify_signature
+from helpdesk.providers.stripe import SignatureInvalid, verify_signature
 
 SECRET, NOW = "whsec_test_secret", 1_780_000_000
 PAYLOAD = b'{\n  "id": "evt_1",\n  "type": "payment_intent.succeeded"\n}'

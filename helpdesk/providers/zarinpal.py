@@ -5,7 +5,6 @@ settles an attempt. Amounts go in rials with currency "IRR" (the API also takes 
 The merchant id comes from configuration and never reaches a log or an exception message."""
 import logging
 
-import requests
 from flask import current_app
 from flask_babel import force_locale, gettext
 
@@ -38,6 +37,8 @@ def _config(key):
 def _call(path: str, body: dict) -> dict:
     """POST ``body`` (with our merchant id) as JSON to Zarinpal; the answer's ``data`` object. ZarinpalError for an
     error code, an unreadable answer or no answer (its message names the path and the code, nothing we sent)."""
+    import requests  # loaded by the first call to a provider, not at every process start
+
     url = _config("ZARINPAL_API_BASE").rstrip("/") + path
     try:
         response = requests.post(url, json={"merchant_id": _config("ZARINPAL_MERCHANT_ID"), **body},

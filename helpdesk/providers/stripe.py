@@ -13,7 +13,6 @@ import logging
 import time
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import requests
 from flask import current_app
 from flask_babel import force_locale, gettext
 
@@ -107,6 +106,8 @@ def _idempotency_key(form) -> str:
 def _post(path: str, form, *, idempotency_key: str) -> dict:
     """POST ``form`` to Stripe's API; the JSON answer, or GatewayError (status and Stripe's error code only: a
     message could quote what we sent). A connection failure is retried once with the same idempotency key."""
+    import requests  # loaded by the first call to a provider, not at every process start
+
     url = _config("STRIPE_API_BASE").rstrip("/") + path
     headers = {"Authorization": f"Bearer {_config('STRIPE_SECRET_KEY')}", "Idempotency-Key": idempotency_key}
     for attempt in (1, 2):
