@@ -1,5 +1,12 @@
 """Fixtures against real services: SQLite and a throwaway PostgreSQL database, Redis, and an SMTP
-server (aiosmtpd) on loopback. Each database test runs once per backend."""
+server (aiosmtpd) on loopback. Each database test runs once per backend, except in modules marked
+``backends("postgresql")``: tests of the web door (pages, forms, access, escaping), whose database work the
+domain tests already run on both.
+
+Apps are built once per test process for each database and set of overrides, then lent to one test at a time
+(a fresh instance folder and config each time, tables emptied afterwards): building one costs more than most
+tests. A test that changes the app itself (adds a route or a hook) is marked ``fresh_app``."""
+import copy
 import email
 import email.policy
 import os
@@ -205,20 +212,88 @@ def backend(request):
     return request.param
 
 
+def pytest_collection_modifyitems(config, items):
+    """Modules marked ``backends(...)`` run on those backends only (when one of them is being tested at all);
+    the slow tests (package installs, fault injection) go first, so they do not make the run's tail."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        chosen = item.callspec.params.get("backend") if hasattr(item, "callspec") else None
+        wanted = [name for name in (marker.args if marker else ()) if name in BACKENDS]
+        (dropped if chosen and wanted and chosen not in wanted else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+_APPS = {}  # (database URL, overrides, HELPDESK_* variables) -> an app of this test process, lent to one test at a time
+_PATHS = (("ATTACHMENTS_PATH", "attachments"), ("OUTGOING_MAIL_PATH", "outgoing-mail"),
+          ("SEARCH_INDEX_PATH", "search-index"), ("MAILDROP_PATH", "maildrop"))
+
+
+def _copied(value):
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return value
+
+
+class _Loan:
+    """A cached app lent to one test: its config and test client class as they were, to put back."""
+
+    def __init__(self, app, instance, overrides):
+        self.app, self.config, self.client_class = app, {k: _copied(v) for k, v in app.config.items()}, \
+            app.test_client_class
+        if "INSTANCE_PATH" not in overrides:  # the folders settings derives from it, as create_app would
+            instance.mkdir(parents=True, exist_ok=True)
+            app.config["INSTANCE_PATH"] = app.instance_path = str(instance)
+            for key, folder in _PATHS:
+                if key not in overrides:
+                    app.config[key] = str(instance / folder)
+            if "MAIL_MAILBOXES" not in overrides:
+                app.config["MAIL_MAILBOXES"] = [{"name": "maildrop", "type": "maildir",
+                                                 "path": app.config["MAILDROP_PATH"]}]
+        app.extensions.pop("helpdesk_search", None)  # opened on the index of this test's folder when needed
+
+    def end(self):
+        self.app.config.clear()
+        self.app.config.update(self.config)
+        self.app.test_client_class = self.client_class
+        self.app.extensions.pop("helpdesk_search", None)
+
+
 @pytest.fixture
-def app_factory(backend, database_urls, tmp_path, smtp_server):
-    """Build apps on this test's backend; every table is emptied after the test."""
-    built = []
+def app_factory(backend, database_urls, tmp_path, smtp_server, request):
+    """Build apps on this test's backend (or borrow this process's app with the same settings); every table
+    is emptied after the test."""
+    built, loans = [], []
+    fresh = request.node.get_closest_marker("fresh_app") is not None
 
     def factory(**overrides):
-        app = make_app(database_urls[backend], tmp_path / "instance", smtp_server, **overrides)
-        _migrate(app)
+        url, instance = database_urls[backend], tmp_path / "instance"
+        environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("HELPDESK_"))  # settings too
+        key = (url, repr(sorted(overrides.items())), repr(environment))
+        cached = None if fresh or any(loan.app is _APPS.get(key) for loan in loans) else _APPS.get(key)
+        if cached is None:
+            app = make_app(url, instance, smtp_server, **overrides)
+            _migrate(app)
+            if not fresh and key not in _APPS:
+                _APPS[key] = app
+                loans.append(_Loan(app, instance, overrides))
+        else:
+            app = cached
+            loans.append(_Loan(app, instance, overrides))
         built.append(app)
         return app
 
     yield factory
-    if built:
-        _empty_all_tables(built[0])
+    try:
+        if built:
+            _empty_all_tables(built[0])
+    finally:
+        for loan in loans:
+            loan.end()
 
 
 @pytest.fixture

@@ -18,6 +18,10 @@ from helpdesk.extensions import db, limiter
 from helpdesk.tickets import access, service
 from tests.conftest import OneContextPerRequestClient, csrf_token
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 PASSWORD = "correct horse battery"  # the make_user factory's default
 NEW_PASSWORD = "a brand new secret 42"
 SAME_ANSWER = "Email or password is not correct."

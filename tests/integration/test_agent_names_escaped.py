@@ -7,6 +7,10 @@ from helpdesk.extensions import db
 from helpdesk.tickets import departments, presence, service
 from tests.conftest import csrf_token, log_in
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 NAMES = ['<img src=x onerror="alert(1)">', "<script>alert('x')</script>", "Eve</div><b>bold</b>",
          "&lt;already&gt; & <i>"]
 

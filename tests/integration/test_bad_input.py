@@ -13,6 +13,10 @@ from helpdesk.tickets import bulk, service
 from helpdesk.tickets.models import Ticket
 from tests.conftest import csrf_token, log_in
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 HUGE = str(MAX_ID + 1)
 BAD_IDS = [HUGE, str(2**63), "99999999999999999999999999", "9" * 400, "²", "⁰⁴⁵", "٤٥", "-1", "0", "1e3", "%201"]
 

@@ -1,4 +1,4 @@
-"""Who reaches which billing page, through the test client on both databases: a customer gets 404 for another
+"""Who reaches which billing page, through the test client (on PostgreSQL): a customer gets 404 for another
 customer's order, invoice, PDF, payment, proof and service, and cannot pay or send a proof for another's invoice;
 customers never reach the console's billing pages (404) and guests are asked to log in; plain agents read the console
 but every change is refused (403) and nothing changes; every billing form needs its CSRF token."""
@@ -22,6 +22,9 @@ from helpdesk.billing.models import (
 from helpdesk.extensions import db
 from tests.integration.billing_shop import billing_app, order
 from tests.integration.billing_web import fresh, login, post, web_shop
+
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
 
 
 @pytest.fixture

@@ -30,6 +30,10 @@ from tests.integration.card_gateways import activations, customer_who_logs_in, f
 RETURN, CANCEL = "http://shop.example.test/back", "http://shop.example.test/cancelled"
 
 
+# The Stripe adapter against its fake; record_payment behind it is tested on both databases.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 @pytest.fixture
 def fake():
     stripe = FakeStripe().start()

@@ -1,4 +1,4 @@
-"""The billing pages at work, through the test client on both databases: the catalogue for guests and customers in
+"""The billing pages at work, through the test client (on PostgreSQL): the catalogue for guests and customers in
 their language and currency (Toman for Persian readers), the cart and checkout, an invoice's page with how to pay it,
 proofs of payment, paying from credit, staff booking transfers (with a second approver above the limit), accepting
 and holding orders, credit notes, the catalogue managed from the console, keyset pages, and GETs that write
@@ -27,6 +27,9 @@ from tests.integration.billing_web import (
     text_of,
     web_shop,
 )
+
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
 
 
 @pytest.fixture

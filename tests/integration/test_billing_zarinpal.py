@@ -26,6 +26,10 @@ from tests.fakes.zarinpal_api import MERCHANT_ID, FakeZarinpal
 from tests.integration.billing_shop import at_once, billing_app, build_shop, order
 from tests.integration.card_gateways import activations, customer_who_logs_in, fresh, payments, serve
 
+# The Zarinpal adapter against its fake; record_payment behind it is tested on both databases.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 CALLBACK = "http://helpdesk.example.test/billing/gateways/zarinpal/callback"
 
 

@@ -16,6 +16,10 @@ from helpdesk.tickets.models import Message, Ticket
 from tests.conftest import log_in
 from tests.outlook_msg import OutlookMessage, Recipient
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 ROUTE = (
     "Received: from mx.relay.example (mx.relay.example [198.51.100.1])\r\n"
     "\tby mx.example.test (Postfix) with ESMTPS id 4TqQ0A1Xk2z9sWc\r\n"

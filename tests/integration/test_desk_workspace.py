@@ -1,4 +1,4 @@
-"""The agent's ticket workspace at /agent/tickets/<number>, through the test client on both databases: the whole
+"""The agent's ticket workspace at /agent/tickets/<number>, through the test client (on PostgreSQL): the whole
 thread with internal notes (never shown to customers), replies reaching the requester and CCs by email, notes
 sending nothing, the details form writing events, copies, and who may reach the page."""
 import re
@@ -13,6 +13,9 @@ from helpdesk.tickets import departments, service
 from helpdesk.tickets.models import ANSWERED, INTERNAL_NOTE, OPEN, SYSTEM_EVENT, URGENT, WAITING, Message, Ticket
 from helpdesk.tickets.service import NewAttachment
 from tests.conftest import csrf_token, log_in
+
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
 
 
 def workspace(number):

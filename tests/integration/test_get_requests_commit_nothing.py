@@ -11,6 +11,10 @@ from helpdesk.tickets import canned
 from helpdesk.tickets.models import Message
 from tests.conftest import csrf_token, log_in
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 MAIL = (b"From: Carla Customer <carla@example.test>\r\nTo: support@example.test\r\nSubject: Printer on fire\r\n"
         b"Message-ID: <fire@example.test>\r\nReceived: from mx.example.test (mx.example.test [192.0.2.1]) by "
         b"mail.example.test; Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\nIt smokes.\r\n")

@@ -12,6 +12,9 @@ from helpdesk.kb import service as kb
 from helpdesk.kb.models import KBFolder
 from tests.conftest import csrf_token, log_in
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
 
 @pytest.fixture
 def editor(make_user):

@@ -1,4 +1,4 @@
-"""The knowledge base through the test client on both databases: the portal's pages and search, the article
+"""The knowledge base through the test client (on PostgreSQL): the portal's pages and search, the article
 page's own frame policy for videos, "was this helpful?" for guests (one changeable vote per browser) and
 customers, ticket-form suggestions as JSON, and the console: editors' forms, publishing, revisions,
 feedback counts and feedback turned into a ticket; who may reach what."""
@@ -16,6 +16,9 @@ from helpdesk.kb.models import CUSTOMERS, INTERNAL, NEWS, KBArticle, KBVote
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.service import NewAttachment
 from tests.conftest import csrf_token, log_in
+
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
 
 
 @pytest.fixture

@@ -203,6 +203,7 @@ def test_helpdesk_worker_command_delivers_what_the_web_app_queued(app_factory, s
     assert len(mails) == 1 and f"[#{number}]" in mails[0]["Subject"]
 
 
+@pytest.mark.fresh_app  # adds an after_request hook of its own
 def test_mail_from_a_web_request_is_sent_after_the_response_without_redis(app_factory, smtp, customer):
     """The embedded setup answers first and mails afterwards: a password reset for a registered
     address answers as fast as one for an unknown address (no hint which addresses exist)."""

@@ -31,6 +31,9 @@ def _clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("HELPDESK_") and k not in {"PYTHONPATH", "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
                                                          "VIRTUAL_ENV"}}
+    # No .pyc files written at install time: nothing here needs them, and compiling ~100 packages is a third of
+    # an install; the first import writes what it uses.
+    env.setdefault("PIP_NO_COMPILE", "1")
     env.update(extra)
     return env
 

@@ -1,4 +1,4 @@
-"""Submitting and tracking tickets in the portal, through the test client on both databases: the ticket form
+"""Submitting and tracking tickets in the portal, through the test client (on PostgreSQL): the ticket form
 for guests and customers, my tickets, a ticket's page and its actions, attachment downloads, organisation
 sharing, and that nobody reaches someone else's ticket."""
 import io
@@ -16,6 +16,10 @@ from helpdesk.tickets import access, service
 from helpdesk.tickets.models import CC, CLOSED, OPEN, Ticket
 from helpdesk.tickets.service import NewAttachment
 from tests.conftest import csrf_token, log_in
+
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
 
 ATTACHMENT_LIMIT = 2048
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"

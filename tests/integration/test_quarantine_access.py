@@ -13,6 +13,9 @@ from helpdesk.tickets import departments, service
 from helpdesk.tickets.models import Message, Ticket
 from tests.conftest import csrf_token, log_in
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
 
 def _mail(to, *, sender=None, subject="Invoice twice", message_id="m1", body="Please help."):
     lines = [f"To: {to}", f"Subject: {subject}", f"Message-ID: <{message_id}@example.test>"]

@@ -1,5 +1,6 @@
 """The staff console's mail quarantine: agents see what the gateway could not place, with the reason,
 download the original, retry it, or open a ticket from it; customers never reach it."""
+import pytest
 import sqlalchemy as sa
 
 from helpdesk.extensions import db
@@ -7,6 +8,10 @@ from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
 from helpdesk.tickets.models import Ticket
 from tests.conftest import csrf_token, log_in
+
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
 
 NO_SENDER = b"To: support@example.test\r\nSubject: Who am I\r\nMessage-ID: <nosender@example.test>\r\n\r\nHelp!\r\n"
 GARBAGE = b"\x00\x01\xfe\xff not mail at all"

@@ -11,6 +11,9 @@ from helpdesk import timezones
 from helpdesk.extensions import db
 from tests.conftest import csrf_token, log_in
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
 
 def options(page, name):
     """(value, label, selected) of the select named ``name``."""

@@ -9,6 +9,10 @@ import pytest
 from helpdesk.extensions import db
 from tests.conftest import csrf_token
 
+# The web door's behaviour; the services it calls are tested on both databases in the domain tests.
+pytestmark = pytest.mark.backends("postgresql")
+
+
 PASSWORD = "correct horse battery"  # the make_user factory's default
 SAME_ANSWER = "Email or password is not correct."
 

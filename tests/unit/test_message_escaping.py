@@ -34,6 +34,7 @@ def test_values_in_a_lazy_message_are_escaped_in_templates(app, payload):
         assert Markup("<b>%s</b>") % message == expected
 
 
+@pytest.mark.fresh_app  # adds routes of its own
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_a_flashed_lazy_message_stays_escaped_after_the_session(app, payload):
     @app.route("/set")
