@@ -11,6 +11,8 @@ call, one transaction."""
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from helpdesk import audit
 from helpdesk.billing import plan_changes
@@ -122,21 +124,27 @@ def _record(actor, invoice_id, amount, currency, source, external_id, received_o
 
 
 def _apply(actor, invoice, amount, currency, source, external_id, received_on, note, attempt):
-    existing = find_payment(source, external_id)
-    if existing is not None:
-        return existing
     if invoice.kind != KIND_INVOICE:
+        existing = find_payment(source, external_id)
+        if existing is not None:
+            return existing
         raise InvoiceNotPayable()
-    _check(amount, currency, invoice, source, external_id, received_on)
+    try:
+        _check(amount, currency, invoice, source, external_id, received_on)
+    except ValidationFailed:
+        existing = find_payment(source, external_id)  # a repeat is answered with the first, whatever it says
+        if existing is not None:
+            return existing
+        raise
     now = utcnow()
     applied = min(amount, invoice.balance_due)
-    payment = Payment(account_id=invoice.account_id, invoice_id=invoice.id, source=source, external_id=external_id,
-                      amount=amount, currency=currency, applied=applied, credited=amount - applied,
-                      received_on=received_on or business_date(now), created_at=now,
-                      recorded_by_id=getattr(actor, "id", None), recorded_by_label=actor.label,
-                      attempt_id=getattr(attempt, "id", None), note=(note or "")[:500])
-    db.session.add(payment)
-    db.session.flush()  # the unique key is checked here, before any money moves
+    payment = _insert_once(account_id=invoice.account_id, invoice_id=invoice.id, source=source,
+                           external_id=external_id, amount=amount, currency=currency, applied=applied,
+                           credited=amount - applied, received_on=received_on or business_date(now), created_at=now,
+                           recorded_by_id=getattr(actor, "id", None), recorded_by_label=actor.label,
+                           attempt_id=getattr(attempt, "id", None), note=(note or "")[:500])
+    if payment is None:  # this (source, external id) was recorded before: that payment, and nothing moves
+        return find_payment(source, external_id)
     if source == SOURCE_CREDIT:
         if amount > applied:  # the invoice was paid meanwhile: spend only what it still took
             payment.amount, payment.credited = applied, 0
@@ -152,6 +160,23 @@ def _apply(actor, invoice, amount, currency, source, external_id, received_on, n
                    invoice=invoice)
     if invoice.status == PROFORMA and invoice.amount_paid >= invoice.total:
         settle(actor, invoice, now)
+    return payment
+
+
+def _insert_once(**values) -> Payment | None:
+    """Write the payment unless its (source, external id) is taken (INSERT ... ON CONFLICT DO NOTHING, so a
+    duplicate neither aborts the caller's transaction nor needs a look-up first): the new Payment, already in
+    the session as the row it wrote, or None for a duplicate. A concurrent transaction holding the same key
+    makes PostgreSQL wait for its outcome; SQLite's write lock serialises them anyway."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    payment_id = db.session.execute(insert(Payment).values(**values)
+                                    .on_conflict_do_nothing(index_elements=["source", "external_id"])
+                                    .returning(Payment.id)).scalar()
+    if payment_id is None:
+        return None
+    payment = Payment(id=payment_id, **values)
+    make_transient_to_detached(payment)  # every column is set: the session knows the row without reading it
+    db.session.add(payment)
     return payment
 
 
