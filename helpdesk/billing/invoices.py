@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import audit
 from helpdesk.billing import money
@@ -27,7 +28,7 @@ from helpdesk.billing.models import (
     InvoiceLine,
 )
 from helpdesk.billing.taxes import tax_note
-from helpdesk.db import begin_write, commit_service_call, next_value, utcnow
+from helpdesk.db import begin_write, commit_service_call, in_batch, next_value, utcnow
 from helpdesk.errors import Conflict
 from helpdesk.extensions import db
 
@@ -101,10 +102,30 @@ def _counter_name(series: str, year: int | None) -> str:
 def assign_number(invoice: Invoice, actor, now=None) -> Invoice:
     """Make ``invoice`` final with the next number of its series: the counter row is bumped (UPDATE ... RETURNING,
     which locks it until the caller commits), so numbers follow commit order, a rolled-back payment gives its number
-    back with everything else, and none is used twice (the number column is unique too). Never commits."""
+    back with everything else, and none is used twice (the number column is unique too). Never commits.
+
+    Everything else the transaction changed is written first; after the bump come just two statements, the invoice's
+    UPDATE and its audit row, written directly rather than by a flush at the commit, so the counter every payment
+    waits for is held from the bump to the commit and no longer (the invoice object is told what was written)."""
     now = now or utcnow()
     issue_date = business_date(now)
     year = issue_date.year if current_app.config["BILLING_NUMBER_YEARLY_RESET"] else None
+    if in_batch(db.session):  # a caller's batch writes rows its own way: leave the invoice to it
+        return _assign_number_in_session(invoice, actor, now, issue_date, year)
+    db.session.flush()
+    sequence = next_value(db.session, _counter_name(invoice.series, year), 1)
+    values = {"year": year, "sequence": sequence, "status": FINAL, "finalised_at": now, "issue_date": issue_date,
+              "number": current_app.config["BILLING_NUMBER_FORMATS"][invoice.series].format(
+                  year=issue_date.year, sequence=sequence)}
+    db.session.execute(sa.update(Invoice.__table__).where(Invoice.__table__.c.id == invoice.id).values(**values))
+    for key, value in values.items():
+        set_committed_value(invoice, key, value)
+    audit.record_now(actor, "billing-invoice", invoice.id, "finalised" if invoice.kind == KIND_INVOICE else "issued",
+                     {"number": invoice.number, "reference": invoice.reference})
+    return invoice
+
+
+def _assign_number_in_session(invoice, actor, now, issue_date, year):
     sequence = next_value(db.session, _counter_name(invoice.series, year), 1)
     invoice.year, invoice.sequence = year, sequence
     invoice.number = current_app.config["BILLING_NUMBER_FORMATS"][invoice.series].format(
