@@ -76,8 +76,9 @@ class Counter(Model):
 
 
 def _bump(session, name, start):
-    bumped = session.execute(
-        sa.update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    table = Counter.__table__  # a Core statement on the session's connection: no ORM work for one row
+    bumped = session.connection().execute(
+        sa.update(table).where(table.c.name == name).values(value=table.c.value + 1).returning(table.c.value)
     ).scalar()
     if bumped is not None:
         return bumped

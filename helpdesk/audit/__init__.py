@@ -56,6 +56,6 @@ def record_now(actor, entity: str, entity_id, action: str, changes=None):
     must come last before a commit (after a counter's lock is taken, say), where a flush would cost more than it
     writes. ``entity_id`` and ``changes`` must not hold rows without an id."""
     changes = changes or {}
-    db.session.execute(sa.insert(AuditEvent).values(
+    db.session.connection().execute(sa.insert(AuditEvent.__table__).values(
         actor_id=getattr(actor, "id", None), actor_label=actor.label, entity=entity, entity_id=_jsonable(entity_id),
         action=action, changes=_jsonable(changes), created_at=utcnow()))

@@ -117,7 +117,8 @@ def assign_number(invoice: Invoice, actor, now=None) -> Invoice:
     values = {"year": year, "sequence": sequence, "status": FINAL, "finalised_at": now, "issue_date": issue_date,
               "number": current_app.config["BILLING_NUMBER_FORMATS"][invoice.series].format(
                   year=issue_date.year, sequence=sequence)}
-    db.session.execute(sa.update(Invoice.__table__).where(Invoice.__table__.c.id == invoice.id).values(**values))
+    table = Invoice.__table__
+    db.session.connection().execute(sa.update(table).where(table.c.id == invoice.id).values(**values))
     for key, value in values.items():
         set_committed_value(invoice, key, value)
     audit.record_now(actor, "billing-invoice", invoice.id, "finalised" if invoice.kind == KIND_INVOICE else "issued",

@@ -169,9 +169,10 @@ def _insert_once(**values) -> Payment | None:
     the session as the row it wrote, or None for a duplicate. A concurrent transaction holding the same key
     makes PostgreSQL wait for its outcome; SQLite's write lock serialises them anyway."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    payment_id = db.session.execute(insert(Payment).values(**values)
-                                    .on_conflict_do_nothing(index_elements=["source", "external_id"])
-                                    .returning(Payment.id)).scalar()
+    table = Payment.__table__
+    payment_id = db.session.connection().execute(insert(table).values(**values)
+                                                 .on_conflict_do_nothing(index_elements=["source", "external_id"])
+                                                 .returning(table.c.id)).scalar()
     if payment_id is None:
         return None
     payment = Payment(id=payment_id, **values)
