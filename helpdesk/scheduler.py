@@ -263,12 +263,15 @@ class Leadership:
             self.connection = None
 
 
-def run(app, stop: threading.Event, interval: float | None = None) -> None:
-    """Tick every SCHEDULER_TICK_SECONDS while this process leads, until ``stop`` is set."""
+def run(app, stop: threading.Event, interval: float | None = None, wait_first: bool = False) -> None:
+    """Tick every SCHEDULER_TICK_SECONDS while this process leads, until ``stop`` is set; ``wait_first``: one
+    interval before the first tick."""
     interval = interval if interval is not None else app.config["SCHEDULER_TICK_SECONDS"]
     with app.app_context():
         leadership = Leadership(db.engine)
     try:
+        if wait_first:
+            stop.wait(interval)
         while not stop.is_set():
             with app.app_context():
                 try:
@@ -284,8 +287,10 @@ def run(app, stop: threading.Event, interval: float | None = None) -> None:
 
 
 def start_thread(app) -> tuple[threading.Thread, threading.Event]:
-    """The embedded scheduler (``helpdesk serve``): ``run`` in a daemon thread; set the event to stop it."""
+    """The embedded scheduler (``helpdesk serve``): ``run`` in a daemon thread; set the event to stop it. Its first
+    tick comes one interval after the start, so what serve prints last is where to go and how to log in."""
     stop = threading.Event()
-    thread = threading.Thread(target=run, args=(app, stop), name="scheduler", daemon=True)
+    thread = threading.Thread(target=run, args=(app, stop), kwargs={"wait_first": True}, name="scheduler",
+                              daemon=True)
     thread.start()
     return thread, stop
