@@ -441,7 +441,7 @@ def user_billing_staff(email, revoke):
 
 @main.group("billing")
 def billing_group():
-    """Billing: payments at the card gateways."""
+    """Billing: payments at the card gateways, the daily run (renewals, reminders, suspensions)."""
 
 
 @billing_group.command("reconcile")
@@ -458,6 +458,32 @@ def billing_reconcile():
                    else f"{name}: {count} payment(s) booked")
     if None in booked.values():
         sys.exit(1)
+
+
+@billing_group.command("run")
+@click.option("--date", "day", default=None, help="The day to run (YYYY-MM-DD; today in BUSINESS_TIMEZONE).")
+@click.option("--dry-run", is_flag=True, help="Report what would be done and change nothing.")
+@with_appcontext
+def billing_run(day, dry_run):
+    """The billing day's work by hand (the scheduler runs it daily): renewal invoices, paying them from credit,
+    reminders, late fees, suspensions and terminations; each thing once, however often it runs."""
+    from datetime import date
+
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from helpdesk.billing import renewals
+
+    try:
+        chosen = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise click.BadParameter("YYYY-MM-DD", param_hint="--date") from None
+    with force_locale(current_app.config["DEFAULT_LOCALE"]):
+        report = renewals.run_day(chosen or renewals.today(), dry_run=dry_run)
+        for line in renewals.report_lines(report):
+            click.echo(line)
+        if dry_run:
+            click.echo(_("Dry run: nothing was changed."))
 
 
 @main.command("demo")
