@@ -145,6 +145,8 @@ def test_rarer_entries_are_in_a_menu_that_works_by_keyboard(window, desk_content
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Billing")).to_be_focused()
     page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Status notices")).to_be_focused()
+    page.keyboard.press("Tab")
     expect(quarantine).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/agent/quarantine"))
