@@ -134,6 +134,12 @@ register("billing-product", "option-added", _l("Added the option “%(option)s�
 register("billing-product", "option-price-set", _l("Set the price of the choice “%(choice)s” of the option "
                                                    "“%(option)s” of the product “%(name)s”."))
 register("billing-product", "item-added", _l("Added a product to the package “%(name)s”."))
+register("billing-product", "option-updated", _l("Renamed the option “%(option)s” of the product “%(name)s”."))
+register("billing-product", "option-removed", _l("Removed the option “%(option)s” from the product “%(name)s”."))
+register("billing-product", "item-updated", _l("Changed “%(item)s” in the package “%(name)s”."),
+         refs={"item": "billing-product"})
+register("billing-product", "item-removed", _l("Removed “%(item)s” from the package “%(name)s”."),
+         refs={"item": "billing-product"})
 register("billing-tax-rule", "set", _l("Set the tax rule %(name)s."))
 register("user", "billing-granted", _l("Gave %(name)s the right to change billing."))
 register("user", "billing-revoked", _l("Took the right to change billing from %(name)s."))

@@ -278,10 +278,7 @@ def add_package_item(actor, package: Product, item: Product, *, cycle, free_peri
         errors["item"] = _l("A package can include products, not packages.")
     elif any(existing.item_id == item.id for existing in package.items):
         errors["item"] = _l("The package already includes this product.")
-    if cycle not in CYCLES:
-        errors["cycle"] = _l("Choose a billing cycle from the list.")
-    if not isinstance(free_periods, int) or not 0 <= free_periods <= 100:
-        errors["free_periods"] = _l("Enter a number of free periods from 0 to 100.")
+    _check_item_terms(errors, cycle, free_periods)
     _raise(errors)
     begin_write(db.session)
     entry = PackageItem(package=package, item=item, cycle=cycle, free_periods=free_periods,
@@ -291,6 +288,83 @@ def add_package_item(actor, package: Product, item: Product, *, cycle, free_peri
                  {"item": item.id, "cycle": cycle, "free_periods": free_periods})
     commit_service_call(db.session)
     return entry
+
+
+def _check_item_terms(errors, cycle, free_periods):
+    if cycle not in CYCLES:
+        errors["cycle"] = _l("Choose a billing cycle from the list.")
+    if not isinstance(free_periods, int) or isinstance(free_periods, bool) or not 0 <= free_periods <= 100:
+        errors["free_periods"] = _l("Enter a number of free periods from 0 to 100.")
+
+
+def update_option(actor, option: ConfigOption, *, texts, choices=None) -> ConfigOption:
+    """Rename ``option`` (``texts``, a name per language) and its choices (``choices``: {choice code: texts}; a
+    choice left out keeps its names). Billing staff. Codes never change: carts and services refer to them."""
+    require_manager(actor)
+    errors = {}
+    texts = check_texts(errors, texts, description=False)
+    renamed = {}
+    for index, choice in enumerate(option.choices):
+        if choice.code in (choices or {}):
+            choice_errors = {}
+            renamed[choice.code] = check_texts(choice_errors, choices[choice.code], description=False)
+            errors.update({f"choices-{index}-{key}": value for key, value in choice_errors.items()})
+    if set(choices or {}) - {c.code for c in option.choices}:
+        errors["choices"] = _l("Choose one of the offered choices.")
+    _raise(errors)
+    begin_write(db.session)
+    changed = _apply(option, texts=texts)
+    changed_choices = []
+    for choice in option.choices:
+        if choice.code in renamed and _apply(choice, texts=renamed[choice.code]):
+            changed_choices.append(choice.code)
+    if changed or changed_choices:
+        audit.record(actor, "billing-product", option.product_id, "option-updated",
+                     {"option": option.code, "languages": changed.get("texts", []), "choices": changed_choices})
+    commit_service_call(db.session)
+    return option
+
+
+def remove_option(actor, option: ConfigOption) -> None:
+    """Take ``option`` (its choices and their prices) off its product: new orders no longer offer it. Billing
+    staff. Services keep the choices they were bought with (a copy); a cart holding it is refused at checkout."""
+    require_manager(actor)
+    begin_write(db.session)
+    product = option.product
+    removed = {"option": option.code, "choices": [c.code for c in option.choices]}
+    product.options.remove(option)
+    for position, rest in enumerate(product.options):
+        rest.position = position
+    audit.record(actor, "billing-product", product.id, "option-removed", removed)
+    commit_service_call(db.session)
+
+
+def update_package_item(actor, entry: PackageItem, *, cycle, free_periods) -> PackageItem:
+    """Change the ``cycle`` and ``free_periods`` of a package's item for new orders; services bought keep
+    theirs. Billing staff."""
+    require_manager(actor)
+    errors = {}
+    _check_item_terms(errors, cycle, free_periods)
+    _raise(errors)
+    begin_write(db.session)
+    changed = _apply(entry, cycle=cycle, free_periods=free_periods)
+    if changed:
+        audit.record(actor, "billing-product", entry.package_id, "item-updated", {"item": entry.item_id, **changed})
+    commit_service_call(db.session)
+    return entry
+
+
+def remove_package_item(actor, entry: PackageItem) -> None:
+    """Take a product out of its package for new orders; services bought keep it. Billing staff."""
+    require_manager(actor)
+    begin_write(db.session)
+    package = entry.package
+    removed = {"item": entry.item_id, "cycle": entry.cycle, "free_periods": entry.free_periods}
+    package.items.remove(entry)
+    for position, rest in enumerate(package.items):
+        rest.position = position
+    audit.record(actor, "billing-product", package.id, "item-removed", removed)
+    commit_service_call(db.session)
 
 
 # --------------------------------------------------------------------------- taxes
