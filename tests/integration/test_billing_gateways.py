@@ -125,3 +125,13 @@ def test_the_same_event_three_times_at_once_is_one_payment_and_one_activation(sh
         AuditEvent.action == "activated", AuditEvent.entity == "billing-service"))
     assert activations == len(service_ids) == 2
     assert db.session.get(PaymentAttempt, attempt_id).status == ATTEMPT_SUCCEEDED
+
+
+def test_a_card_gateway_offered_without_its_credentials_stops_the_start_naming_the_settings(app_factory):
+    from helpdesk.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as refused:
+        app_factory(BILLING_GATEWAYS=["stripe", "zarinpal"], STRIPE_SECRET_KEY="sk_test_given")
+    said = str(refused.value)
+    assert "HELPDESK_STRIPE_WEBHOOK_SECRET" in said and "HELPDESK_ZARINPAL_MERCHANT_ID" in said
+    assert "HELPDESK_STRIPE_SECRET_KEY" not in said and "sk_test_given" not in said

@@ -43,7 +43,8 @@ def fake():
 @pytest.fixture
 def app(app_factory, fake):
     yield from billing_app(app_factory, BILLING_GATEWAYS=["stripe", "zarinpal"], ZARINPAL_API_BASE=fake.url,
-                           ZARINPAL_MERCHANT_ID=MERCHANT_ID, BILLING_GATEWAY_TIMEOUT=1)
+                           ZARINPAL_MERCHANT_ID=MERCHANT_ID, BILLING_GATEWAY_TIMEOUT=1,
+                           STRIPE_SECRET_KEY="sk_test_never_called", STRIPE_WEBHOOK_SECRET="whsec_never_called")
 
 
 @pytest.fixture
