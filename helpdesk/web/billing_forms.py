@@ -1,6 +1,8 @@
 """Forms of the billing pages, portal and console (Flask-WTF: each carries its CSRF token). Amounts are typed as the
 reader writes them and read by money.parse_amount in the view; what an amount or rule must be is checked by the
 billing services, which answer with every problem at once."""
+from functools import partial
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -179,11 +181,39 @@ class RemovePriceForm(FlaskForm):
     currency = HiddenField()
 
 
+@partial(_with_texts, description=False)
 class OptionForm(FlaskForm):
     code = StringField(_l("Option code"), validators=[Length(max=60)])
-    name = StringField(_l("Option name"), validators=[Length(max=200)])
     choices = TextAreaField(_l("Choices, one a line: code = name (the first is the default)"),
                             render_kw={"rows": 3, "placeholder": "10gb = 10 GB\n50gb = 50 GB"})
+
+
+def option_edit_form(option, **kwargs):
+    """The form renaming ``option``: its name and each choice's (``choices-<n>-name_<code>``) per language, its
+    fields prefixed with the option's id (a product's page holds one per option)."""
+
+    @partial(_with_texts, description=False)
+    class Form(FlaskForm):
+        pass
+
+    for index in range(len(option.choices)):
+        for code, language in LANGUAGES.items():
+            setattr(Form, f"choices-{index}-name_{code}", StringField(_l("Name (%(language)s)", language=language),
+                                                                     validators=[Length(max=200)]))
+    return Form(prefix=f"option-{option.id}", **kwargs)
+
+
+def choice_texts_from(form, option) -> dict:
+    """{choice code: texts} typed in ``option_edit_form``, as catalogue.update_option takes them."""
+    return {choice.code: {code: {"name": form[f"choices-{index}-name_{code}"].data}
+                          for code in LANGUAGES if form[f"choices-{index}-name_{code}"].data}
+            for index, choice in enumerate(option.choices)}
+
+
+def choice_texts_into(form, option):
+    for index, choice in enumerate(option.choices):
+        for code in LANGUAGES:
+            form[f"choices-{index}-name_{code}"].data = (choice.texts.get(code) or {}).get("name", "")
 
 
 class ChoicePriceForm(FlaskForm):
@@ -196,6 +226,14 @@ class ChoicePriceForm(FlaskForm):
 
 class PackageItemForm(FlaskForm):
     item = SelectField(_l("Product"), validate_choice=False)
+    cycle = SelectField(_l("Billing cycle"), choices=cycle_choices, validate_choice=False)
+    free_periods = IntegerField(_l("Free periods (e.g. 1: free for the first year)"), default=0,
+                                validators=[Optional(), NumberRange(min=0, max=100)])
+
+
+class PackageItemEditForm(FlaskForm):
+    """A package item's terms; made with ``prefix=f"item-{entry.id}"`` (a package's page holds one per item)."""
+
     cycle = SelectField(_l("Billing cycle"), choices=cycle_choices, validate_choice=False)
     free_periods = IntegerField(_l("Free periods (e.g. 1: free for the first year)"), default=0,
                                 validators=[Optional(), NumberRange(min=0, max=100)])

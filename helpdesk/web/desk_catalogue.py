@@ -18,16 +18,20 @@ from helpdesk.web.billing_forms import (
     ChoicePriceForm,
     GroupForm,
     OptionForm,
+    PackageItemEditForm,
     PackageItemForm,
     PriceForm,
     ProductForm,
     RemovePriceForm,
     TaxRuleForm,
     as_choices,
+    choice_texts_from,
+    choice_texts_into,
+    option_edit_form,
     texts_from,
     texts_into,
 )
-from helpdesk.web.forms import apply_errors
+from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("desk_catalogue", __name__, url_prefix="/agent/billing/catalogue")
 
@@ -167,9 +171,20 @@ def _product_forms(product, **given):
     item_form.item.choices = as_choices((str(p.id), catalogue.product_name(p, language))
                                         for g in catalogue.console_groups(_actor()) for p in g.products
                                         if p.kind != PACKAGE and p.id != product.id)
+    option_forms = {}
+    for option in product.options:
+        option_forms[option.id] = given.get(f"option-{option.id}")
+        if option_forms[option.id] is None:
+            option_forms[option.id] = option_edit_form(option, formdata=None)
+            texts_into(option_forms[option.id], option.texts, description=False)
+            choice_texts_into(option_forms[option.id], option)
+    item_forms = {entry.id: given.get(f"item-{entry.id}")
+                  or PackageItemEditForm(formdata=None, obj=entry, prefix=f"item-{entry.id}")
+                  for entry in product.items}
     return {"edit_form": edit, "price_form": given.get("price") or PriceForm(formdata=None),
             "option_form": given.get("option") or OptionForm(formdata=None), "choice_form": choice_form,
-            "item_form": item_form, "remove_form": RemovePriceForm(formdata=None)}
+            "item_form": item_form, "remove_form": RemovePriceForm(formdata=None), "option_forms": option_forms,
+            "item_forms": item_forms}
 
 
 def _render_product(product, status=200, **given):
@@ -243,12 +258,11 @@ def add_option(product_id):
     if form.validate_on_submit():
         language = catalogue.default_language()
         try:
-            catalogue.add_option(_actor(), row, code=form.code.data, texts={language: {"name": form.name.data}},
+            catalogue.add_option(_actor(), row, code=form.code.data, texts=texts_from(form, description=False),
                                  choices=_choices_typed(form.choices.data, language))
         except ValidationFailed as exc:
             apply_errors(form, {key if not key.startswith("choices") else "choices": value
-                                for key, value in exc.errors.items()},
-                         {f"name_{language}": "name"})
+                                for key, value in exc.errors.items()})
         else:
             flash(_("Option added. Now price its choices."), "success")
             return redirect(url_for(".product", product_id=row.id))
@@ -292,3 +306,75 @@ def add_package_item(product_id):
             flash(_("Added to the package."), "success")
             return redirect(url_for(".product", product_id=row.id))
     return _render_product(row, 400, item=form)
+
+
+# --------------------------------------------------------------------------- changing options and package items
+
+def _option(product, option_id):
+    option = next((o for o in product.options if o.id == option_id), None)
+    if option is None:
+        abort(404)
+    return option
+
+
+def _entry(product, entry_id):
+    entry = next((e for e in product.items if e.id == entry_id), None)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+@bp.route("/products/<id:product_id>/options/<id:option_id>", methods=["POST"])
+def update_option(product_id, option_id):
+    row = _product(product_id)
+    option = _option(row, option_id)
+    form = option_edit_form(option)
+    if form.validate_on_submit():
+        try:
+            catalogue.update_option(_actor(), option, texts=texts_from(form, description=False),
+                                    choices=choice_texts_from(form, option))
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(_("Option saved."), "success")
+            return redirect(url_for(".product", product_id=row.id))
+    return _render_product(row, 400, **{f"option-{option.id}": form})
+
+
+@bp.route("/products/<id:product_id>/options/<id:option_id>/remove", methods=["POST"])
+def remove_option(product_id, option_id):
+    row = _product(product_id)
+    option = _option(row, option_id)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    catalogue.remove_option(_actor(), option)
+    flash(_("Option removed."), "success")
+    return redirect(url_for(".product", product_id=row.id))
+
+
+@bp.route("/products/<id:product_id>/items/<id:entry_id>", methods=["POST"])
+def update_package_item(product_id, entry_id):
+    row = _product(product_id)
+    entry = _entry(row, entry_id)
+    form = PackageItemEditForm(prefix=f"item-{entry.id}")
+    if form.validate_on_submit():
+        try:
+            catalogue.update_package_item(_actor(), entry, cycle=form.cycle.data,
+                                          free_periods=form.free_periods.data or 0)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(_("Package saved."), "success")
+            return redirect(url_for(".product", product_id=row.id))
+    return _render_product(row, 400, **{f"item-{entry.id}": form})
+
+
+@bp.route("/products/<id:product_id>/items/<id:entry_id>/remove", methods=["POST"])
+def remove_package_item(product_id, entry_id):
+    row = _product(product_id)
+    entry = _entry(row, entry_id)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    catalogue.remove_package_item(_actor(), entry)
+    flash(_("Removed from the package."), "success")
+    return redirect(url_for(".product", product_id=row.id))

@@ -163,7 +163,7 @@ MANAGER_ACTIONS = [
     ("/agent/billing/catalogue/products/{product}/prices", {"cycle": "quarterly", "currency": "EUR",
                                                             "amount": "25.00", "setup_fee": "0"}),
     ("/agent/billing/catalogue/products/{product}/prices/remove", {"cycle": "monthly", "currency": "EUR"}),
-    ("/agent/billing/catalogue/products/{product}/options", {"code": "support", "name": "Support",
+    ("/agent/billing/catalogue/products/{product}/options", {"code": "support", "name_en": "Support",
                                                              "choices": "basic = Basic"}),
     ("/agent/billing/catalogue/products/{product}/choice-prices", {"choice": "{choice}", "cycle": "yearly",
                                                                    "currency": "EUR", "amount": "30.00"}),

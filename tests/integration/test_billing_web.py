@@ -343,7 +343,8 @@ def test_billing_staff_build_the_catalogue_in_the_console(client, shop):
     post(client, f"{page}/prices", {"cycle": "yearly", "currency": "EUR", "amount": "199,00", "setup_fee": "0"},
          page=page)
     client.set_cookie("lang", "en")
-    post(client, f"{page}/options", {"code": "ram", "name": "Memory", "choices": "4gb = 4 GB\n8gb = 8 GB"}, page=page)
+    post(client, f"{page}/options", {"code": "ram", "name_en": "Memory", "choices": "4gb = 4 GB\n8gb = 8 GB"},
+         page=page)
     choice = fresh(Product, product.id).options[0].choices[1]
     post(client, f"{page}/choice-prices", {"choice": str(choice.id), "cycle": "monthly", "currency": "EUR",
                                            "amount": "5.00", "setup_fee": "0"}, page=page)
