@@ -75,6 +75,15 @@ def countries(language: str) -> dict:
             and code not in ("ZZ", "XA", "XB", "EU", "EZ", "UN", "QO")}
 
 
+def _check_preferences(values: dict, clean: dict, errors: dict) -> None:
+    if "currency" in values:
+        clean["currency"] = values["currency"]
+        if clean["currency"] not in CURRENCIES:
+            errors["currency"] = _l("Choose a currency from the list.")
+    if "auto_pay_from_credit" in values:  # renewal invoices paid from the credit balance when it covers them
+        clean["auto_pay_from_credit"] = bool(values["auto_pay_from_credit"])
+
+
 def _check_details(values: dict) -> dict:
     errors, clean = {}, {}
     if "name" in values:
@@ -100,16 +109,14 @@ def _check_details(values: dict) -> dict:
             errors["tax_number"] = _l("Enter the tax number as it is written, letters and digits only.")
     if "tax_office" in values:
         clean["tax_office"] = clean_name(strip_control(values["tax_office"] or ""), limit=TAX_OFFICE_MAX)
-    if "currency" in values:
-        clean["currency"] = values["currency"]
-        if clean["currency"] not in CURRENCIES:
-            errors["currency"] = _l("Choose a currency from the list.")
+    _check_preferences(values, clean, errors)
     if errors:
         raise ValidationFailed(errors)
     return clean
 
 
-DETAILS = ("name", "address", "country", "customer_type", "tax_number", "tax_office", "currency")
+DETAILS = ("name", "address", "country", "customer_type", "tax_number", "tax_office", "currency",
+           "auto_pay_from_credit")
 
 
 def update_details(actor, account: BillingAccount, **values) -> BillingAccount:

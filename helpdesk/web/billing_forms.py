@@ -88,6 +88,8 @@ class BillingDetailsForm(FlaskForm):
     tax_number = StringField(_l("Tax number (VAT number for EU businesses)"), validators=[Length(max=40)])
     tax_office = StringField(_l("Tax office (optional)"), validators=[Length(max=100)])
     currency = SelectField(_l("Preferred currency"), choices=currency_choices, validate_choice=False)
+    auto_pay_from_credit = BooleanField(_l("Pay renewal invoices from the credit balance when it covers them"),
+                                        default=True)
 
 
 # --------------------------------------------------------------------------- console: orders, invoices, transfers

@@ -323,6 +323,29 @@ def test_a_customer_keeps_their_billing_details(client, shop):
     assert (invoice.buyer_name, invoice.buyer_country, invoice.reverse_charge) == ("Kunde GmbH", "AT", True)
 
 
+def test_paying_renewals_from_credit_is_the_customers_choice_and_staff_can_change_it(client, shop):
+    """Renewal invoices are paid from the credit balance when it covers them, unless the customer (or billing
+    staff for them) unticks it in the billing details."""
+    account = customers.account_of(shop.carla)
+    details = {"name": "Carla Customer", "country": "DE", "customer_type": "individual", "currency": "EUR"}
+    login(client, shop.carla)
+    page = client.get("/billing/details").text
+    assert re.search(r'<input[^>]*checked[^>]*name="auto_pay_from_credit"|<input[^>]*name="auto_pay_from_credit"'
+                     r'[^>]*checked', page), "ticked for an account that pays renewals from credit"
+    post(client, "/billing/details", details)  # a checkbox left unticked is not sent
+    settled()
+    assert customers.account_of(shop.carla).auto_pay_from_credit is False
+    post(client, "/billing/details", {**details, "auto_pay_from_credit": "y"})
+    settled()
+    assert customers.account_of(shop.carla).auto_pay_from_credit is True
+
+    login(client, shop.bilge)
+    post(client, f"/agent/billing/customers/{account.id}/details", details,
+         page=f"/agent/billing/customers/{account.id}")
+    settled()
+    assert customers.account_of(shop.carla).auto_pay_from_credit is False
+
+
 def test_billing_staff_build_the_catalogue_in_the_console(client, shop):
     login(client, shop.bilge)
     post(client, "/agent/billing/catalogue/groups/new", {"code": "servers", "name_en": "Servers",
