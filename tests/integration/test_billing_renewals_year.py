@@ -43,6 +43,9 @@ if os.environ.get("RENEWALS_SIMULATION_SERVICES"):
     SIZES = dict.fromkeys(SIZES, int(os.environ["RENEWALS_SIMULATION_SERVICES"]))
 
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: scheduled first so it does not make the run's tail
+
+
 @pytest.fixture
 def app(app_factory):
     yield from billing_app(app_factory, **SETTINGS)
