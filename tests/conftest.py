@@ -255,12 +255,22 @@ class _Loan:
                 app.config["MAIL_MAILBOXES"] = [{"name": "maildrop", "type": "maildir",
                                                  "path": app.config["MAILDROP_PATH"]}]
         app.extensions.pop("helpdesk_search", None)  # opened on the index of this test's folder when needed
+        _reset_rate_limits()
 
     def end(self):
         self.app.config.clear()
         self.app.config.update(self.config)
         self.app.test_client_class = self.client_class
         self.app.extensions.pop("helpdesk_search", None)
+        _reset_rate_limits()
+
+
+def _reset_rate_limits():
+    """Counts of the rate limiter (logins, resets, votes) start again with each test: a borrowed app keeps its
+    limiter's memory, and the browser tests log in without the test client (whose fixture resets it too)."""
+    from helpdesk.extensions import limiter
+
+    limiter.reset()
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ def fake():
 @pytest.fixture
 def app(app_factory, fake):
     yield from billing_app(app_factory, BILLING_GATEWAYS=["stripe", "zarinpal"], STRIPE_API_BASE=fake.url,
-                           STRIPE_SECRET_KEY=API_KEY, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, BILLING_GATEWAY_TIMEOUT=1)
+                           STRIPE_SECRET_KEY=API_KEY, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, BILLING_GATEWAY_TIMEOUT=1,
+                           ZARINPAL_MERCHANT_ID="zarinpal-never-called")
 
 
 @pytest.fixture
