@@ -81,21 +81,33 @@ def confirm(service_id, product_id):
     service = _customer_service(service_id)
     form = PlanChangeForm()
     if form.is_submitted():
-        if not form.validate_on_submit():
-            abort(400)
-        try:
-            change = plan_changes.change_plan(actor, service, product_id, key=form.key.data,
-                                              expect_difference=expected_difference(form))
-        except ValidationFailed:
-            abort(404)
-        except plan_changes.FiguresChanged as exc:
-            flash(exc.message, "error")
-            return redirect(url_for(".confirm", service_id=service.id, product_id=product_id))
-        return after_change(change, invoice_endpoint="billing.invoice", service_endpoint="billing.service")
+        return submit_change(actor, service, product_id, form,
+                             again=url_for(".confirm", service_id=service.id, product_id=product_id),
+                             plans=url_for(".options", service_id=service.id),
+                             invoice_endpoint="billing.invoice", service_endpoint="billing.service")
     figures = figures_or_404(actor, service, product_id)
     return render_template("billing/plan_confirm.html", service=service, figures=figures, form=confirm_form(),
                            action=url_for(".confirm", service_id=service.id, product_id=product_id),
                            back=url_for(".options", service_id=service.id))
+
+
+def submit_change(actor, service, product_id, form, *, again, plans, invoice_endpoint, service_endpoint):
+    """Confirm a plan change from the portal or the console. Figures that moved since the page are said on the
+    confirmation page (``again``, showing today's); a plan no longer offered (its price removed meanwhile, say) is
+    said on the list of plans (``plans``)."""
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        change = plan_changes.change_plan(actor, service, product_id, key=form.key.data,
+                                          expect_difference=expected_difference(form))
+    except plan_changes.FiguresChanged as exc:
+        flash(exc.message, "error")
+        return redirect(again)
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+        return redirect(plans)
+    return after_change(change, invoice_endpoint=invoice_endpoint, service_endpoint=service_endpoint)
 
 
 def after_change(change, *, invoice_endpoint, service_endpoint):

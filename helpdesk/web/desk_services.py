@@ -20,10 +20,9 @@ from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.billing_plan import (
     PlanChangeForm,
-    after_change,
     confirm_form,
-    expected_difference,
     figures_or_404,
+    submit_change,
 )
 from helpdesk.web.forms import PostForm, apply_errors
 
@@ -121,17 +120,10 @@ def change_plan(service_id, product_id):
     row = access.get_service(actor, service_id)
     form = PlanChangeForm()
     if form.is_submitted():
-        if not form.validate_on_submit():
-            abort(400)
-        try:
-            change = plan_changes.change_plan(actor, row, product_id, key=form.key.data,
-                                              expect_difference=expected_difference(form))
-        except ValidationFailed:
-            abort(404)
-        except plan_changes.FiguresChanged as exc:
-            flash(exc.message, "error")
-            return redirect(url_for(".change_plan", service_id=row.id, product_id=product_id))
-        return after_change(change, invoice_endpoint="desk_billing.invoice", service_endpoint=".service")
+        return submit_change(actor, row, product_id, form,
+                             again=url_for(".change_plan", service_id=row.id, product_id=product_id),
+                             plans=url_for(".service", service_id=row.id),
+                             invoice_endpoint="desk_billing.invoice", service_endpoint=".service")
     figures = figures_or_404(actor, row, product_id)
     return render_template("desk/billing/plan_confirm.html", service=row, figures=figures, form=confirm_form(),
                            action=url_for(".change_plan", service_id=row.id, product_id=product_id),

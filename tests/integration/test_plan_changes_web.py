@@ -111,6 +111,20 @@ def test_figures_that_moved_since_the_page_are_not_confirmed(client, world):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PlanChange)) == 0
 
 
+def test_a_plan_withdrawn_while_the_page_was_open_is_refused_in_words(client, world):
+    login(client, world.carla)
+    page = client.get(f"/billing/services/{world.service.id}/plan/{world.big.id}").text
+    settled()
+    for price in list(world.big.prices):  # billing staff stop selling the big plan meanwhile
+        catalogue.remove_price(SYSTEM, world.big, cycle=price.cycle, currency=price.currency)
+    response = client.post(f"/billing/services/{world.service.id}/plan/{world.big.id}",
+                           data=_confirm_form(page), follow_redirects=True)
+    assert response.status_code == 200
+    assert "This plan is not sold on the service" in response.text
+    settled()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PlanChange)) == 0
+
+
 def test_billing_staff_change_a_customers_plan_in_the_console(client, world):
     login(client, world.bilge)
     service_page = text_of(client.get(f"/agent/billing/services/{world.service.id}").text)
