@@ -28,7 +28,7 @@ from helpdesk.billing.catalogue_models import (
 from helpdesk.billing.customers import countries
 from helpdesk.billing.money import CURRENCIES, MAX_AMOUNT, RATE_SCALE
 from helpdesk.db import begin_write, commit_service_call
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
 from helpdesk.i18n import lazy_gettext as _l
@@ -325,11 +325,23 @@ def update_option(actor, option: ConfigOption, *, texts, choices=None) -> Config
     return option
 
 
+def _current_part(row, product_id):
+    """``row`` (an option or a package item) as it is now, with its product locked, so that two staff changing the
+    same product's parts take turns; NotFound when someone removed it meanwhile."""
+    begin_write(db.session)
+    product = db.session.get(Product, product_id, with_for_update=True, populate_existing=True)
+    current = db.session.get(type(row), row.id, populate_existing=True) if product is not None else None
+    if current is None:
+        raise NotFound()
+    db.session.expire(product, ["options", "items"])
+    return current
+
+
 def remove_option(actor, option: ConfigOption) -> None:
     """Take ``option`` (its choices and their prices) off its product: new orders no longer offer it. Billing
     staff. Services keep the choices they were bought with (a copy); a cart holding it is refused at checkout."""
     require_manager(actor)
-    begin_write(db.session)
+    option = _current_part(option, option.product_id)
     product = option.product
     removed = {"option": option.code, "choices": [c.code for c in option.choices]}
     product.options.remove(option)
@@ -357,7 +369,7 @@ def update_package_item(actor, entry: PackageItem, *, cycle, free_periods) -> Pa
 def remove_package_item(actor, entry: PackageItem) -> None:
     """Take a product out of its package for new orders; services bought keep it. Billing staff."""
     require_manager(actor)
-    begin_write(db.session)
+    entry = _current_part(entry, entry.package_id)
     package = entry.package
     removed = {"item": entry.item_id, "cycle": entry.cycle, "free_periods": entry.free_periods}
     package.items.remove(entry)

@@ -124,3 +124,23 @@ def test_a_removed_package_item_is_left_out_of_new_orders_only(shop):
     assert sorted(s.product_id for s in placed.services) == sorted([shop.start.id, shop.domain.id])
     [row] = audit_rows("item-removed")
     assert sentence(row) == "Removed “Domain” from the package “Start package”."
+
+
+def test_an_option_or_item_someone_already_removed_is_not_found_and_nothing_else_changes(shop):
+    """Two staff remove the same part of a product (the second's page still showed it): the second is told it is
+    gone (NotFound, a 404 in the console), not an error, and writes no audit row."""
+    from helpdesk.errors import NotFound
+
+    option_id = shop.disk.id
+    stale_option = ConfigOption(id=option_id, product_id=shop.disk.product_id, code=shop.disk.code)
+    catalogue.remove_option(shop.admin, shop.disk)
+    with pytest.raises(NotFound):
+        catalogue.remove_option(shop.admin, stale_option)
+    db.session.rollback()
+    [entry] = shop.start.items
+    stale_entry = PackageItem(id=entry.id, package_id=entry.package_id, item_id=entry.item_id, cycle=entry.cycle)
+    catalogue.remove_package_item(shop.admin, entry)
+    with pytest.raises(NotFound):
+        catalogue.remove_package_item(shop.admin, stale_entry)
+    db.session.rollback()
+    assert len(audit_rows("option-removed")) == len(audit_rows("item-removed")) == 1
