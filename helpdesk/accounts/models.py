@@ -178,3 +178,59 @@ class ContactAddress(db.Model):
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     user = relationship(User)
+
+
+# Customer accounts (issue 18): a login is a member of one or more accounts; what it may do in each is its
+# membership's permissions. An owner may do everything.
+ACCOUNT_INDIVIDUAL, ACCOUNT_BUSINESS = "individual", "business"
+ACCOUNT_KINDS = (ACCOUNT_INDIVIDUAL, ACCOUNT_BUSINESS)
+PERM_TICKETS = "tickets"  # open, read and answer the account's tickets
+PERM_BILLING = "billing"  # see and pay invoices, order
+PERM_SERVICES = "services"  # see and manage the account's services (and devices)
+PERM_VAULT_VIEW = "vault_view"  # see the credential vault (each reveal audited)
+PERM_VAULT_EDIT = "vault_edit"  # add, change and remove vault entries
+PERM_MEMBERS = "members"  # invite, change and remove members
+PERMISSIONS = (PERM_TICKETS, PERM_BILLING, PERM_SERVICES, PERM_VAULT_VIEW, PERM_VAULT_EDIT, PERM_MEMBERS)
+
+
+class CustomerAccount(db.Model):
+    """A company or an individual that holds tickets, billing details, services and invoices; people reach it
+    through their memberships."""
+
+    __tablename__ = "customer_accounts"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False, default="")
+    kind = sa.Column(sa.String(20), nullable=False, default=ACCOUNT_INDIVIDUAL)
+    # Members with the tickets permission see each other's tickets when set (what organisations had).
+    share_tickets = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    memberships = relationship("Membership", back_populates="account", cascade="all, delete-orphan")
+
+
+class Membership(db.Model):
+    """One login's place in one customer account, and what it may do there."""
+
+    __tablename__ = "account_memberships"
+    __table_args__ = (sa.UniqueConstraint("account_id", "user_id"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    account_id = sa.Column(sa.Integer, sa.ForeignKey("customer_accounts.id", ondelete="CASCADE"), nullable=False)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    is_owner = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    can_tickets = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    can_billing = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    can_services = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    can_vault_view = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    can_vault_edit = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    can_members = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    account = relationship(CustomerAccount, back_populates="memberships")
+    user = relationship(User)
+
+    def allows(self, permission: str) -> bool:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        return bool(self.is_owner or getattr(self, f"can_{permission}"))
