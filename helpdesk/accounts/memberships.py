@@ -50,6 +50,16 @@ def default_account_id(user) -> int | None:
     return found[0].account_id if found else None
 
 
+def acting_account_id(user) -> int | None:
+    """The account ``user`` acts for in this request: the one the door checked and set on the user object
+    (``user.acting_account_id``, e.g. the portal's account switcher) when it is still a membership, else their
+    default account. Domains call this instead of reading a request."""
+    chosen = getattr(user, "acting_account_id", None)
+    if chosen is not None and membership(user, chosen) is not None:
+        return chosen
+    return default_account_id(user)
+
+
 def ensure_personal_account(user) -> CustomerAccount:
     """``user``'s own account (they are its owner), made on first need for a customer who has none: named after
     their organisation (a business) or themselves (an individual). Never commits."""

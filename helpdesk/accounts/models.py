@@ -97,6 +97,9 @@ class User(db.Model):
 
     # The login session this object was loaded for or started with (see accounts.sessions); not a column.
     session_token = None
+    # The customer account this request acts for, set by a door after checking the membership (see
+    # accounts.memberships.acting_account_id); not a column.
+    acting_account_id = None
 
     def get_id(self):
         """'<id>:<session_version>:<session token>': what the session and remember-me cookies carry.
