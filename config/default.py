@@ -197,6 +197,8 @@ SECRET_ENCRYPTION_KEY = ""
 PRIVACY_POLICY_VERSION = "2026-11"
 # Hours an account activation link stays valid.
 ACTIVATION_TOKEN_HOURS = 72
+# Hours a link inviting someone to a customer account stays valid (issue 18).
+ACCOUNT_INVITATION_HOURS = 72
 # Minutes a password reset link stays valid.
 RESET_TOKEN_MINUTES = 60
 # Failed passwords from one IP address on one login after which that address must wait before each try.
@@ -210,6 +212,35 @@ LOGIN_THROTTLE_MAX_DELAY_SECONDS = 300
 LOGIN_FAILURE_WINDOW_MINUTES = 15
 # Per-address limit on submitting the login, register and forgot-password forms (Flask-Limiter syntax).
 ACCOUNT_FORM_RATE_LIMIT = "10 per minute"
+
+# --- Identity verification of individual accounts (issue 18)
+# "off"; "staff": staff ask an individual account to verify its identity (from the console), and its orders wait on
+# billing's manual hold until they approve; "before_first_order": besides, every individual account is asked when
+# it places its first order, which waits likewise. Approval releases the held orders; a rejection keeps them held.
+IDENTITY_VERIFICATION = "off"
+# The department whose queue the verification tickets go to (made on first use when no department has this name).
+IDENTITY_VERIFICATION_DEPARTMENT = "Identity verification"
+# Largest ID document (a JPEG or PNG image or a PDF, recognised by its content) a customer may upload, in bytes.
+IDENTITY_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+# Days after the decision (approved or rejected) when a document's file is deleted; its record stays.
+IDENTITY_DOCUMENT_RETENTION_DAYS = 30
+# Local time (HH:MM, in BUSINESS_TIMEZONE) of the daily job that deletes documents past that, which runs while
+# IDENTITY_VERIFICATION is not "off"; empty switches it off.
+IDENTITY_DOCUMENT_RETENTION_RUN_AT = "04:30"
+
+# Social login (issue 18): the providers offered on the login and registration pages, by name, in this order.
+# Each is a dict with the "client_id" and "client_secret" of the app registered with the provider, whose redirect
+# URI is <BASE_URL>/login/<name>/callback, and an optional "label" (the button's words). The name "google" is
+# OpenID Connect at https://accounts.google.com; "facebook" is Facebook Login (optional "authorize_url" and
+# "graph_url"); any other name is an OpenID Connect provider with its "issuer" (optional "scope", "discovery_url").
+# Secrets are never logged. Example:
+# {"google": {"client_id": "…", "client_secret": "…"}, "facebook": {"client_id": "…", "client_secret": "…"},
+#  "keycloak": {"issuer": "https://id.example.com/realms/staff", "label": "Example ID", "client_id": "…", …}}
+OPENID_PROVIDERS = {}
+# Seconds a provider may take to answer before logging in with it gives up (the person may try again).
+OPENID_TIMEOUT = 10
+# Minutes between leaving for the provider and coming back (and, for a new person, agreeing to the privacy policy).
+OPENID_LOGIN_MINUTES = 15
 
 # --- Customer portal: tickets
 # File name extensions the portal's ticket forms refuse as attachments (programs and scripts that
@@ -339,3 +370,39 @@ BILLING_PDF_FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 STATUS_MAINTENANCE_NOTICE_HOURS = 24
 # Days the public status page (/status) keeps listing a resolved notice.
 STATUS_PAGE_HISTORY_DAYS = 90
+
+# --------------------------------------------------------------------------- credential vault (issue 18)
+# The keys that seal the vault's user names, passwords and notes (AES-256-GCM): key id → base64 of 32 random
+# bytes, the first the current key (new values are sealed with it; the others still open the values that name
+# them). Make one with `python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`. Rotate:
+# put a new key first, run `helpdesk vault rotate-key`, then remove the old one. Keys are never stored in the
+# database. Production must set this (e.g. HELPDESK_VAULT_KEYS='{"2026-12": "…"}'): without it the vault is
+# unavailable there. Empty elsewhere: a development key (id "dev") derived from SECRET_KEY with HKDF-SHA256, so
+# changing SECRET_KEY makes a development vault unreadable.
+VAULT_KEYS = {}
+
+# --------------------------------------------------------------------------- domains (issue 18)
+# Who is asked whether a name is taken, in order, until one knows: "rdap" then "whois" (a checker with no server
+# for a TLD, or one that fails or times out, passes to the next; nobody knowing shows "unknown").
+DOMAINS_CHECKERS = ["rdap", "whois"]
+# Seconds to wait for an RDAP or WHOIS server (connecting, and each answer).
+DOMAINS_CHECK_TIMEOUT = 5
+# RDAP base URLs by TLD ({"hu": "https://rdap.example.hu/"}); a TLD not named here is looked up in IANA's bootstrap
+# file (RFC 9224) at DOMAINS_RDAP_BOOTSTRAP_URL, fetched again after DOMAINS_RDAP_BOOTSTRAP_SECONDS.
+DOMAINS_RDAP_SERVERS = {}
+DOMAINS_RDAP_BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
+DOMAINS_RDAP_BOOTSTRAP_SECONDS = 86400
+# WHOIS servers by TLD, for TLDs without RDAP (or when it fails): {"hu": {"host": "whois.nic.hu", "port": 43,
+# "no_match": "No match"}} — "no_match" is a regular expression the server's answer about a free name contains.
+DOMAINS_WHOIS_SERVERS = {}
+# How long an answer is kept (in the database, shared by every process): available or taken, and unknown.
+DOMAINS_CHECK_CACHE_SECONDS = 600
+DOMAINS_CHECK_UNKNOWN_SECONDS = 30
+# How often one client may use the portal's check form (Flask-Limiter syntax).
+DOMAINS_CHECK_RATE_LIMIT = "10 per minute;60 per hour"
+# The registrar staff may send domain requests to ("rest": helpdesk.providers.registrar_rest at
+# REGISTRAR_API_BASE with the bearer key REGISTRAR_API_KEY, never logged); "" for none (staff register by hand).
+DOMAINS_REGISTRAR = ""
+DOMAINS_REGISTRAR_TIMEOUT = 20
+REGISTRAR_API_BASE = ""
+REGISTRAR_API_KEY = ""

@@ -29,6 +29,8 @@ INSTALLED_PACKAGES = (
     "helpdesk.billing",
     "helpdesk.providers",
     "helpdesk.status_notices",
+    "helpdesk.vault",
+    "helpdesk.domains",
 )
 # The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run, periodic runs).
 KERNEL_MODELS = ("helpdesk.db", "helpdesk.jobs", "helpdesk.scheduler")

@@ -486,6 +486,31 @@ def billing_run(day, dry_run):
             click.echo(_("Dry run: nothing was changed."))
 
 
+@main.group("vault")
+def vault_group():
+    """The credential vault (VAULT_KEYS)."""
+
+
+@vault_group.command("rotate-key")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="Entries per transaction.")
+@with_appcontext
+def vault_rotate_key(batch_size):
+    """Seal again with the current key (the first of VAULT_KEYS) every vault value still under an older key, in
+    small transactions; the vault stays usable meanwhile, and a run stopped half way is simply run again. Exits 1
+    when some value did not open (its key is missing); when none is left under an old key, that key can go."""
+    from helpdesk.vault import rotation
+
+    try:
+        report = rotation.rotate_key(batch_size, progress=lambda r: click.echo(
+            f"batch {r.batches}: {r.entries} entries looked at, {sum(r.resealed.values())} value(s) sealed again"))
+    except rotation.VaultKeyError as exc:
+        _fail(exc)
+    for line in rotation.report_lines(report):
+        click.echo(line)
+    sys.exit(0 if report.done else 1)
+
+
 @main.command("demo")
 @with_appcontext
 def demo():

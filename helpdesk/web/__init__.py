@@ -73,6 +73,20 @@ def init_app(app):
 
     app.register_blueprint(status_page.bp)
     app.register_blueprint(desk_status_notices.bp)
+    from helpdesk.web import account_verification, desk_verification
+
+    app.register_blueprint(account_verification.bp)
+    desk_verification.init_app(app)  # its blueprint, and the verification ticket and held orders following decisions
+    from helpdesk.web import desk_domains, domains
+
+    app.register_blueprint(domains.bp)
+    app.register_blueprint(desk_domains.bp)
+    from helpdesk.web import auth_social
+
+    app.register_blueprint(auth_social.bp)
+    from helpdesk.web import account_vault
+
+    app.register_blueprint(account_vault.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -97,6 +111,14 @@ def init_app(app):
     def _remember_user_for_locale():
         # i18n reads the user from the request so it need not know about Flask-Login.
         request.helpdesk_user = current_user if current_user.is_authenticated else None
+
+    # Customer accounts (issue 18), registered after the hooks above: the acting account is checked (a read)
+    # once the write lock is taken.
+    from helpdesk.web import account_context, account_members, desk_accounts
+
+    app.register_blueprint(account_context.bp)
+    app.register_blueprint(account_members.bp)
+    app.register_blueprint(desk_accounts.bp)
 
     @app.context_processor
     def _layout_helpers():
