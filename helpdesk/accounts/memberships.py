@@ -4,8 +4,9 @@ call, so an account id in a request can never be forged into access. Not a membe
 existence is not revealed); a member without the permission: NotAllowed."""
 import sqlalchemy as sa
 
-from helpdesk.accounts.models import ACCOUNT_BUSINESS, ACCOUNT_INDIVIDUAL, CustomerAccount, Membership
-from helpdesk.db import parse_id
+from helpdesk import audit
+from helpdesk.accounts.models import ACCOUNT_BUSINESS, ACCOUNT_INDIVIDUAL, PERMISSIONS, CustomerAccount, Membership
+from helpdesk.db import parse_id, transaction_cache
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
 
@@ -54,24 +55,94 @@ def acting_account_id(user) -> int | None:
     """The account ``user`` acts for in this request: the one the door checked and set on the user object
     (``user.acting_account_id``, e.g. the portal's account switcher) when it is still a membership, else their
     default account. Domains call this instead of reading a request."""
+    if user is None or getattr(user, "id", None) is None:
+        return None
     chosen = getattr(user, "acting_account_id", None)
-    if chosen is not None and membership(user, chosen) is not None:
-        return chosen
-    return default_account_id(user)
+    # Read once per transaction (a request's audit rows and checks ask many times); forget_acting_accounts()
+    # after a change of memberships in the same transaction.
+    cache = transaction_cache(db.session, "acting_account")
+    key = (user.id, chosen)
+    if key not in cache:
+        if chosen is not None and membership(user, chosen) is not None:
+            cache[key] = chosen
+        else:
+            cache[key] = default_account_id(user)
+    return cache[key]
+
+
+def forget_acting_accounts():
+    """Forget what ``acting_account_id`` read in this transaction (memberships changed)."""
+    transaction_cache(db.session, "acting_account").clear()
+
+
+def _account_for_audit(actor):
+    """The account an audit row of ``actor`` is for: a customer's acting account; nothing (and no query) for
+    staff and the helpdesk's own actors."""
+    return acting_account_id(actor) if getattr(actor, "is_customer", False) else None
+
+
+# The audit trail sits below this package: it asks through this hook which account a customer acted for.
+audit.find_accounts_with(_account_for_audit)
 
 
 def ensure_personal_account(user) -> CustomerAccount:
     """``user``'s own account (they are its owner), made on first need for a customer who has none: named after
     their organisation (a business) or themselves (an individual). Never commits."""
+    if sa.inspect(user).persistent is False and getattr(user, "_personal_account", None) is not None:
+        return user._personal_account  # opened earlier in this transaction, not written yet
     owned = db.session.scalar(sa.select(CustomerAccount).join(Membership)
                               .where(Membership.user_id == user.id, Membership.is_owner.is_(True))
                               .order_by(CustomerAccount.id).limit(1))
     if owned is not None:
         return owned
+    return open_personal_account(user)
+
+
+def open_personal_account(user) -> CustomerAccount:
+    """Open ``user``'s own account with them as its owner, without looking for one they have: for a customer
+    the caller creates in this transaction (the mail gateway's batches add one per new sender, no query).
+    Named after their organisation or the company they registered with (a business), else themselves (an
+    individual); ticket sharing as their organisation has it. Never commits."""
     organisation = getattr(user, "organisation", None)
-    account = CustomerAccount(name=(organisation.name if organisation else None) or user.full_name or user.email,
-                              kind=ACCOUNT_BUSINESS if organisation else ACCOUNT_INDIVIDUAL)
+    company = (organisation.name if organisation else None) or getattr(user, "company_name", None)
+    account = CustomerAccount(name=(company or user.full_name or user.email)[:200],
+                              kind=ACCOUNT_BUSINESS if company else ACCOUNT_INDIVIDUAL,
+                              share_tickets=bool(organisation and organisation.share_tickets))
     db.session.add(account)
-    db.session.add(Membership(account=account, user=user, is_owner=True, can_tickets=True, can_billing=True,
-                              can_services=True, can_vault_view=True, can_vault_edit=True, can_members=True))
+    db.session.add(Membership(account=account, user=user, is_owner=True,
+                              **{f"can_{permission}": True for permission in PERMISSIONS}))
+    user._personal_account = account
+    forget_acting_accounts()
     return account
+
+
+def account_name(account_id) -> str | None:
+    """The name of account ``account_id`` (for a page that names the acting account), None when it is gone."""
+    account_id = parse_id(account_id)
+    return db.session.scalar(sa.select(CustomerAccount.name).where(CustomerAccount.id == account_id)) \
+        if account_id is not None else None
+
+
+def default_account(user) -> CustomerAccount | None:
+    """The account records someone else makes for ``user`` belong to (staff opening a ticket for them, the mail
+    gateway): their default account (as ``default_account_id``), read once per transaction for each user, since a
+    mail batch opens many tickets for one sender; for a user this transaction creates, the account made with them
+    in this session, if any, without a query."""
+    if user is None:
+        return None
+    if sa.inspect(user).identity is None:
+        return getattr(user, "_personal_account", None) or next(
+            (row.account for row in db.session.new if isinstance(row, Membership) and row.user is user), None)
+    cache = transaction_cache(db.session, "default_accounts")
+    if user.id not in cache:
+        cache[user.id] = db.session.scalar(
+            sa.select(CustomerAccount).join(Membership).where(Membership.user_id == user.id)
+            .order_by(Membership.is_owner.desc(), CustomerAccount.name, CustomerAccount.id).limit(1))
+    return cache[user.id]
+
+
+def owner_id(account_id) -> int | None:
+    """The login that owns ``account_id`` (the first, if several do): who its mail goes to by default."""
+    return db.session.scalar(sa.select(Membership.user_id).where(Membership.account_id == account_id,
+                                                                 Membership.is_owner.is_(True))
+                             .order_by(Membership.id).limit(1))

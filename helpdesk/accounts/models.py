@@ -237,3 +237,27 @@ class Membership(db.Model):
         if permission not in PERMISSIONS:
             raise ValueError(f"unknown permission {permission!r}")
         return bool(self.is_owner or getattr(self, f"can_{permission}"))
+
+
+class AccountInvitation(db.Model):
+    """An invitation mailed to an address to join a customer account with chosen permissions (see
+    accounts.invitations). Its link works once, until ``expires_at``, for a login with that address; only the
+    SHA-256 of the link's token is kept."""
+
+    __tablename__ = "account_invitations"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    account_id = sa.Column(sa.Integer, sa.ForeignKey("customer_accounts.id", ondelete="CASCADE"), nullable=False,
+                           index=True)
+    email = sa.Column(sa.String(254), nullable=False)  # normalised as users.email is
+    permissions = sa.Column(sa.JSON, nullable=False, default=list)  # PERM_* names the membership will allow
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    invited_by_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = sa.Column(UTCDateTime, nullable=False)
+    accepted_at = sa.Column(UTCDateTime)
+    accepted_by_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    cancelled_at = sa.Column(UTCDateTime)
+
+    account = relationship(CustomerAccount)
+    invited_by = relationship(User, foreign_keys=[invited_by_id])

@@ -6,7 +6,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import audit
-from helpdesk.accounts import notifications, sessions, throttle, tokens
+from helpdesk.accounts import memberships, notifications, sessions, throttle, tokens
 from helpdesk.accounts.errors import LinkExpired, LoginThrottled
 from helpdesk.accounts.models import (
     PURPOSE_ACTIVATION,
@@ -103,6 +103,7 @@ def find_or_create_customer(email: str, full_name: str = "", known=None, batch=N
     if user is None:
         user = User(email=email, full_name=clean_name(full_name), role=ROLE_CUSTOMER)
         db.session.add(user)
+        memberships.open_personal_account(user)  # new: nothing to look up
         if batch is not None and (cache := batch.index("users_by_email")) is not None:
             cache[email] = user
     elif not user.full_name and clean_name(full_name):
@@ -154,6 +155,8 @@ def create_user(actor, *, email, full_name, role, password=None, username=None, 
         user.activated_at = utcnow()
     db.session.add(user)
     db.session.flush()
+    if user.is_customer:
+        memberships.ensure_personal_account(user)
     audit.record(actor, "user", user.id, "created", {"email": email, "role": role})
     if welcome and user.is_customer and user.welcomed_at is None:
         _welcome(user, set_password=user.password_hash is None)
@@ -333,6 +336,7 @@ def register_customer(actor, *, email, full_name, company=None, phone=None, cons
     user.consent_at = utcnow()
     user.consent_policy_version = str(policy_version)[:40]
     db.session.flush()
+    memberships.ensure_personal_account(user)
     notifications.send_activation(user, tokens.issue(user, PURPOSE_ACTIVATION, _activation_lifetime()),
                                   current_app.config["ACTIVATION_TOKEN_HOURS"])
     audit.record(actor, "user", user.id, "registered",

@@ -8,6 +8,21 @@ from helpdesk.extensions import db
 
 MODELS = ("models",)
 
+# How to find the customer account an actor acts for (issue 18): accounts.memberships hands it in on import (this
+# package sits below accounts). It answers None, without a query, for staff and the helpdesk's own actors.
+_account_of = None
+
+
+def find_accounts_with(resolver) -> None:
+    global _account_of
+    _account_of = resolver
+
+
+def _account_id(actor, account_id):
+    if account_id is not None or _account_of is None:
+        return account_id
+    return _account_of(actor)
+
 
 def _row_id(row):
     state = inspect(row)
@@ -38,24 +53,27 @@ def _rows(value):
             yield from _rows(item)
 
 
-def record(actor, entity: str, entity_id, action: str, changes=None):
+def record(actor, entity: str, entity_id, action: str, changes=None, *, account_id=None):
     """Add an audit row for ``actor`` doing ``action`` to ``entity`` ``entity_id``; never commits.
     ``entity_id`` and values in ``changes`` may be rows (mapped objects): their ids are recorded (a new
-    row without one is flushed first; in a deferred batch new rows have theirs already)."""
+    row without one is flushed first; in a deferred batch new rows have theirs already). The row names the
+    customer account the actor acted for (a customer's acting account), or ``account_id`` when given."""
     changes = changes or {}
     ensure_ids(db.session, *_rows(entity_id), *_rows(changes))
     event = AuditEvent(actor_id=getattr(actor, "id", None), actor_label=actor.label, entity=entity,
                        entity_id=_jsonable(entity_id), action=action, changes=_jsonable(changes),
-                       created_at=utcnow())
+                       account_id=_account_id(actor, account_id), created_at=utcnow())
     db.session.add(event)
     return event
 
 
-def record_now(actor, entity: str, entity_id, action: str, changes=None):
+def record_now(actor, entity: str, entity_id, action: str, changes=None, *, account_id=None):
     """``record``, written at once by one INSERT instead of by the session's next flush: for the statement that
     must come last before a commit (after a counter's lock is taken, say), where a flush would cost more than it
     writes. ``entity_id`` and ``changes`` must not hold rows without an id."""
     changes = changes or {}
+    with db.session.no_autoflush:  # a customer's account is looked up without writing what waits for the flush
+        account_id = _account_id(actor, account_id)
     db.session.connection().execute(sa.insert(AuditEvent.__table__).values(
         actor_id=getattr(actor, "id", None), actor_label=actor.label, entity=entity, entity_id=_jsonable(entity_id),
-        action=action, changes=_jsonable(changes), created_at=utcnow()))
+        action=action, changes=_jsonable(changes), account_id=account_id, created_at=utcnow()))
