@@ -1,6 +1,6 @@
 """Users (admins, agents, customers) and organisations."""
 
-MODELS = ("models",)
+MODELS = ("models", "social_models", "verification_models")
 TEMPLATES = "templates"  # the mails it sends (activation, password reset)
 
 

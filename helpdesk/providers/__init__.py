@@ -4,7 +4,8 @@ today; SMS, CRM, OpenID and RDAP next). Each adapter implements an interface its
 client or a provider (an import-linter contract keeps it so), and the doors reach a provider only through its
 domain's interface, or through the adapter's own web hooks (a webhook's signature check, a return URL).
 
-Modules: stripe (hosted Checkout and its signed webhooks), zarinpal (request, redirect, verify, reconcile)."""
+Modules: stripe (hosted Checkout and its signed webhooks), zarinpal (request, redirect, verify, reconcile), openid
+(social login: any OpenID Connect provider, Google among them, and Facebook)."""
 
 MODELS = ()
 # What each provider cannot work without, when BILLING_GATEWAYS offers it.
@@ -28,3 +29,44 @@ def init_app(app):
 
     register_gateway(StripeGateway())
     register_gateway(ZarinpalGateway())
+    _offer_social_login(app)
+    _offer_domain_providers(app)
+
+
+def _offer_social_login(app):
+    """Register the social login adapters with accounts (OPENID_PROVIDERS chooses which are shown). An entry without
+    its client id or secret, or an OpenID Connect one without its issuer, stops the start naming what is missing
+    (never a value)."""
+    from helpdesk.accounts.social import provider_kind, register_provider_kind
+    from helpdesk.providers.openid import FacebookProvider, OpenIDConnectProvider
+    from helpdesk.settings import ConfigurationError
+
+    register_provider_kind("openid", OpenIDConnectProvider)
+    register_provider_kind("facebook", FacebookProvider)
+    for name, settings in (app.config.get("OPENID_PROVIDERS") or {}).items():
+        kind = provider_kind(name, settings) if isinstance(settings, dict) else None
+        needed = ("client_id", "client_secret") + (("issuer",) if kind == "openid" and name != "google" else ())
+        missing = [key for key in needed if not (settings or {}).get(key)] if kind else ["a dict of settings"]
+        if kind not in (None, "openid", "facebook"):
+            missing = ['"type" openid or facebook']
+        if missing:
+            raise ConfigurationError(f"HELPDESK_OPENID_PROVIDERS[{name!r}] needs {', '.join(missing)}")
+
+
+def _offer_domain_providers(app):
+    """The domains' availability checkers (RDAP, WHOIS) and registrars; DOMAINS_REGISTRAR "rest" needs its
+    address and key."""
+    from helpdesk.domains.checks import register_checker
+    from helpdesk.domains.registrars import register_registrar
+    from helpdesk.providers.rdap import RdapChecker
+    from helpdesk.providers.registrar_rest import RestRegistrar
+    from helpdesk.providers.whois import WhoisChecker
+    from helpdesk.settings import ConfigurationError
+
+    if app.config.get("DOMAINS_REGISTRAR") == "rest" and not (app.config.get("REGISTRAR_API_BASE")
+                                                              and app.config.get("REGISTRAR_API_KEY")):
+        raise ConfigurationError("DOMAINS_REGISTRAR is rest: set HELPDESK_REGISTRAR_API_BASE and "
+                                 "HELPDESK_REGISTRAR_API_KEY")
+    register_checker(RdapChecker())
+    register_checker(WhoisChecker())
+    register_registrar(RestRegistrar())
