@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # The task of the daily billing run (renewal invoices, reminders, suspensions). A path, not an import: the
 # shared kernel never imports a domain package; it is resolved when the job runs.
 BILLING_DAILY_TASK = "helpdesk.billing.renewals.run_day_task"
+# The daily job that deletes ID documents past their retention (issue 18).
+IDENTITY_RETENTION_TASK = "helpdesk.accounts.verification.delete_expired_documents_task"
 # The advisory lock the leading scheduler holds (any constant; the lock is per database).
 LEADER_LOCK_KEY = zlib.crc32(b"helpdesk.scheduler.leader")
 
@@ -98,6 +100,9 @@ def registered_jobs(config) -> list[Job]:
     if config.get("BILLING_DAILY_RUN_AT"):
         jobs["billing.daily"] = Job("billing.daily", BILLING_DAILY_TASK,
                                     daily_at=parse_time_of_day(config["BILLING_DAILY_RUN_AT"]))
+    if config.get("IDENTITY_VERIFICATION", "off") != "off" and config.get("IDENTITY_DOCUMENT_RETENTION_RUN_AT"):
+        jobs["identity.retention"] = Job("identity.retention", IDENTITY_RETENTION_TASK,
+                                         daily_at=parse_time_of_day(config["IDENTITY_DOCUMENT_RETENTION_RUN_AT"]))
     jobs.update(_registered)
     return list(jobs.values())
 

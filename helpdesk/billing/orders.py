@@ -2,12 +2,15 @@
 (pending) and its proforma invoice, in one transaction. It stays pending until paid (payments.record_payment
 activates it); staff accept it (activating it if it is paid), hold it (payments are still taken, nothing is
 activated until accepted) or cancel it (its proforma is cancelled, anything paid goes to credit)."""
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 
 from helpdesk import audit
+from helpdesk.accounts import verification
+from helpdesk.actors import SYSTEM
 from helpdesk.billing import pricing, taxes
-from helpdesk.billing.access import require_manager, visible
+from helpdesk.billing.access import require_account, require_manager, visible
 from helpdesk.billing.catalogue import default_language
 from helpdesk.billing.errors import FinalInvoice
 from helpdesk.billing.invoices import assign_number, cancel_proforma, create_proforma, lock_invoice
@@ -26,7 +29,7 @@ from helpdesk.billing.models import (
 )
 from helpdesk.billing.services import activate_order
 from helpdesk.db import begin_write, commit_service_call, utcnow
-from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import strip_control
@@ -58,10 +61,11 @@ def quote(actor, account, items, *, currency=None) -> pricing.Quote:
 
 
 def _require_buyer(actor, account):
-    if actor.is_system or (actor.is_customer and account.user_id == actor.id):
+    if actor.is_system:
         return
-    if actor.is_customer:
-        raise NotFound()
+    if actor.is_customer:  # a member of the account they act for, allowed to order
+        require_account(actor, account.id)
+        return
     require_manager(actor)
 
 
@@ -95,6 +99,7 @@ def place_order(actor, account, items, *, payment_method: str, currency=None) ->
     audit.record(actor, "billing-order", order.id, "placed",
                  {"invoice": invoice.id, "total": invoice.total, "currency": invoice.currency,
                   "payment_method": payment_method})
+    _hold_until_identity_verified(account, order)
     if invoice.total == 0:
         activate_order(actor, order, invoice, now)
         assign_number(invoice, actor, now)
@@ -157,6 +162,29 @@ def hold_order(actor, order: Order, *, note: str = "") -> Order:
     audit.record(actor, "billing-order", order.id, "held", {"status": [was, ORDER_ON_HOLD], "note": note})
     commit_service_call(db.session)
     return order
+
+
+def _hold_until_identity_verified(account, order):
+    """An order of an account that must verify its identity first (issue 18) waits on the manual hold: payments
+    never lift it; the verification's approval does (``release_held_for_identity``), or staff accepting it."""
+    earlier = db.session.scalar(sa.select(Order.id).where(Order.account_id == account.id, Order.id != order.id)
+                                .limit(1))
+    if verification.order_waits(account.customer_account_id, first_order=earlier is None):
+        order.status = ORDER_ON_HOLD
+        verification.remember_held_order(account.customer_account_id, order)
+        audit.record(SYSTEM, "billing-order", order.id, "held",
+                     {"status": [ORDER_PENDING, ORDER_ON_HOLD], "note": "identity verification"})
+
+
+def release_held_for_identity(actor, customer_account, decision) -> None:
+    """Follows identity decisions (accounts.verification.follow): an approval accepts the orders that waited for
+    it, as billing staff accepting them would; a rejection leaves them held. Runs in the decision's transaction."""
+    if not decision.approved:
+        return
+    for order_id in verification.orders_to_release(customer_account.id):
+        order = db.session.get(Order, order_id)
+        if order is not None and order.status == ORDER_ON_HOLD:
+            accept_order(SYSTEM, order, note=f"identity verified by {getattr(actor, 'label', actor)}")
 
 
 def cancel_order(actor, order: Order, *, note: str = "") -> Order:
