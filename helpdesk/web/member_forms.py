@@ -1,7 +1,7 @@
 """Forms of a customer account's members pages (issue 18): inviting, a member's permissions, staff adding a
 customer."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -16,7 +16,8 @@ class PermissionsField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def __init__(self, label=None, **kwargs):
-        super().__init__(label, choices=list(PERMISSION_LABELS.items()), **kwargs)
+        super().__init__(label, choices=[SelectChoice(code, words) for code, words in PERMISSION_LABELS.items()],
+                         **kwargs)
 
     def pre_validate(self, form):
         pass  # an unknown permission is refused by the service beside the field, not by WTForms
