@@ -5,7 +5,7 @@ Leaving for a provider is a POST with the CSRF token, not a link: it writes a tr
 be able to start trips in someone's browser (a GET would let any page or image do it)."""
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -69,7 +69,12 @@ def start(name):
     except social.SocialLoginFailed as exc:
         return _failed(exc, 502)
     session[TRIP_KEY] = {"provider": provider.name, "state": state}
-    return redirect(url)
+    # A page that refreshes to the provider rather than a redirect: browsers hold a form's redirects to the login
+    # page's form-action 'self', and the provider's origin comes from its discovery document.
+    response = make_response(render_template("social/redirect.html", target=url, provider=provider.label))
+    response.headers["Refresh"] = f"0; url={url}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/login/<name>/callback")
