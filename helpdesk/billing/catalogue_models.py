@@ -19,7 +19,8 @@ CYCLE_LABELS = {
 }
 
 PRODUCT, PACKAGE = "product", "package"
-PRODUCT_KINDS = (PRODUCT, PACKAGE)
+DOMAIN = "domain"  # a domain name: priced per TLD (DomainPrice), registered or transferred (issue 18)
+PRODUCT_KINDS = (PRODUCT, PACKAGE, DOMAIN)
 
 INDIVIDUAL, BUSINESS = "individual", "business"
 CUSTOMER_TYPES = (INDIVIDUAL, BUSINESS)
@@ -67,6 +68,8 @@ class Product(db.Model):
     position = sa.Column(sa.Integer, nullable=False, default=0)
     # Days before a service's due date its renewal invoice is made (None: BILLING_RENEWAL_LEAD_DAYS).
     renewal_lead_days = sa.Column(sa.Integer)
+    # A package with one free domain: the first year of one domain registration ordered with it costs nothing.
+    free_domain = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     group = relationship(ProductGroup, back_populates="products")
@@ -170,6 +173,24 @@ class PackageItem(db.Model):
 
     package = relationship(Product, foreign_keys=[package_id], back_populates="items")
     item = relationship(Product, foreign_keys=[item_id])
+
+
+class DomainPrice(db.Model):
+    """A domain product's yearly prices for one TLD in one currency (minor units, net): registering a new name
+    (its renewals cost the same) and transferring one in."""
+
+    __tablename__ = "billing_domain_prices"
+    __table_args__ = (sa.UniqueConstraint("product_id", "tld", "currency"),
+                      sa.CheckConstraint("registration >= 0 AND transfer >= 0", name="not_negative"))
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    product_id = sa.Column(sa.Integer, sa.ForeignKey("billing_products.id", ondelete="CASCADE"), nullable=False)
+    tld = sa.Column(sa.String(63), nullable=False)  # without the dot, in ASCII (punycode): "hu", "co.uk"
+    currency = sa.Column(sa.String(3), nullable=False)
+    registration = sa.Column(sa.BigInteger, nullable=False)
+    transfer = sa.Column(sa.BigInteger, nullable=False)
+
+    product = relationship(Product)
 
 
 class TaxRule(db.Model):

@@ -7,7 +7,8 @@ from flask_babel import force_locale
 
 from helpdesk.billing import money
 from helpdesk.billing.catalogue import default_language, get_product
-from helpdesk.billing.catalogue_models import CYCLE_LABELS, CYCLES, ONE_OFF, PACKAGE, text_in
+from helpdesk.billing.catalogue_models import CYCLE_LABELS, CYCLES, DOMAIN, ONE_OFF, PACKAGE, YEARLY, text_in
+from helpdesk.billing.domain_prices import domain_price
 from helpdesk.billing.taxes import TaxDecision
 from helpdesk.errors import ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
@@ -72,6 +73,7 @@ class Quote:
     lines: list
     services: list
     items: list
+    free_domains_used: int = 0  # domain registrations made free by packages with a free domain in this cart
 
     @property
     def totals(self) -> money.Totals:
@@ -143,6 +145,8 @@ def _check_item(errors, prefix, item, currency):
 
 def _price_item(quote, errors, index, item):
     prefix = f"items-{index}"
+    if getattr(get_product(item.product_id), "kind", None) == DOMAIN:
+        return _price_domain(quote, errors, prefix, index, item)
     product, price, identifier, quantity = _check_item(errors, prefix, item, quote.currency)
     if product is None:
         return
@@ -193,6 +197,45 @@ def _price_contents(quote, errors, prefix, package, identifier, quantity, parent
                                  unit_price=0 if entry.free_periods else price.amount,
                                  includes_tax=price.includes_tax if price else False,
                                  service=len(quote.services) - 1))
+
+
+DOMAIN_ACTIONS = {"register": _l("Registration"), "transfer": _l("Transfer")}
+
+
+def _free_domains(quote) -> int:
+    """How many domain registrations in this cart are free: one per package with a free domain in it."""
+    return sum(1 for item in quote.items if isinstance(item, CartItem)
+               and getattr(get_product(item.product_id), "free_domain", False))
+
+
+def _price_domain(quote, errors, prefix, index, item):
+    """A domain product: the name in ``identifier``, ``options["action"]`` register (default) or transfer, a year
+    at its TLD's price; the first registrations up to the cart's free domains cost nothing for that year."""
+    product = get_product(item.product_id)
+    name = (item.identifier or "").strip().lower().rstrip(".")
+    action = (item.options or {}).get("action", "register")
+    price = domain_price(name, quote.currency) if name else None
+    if action not in DOMAIN_ACTIONS:
+        errors[f"{prefix}-option-action"] = _l("Choose one of the offered choices.")
+    if item.cycle != YEARLY:
+        errors[f"{prefix}-cycle"] = _l("This product is not sold on this billing cycle in this currency.")
+    if price is None:
+        errors[f"{prefix}-identifier"] = _l("We do not offer this domain name's ending in this currency.")
+    if f"{prefix}-option-action" in errors or price is None or item.cycle != YEARLY:
+        return
+    yearly = price.transfer if action == "transfer" else price.registration
+    free = action == "register" and quote.free_domains_used < _free_domains(quote)
+    quote.free_domains_used += free
+    chosen = [{"option": "action", "choice": action, "option_name": str(_l("Domain")),
+               "choice_name": str(DOMAIN_ACTIONS[action])}]
+    quote.services.append(DraftService(product=product, cycle=YEARLY, quantity=1, identifier=name, options=chosen,
+                                       recurring_amount=price.registration, includes_tax=False, parent=None,
+                                       item_index=index))
+    description = _describe(text_in(product.texts, quote.language, default_language()), name, YEARLY, chosen)
+    if free:
+        description += "\n" + str(_l("Free with the package for the first year"))
+    quote.lines.append(_line(quote.tax, product, description=description, cycle=YEARLY, quantity=1,
+                             unit_price=0 if free else yearly, includes_tax=False, service=len(quote.services) - 1))
 
 
 def price_cart(items, *, currency: str, language: str, tax: TaxDecision) -> Quote:
