@@ -16,6 +16,7 @@ class PermissionsField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def __init__(self, label=None, **kwargs):
+        kwargs.setdefault("render_kw", {"class": "side-list"})
         super().__init__(label, choices=[SelectChoice(code, words) for code, words in PERMISSION_LABELS.items()],
                          **kwargs)
 
