@@ -118,6 +118,13 @@ def get_entry(actor, account_id, entry_id) -> EntryRow:
     return _row(keys.keyring(), _entry(account_id, entry_id))
 
 
+def _record(actor, account_id, action, entry, **details):
+    """An audit row naming the vault's account (the trail and the account's activity find it by it), the entry
+    by id and service name, and ``details`` (field names, never values)."""
+    audit.record(actor, AUDIT_ENTITY, account_id, action, {"entry": entry.id, "service": entry.service, **details},
+                 account_id=account_id)
+
+
 def _checked(errors, *, service, url, username, password, notes) -> dict:
     """The values as stored: one-line service, address and user name; the password as typed; notes with plain
     line ends. Errors name the field and the limit, never the value."""
@@ -151,7 +158,7 @@ def add_entry(actor, account_id, *, service, url="", username="", password="", n
     db.session.flush()  # its id is part of every sealed value's place
     for field in SEALED_FIELDS:
         _seal(ring, entry, field, values[field])
-    audit.record(actor, AUDIT_ENTITY, account_id, "entry-added", {"entry": entry.id, "service": entry.service})
+    _record(actor, account_id, "entry-added", entry)
     commit_service_call(db.session)
     return entry
 
@@ -178,8 +185,7 @@ def change_entry(actor, account_id, entry_id, *, service, url="", username="", p
             changed.append(field)
     if changed:
         entry.updated_at, entry.updated_by_id = utcnow(), actor.id
-        audit.record(actor, AUDIT_ENTITY, account_id, "entry-changed",
-                     {"entry": entry.id, "service": entry.service, "fields": changed})
+        _record(actor, account_id, "entry-changed", entry, fields=changed)
     commit_service_call(db.session)
     return entry
 
@@ -195,7 +201,7 @@ def remove_entry(actor, account_id, entry_id) -> None:
     """Remove an entry and its sealed values (vault_edit)."""
     account_id = _require(actor, account_id, PERM_VAULT_EDIT)
     entry = _entry(account_id, entry_id, lock=True)
-    audit.record(actor, AUDIT_ENTITY, account_id, "entry-removed", {"entry": entry.id, "service": entry.service})
+    _record(actor, account_id, "entry-removed", entry)
     db.session.delete(entry)
     commit_service_call(db.session)
 
@@ -210,8 +216,7 @@ def reveal(actor, account_id, entry_id, field) -> str:
     value = _open(keys.keyring(), entry, field)
     if value is None:
         raise NotFound()
-    audit.record(actor, AUDIT_ENTITY, account_id, "secret-revealed",
-                 {"entry": entry.id, "service": entry.service, "field": field})
+    _record(actor, account_id, "secret-revealed", entry, field=field)
     commit_service_call(db.session)
     return value
 

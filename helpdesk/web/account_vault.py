@@ -16,6 +16,7 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.vault import service as vault
 from helpdesk.vault.errors import CannotReveal, VaultUnavailable
 from helpdesk.vault.models import SECRET_FIELDS
+from helpdesk.web.account_context import current_account_id
 from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("account_vault", __name__, url_prefix="/account/vault")
@@ -37,9 +38,8 @@ class ChangeEntryForm(EntryForm):
 
 
 def _account_id():
-    """The account this request acts for. Until the web door's account_context.current_account_id() exists,
-    the acting account the accounts seam gives (the door's choice when it set one, else the default)."""
-    return memberships.acting_account_id(current_user)
+    """The account this request acts for, as the web door checked it (the header's account switcher)."""
+    return current_account_id()
 
 
 def _actor():
@@ -49,7 +49,7 @@ def _actor():
 @bp.app_context_processor
 def _navigation():
     def vault_shown():
-        """Whether the portal's navigation links the vault: a customer with vault_view in the acting account."""
+        """Whether the account's pages link the vault: a customer with vault_view in the acting account."""
         if not (current_user.is_authenticated and current_user.is_customer):
             return False
         return memberships.has_permission(current_user, _account_id(), PERM_VAULT_VIEW)

@@ -87,7 +87,7 @@ def test_a_member_without_the_vault_permission_is_refused_everywhere(app, client
     log_in(client, "bob@example.test")
     token = token_of(client)
 
-    assert "/account/vault" not in client.get("/profile").text  # no link to it either
+    assert "/account/vault" not in client.get("/account").text  # the account's page does not link it either
     for method, path, data in routes(entry.id):
         answer = call(client, method, path, data, token)
         assert answer.status_code == 403, (method, path)
@@ -103,6 +103,7 @@ def test_a_member_who_may_see_but_not_edit_reveals_and_changes_nothing(app, clie
     log_in(client, "vera@example.test")
     token = token_of(client)
 
+    assert 'href="/account/vault"' in client.get("/account").text  # the account's page links the vault
     page = client.get(PAGE)
     assert page.status_code == 200 and "tarhely.eu" in page.text
     assert f"{PAGE}/{entry.id}/edit" not in page.text and 'name="service"' not in page.text
