@@ -6,6 +6,7 @@ import logging
 
 from flask import current_app
 
+from helpdesk.settings import ConfigurationError
 from helpdesk.vault.crypto import DEVELOPMENT_KEY_ID, Keyring, VaultKeyError, development_key
 from helpdesk.vault.errors import VaultUnavailable
 
@@ -39,7 +40,13 @@ def place(entry_id: int, account_id: int, field: str) -> bytes:
 
 
 def check_configuration(app) -> None:
-    """At start: warn (without failing the start) when the vault cannot be used or runs on the development key."""
+    """At start: VAULT_KEYS set but unusable stops the start (ConfigurationError naming the key id); production
+    without it starts with the vault unavailable, said in the log."""
+    if app.config.get("VAULT_KEYS"):
+        try:
+            Keyring.from_setting(app.config["VAULT_KEYS"])
+        except VaultKeyError as exc:
+            raise ConfigurationError(f"VAULT_KEYS: {exc}") from None
     try:
         ring = keyring_for(app.config)
     except VaultKeyError as exc:

@@ -128,3 +128,20 @@ def test_the_development_key_follows_the_secret_key():
     assert development_key("one secret") == development_key("one secret")
     assert development_key("one secret") != development_key("another secret")
     assert len(development_key("x")) == 32
+
+
+def test_a_malformed_vault_key_stops_the_start_naming_the_key_id(tmp_path):
+    from helpdesk import create_app
+    from helpdesk.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="VAULT_KEYS: vault key '2026-12' is not the base64") as caught:
+        create_app("testing", {"INSTANCE_PATH": str(tmp_path), "VAULT_KEYS": {"2026-12": "c2hvcnQ="}})
+    assert "c2hvcnQ" not in str(caught.value)
+
+
+def test_production_without_vault_keys_starts_and_says_the_vault_is_unavailable(tmp_path, caplog):
+    from helpdesk import create_app
+
+    app = create_app("testing", {"INSTANCE_PATH": str(tmp_path), "ENV": "production", "SECRET_KEY": "k" * 40})
+    assert app.config["VAULT_KEYS"] == {}
+    assert "the credential vault is unavailable: VAULT_KEYS is not set" in caplog.text
