@@ -16,7 +16,7 @@ from helpdesk.accounts.models import PERM_VAULT_EDIT, PERM_VAULT_VIEW
 from helpdesk.audit import sentences
 from helpdesk.audit.models import AuditEvent
 from helpdesk.db import commit_service_call, parse_id, utcnow
-from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import clean_name
@@ -53,9 +53,9 @@ def _require(actor, account_id, permission):
     if actor is None or not getattr(actor, "is_customer", False):
         raise NotFound()  # staff, the system and visitors have no vault to see
     account_id = parse_id(account_id)
-    memberships.require_permission(actor, account_id, PERM_VAULT_VIEW)
-    if permission != PERM_VAULT_VIEW:
-        memberships.require_permission(actor, account_id, permission)
+    found = memberships.require_permission(actor, account_id, PERM_VAULT_VIEW)
+    if not found.allows(permission):
+        raise NotAllowed()
     return account_id
 
 
