@@ -176,7 +176,7 @@ def change_entry(actor, account_id, entry_id, *, service, url="", username="", p
     ring = keys.keyring()
     changed = [name for name in ("service", "url") if getattr(entry, name) != values[name]]
     entry.service, entry.url = values["service"], values["url"]
-    if _open_quietly(ring, entry, "username") != (values["username"] or None):
+    if _username_changed(ring, entry, values["username"]):
         _seal(ring, entry, "username", values["username"])
         changed.append("username")
     for field, clear in (("password", clear_password), ("notes", clear_notes)):
@@ -190,11 +190,12 @@ def change_entry(actor, account_id, entry_id, *, service, url="", username="", p
     return entry
 
 
-def _open_quietly(ring, entry, field):
+def _username_changed(ring, entry, typed) -> bool:
     try:
-        return _open(ring, entry, field)
+        return _open(ring, entry, "username") != (typed or None)
     except CannotReveal:
-        return object()  # unreadable: any value typed replaces it
+        # Unreadable (its key is gone): the form showed it empty, so only a name typed replaces it.
+        return bool(typed)
 
 
 def remove_entry(actor, account_id, entry_id) -> None:

@@ -359,3 +359,21 @@ def test_rotate_key_leaves_values_whose_key_is_missing_and_says_so(app, customer
     assert f"vault entry {entry.id}: the password does not open with key 'lost'" in caplog.text
     assert PASSWORD not in caplog.text and PASSWORD not in result.output
     assert fresh(entry.id).password_sealed.startswith("v1:lost:")
+
+
+def test_renaming_an_entry_whose_values_do_not_open_keeps_them(app, client, customer, carla_account):
+    app.config["VAULT_KEYS"] = {"lost": key()}
+    entry = add_entry(customer, carla_account)
+    sealed = (entry.username_sealed, entry.password_sealed, entry.notes_sealed)
+    app.config["VAULT_KEYS"] = {"new": key()}
+    log_in(client, "carla@example.test")
+    edit = f"{PAGE}/{entry.id}/edit"
+    page = client.get(edit)
+    assert page.status_code == 200 and "cannot be read" in client.get(PAGE).text
+
+    client.post(edit, data={"csrf_token": csrf_token(page.text), "service": "tarhely.eu (old)",
+                            "url": "https://www.tarhely.eu/", "username": "", "password": "", "notes": ""})
+
+    kept = fresh(entry.id)
+    assert kept.service == "tarhely.eu (old)"
+    assert (kept.username_sealed, kept.password_sealed, kept.notes_sealed) == sealed
