@@ -36,17 +36,19 @@ def _timeout():
     return current_app.config["OPENID_TIMEOUT"]
 
 
-def _get_json(url: str, what: str, force=False, **kwargs) -> dict:
-    """GET ``url`` as a JSON object, cached when ``kwargs`` is empty; ProviderError naming ``what`` otherwise."""
+def _get_json(url: str, what: str, force=False, bearer=None, params=None) -> dict:
+    """GET ``url`` as a JSON object (with a ``bearer`` token or query ``params``: never cached, else kept for
+    CACHE_SECONDS); ProviderError naming ``what`` otherwise."""
     import requests  # loaded by the first call to a provider, not at every process start
 
-    cacheable = not kwargs
+    cacheable = bearer is None and params is None
     with _CACHE_LOCK:
         cached = _CACHE.get(url) if cacheable and not force else None
     if cached and cached[0] > time.monotonic():
         return cached[1]
     try:
-        response = requests.get(url, timeout=_timeout(), headers={"Accept": "application/json"}, **kwargs)
+        headers = {"Accept": "application/json", **({"Authorization": f"Bearer {bearer}"} if bearer else {})}
+        response = requests.get(url, timeout=_timeout(), headers=headers, params=params)
         body = response.json()
     except requests.RequestException as exc:
         raise ProviderError(f"{what}: {type(exc).__name__}") from None
@@ -126,8 +128,7 @@ class OpenIDConnectProvider:
         claims = self._id_token_claims(metadata, token, request.nonce)
         email, verified, name = claims.get("email"), claims.get("email_verified") is True, claims.get("name")
         if not email and metadata.get("userinfo_endpoint") and token.get("access_token"):
-            info = _get_json(metadata["userinfo_endpoint"], f"{self.name} userinfo",
-                             headers={"Authorization": f"Bearer {token['access_token']}"})
+            info = _get_json(metadata["userinfo_endpoint"], f"{self.name} userinfo", bearer=token["access_token"])
             if info.get("sub") != claims["sub"]:  # OpenID Connect Core 5.3.2: a userinfo of someone else
                 raise ProviderError(f"{self.name} userinfo: another subject")
             email, verified, name = info.get("email"), info.get("email_verified") is True, name or info.get("name")

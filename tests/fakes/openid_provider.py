@@ -65,6 +65,13 @@ class FakeOpenIDProvider:
                      "name": "Olga Open"}
         self.facebook_user = {"id": "10158812345678901", "email": "fiona@example.test", "name": "Fiona Facebook"}
         self.codes, self.tokens, self.token_requests, self.failures = {}, {}, [], []
+        self.claims_in_id_token = True  # False: the id_token names the subject only (the rest from /userinfo)
+        self.announced_issuer = None  # what the discovery document says the issuer is, when not the real one
+
+    def rotate_key(self):
+        """Sign with a new key under a new key id from now on (the JWKS lists only the new one)."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": f"key-{secrets.token_hex(3)}", "use": "sig",
+                                                         "alg": "RS256"})
 
     def start(self):
         self.server.start()
@@ -100,7 +107,7 @@ class FakeOpenIDProvider:
     # ------------------------------------------------------------------ OpenID Connect
 
     def discovery(self, request):
-        return _json({"issuer": self.issuer, "authorization_endpoint": f"{self.url}/authorize",
+        return _json({"issuer": self.announced_issuer or self.issuer, "authorization_endpoint": f"{self.url}/authorize",
                       "token_endpoint": f"{self.url}/token", "jwks_uri": f"{self.url}/jwks",
                       "userinfo_endpoint": f"{self.url}/userinfo", "response_types_supported": ["code"],
                       "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
@@ -174,7 +181,9 @@ class FakeOpenIDProvider:
     def id_token(self, user, nonce):
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": CLIENT_ID, "sub": user["sub"], "iat": now, "exp": now + 3600,
-                  "nonce": nonce, **{k: v for k, v in user.items() if k != "sub"}}
+                  "nonce": nonce}
+        if self.claims_in_id_token:
+            claims.update({k: v for k, v in user.items() if k != "sub"})
         if self._failure("expired"):
             claims.update(iat=now - 7200, exp=now - 3600)
         if self._failure("wrong_nonce"):
@@ -182,7 +191,7 @@ class FakeOpenIDProvider:
         if self._failure("wrong_audience"):
             claims["aud"] = "someone-else"
         key = self.other_key if self._failure("bad_signature") else self.key
-        return jwt.encode({"alg": "RS256", "kid": "key-1"}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key)
 
     def userinfo(self, request):
         token = (request.headers.get("Authorization") or "").removeprefix("Bearer ")

@@ -13,6 +13,7 @@ from helpdesk.accounts import memberships
 from helpdesk.accounts.models import User
 from helpdesk.accounts.social_models import SocialIdentity, SocialLoginAttempt
 from helpdesk.extensions import db
+from helpdesk.providers import openid
 from tests.conftest import csrf_token, log_in
 from tests.fakes.openid_provider import CLIENT_SECRET, FACEBOOK_APP_SECRET, FakeOpenIDProvider
 
@@ -32,6 +33,7 @@ def provider():
 @pytest.fixture
 def app(app_factory, provider, smtp):
     provider.reset()
+    openid._CACHE.clear()  # each test reads the provider's discovery document and keys afresh
     app = app_factory(OPENID_PROVIDERS={"example": provider.settings(label="Example ID"),
                                         "facebook": provider.facebook_settings()}, OPENID_TIMEOUT=2)
     with app.app_context():
@@ -189,6 +191,60 @@ def test_a_provider_answer_that_fails_a_check_logs_nobody_in(client, customer, p
     assert client.get("/profile").status_code == 302
     assert fresh(SocialIdentity, provider="example") is None
     assert CLIENT_SECRET not in caplog.text
+
+
+def test_a_rotated_signing_key_is_fetched_again(client, customer, provider):
+    provider.user["email"] = "carla@example.test"
+    log_in_with(client)  # the key set is cached now
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/profile").text)})
+    provider.rotate_key()
+
+    assert "You are logged in with Example ID." in log_in_with(client).text
+
+
+def test_an_id_token_naming_only_the_subject_is_completed_from_userinfo(client, customer, provider):
+    provider.user["email"] = "carla@example.test"
+    provider.claims_in_id_token = False
+
+    assert "You are logged in with Example ID." in log_in_with(client).text
+
+
+def test_a_discovery_document_of_another_issuer_is_refused(client, provider):
+    provider.announced_issuer = "https://accounts.example.com"
+    page = client.get("/login").text
+
+    answer = client.post("/login/example", data={"csrf_token": csrf_token(page)})
+
+    assert answer.status_code == 502 and "did not work" in answer.text
+
+
+def test_a_provider_that_cannot_be_reached_logs_nobody_in(app_factory, provider, smtp):
+    app = app_factory(OPENID_PROVIDERS={"example": {**provider.settings(), "issuer": "http://127.0.0.1:9"}})
+    with app.app_context():
+        browser = app.test_client()
+        page = browser.get("/login").text
+        answer = browser.post("/login/example", data={"csrf_token": csrf_token(page)})
+    assert answer.status_code == 502 and "Logging in with this provider did not work." in answer.text
+
+
+def test_the_callback_is_rate_limited_as_the_login_form(app_factory, provider, smtp):
+    app = app_factory(OPENID_PROVIDERS={"example": provider.settings()}, ACCOUNT_FORM_RATE_LIMIT="3 per minute")
+    with app.app_context():
+        browser = app.test_client()
+        answers = [browser.get("/login/example/callback?code=x&state=y").status_code for _ in range(4)]
+    assert answers == [400, 400, 400, 429]
+
+
+@pytest.mark.parametrize("entry, missing", [({"client_id": "x", "client_secret": ""}, "client_secret"),
+                                            ({"client_secret": "s3cret-value"}, "client_id, issuer")])
+def test_a_provider_offered_without_its_settings_stops_the_start_naming_them(entry, missing):
+    from helpdesk import create_app
+    from helpdesk.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as stopped:
+        create_app("testing", {"DATABASE_URL": "sqlite://", "OPENID_PROVIDERS": {"example": entry}})
+    assert f"HELPDESK_OPENID_PROVIDERS['example'] needs {missing}" in str(stopped.value)
+    assert "s3cret-value" not in str(stopped.value)
 
 
 def test_cancelling_at_the_provider_says_so(client, provider):
