@@ -163,7 +163,8 @@ class ProductForm(FlaskForm):
     code = StringField(_l("Code"), validators=[Length(max=60)])
     group = SelectField(_l("Product group"), validate_choice=False)
     kind = SelectField(_l("Kind"), choices=[SelectChoice("product", _l("Product or service")),
-                                            SelectChoice("package", _l("Package (bundles other products)"))],
+                                            SelectChoice("package", _l("Package (bundles other products)")),
+                                            SelectChoice("domain", _l("Domain name (priced per TLD)"))],
                        validate_choice=False)
     position = IntegerField(_l("Position"), default=0, validators=[Optional(), NumberRange(min=0, max=10_000)])
     active = BooleanField(_l("On sale"), default=True)

@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from helpdesk.accounts.service import hash_password
 from helpdesk.audit.models import AuditEvent
 from helpdesk.billing import orders
+from helpdesk.billing.catalogue_models import DomainPrice, Product
 from helpdesk.billing.pricing import CartItem
 from helpdesk.db import utcnow
 from helpdesk.domains import checks, domain_requests, queue
@@ -17,8 +19,10 @@ from helpdesk.domains.models import DomainCheck, DomainRequest
 from helpdesk.domains.registrars import RegistrarError
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
+from tests.conftest import csrf_token
 from tests.fakes.registrar_api import AUTH_CODE
 from tests.integration.billing_shop import build_shop
+from tests.integration.billing_web import PASSWORD, field_error, login, post, text_of
 from tests.integration.domain_shop import Fakes, add_domains, domain_app, domain_item, paid_order
 
 REGISTRANT = {"name": "Kovács Anna", "organisation": "", "email": "anna@example.test", "phone": "+36 1 234 5678",
@@ -235,3 +239,69 @@ def test_requests_belong_to_the_account(shop):
     with pytest.raises(NotFound):
         domain_requests.file_request(shop.bora, shop.bora_id, service_id=placed.services[0].id, name="x.hu",
                                      action="register", registrant=REGISTRANT, nameservers=SERVERS)
+
+
+# --------------------------------------------------------------------------- through the web door
+
+def test_guests_check_names_in_the_portal_and_the_form_is_rate_limited(client, shop, app):
+    limit = app.config["DOMAINS_CHECK_RATE_LIMIT"]
+    app.config["DOMAINS_CHECK_RATE_LIMIT"] = "3 per minute"
+    try:
+        checks_as_a_guest(client)
+    finally:
+        app.config["DOMAINS_CHECK_RATE_LIMIT"] = limit
+
+
+def checks_as_a_guest(client):
+    page = client.get("/domains/check").text
+    answer = client.post("/domains/check", data={"csrf_token": csrf_token(page), "name": "sparrow"})
+    text = text_of(answer.text)
+    assert "sparrow.hu Taken" in text and "sparrow.com Available" in text
+    assert "Order sparrow.com" not in text  # guests log in to order
+    wrong = client.post("/domains/check", data={"csrf_token": csrf_token(page), "name": "shop.sparrow.hu"})
+    assert "Enter the name without a sub-domain" in wrong.text
+    assert client.post("/domains/check", data={"csrf_token": csrf_token(page), "name": "x"}).status_code == 200
+    assert client.post("/domains/check", data={"csrf_token": csrf_token(page), "name": "y"}).status_code == 429
+
+
+def test_the_request_form_answers_successful_and_shows_errors_beside_fields(client, shop):
+    placed = paid_order(shop.carla, shop.carla_account, [CartItem(shop.start.id, "monthly")])
+    shop.carla.password_hash = hash_password(PASSWORD)
+    db.session.commit()
+    login(client, shop.carla)
+    path = f"/domains/requests/new/{placed.services[0].id}"
+    form = {"service": str(placed.services[0].id), "name": "sparrow-web.hu", "action": "register",
+            "registrant_name": "Carla Kunde", "registrant_email": "carla@example.test", "registrant_country": "DE",
+            "registrant_address": "Berlin", "nameserver_1": "ns1.example.com", "nameserver_2": "bad host"}
+    refused = post(client, path, form)
+    assert field_error(refused.text, "nameserver_1") == "“bad host” is not a valid name server host name."
+    done = post(client, path, {**form, "nameserver_2": "ns2.example.com"}, page=path, follow_redirects=True)
+    assert "Successful" in done.text and "Submitted, in progress" in text_of(done.text)
+    assert "sparrow-web.hu" in client.get("/domains/requests").text
+
+
+def test_billing_staff_set_domain_prices_in_the_console(client, shop):
+    shop.admin.password_hash = hash_password(PASSWORD)
+    db.session.commit()
+    login(client, shop.admin)
+    response = post(client, "/agent/domains/prices", {"product": str(shop.names.id), "tld": ".Org",
+                                                      "currency": "EUR", "registration": "12.50",
+                                                      "transfer": "9"}, follow_redirects=True)
+    assert "The prices of .org are set." in response.text
+    db.session.rollback()
+    price = db.session.scalar(sa.select(DomainPrice).where(DomainPrice.tld == "org"))
+    assert (price.registration, price.transfer, price.currency) == (1250, 900, "EUR")
+    post(client, f"/agent/domains/prices/packages/{shop.start.id}", {}, page="/agent/domains/prices")
+    db.session.rollback()
+    assert db.session.get(Product, shop.start.id).free_domain is False
+
+
+def test_a_registrar_failure_is_shown_in_the_console(client, shop):
+    placed = paid_order(shop.carla, shop.carla_account, [CartItem(shop.start.id, "monthly")])
+    filed = file(shop, placed.services[0], "held.hu")
+    shop.admin.password_hash = hash_password(PASSWORD)
+    db.session.commit()
+    login(client, shop.admin)
+    page = post(client, f"/agent/domains/{filed.id}/send", page=f"/agent/domains/{filed.id}", follow_redirects=True)
+    assert "The registrar did not accept the request" in page.text
+    assert "held.hu is not available" in text_of(page.text) and "Mark done" in page.text

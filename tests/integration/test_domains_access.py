@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from helpdesk.accounts.models import Membership
 from helpdesk.audit.models import AuditEvent
+from helpdesk.billing.catalogue_models import DomainPrice, Product
 from helpdesk.billing.pricing import CartItem
 from helpdesk.domains import domain_requests
 from helpdesk.domains.models import DomainRequest
@@ -68,6 +69,8 @@ def act_for(client, account_id):
 def state():
     db.session.rollback()
     return (tuple(db.session.execute(sa.select(DomainRequest.id, DomainRequest.status, DomainRequest.reason))),
+            tuple(db.session.execute(sa.select(DomainPrice.id, DomainPrice.registration, DomainPrice.transfer))),
+            tuple(db.session.execute(sa.select(Product.id, Product.free_domain).order_by(Product.id))),
             db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)))
 
 
@@ -113,11 +116,13 @@ def test_a_member_with_the_services_permission_acts_for_the_account(client, worl
 
 def test_guests_are_sent_to_log_in(client, world):
     before = state()
-    for path in [*request_paths(world), "/domains/requests", "/agent/domains/", f"/agent/domains/{world.filed.id}"]:
+    for path in [*request_paths(world), "/domains/requests", "/agent/domains/", f"/agent/domains/{world.filed.id}",
+                 "/agent/domains/prices"]:
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     for path in ("/domains/order", f"/agent/domains/{world.filed.id}/done",
-                 f"/agent/domains/{world.filed.id}/reject", f"/agent/domains/{world.filed.id}/send"):
+                 f"/agent/domains/{world.filed.id}/reject", f"/agent/domains/{world.filed.id}/send",
+                 "/agent/domains/prices", f"/agent/domains/prices/packages/{world.start.id}"):
         response = client.post(path, data={"csrf_token": "x", "reason": "no"})
         assert response.status_code in (302, 400), path
         assert SECRET_NAME not in response.text
@@ -127,12 +132,15 @@ def test_guests_are_sent_to_log_in(client, world):
 def test_customers_never_reach_the_console_queue(client, world):
     login(client, world.carla)
     before = state()
-    for path in ("/agent/domains/", f"/agent/domains/{world.filed.id}"):
+    for path in ("/agent/domains/", f"/agent/domains/{world.filed.id}", "/agent/domains/prices"):
         assert client.get(path).status_code == 404
     for action in ("done", "reject", "send"):
         response = post(client, f"/agent/domains/{world.filed.id}/{action}", {"reason": "no"},
                         page="/domains/requests")
         assert response.status_code == 404
+    assert post(client, "/agent/domains/prices", {"product": str(world.names.id), "tld": "org", "currency": "EUR",
+                                                  "registration": "0", "transfer": "0"},
+                page="/domains/requests").status_code == 404
     assert state() == before
 
 
@@ -152,6 +160,13 @@ def test_plain_agents_read_the_queue_but_cannot_decide(client, world):
         response = post(client, f"/agent/domains/{world.filed.id}/{action}", {"reason": "no"},
                         page="/agent/domains/")
         assert response.status_code == 403, action
+    prices = client.get("/agent/domains/prices")
+    assert prices.status_code == 200 and "Set the prices" not in prices.text
+    assert post(client, "/agent/domains/prices", {"product": str(world.names.id), "tld": "org", "currency": "EUR",
+                                                  "registration": "0", "transfer": "0"},
+                page="/agent/domains/").status_code == 403
+    assert post(client, f"/agent/domains/prices/packages/{world.start.id}", {},
+                page="/agent/domains/").status_code == 403
     assert state() == before
 
 
@@ -161,6 +176,10 @@ def test_every_form_needs_its_csrf_token(client, world):
     for action in ("done", "reject", "send"):
         response = client.post(f"/agent/domains/{world.filed.id}/{action}", data={"reason": "no"})
         assert response.status_code == 400, action
+    for path in ("/agent/domains/prices", f"/agent/domains/prices/packages/{world.start.id}"):
+        response = client.post(path, data={"product": str(world.names.id), "tld": "org", "currency": "EUR",
+                                           "registration": "0", "transfer": "0"})
+        assert response.status_code == 400, path
     login(client, world.carla)
     response = client.post(f"/domains/requests/new/{world.free_service.id}", data={"name": "x.hu"})
     assert response.status_code == 400
