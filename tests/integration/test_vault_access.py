@@ -4,6 +4,7 @@ who may see the vault but not edit it reveals, and changes nothing. Nothing is r
 import pytest
 import sqlalchemy as sa
 
+from helpdesk.accounts.models import Membership
 from helpdesk.audit.models import AuditEvent
 from helpdesk.extensions import db
 from helpdesk.vault import service as vault
@@ -171,3 +172,39 @@ def test_a_field_that_is_no_secret_or_holds_nothing_is_not_revealed(app, client,
         vault.reveal(customer, account.id, empty.id, "username")
     assert type(caught.value).__name__ == "NotFound"
     assert NOTES not in str(caught.value)
+
+
+def test_an_agency_login_sees_the_vault_of_the_account_it_acts_for_only(app, client, customer, make_user,
+                                                                       carla_vault):
+    """The agency is a member of two customers' accounts and switches between them in the header."""
+    carla_account, carla_entry = carla_vault
+    dora = make_user("customer", email="dora@example.test", full_name="Dora Other")
+    dora_account = own_account(dora)
+    dora_entry = add_entry(dora, dora_account, service="Dora's mail", url="https://mail.dora.example/",
+                           username="dora", password="dora-password", notes="dora notes")
+    agency = make_user("customer", email="penzugy@sparrow.test", full_name="Sparrow Agency")
+    only_member_of(agency, carla_account, can_vault_view=True, can_vault_edit=True)
+    db.session.add(Membership(account_id=dora_account.id, user_id=agency.id, can_vault_view=True))
+    db.session.commit()
+    log_in(client, "penzugy@sparrow.test")
+
+    def act_for(account):
+        client.post("/account/switch", data={"csrf_token": token_of(client), "account_id": account.id})
+
+    act_for(carla_account)
+    page = client.get(PAGE).text
+    assert "tarhely.eu" in page and "Dora&#39;s mail" not in page
+    token = token_of(client)
+    assert client.post(f"{PAGE}/{dora_entry.id}/reveal/password", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"{PAGE}/{carla_entry.id}/reveal/password", data={"csrf_token": token}).status_code == 200
+
+    act_for(dora_account)
+    page = client.get(PAGE).text
+    assert "Dora&#39;s mail" in page and "tarhely.eu" not in page
+    assert client.post(f"{PAGE}/{carla_entry.id}/reveal/password", data={"csrf_token": token}).status_code == 404
+    answer = client.post(f"{PAGE}/{dora_entry.id}/reveal/password", data={"csrf_token": token})
+    assert answer.status_code == 200 and "dora-password" in answer.text
+    # In Dora's account the agency may look but not edit.
+    assert client.get(f"{PAGE}/{dora_entry.id}/edit").status_code == 403
+    revealed = [(c["entry"], c["field"]) for action, c in state()[1] if action == "secret-revealed"]
+    assert revealed == [(carla_entry.id, "password"), (dora_entry.id, "password")]
