@@ -2,15 +2,17 @@
 <reason>", "awaiting review") and, while one is asked for, the upload of an ID document. The account is one the
 logged-in customer belongs to (owner, or member with the billing permission); the domain checks it on every call."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 
-from helpdesk.accounts import memberships, verification
+from helpdesk.accounts import verification
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.web.account_context import current_account_id
 from helpdesk.web.forms import apply_errors
 
 bp = Blueprint("account_verification", __name__)
@@ -30,8 +32,7 @@ def _customers_only():
 
 
 def _acting_account_id():
-    # The account switcher's choice once the web door sets it (accounts-core), else the login's default account.
-    return memberships.acting_account_id(_actor())
+    return current_account_id()
 
 
 @bp.route("/account/identity")
@@ -59,7 +60,7 @@ def _page(account_id, form=None, status=200):
 
 
 def _max_mb():
-    return round(current_app.config["IDENTITY_DOCUMENT_MAX_BYTES"] / (1024 * 1024), 1)
+    return format_decimal(round(current_app.config["IDENTITY_DOCUMENT_MAX_BYTES"] / (1024 * 1024), 1))
 
 
 @bp.route("/account/identity", methods=["POST"], endpoint="upload_own")

@@ -3,6 +3,7 @@ verify; its orders wait on billing's manual hold; the customer uploads an ID doc
 opens a ticket in the verification queue; staff download it through an audited view and approve (the held orders
 proceed, the ticket closes) or reject with a reason (the orders stay held, the customer may upload again); the
 customer is told by mail; the file is deleted after its retention and its record stays."""
+import io
 from datetime import timedelta
 from pathlib import Path
 
@@ -272,3 +273,54 @@ def test_a_customer_cannot_upload_when_no_document_is_asked_for(shop):
     verification.submit_document(shop.carla, shop.carla_id, filename="id.png", data=PNG)
     with pytest.raises(Conflict):  # one awaits review already
         verification.submit_document(shop.carla, shop.carla_id, filename="again.png", data=PNG)
+
+
+# --------------------------------------------------------------------------- the pages
+
+@pytest.fixture
+def web(app):
+    from tests.integration.billing_web import web_shop
+
+    shop = web_shop()
+    shop.carla_id = shop.carla_account.customer_account_id
+    return shop
+
+
+def test_the_portal_shows_the_status_and_takes_the_upload_and_the_console_decides(client, web):
+    from tests.integration.billing_web import login, post, text_of, token
+
+    login(client, web.admin)
+    asked = post(client, "/agent/verifications/ask", {"email": "carla@example.test"}, page="/agent/verifications/")
+    assert asked.status_code == 302 and asked.headers["Location"].endswith(f"/accounts/{web.carla_id}")
+
+    login(client, web.carla)
+    assert "Identity verification" in text_of(client.get("/profile").text)
+    own = client.get("/account/identity")
+    assert own.status_code == 302 and own.headers["Location"].endswith(f"/accounts/{web.carla_id}/identity")
+    path = f"/accounts/{web.carla_id}/identity"
+    assert "Please verify your identity" in text_of(client.get(path).text)
+    refused = client.post(path, data={"csrf_token": token(client, path), "document": (io.BytesIO(b"MZ" + bytes(9)),
+                                                                                      "id.jpg")})
+    assert refused.status_code == 400 and "Upload a photo (JPEG or PNG) or a PDF" in text_of(refused.text)
+    sent = client.post(path, data={"csrf_token": token(client, path), "document": (io.BytesIO(PNG), "id.png")})
+    assert sent.status_code == 302
+    page = text_of(client.get(path).text)
+    assert "Awaiting review" in page and "Upload your ID document" not in page
+
+    login(client, web.admin)
+    review = f"/agent/verifications/accounts/{web.carla_id}"
+    assert "id.png" in text_of(client.get("/agent/verifications/").text)
+    empty = post(client, f"{review}/reject", {"reason": ""}, page=review)
+    assert empty.status_code == 400 and "Tell the customer why" in text_of(empty.text)
+    assert post(client, f"{review}/reject", {"reason": "Expired passport"}, page=review).status_code == 302
+
+    login(client, web.carla)
+    page = text_of(client.get(path).text)
+    assert "Rejected: Expired passport" in page and "Upload your ID document" in page
+    client.post(path, data={"csrf_token": token(client, path), "document": (io.BytesIO(PDF), "new.pdf")})
+
+    login(client, web.admin)
+    assert post(client, f"{review}/approve", page=review).status_code == 302
+    login(client, web.carla)
+    page = text_of(client.get(path).text)
+    assert "Verified" in page and "Upload your ID document" not in page
