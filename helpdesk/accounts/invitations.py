@@ -81,7 +81,7 @@ def invite(actor, account_id, *, email, permissions) -> AccountInvitation:
     db.session.add(row)
     db.session.flush()
     _send(row, token, hours, actor)
-    audit.record(actor, members.ACCOUNT, account.id, "member-invited", {"email": email, "permissions": wanted},
+    audit.record(actor, "customer-account", account.id, "member-invited", {"email": email, "permissions": wanted},
                  account_id=account.id)
     commit_service_call(db.session)
     return row
@@ -102,7 +102,7 @@ def cancel(actor, account_id, invitation_id) -> AccountInvitation:
         raise NotFound()
     if row.accepted_at is None and row.cancelled_at is None:
         row.cancelled_at = utcnow()
-        audit.record(actor, members.ACCOUNT, row.account_id, "invitation-cancelled", {"email": row.email},
+        audit.record(actor, "customer-account", row.account_id, "invitation-cancelled", {"email": row.email},
                      account_id=row.account_id)
     commit_service_call(db.session)
     return row
@@ -129,7 +129,7 @@ def accept(actor, token: str) -> Membership:
     joined = memberships.membership(actor, row.account_id)
     if joined is None:
         joined = members.join(row.account, actor, row.permissions or [])
-    audit.record(actor, members.ACCOUNT, row.account_id, "invitation-accepted",
+    audit.record(actor, "customer-account", row.account_id, "invitation-accepted",
                  {"member": actor.id, "permissions": row.permissions or []}, account_id=row.account_id)
     commit_service_call(db.session)
     return joined

@@ -18,8 +18,6 @@ from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 
-ACCOUNT = "customer-account"  # the audit trail's name for an account
-
 
 class LastOwner(Conflict):
     """The change would leave the account without an owner."""
@@ -121,7 +119,7 @@ def set_permissions(actor, account_id, membership_id, *, permissions, owner=Fals
     old = {"owner": target.is_owner, "permissions": granted(target) if not target.is_owner else list(PERMISSIONS)}
     _apply(target, wanted, owner)
     memberships.forget_acting_accounts()
-    audit.record(actor, ACCOUNT, target.account_id, "member-permissions-changed",
+    audit.record(actor, "customer-account", target.account_id, "member-permissions-changed",
                  {"member": target.user_id, "owner": [old["owner"], bool(owner)],
                   "permissions": [old["permissions"], wanted]}, account_id=target.account_id)
     commit_service_call(db.session)
@@ -141,8 +139,8 @@ def remove_member(actor, account_id, membership_id) -> None:
     if user.id != getattr(actor, "id", None):
         sessions.end_other_sessions(user)
     memberships.forget_acting_accounts()
-    audit.record(actor, ACCOUNT, target.account_id, "member-removed", {"member": user.id, "email": user.email},
-                 account_id=target.account_id)
+    audit.record(actor, "customer-account", target.account_id, "member-removed",
+                 {"member": user.id, "email": user.email}, account_id=target.account_id)
     commit_service_call(db.session)
 
 
@@ -154,7 +152,8 @@ def leave(actor, account_id) -> None:
     _keeps_an_owner(own)
     db.session.delete(own)
     memberships.forget_acting_accounts()
-    audit.record(actor, ACCOUNT, own.account_id, "member-left", {"member": actor.id}, account_id=own.account_id)
+    audit.record(actor, "customer-account", own.account_id, "member-left", {"member": actor.id},
+                 account_id=own.account_id)
     commit_service_call(db.session)
 
 
@@ -174,7 +173,7 @@ def add_member(actor, account_id, *, email, permissions, owner=False) -> Members
     if errors:
         raise ValidationFailed(errors)
     joined = join(account, user, wanted, owner)
-    audit.record(actor, ACCOUNT, account.id, "member-added",
+    audit.record(actor, "customer-account", account.id, "member-added",
                  {"member": user.id, "owner": bool(owner), "permissions": wanted}, account_id=account.id)
     commit_service_call(db.session)
     return joined
