@@ -73,6 +73,10 @@ def test_another_accounts_member_gets_404_for_its_entries_on_every_route(app, cl
         answer = call(client, method, path, data, token)
         assert answer.status_code == 404, (method, path)
         assert not leaked(answer), (method, path)
+    for field in ("password", "notes"):  # the JSON answer the page's script asks for is refused alike
+        answer = client.post(f"{PAGE}/{entry.id}/reveal/{field}", data={"csrf_token": token},
+                             headers={"Accept": "application/json"})
+        assert answer.status_code == 404 and not leaked(answer) and "PIN 4411" not in answer.text
     assert state() == before
     # Her own vault works and shows only her own access data.
     page = client.get(PAGE)
