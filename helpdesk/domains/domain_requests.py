@@ -77,9 +77,24 @@ def entitlements(actor, account_id) -> list[Entitlement]:
         sa.select(Service).join(Product, Service.product_id == Product.id)
         .where(Service.account_id == billing_id, Service.status == SERVICE_ACTIVE,
                sa.or_(Product.kind == DOMAIN, Product.free_domain.is_(True))).order_by(Service.id)).all()
-    used = _used_service_ids([s.id for s in services])
+    used = _used_service_ids([s.id for s in services]) | _spent_free_domains(services)
     found = [_entitlement(service) for service in services if service.id not in used]
     return [entry for entry in found if entry is not None]
+
+
+def _spent_free_domains(services) -> set:
+    """The packages whose free domain was spent in their own order: a domain registered in the same cart took the
+    first year free (billing's pricing), so that many of the order's free-domain packages entitle nothing more."""
+    spent = set()
+    for order_id in {s.order_id for s in services if s.product.free_domain and s.order_id is not None}:
+        registered = db.session.scalars(
+            sa.select(Service.options).join(Product, Service.product_id == Product.id)
+            .where(Service.order_id == order_id, Product.kind == DOMAIN)).all()
+        count = sum(1 for options in registered if not any(
+            o.get("option") == "action" and o.get("choice") == TRANSFER for o in options or ()))
+        packages = sorted(s.id for s in services if s.order_id == order_id and s.product.free_domain)
+        spent.update(packages[:count])
+    return spent
 
 
 def registrant_defaults(actor, account_id) -> dict:

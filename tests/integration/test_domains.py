@@ -305,3 +305,11 @@ def test_a_registrar_failure_is_shown_in_the_console(client, shop):
     page = post(client, f"/agent/domains/{filed.id}/send", page=f"/agent/domains/{filed.id}", follow_redirects=True)
     assert "The registrar did not accept the request" in page.text
     assert "held.hu is not available" in text_of(page.text) and "Mark done" in page.text
+
+
+def test_a_free_domain_spent_in_the_cart_is_not_offered_again(shop):
+    placed = paid_order(shop.carla, shop.carla_account, [CartItem(shop.start.id, "monthly"),
+                                                         domain_item(shop, "sparrow.com")])
+    assert placed.invoice.total == placed.invoice.lines[0].gross  # the domain's year was free
+    found = domain_requests.entitlements(shop.carla, shop.carla_id)
+    assert [(e.name, e.free) for e in found] == [("sparrow.com", False)]
