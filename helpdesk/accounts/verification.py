@@ -417,10 +417,11 @@ def _tell_decision(account, document, approved, reason):
 
 # --------------------------------------------------------------------------- orders
 
-def order_waits(customer_account_id, *, first_order: bool) -> bool:
+def order_waits(customer_account_id, *, first_order) -> bool:
     """Whether an order of ``customer_account_id`` must wait for its identity (billing holds it): the account was
     asked and is not verified; with policy "before_first_order", an individual account's first order asks it
-    (its owners are told by mail). Never commits."""
+    (its owners are told by mail). ``first_order()`` says whether this is its first, asked only when it matters.
+    Never commits."""
     if policy() == POLICY_OFF or customer_account_id is None:
         return False
     account = db.session.get(CustomerAccount, customer_account_id)
@@ -428,7 +429,7 @@ def order_waits(customer_account_id, *, first_order: bool) -> bool:
         return False
     if account.verification_status in (STATUS_REQUESTED, STATUS_PENDING, STATUS_REJECTED):
         return True
-    if policy() == POLICY_BEFORE_FIRST_ORDER and first_order and account.kind == ACCOUNT_INDIVIDUAL:
+    if policy() == POLICY_BEFORE_FIRST_ORDER and account.kind == ACCOUNT_INDIVIDUAL and first_order():
         _ask(SYSTEM, account, "first-order")
         return True
     return False

@@ -167,9 +167,11 @@ def hold_order(actor, order: Order, *, note: str = "") -> Order:
 def _hold_until_identity_verified(account, order):
     """An order of an account that must verify its identity first (issue 18) waits on the manual hold: payments
     never lift it; the verification's approval does (``release_held_for_identity``), or staff accepting it."""
-    earlier = db.session.scalar(sa.select(Order.id).where(Order.account_id == account.id, Order.id != order.id)
-                                .limit(1))
-    if verification.order_waits(account.customer_account_id, first_order=earlier is None):
+    def first_order():
+        return db.session.scalar(sa.select(Order.id).where(Order.account_id == account.id, Order.id != order.id)
+                                 .limit(1)) is None
+
+    if verification.order_waits(account.customer_account_id, first_order=first_order):
         order.status = ORDER_ON_HOLD
         verification.remember_held_order(account.customer_account_id, order)
         audit.record(SYSTEM, "billing-order", order.id, "held",

@@ -324,3 +324,48 @@ def test_the_portal_shows_the_status_and_takes_the_upload_and_the_console_decide
     login(client, web.carla)
     page = text_of(client.get(path).text)
     assert "Verified" in page and "Upload your ID document" not in page
+
+
+# --------------------------------------------------------------------------- at once, and without an account
+
+@pytest.fixture
+def postgresql_only(backend):
+    if backend != "postgresql":
+        pytest.skip("real concurrency needs PostgreSQL (SQLite has one writer at a time)")
+
+
+def test_two_staff_deciding_at_once_make_one_decision_and_release_the_order_once(app, shop, postgresql_only):
+    from helpdesk.accounts.models import User
+    from tests.integration.billing_shop import at_once
+
+    verification.request_verification(shop.admin, shop.carla_id)
+    placed = paid_order(shop)
+    verification.submit_document(shop.carla, shop.carla_id, filename="id.png", data=PNG)
+    deciders, account_id, order_id = [shop.admin.id, shop.verifier.id], shop.carla_id, placed.id
+    db.session.commit()
+
+    results, errors = at_once(app, 2, lambda i: verification.approve(
+        db.session.get(User, deciders[i]), account_id).verification_status)
+
+    assert results == ["verified"] and [type(e) for e in errors] == [Conflict]
+    db.session.expire_all()
+    assert actions(account_id).count("identity-verified") == 1
+    accepted = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "billing-order",
+                                                              AuditEvent.entity_id == order_id,
+                                                              AuditEvent.action == "accepted")).all()
+    assert len(accepted) == 1
+
+
+def test_a_customer_without_an_account_gets_one_with_their_upload(app, shop):
+    from helpdesk.accounts.models import Membership
+
+    app.config["IDENTITY_VERIFICATION"] = "before_first_order"
+    newcomer = person("customer", "nora@example.test")
+    db.session.execute(sa.delete(Membership).where(Membership.user_id == newcomer.id))
+    db.session.commit()
+    assert verification.standing(newcomer, None).may_upload
+
+    document = verification.submit_document(newcomer, None, filename="id.png", data=PNG)
+
+    standing = verification.standing(newcomer, document.account_id)
+    assert standing.status == "pending" and standing.account.name == "Nora"
