@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk import audit
 from helpdesk.accounts import memberships, notifications, tokens
@@ -288,7 +289,11 @@ def _pending(identity, provider_name, subject, user, email, verified) -> SocialI
         db.session.add(identity)
     identity.user = user
     identity.email, identity.email_verified = email, bool(verified)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same identity came back twice at once: the other callback wins
+        db.session.rollback()
+        raise SocialLoginFailed() from None
     return identity
 
 

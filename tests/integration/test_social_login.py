@@ -166,6 +166,15 @@ def test_facebook_logs_in_with_the_graph_api_and_its_email_counts_as_unverified(
     assert FACEBOOK_APP_SECRET not in str(provider.token_requests)
 
 
+def test_a_facebook_account_without_an_email_is_asked_to_register_with_one(client, provider):
+    del provider.facebook_user["email"]  # signed up at Facebook with a phone number
+
+    page = log_in_with(client, "facebook")
+
+    assert page.status_code == 400 and "did not tell us your email address" in page.text
+    assert fresh(SocialIdentity, provider="facebook") is None
+
+
 def test_staff_are_refused_in_words(client, agent, provider):
     provider.user["email"] = "agent@example.test"
 
