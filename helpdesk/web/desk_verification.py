@@ -51,7 +51,8 @@ def _navigation():
         return bool(current_user.is_authenticated and verification.is_verification_staff(current_user))
 
     return {"may_verify_identities": may_verify_identities,
-            "identity_verification_on": lambda: verification.policy() != verification.POLICY_OFF}
+            "identity_verification_on": lambda: verification.policy() != verification.POLICY_OFF,
+            "identity_status_label": lambda code: verification.STATUS_LABELS.get(code, code)}
 
 
 def _actor():

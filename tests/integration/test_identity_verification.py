@@ -320,6 +320,8 @@ def test_the_portal_shows_the_status_and_takes_the_upload_and_the_console_decide
     client.post(path, data={"csrf_token": token(client, path), "document": (io.BytesIO(PDF), "new.pdf")})
 
     login(client, web.admin)
+    console = client.get(f"/agent/accounts/{web.carla_id}").text  # the console's page of the customer account
+    assert f'href="{review}"' in console and "Awaiting review" in text_of(console)
     assert post(client, f"{review}/approve", page=review).status_code == 302
     login(client, web.carla)
     page = text_of(client.get(path).text)
