@@ -63,6 +63,8 @@ def test_a_domain_check_then_the_request_form_to_successful_and_staff_mark_it_do
     screenshot(carla, "check")
     rows.filter(has_text="sparrow.com").get_by_role("button", name="Order sparrow.com").click()
     expect(carla.locator("body")).to_contain_text("sparrow.com is in your cart.")
+    expect(carla.locator("main")).to_contain_text("Domain name (sparrow.com)")
+    screenshot(carla, "cart")
 
     carla.get_by_role("link", name="Domains").click()
     carla.get_by_role("link", name=re.compile("The free domain of your package")).click()
