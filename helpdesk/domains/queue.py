@@ -8,6 +8,7 @@ from helpdesk import audit
 from helpdesk.billing.access import may_manage
 from helpdesk.db import begin_write, commit_service_call, parse_id, utcnow
 from helpdesk.domains.domain_requests import REASON_MAX
+from helpdesk.domains.mail_notices import tell_decision
 from helpdesk.domains.models import (
     REQUEST_DONE,
     REQUEST_OPEN,
@@ -87,6 +88,7 @@ def mark_done(actor, request: DomainRequest, *, reference: str = "") -> DomainRe
     request.registrar_reference = strip_control(reference or request.registrar_reference).strip()[:200]
     request.registrar_error = ""
     audit.record(actor, "domain-request", request.id, "done", {"name": request.name})
+    tell_decision(request)
     commit_service_call(db.session)
     return request
 
@@ -104,6 +106,7 @@ def reject(actor, request: DomainRequest, *, reason: str) -> DomainRequest:
     _decide(actor, request, REQUEST_REJECTED)
     request.reason = reason
     audit.record(actor, "domain-request", request.id, "rejected", {"name": request.name, "reason": reason})
+    tell_decision(request)
     commit_service_call(db.session)
     return request
 
@@ -145,5 +148,6 @@ def send_to_registrar(actor, request: DomainRequest) -> DomainRequest:
     request.registrar_reference, request.registrar_error = reference[:200], ""
     audit.record(actor, "domain-request", request.id, "sent", {"name": request.name, "registrar": registrar.name,
                                                                "reference": reference[:200]})
+    tell_decision(request)
     commit_service_call(db.session)
     return request

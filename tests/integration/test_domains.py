@@ -313,3 +313,19 @@ def test_a_free_domain_spent_in_the_cart_is_not_offered_again(shop):
     assert placed.invoice.total == placed.invoice.lines[0].gross  # the domain's year was free
     found = domain_requests.entitlements(shop.carla, shop.carla_id)
     assert [(e.name, e.free) for e in found] == [("sparrow.com", False)]
+
+
+def test_the_customer_is_mailed_the_decision_in_their_language(shop):
+    from helpdesk.notify.models import OutboxEmail
+    from helpdesk.notify.service import render
+
+    shop.carla.locale = "de"
+    db.session.commit()
+    placed = paid_order(shop.carla, shop.carla_account, [CartItem(shop.start.id, "monthly")])
+    filed = file(shop, placed.services[0], "held.hu")
+    queue.reject(shop.admin, filed, reason="Der Name ist vergeben.")
+    mail = db.session.scalar(sa.select(OutboxEmail).where(OutboxEmail.recipient == "carla@example.test")
+                             .order_by(OutboxEmail.id.desc()).limit(1))
+    render(mail)
+    assert "held.hu" in mail.subject and "Der Name ist vergeben." in mail.body_text
+    assert f"/domains/requests/{filed.id}" in mail.body_text
