@@ -10,7 +10,7 @@ import uuid
 import psycopg
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from helpdesk import audit
 from helpdesk.accounts import invitations, members, memberships
@@ -407,7 +407,7 @@ def blank_database(backend, tmp_path):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_the_migration_gives_every_existing_customer_an_account_they_own(blank_database, tmp_path):
+def test_the_migration_gives_every_existing_customer_an_account_they_own_and_goes_back(blank_database, tmp_path):
     app = make_app(blank_database, tmp_path / "instance")
     with app.app_context():
         upgrade(revision="0024")
@@ -441,4 +441,12 @@ def test_the_migration_gives_every_existing_customer_an_account_they_own(blank_d
             conn.execute(sa.text("INSERT INTO customer_accounts (name, kind, share_tickets, created_at) "
                                  "VALUES ('New', 'individual', false, CURRENT_TIMESTAMP)"))
             assert conn.execute(sa.text("SELECT id FROM customer_accounts WHERE name = 'New'")).scalar() > 8
+        # And back: the customers stay, the accounts and the audit's account column go.
+        downgrade(revision="0024")
+        with db.engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            audit_columns = {c["name"] for c in sa.inspect(conn).get_columns("audit_events")}
+            customers = conn.execute(sa.text("SELECT count(*) FROM users WHERE role = 'customer'")).scalar()
+        assert not tables & {"customer_accounts", "account_memberships", "account_invitations"}
+        assert "account_id" not in audit_columns and customers == 4
         db.engine.dispose()
