@@ -63,7 +63,7 @@ def _members_page(actor, account_id, form, status=200):
         "account/account_members.html", account=members.get_account(actor, account_id),
         members=members.list_members(actor, account_id), invitations=invitations.pending(actor, account_id),
         form=form, button_form=PostForm(), labels=members.PERMISSION_LABELS, granted=members.granted,
-        me=actor.id), status
+        me=actor.id, own=memberships.membership(actor, account_id)), status
 
 
 @bp.route("/account/members", methods=["GET", "POST"])
