@@ -1,17 +1,21 @@
 """Mailboxes behind OAuth 2: the providers (Microsoft, Google, any by settings), the grant an admin's consent
 gives a mailbox (tokens encrypted at rest), fresh access tokens for the gateway, and the error state a revoked
-grant puts a mailbox in. Flask-free: callers pass the configuration; the web door runs the browser's part."""
+grant puts a mailbox in. Flask-free: callers pass the configuration; the web door runs the browser's part.
+The token endpoint is spoken to through ``TokenClient``, the interface helpdesk.providers.mailbox_oauth implements
+with Authlib and registers at start: this domain speaks no HTTP itself."""
 import base64
 import fcntl
 import hashlib
 import json
 import logging
+import secrets
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
@@ -34,7 +38,7 @@ CONSOLE_PATH = "/agent/admin/mailboxes"
 CALLBACK_PATH = "/agent/admin/mailboxes/oauth/callback"
 
 # Errors of the token endpoint (RFC 6749 §5.2) that no retry can cure: an admin must act.
-_LASTING_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client", "invalid_scope"}
+LASTING_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client", "invalid_scope"}
 
 
 class OAuthMailboxError(Exception):
@@ -101,14 +105,51 @@ class Provider:
     authorize_params: dict = field(default_factory=dict)
     scope_on_refresh: bool = True
 
-    def session(self, timeout, refreshing=False):
-        # Imported here: the OAuth client and its HTTP stack are needed only while tokens are fetched, and
-        # every process (web, workers, commands) imports this module.
-        from authlib.integrations.requests_client import OAuth2Session
-
+    def session(self, timeout, refreshing=False) -> "TokenSession":
+        """What a request to this provider's endpoints is made with (a refresh sends no scope where the provider
+        takes none then)."""
         scope = self.scopes if self.scope_on_refresh or not refreshing else None
-        return OAuth2Session(self.client_id, self.client_secret, scope=scope, code_challenge_method="S256",
-                             default_timeout=timeout)
+        return TokenSession(client_id=self.client_id, client_secret=self.client_secret, scope=scope, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class TokenSession:
+    """The client's credentials, the scope to ask for and the seconds to wait, for one request to a provider."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str | None
+    timeout: float
+
+
+class TokenClient(Protocol):
+    """Speaks OAuth 2 to a provider (PKCE S256). Its refusals come as AuthorizationFailed when they last
+    (LASTING_ERRORS), else TokenEndpointUnavailable; neither message holds a token or the client secret."""
+
+    def authorization_url(self, session: TokenSession, url: str, *, state: str, code_verifier: str,
+                          redirect_uri: str, params: dict) -> str:
+        """The provider's authorization URL."""
+
+    def fetch_token(self, session: TokenSession, url: str, *, code: str, code_verifier: str,
+                    redirect_uri: str) -> dict:
+        """Trade an authorization code for tokens."""
+
+    def refresh_token(self, session: TokenSession, url: str, *, refresh_token: str) -> dict:
+        """A new access token (and perhaps a new refresh token) for ``refresh_token``."""
+
+
+_CLIENT: list[TokenClient] = []
+
+
+def register_token_client(client: TokenClient) -> None:
+    """Make ``client`` the one this module speaks to providers through (helpdesk.providers does this at start)."""
+    _CLIENT[:] = [client]
+
+
+def _client() -> TokenClient:
+    if not _CLIENT:
+        raise TokenEndpointUnavailable("no OAuth 2 client registered (helpdesk.providers registers one at start)")
+    return _CLIENT[0]
 
 
 def provider(config, name) -> Provider:
@@ -195,14 +236,12 @@ class Authorization:
 def begin_authorization(actor, config, mailbox, redirect_uri) -> Authorization:
     """The provider's authorization URL for ``mailbox``, with a fresh state and a PKCE (S256) verifier.
     Admins only."""
-    from authlib.common.security import generate_token
-
     staff.require_admin(actor)
     chosen = provider(config, mailbox_spec(config, mailbox)["oauth_provider"])
-    state, verifier = generate_token(40), generate_token(64)
-    url, _state = chosen.session(config["MAIL_OAUTH_TIMEOUT"]).create_authorization_url(
-        chosen.authorize_url, state=state, code_verifier=verifier, redirect_uri=redirect_uri,
-        **chosen.authorize_params)
+    state, verifier = secrets.token_urlsafe(30), secrets.token_urlsafe(48)
+    url = _client().authorization_url(chosen.session(config["MAIL_OAUTH_TIMEOUT"]), chosen.authorize_url,
+                                      state=state, code_verifier=verifier, redirect_uri=redirect_uri,
+                                      params=chosen.authorize_params)
     return Authorization(url=url, state=state, code_verifier=verifier)
 
 
@@ -212,9 +251,8 @@ def finish_authorization(actor, config, mailbox, *, code, code_verifier, redirec
     staff.require_admin(actor)
     chosen = provider(config, mailbox_spec(config, mailbox)["oauth_provider"])
     db.session.rollback()  # no transaction open while the provider answers
-    token = _ask_token_endpoint(lambda: chosen.session(config["MAIL_OAUTH_TIMEOUT"]).fetch_token(
-        chosen.token_url, grant_type="authorization_code", code=code, redirect_uri=redirect_uri,
-        code_verifier=code_verifier))
+    token = _client().fetch_token(chosen.session(config["MAIL_OAUTH_TIMEOUT"]), chosen.token_url, code=code,
+                                  code_verifier=code_verifier, redirect_uri=redirect_uri)
     if not token.get("refresh_token"):
         raise AuthorizationFailed("no_refresh_token", "the provider gave no refresh token (offline access)")
     cipher = TokenCipher(config)
@@ -250,23 +288,6 @@ def _store_tokens(grant, token, cipher, refresh_token):
     grant.access_token_expires_at = utcnow() + timedelta(seconds=lifetime)
     grant.refresh_token = cipher.encrypt(refresh_token)
     grant.state, grant.error, grant.error_since, grant.admins_notified = GRANT_OK, None, None, False
-
-
-def _ask_token_endpoint(call):
-    """Run a token request; the provider's lasting refusals become AuthorizationFailed, the rest
-    TokenEndpointUnavailable. Neither message holds a token or the client secret."""
-    import requests
-    from authlib.integrations.base_client.errors import OAuthError
-
-    try:
-        return call()
-    except OAuthError as exc:
-        if exc.error in _LASTING_ERRORS:
-            raise AuthorizationFailed(exc.error, exc.description) from None
-        raise TokenEndpointUnavailable(f"token endpoint: {exc.error}: {exc.description or ''}") from None
-    except (requests.RequestException, ValueError) as exc:
-        raise TokenEndpointUnavailable(f"token endpoint unreachable or not answering JSON: "
-                                       f"{type(exc).__name__}") from None
 
 
 # --------------------------------------------------------------------------- the gateway's tokens
@@ -322,8 +343,8 @@ def _refresh(config, grant, cipher) -> AccessToken:
     chosen = provider(config, grant.provider)
     refresh_token = cipher.decrypt(grant.refresh_token)
     try:
-        token = _ask_token_endpoint(lambda: chosen.session(config["MAIL_OAUTH_TIMEOUT"], refreshing=True)
-                                    .refresh_token(chosen.token_url, refresh_token=refresh_token))
+        token = _client().refresh_token(chosen.session(config["MAIL_OAUTH_TIMEOUT"], refreshing=True),
+                                        chosen.token_url, refresh_token=refresh_token)
     except AuthorizationFailed as exc:
         mailbox = grant.mailbox
         _mark_refused(config, _for_writing(grant), str(exc))

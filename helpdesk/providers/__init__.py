@@ -5,7 +5,8 @@ client or a provider (an import-linter contract keeps it so), and the doors reac
 domain's interface, or through the adapter's own web hooks (a webhook's signature check, a return URL).
 
 Modules: stripe (hosted Checkout and its signed webhooks), zarinpal (request, redirect, verify, reconcile), openid
-(social login: any OpenID Connect provider, Google among them, and Facebook)."""
+(social login: any OpenID Connect provider, Google among them, and Facebook), mailbox_oauth (the OAuth 2 client of
+mailboxes behind Microsoft 365 or Gmail)."""
 
 MODELS = ()
 # What each provider cannot work without, when BILLING_GATEWAYS offers it.
@@ -31,6 +32,10 @@ def init_app(app):
     register_gateway(ZarinpalGateway())
     _offer_social_login(app)
     _offer_domain_providers(app)
+    from helpdesk.inbound.oauth import register_token_client
+    from helpdesk.providers.mailbox_oauth import AuthlibTokenClient
+
+    register_token_client(AuthlibTokenClient())  # mailboxes behind OAuth 2 (MAIL_OAUTH_PROVIDERS)
 
 
 def _offer_social_login(app):
