@@ -450,3 +450,31 @@ def test_the_migration_gives_every_existing_customer_an_account_they_own_and_goe
         assert not tables & {"customer_accounts", "account_memberships", "account_invitations"}
         assert "account_id" not in audit_columns and customers == 4
         db.engine.dispose()
+
+
+def test_a_new_person_registers_first_then_accepts_the_invitation(app, client, customer, smtp):
+    invitations.invite(customer, own_account(customer).id, email="neu@example.test", permissions=[PERM_BILLING])
+    link = invitation_link(smtp, "neu@example.test")
+    page = client.get(link).text
+    assert "Register with it first" in words(page) or "Register" in page
+    assert "Accept the invitation" not in page
+
+    form = client.get("/register").text
+    client.post("/register", data={"csrf_token": csrf_token(form), "full_name": "Nora Neu",
+                                   "email": "neu@example.test", "consent": "y"})
+    [activation] = [m for m in smtp.messages if "Activate" in str(m["Subject"])]
+    activate = re.search(r"http://helpdesk\.example\.test(/activate/\S+)",
+                         activation.get_body(("plain",)).get_content()).group(1)
+    form = client.get(activate).text
+    client.post(activate, data={"csrf_token": csrf_token(form), "password": "a brand new secret 42",
+                                "confirm": "a brand new secret 42"})
+
+    page = client.get(link).text
+    accepted = client.post(link, data={"csrf_token": csrf_token(page)}, follow_redirects=True)
+
+    assert "You are now a member of Carla Customer." in accepted.text
+    fresh()
+    nora = accounts.get_by_email("neu@example.test")
+    assert memberships.has_permission(nora, own_account(customer).id, PERM_BILLING)
+    assert not memberships.has_permission(nora, own_account(customer).id, PERM_MEMBERS)
+    assert len(memberships.memberships_of(nora)) == 2  # her own account, and Carla's
