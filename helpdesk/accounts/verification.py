@@ -216,9 +216,10 @@ def _store(data: bytes) -> str:
 
 
 def _locked_account(account_id) -> CustomerAccount:
+    """The account locked for a state change, read again (not the copy an earlier read left in the session)."""
     begin_write(db.session)
     account = db.session.scalar(sa.select(CustomerAccount).where(CustomerAccount.id == account_id)
-                                .with_for_update())
+                                .with_for_update().execution_options(populate_existing=True))
     if account is None:
         raise NotFound()
     return account

@@ -4,6 +4,7 @@ opens a ticket in the verification queue; staff download it through an audited v
 proceed, the ticket closes) or reject with a reason (the orders stay held, the customer may upload again); the
 customer is told by mail; the file is deleted after its retention and its record stays."""
 import io
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -371,3 +372,29 @@ def test_a_customer_without_an_account_gets_one_with_their_upload(app, shop):
 
     standing = verification.standing(newcomer, document.account_id)
     assert standing.status == "pending" and standing.account.name == "Nora"
+
+
+def test_two_uploads_at_once_keep_one_document_and_one_ticket(app, shop, postgresql_only):
+    from helpdesk.accounts.models import User
+    from tests.integration.billing_shop import at_once
+
+    verification.request_verification(shop.admin, shop.carla_id)
+    carla_id, account_id = shop.carla.id, shop.carla_id
+    db.session.commit()
+
+    both_read = threading.Barrier(2)
+
+    def upload(i):
+        carla = db.session.get(User, carla_id)
+        seen = verification.standing(carla, account_id)  # each holds the account read as "requested"
+        both_read.wait(timeout=30)
+        document = verification.submit_document(carla, account_id, filename=f"id{i}.png", data=PNG)
+        return document.id, seen.status
+
+    results, errors = at_once(app, 2, upload)
+
+    assert len(results) == 1 and [type(e) for e in errors] == [Conflict]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdentityDocument)) == 1
+    assert len(stored_files(app)) == 1  # the refused upload's file is gone
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 1
