@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from helpdesk.accounts import memberships
 from helpdesk.billing import customers
 from helpdesk.billing.catalogue_models import YEARLY
 from helpdesk.billing.domain_prices import domain_price
@@ -28,6 +27,7 @@ from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web import billing as billing_web
+from helpdesk.web.account_context import current_account_id
 from helpdesk.web.forms import apply_errors
 
 bp = Blueprint("domains", __name__, url_prefix="/domains")
@@ -65,11 +65,6 @@ class RequestForm(FlaskForm):
 
 def _actor():
     return current_user._get_current_object()
-
-
-def current_account_id():
-    """The customer account this request acts for (until helpdesk.web.account_context exists)."""
-    return memberships.acting_account_id(_actor())
 
 
 def _customers_only():
