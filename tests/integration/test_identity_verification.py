@@ -267,6 +267,22 @@ def test_staff_decide_only_on_a_document_awaiting_review(shop):
         verification.approve(shop.agent, shop.carla_id)  # an agent without the permission
 
 
+def test_a_member_with_the_billing_permission_uploads_for_the_account_and_is_told(shop):
+    from helpdesk.accounts.models import Membership
+
+    bookkeeper = person("customer", "ben@example.test")
+    db.session.add(Membership(account_id=shop.carla_id, user_id=bookkeeper.id, can_billing=True))
+    db.session.commit()
+    verification.request_verification(shop.admin, shop.carla_id)
+
+    document = verification.submit_document(bookkeeper, shop.carla_id, filename="id.pdf", data=PDF)
+    verification.reject(shop.admin, shop.carla_id, "Wrong person")
+
+    assert document.uploaded_by_id == bookkeeper.id
+    assert [m.subject for m in mails_to("ben@example.test") if "not accepted" in m.subject]
+    assert not [m for m in mails_to("carla@example.test") if "not accepted" in m.subject]
+
+
 def test_a_customer_cannot_upload_when_no_document_is_asked_for(shop):
     with pytest.raises(Conflict):
         verification.submit_document(shop.carla, shop.carla_id, filename="id.png", data=PNG)

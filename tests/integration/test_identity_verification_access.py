@@ -97,7 +97,11 @@ def test_guests_are_asked_to_log_in(client, world):
     for path in [*console_paths(world), f"/accounts/{world.carla_id}/identity", "/account/identity"]:
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
-    assert downloads() == 0
+    for path, data in [*console_posts(world), (f"/accounts/{world.carla_id}/identity", {}),
+                       ("/account/identity", {})]:
+        response = post(client, path, data, page="/")
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    assert downloads() == 0 and status_of(world.carla_id) == "pending"
 
 
 def test_another_accounts_status_and_upload_are_unreachable(client, world, app):
