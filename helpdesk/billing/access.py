@@ -1,13 +1,16 @@
 """Who may see and change billing, and permission-checked reads for every door.
 
-Customers see only their own billing account's orders, invoices, payments, services, proofs and credit; for
-anything else they get NotFound (its existence is not revealed). Staff: every agent reads all of billing (they
-answer billing tickets); changes (catalogue, accepting orders, booking and approving transfers, credit notes,
-credit adjustments) are for admins and for agents given the billing permission (BillingStaff rows,
-``grant_billing``). The system actor (gateways, jobs, the CLI) may do everything."""
+Customers see only the orders, invoices, payments, services, proofs and credit of the customer account they act for
+(issue 18), and only as far as their membership allows (billing; services for services): a member without the
+permission gets NotAllowed; for anything else they get NotFound (its existence is not revealed). Staff: every
+agent reads all of billing (they answer billing tickets); changes (catalogue, accepting orders, booking and
+approving transfers, credit notes, credit adjustments) are for admins and for agents given the billing permission
+(BillingStaff rows, ``grant_billing``). The system actor (gateways, jobs, the CLI) may do everything."""
 import sqlalchemy as sa
 
 from helpdesk import audit
+from helpdesk.accounts import memberships
+from helpdesk.accounts.models import PERM_BILLING, PERM_SERVICES
 from helpdesk.billing.models import (
     BillingAccount,
     BillingStaff,
@@ -29,6 +32,17 @@ def _customer_account_id(actor):
     from helpdesk.billing.customers import account_id_of
 
     return account_id_of(actor)
+
+
+def require_customer_area(actor, permission=PERM_BILLING):
+    """For a customer: NotAllowed when their membership of the account they act for does not allow
+    ``permission`` (billing: invoices, orders, payments, paying, credit, details; services: services and their
+    plan changes). Nothing to check for staff, the system, or a customer who belongs to no account yet."""
+    if not getattr(actor, "is_customer", False):
+        return
+    account_id = memberships.acting_account_id(actor)
+    if account_id is not None and not memberships.has_permission(actor, account_id, permission):
+        raise NotAllowed()
 
 
 def is_billing_staff(actor) -> bool:
@@ -67,17 +81,20 @@ def can_view_account(actor, account_id) -> bool:
     return bool(actor.is_customer and account_id is not None and _customer_account_id(actor) == account_id)
 
 
-def require_account(actor, account_id):
-    """NotFound unless ``actor`` may see account ``account_id``'s billing."""
+def require_account(actor, account_id, permission=PERM_BILLING):
+    """NotFound unless ``actor`` may see account ``account_id``'s billing; NotAllowed for a member of it whose
+    membership does not allow ``permission``."""
     if not can_view_account(actor, account_id):
         raise NotFound()
+    require_customer_area(actor, permission)
 
 
-def _get(actor, model, row_id, account_of=lambda row: row.account_id):
+def _get(actor, model, row_id, account_of=lambda row: row.account_id, permission=PERM_BILLING):
     row_id = parse_id(row_id.id if isinstance(row_id, model) else row_id)
     row = db.session.get(model, row_id) if row_id is not None else None
     if row is None or not can_view_account(actor, account_of(row)):
         raise NotFound()
+    require_customer_area(actor, permission)
     return row
 
 
@@ -95,7 +112,7 @@ def get_order(actor, order_id) -> Order:
 
 
 def get_service(actor, service_id) -> Service:
-    return _get(actor, Service, service_id)
+    return _get(actor, Service, service_id, permission=PERM_SERVICES)
 
 
 def get_payment(actor, payment_id) -> Payment:
@@ -118,11 +135,14 @@ def get_booking(actor, booking_id) -> TransferBooking:
     return _get(actor, TransferBooking, booking_id, account_of=lambda row: row.invoice.account_id)
 
 
-def visible(actor, model, account_column=None):
-    """A select of ``model`` rows ``actor`` may see (for lists; callers add filters, order and limits)."""
+def visible(actor, model, account_column=None, permission=None):
+    """A select of ``model`` rows ``actor`` may see (for lists; callers add filters, order and limits). A customer
+    sees the rows of the account they act for: NotAllowed when their membership does not allow ``permission``
+    (by default billing's, services' for services)."""
     query = sa.select(model)
     if may_read_all(actor):
         return query
+    require_customer_area(actor, permission or (PERM_SERVICES if model is Service else PERM_BILLING))
     account_id = _customer_account_id(actor) if actor.is_customer else None
     if account_id is None:
         return query.where(sa.false())

@@ -1,5 +1,5 @@
-"""The billed party: each billing record hangs off a BillingAccount, found here for a user and nowhere else, so
-issue 18 (customer accounts with members) re-points billing by changing this module. Also the details an invoice
+"""The billed party: each billing record hangs off a BillingAccount, one per customer account (issue 18), found here
+for the account a login acts for (accounts.memberships.acting_account_id) and nowhere else. Also the details an invoice
 freezes (name, address, country, customer type, tax number) and their checks."""
 import re
 
@@ -8,12 +8,14 @@ from babel import Locale
 from flask import current_app
 
 from helpdesk import audit
-from helpdesk.billing.access import require_manager
+from helpdesk.accounts import memberships
+from helpdesk.accounts.models import PERM_BILLING, CustomerAccount
+from helpdesk.billing.access import require_account, require_customer_area, require_manager
 from helpdesk.billing.catalogue_models import CUSTOMER_TYPES
 from helpdesk.billing.models import BillingAccount
 from helpdesk.billing.money import CURRENCIES
 from helpdesk.db import begin_write, commit_service_call, utcnow
-from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
+from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.sanitize import clean_name, strip_control
@@ -22,32 +24,51 @@ NAME_MAX, ADDRESS_MAX, TAX_NUMBER_MAX, TAX_OFFICE_MAX = 200, 1000, 40, 100
 _TAX_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9 .\-/]*")
 
 
-def account_of(user) -> BillingAccount | None:
-    """The billing account ``user`` acts for (a customer's own), None when they have none yet."""
-    if user is None or getattr(user, "id", None) is None:
+def _acting_account_id(user) -> int | None:
+    if user is None or getattr(user, "id", None) is None or not getattr(user, "is_customer", False):
         return None
-    return db.session.scalar(sa.select(BillingAccount).where(BillingAccount.user_id == user.id))
+    return memberships.acting_account_id(user)
+
+
+def account_of(user) -> BillingAccount | None:
+    """The billing account of the customer account ``user`` acts for, None when it has none yet."""
+    customer_account_id = _acting_account_id(user)
+    if customer_account_id is None:
+        return None
+    return db.session.scalar(sa.select(BillingAccount).where(BillingAccount.customer_account_id == customer_account_id))
 
 
 def account_id_of(user) -> int | None:
     """The id of the billing account ``user`` acts for; what access checks compare rows' ``account_id`` with."""
-    if user is None or getattr(user, "id", None) is None or not getattr(user, "is_customer", False):
+    customer_account_id = _acting_account_id(user)
+    if customer_account_id is None:
         return None
-    return db.session.scalar(sa.select(BillingAccount.id).where(BillingAccount.user_id == user.id))
+    return db.session.scalar(sa.select(BillingAccount.id)
+                             .where(BillingAccount.customer_account_id == customer_account_id))
 
 
 def ensure_account(user) -> BillingAccount:
-    """``user``'s billing account, made on first use from what is known of them (their name, their organisation's
-    name for a business, the desk's default currency and country). Never commits."""
+    """The billing account of the customer account ``user`` acts for (their own, opened now if they have none),
+    made on first use from what is known of them (their name, their organisation's name for a business, the
+    desk's default currency and country); its ``user_id`` is the account's owner, whom invoices are mailed to.
+    Never commits."""
     account = account_of(user)
     if account is not None:
         return account
+    customer_account_id = _acting_account_id(user)
+    customer_account = (db.session.get(CustomerAccount, customer_account_id) if customer_account_id is not None
+                        else memberships.ensure_personal_account(user))
     organisation = getattr(user, "organisation", None)
+    owner = memberships.owner_id(customer_account.id) if customer_account.id is not None else None
     account = BillingAccount(
-        user_id=user.id, name=(organisation.name if organisation else None) or user.full_name or user.email,
+        customer_account=customer_account, user_id=owner or user.id,
+        name=(organisation.name if organisation else None) or user.full_name or user.email,
         country=current_app.config["BILLING_DEFAULT_COUNTRY"] or "",
         currency=current_app.config["BILLING_DEFAULT_CURRENCY"], customer_type="business" if organisation else
         "individual")
+    if owner is not None and owner != user.id:  # opened by a member for someone else's account: the account's name
+        account.name = customer_account.name or account.name
+        account.customer_type = customer_account.kind
     try:
         with db.session.begin_nested():
             db.session.add(account)
@@ -62,6 +83,8 @@ def open_account(actor, user) -> BillingAccount:
         require_manager(actor)
     if not user.is_customer:
         raise NotAllowed()
+    if actor.is_customer:
+        require_customer_area(actor, PERM_BILLING)
     begin_write(db.session)
     account = ensure_account(user)
     commit_service_call(db.session)
@@ -125,8 +148,8 @@ def update_details(actor, account: BillingAccount, **values) -> BillingAccount:
     unknown = set(values) - set(DETAILS)
     if unknown:
         raise TypeError(f"unknown billing details: {', '.join(sorted(unknown))}")
-    if actor.is_customer and account.user_id != actor.id:
-        raise NotFound()
+    if actor.is_customer:
+        require_account(actor, account.id)
     if not (actor.is_system or actor.is_customer):
         require_manager(actor)
     clean = _check_details(values)

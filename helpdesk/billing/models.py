@@ -52,12 +52,15 @@ CREDIT_KINDS = (CREDIT_OVERPAYMENT, CREDIT_SPENT, CREDIT_REFUND, CREDIT_ADJUSTME
 
 class BillingAccount(db.Model):
     """The billed party: whose orders, invoices, services, payments and credit these are, and the details an
-    invoice freezes (name, address, country, customer type, tax number). One per customer user today."""
+    invoice freezes (name, address, country, customer type, tax number). One per customer account (issue 18),
+    found through it (billing/customers.py); ``user_id`` is the login it was opened for or its account's owner,
+    the person invoices are mailed to, kept for history and no longer how an account is found."""
 
     __tablename__ = "billing_accounts"
 
     id = sa.Column(sa.Integer, primary_key=True)
-    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"), nullable=False, unique=True)
+    customer_account_id = sa.Column(sa.Integer, sa.ForeignKey("customer_accounts.id"), nullable=False, unique=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"))
     name = sa.Column(sa.String(200), nullable=False, default="")  # a person's or company's name
     address = sa.Column(sa.Text, nullable=False, default="")
     country = sa.Column(sa.String(2), nullable=False, default="")
@@ -71,6 +74,7 @@ class BillingAccount(db.Model):
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     user = relationship("User")
+    customer_account = relationship("CustomerAccount")
 
 
 class CreditBalance(db.Model):

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from helpdesk import audit
-from helpdesk.billing.access import require_manager, visible
+from helpdesk.accounts.models import PERM_SERVICES
+from helpdesk.billing.access import require_customer_area, require_manager, visible
 from helpdesk.billing.catalogue import default_language
 from helpdesk.billing.catalogue_models import CYCLE_MONTHS, text_in
 from helpdesk.billing.models import (
@@ -19,13 +20,12 @@ from helpdesk.billing.models import (
     SERVICE_CANCELLED,
     SERVICE_PENDING,
     SERVICE_SUSPENDED,
-    BillingAccount,
     InvoiceLine,
     Service,
     ServicePeriod,
 )
 from helpdesk.db import begin_write, commit_service_call, utcnow
-from helpdesk.errors import Conflict
+from helpdesk.errors import Conflict, NotAllowed
 from helpdesk.extensions import db
 
 
@@ -119,13 +119,19 @@ def services_of(actor, account_id=None, *, statuses=None, limit=200) -> list[Ser
 def ticket_services(customer):
     """The tickets domain's service picker: ``customer``'s active and suspended services (a suspended service is
     what many billing tickets are about), as tickets.details.CustomerService, named in their language."""
+    from helpdesk.billing.customers import account_id_of
     from helpdesk.tickets.details import CustomerService
 
     language = getattr(customer, "locale", None) or default_language()
+    try:  # the services of the account they act for, if their membership lets them see them
+        require_customer_area(customer, PERM_SERVICES)
+    except NotAllowed:
+        return []
+    account_id = account_id_of(customer)
     services = db.session.scalars(
-        sa.select(Service).join(BillingAccount, Service.account_id == BillingAccount.id)
-        .where(BillingAccount.user_id == customer.id, Service.status.in_((SERVICE_ACTIVE, SERVICE_SUSPENDED)))
-        .options(selectinload(Service.product)).order_by(Service.id)).all()
+        sa.select(Service).where(Service.account_id == account_id,
+                                 Service.status.in_((SERVICE_ACTIVE, SERVICE_SUSPENDED)))
+        .options(selectinload(Service.product)).order_by(Service.id)).all() if account_id is not None else []
     return [CustomerService(ref=f"service-{service.id}", label=service_name(service, language))
             for service in services]
 

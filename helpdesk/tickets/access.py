@@ -1,7 +1,8 @@
 """Who may see and do what to which ticket, and permission-checked reads for every door."""
 import sqlalchemy as sa
 
-from helpdesk.accounts.models import User
+from helpdesk.accounts import memberships
+from helpdesk.accounts.models import PERM_TICKETS, User
 from helpdesk.db import parse_id
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
@@ -37,6 +38,18 @@ def agent_reaches_department(agent, department_id) -> bool:
     return not departments or department_id is None or department_id in departments
 
 
+def shared_account_id(user) -> int | None:
+    """The customer account whose tickets ``user`` sees beside their own (issue 18): the one they act for, when it
+    shares tickets and their membership there allows tickets; None otherwise."""
+    account_id = memberships.acting_account_id(user)
+    if account_id is None:
+        return None
+    found = memberships.membership(user, account_id)
+    if found is None or not found.account.share_tickets or not found.allows(PERM_TICKETS):
+        return None
+    return account_id
+
+
 def customer_can_see(user, ticket) -> bool:
     if ticket.requester_unconfirmed:  # a guest typed someone's address: no customer's until confirmed
         return False
@@ -44,6 +57,9 @@ def customer_can_see(user, ticket) -> bool:
         return True
     if any(p.user_id == user.id or p.email == user.email for p in ticket.participants):
         return True
+    if ticket.customer_account_id is not None and ticket.customer_account_id == shared_account_id(user):
+        return True
+    # Colleagues of an organisation that shares tickets, until its members share one customer account.
     org = user.organisation
     return bool(org and org.share_tickets and ticket.organisation_id == org.id)
 
@@ -118,6 +134,9 @@ def visible_tickets(actor):
             sa.or_(Participant.user_id == actor.id, Participant.email == actor.email)
         )
         clauses = [Ticket.requester_id == actor.id, Ticket.id.in_(as_participant)]
+        shared = shared_account_id(actor)
+        if shared is not None:
+            clauses.append(Ticket.customer_account_id == shared)
         org = actor.organisation
         if org is not None and org.share_tickets:
             clauses.append(Ticket.organisation_id == org.id)

@@ -85,6 +85,8 @@ class Ticket(db.Model):
     requester_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"), nullable=False)
     assignee_id = sa.Column(sa.Integer, sa.ForeignKey("users.id"), index=True)
     organisation_id = sa.Column(sa.Integer, sa.ForeignKey("organisations.id"), index=True)
+    # The customer account the ticket belongs to (issue 18): the one its requester acted for; none for guests'.
+    customer_account_id = sa.Column(sa.Integer, sa.ForeignKey("customer_accounts.id"), index=True)
     source = sa.Column(sa.String(10), nullable=False, default="web")
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = sa.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -114,6 +116,7 @@ class Ticket(db.Model):
     linked_ticket = relationship("Ticket", remote_side=[id], foreign_keys=[linked_ticket_id])
     merged_into = relationship("Ticket", remote_side=[id], foreign_keys=[merged_into_id])
     organisation = relationship("Organisation", foreign_keys=[organisation_id])
+    customer_account = relationship("CustomerAccount", foreign_keys=[customer_account_id])
     requester = relationship(User, foreign_keys=[requester_id])
     assignee = relationship(User, foreign_keys=[assignee_id])
     # By time, then id: messages merged in from another ticket keep their place in the conversation.

@@ -8,8 +8,10 @@ import re
 from flask import current_app
 
 from helpdesk import audit
+from helpdesk.accounts import memberships
 from helpdesk.accounts import service as accounts
-from helpdesk.accounts.models import User
+from helpdesk.accounts.models import PERM_TICKETS, User
+from helpdesk.actors import GUEST_FORM
 from helpdesk.db import commit_service_call, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
@@ -76,12 +78,35 @@ def _record_consent(requester, privacy_consent, unconfirmed, now):
         requester.consent_at, requester.consent_policy_version = now, str(privacy_consent)[:40]
 
 
+def _acting_account(actor):
+    """The customer account a customer opens a ticket for: the one they act for, if their membership there allows
+    tickets (NotAllowed otherwise); None for a customer in no account yet, and for staff and the system."""
+    if not actor.is_customer:
+        return None
+    account_id = memberships.acting_account_id(actor)
+    if account_id is None:
+        return None
+    return memberships.require_permission(actor, account_id, PERM_TICKETS).account
+
+
+def _ticket_account(actor, requester, unconfirmed, acting):
+    """The customer account a new ticket belongs to: the one a customer acts for; the requester's default account
+    when staff, the system or the mail gateway open it for them (no query for a sender this transaction creates,
+    one per sender and transaction otherwise); none for the guest form's tickets."""
+    if actor.is_customer:
+        return acting
+    if unconfirmed or actor == GUEST_FORM:
+        return None
+    return memberships.default_account(requester)
+
+
 def _new_ticket(*, number, subject, priority, department, requester, unconfirmed, source, linked_ticket, now,
-                batch):
+                batch, customer_account=None):
     """The ticket row with its running SLA clocks and its requester as the first participant."""
     ticket = Ticket(
         number=number, subject=subject, status=OPEN, priority=priority, department=department,
         requester=requester, organisation_id=None if unconfirmed else requester.organisation_id, source=source,
+        customer_account=customer_account,
         linked_ticket=linked_ticket, created_at=now, updated_at=now, last_activity_at=now,
         requester_unconfirmed=unconfirmed,
     )
@@ -110,7 +135,9 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     On the guest form (actor GUEST_FORM) the address of a registered customer or agent opens the ticket
     unconfirmed: it is not in their list nor written by them (nor is their consent record touched) until they
     confirm it by the link in the acknowledgement (tickets/requester_confirmation.py). ``batch`` is the
-    ``helpdesk.db.Batch`` the caller runs this call in, if any (the mail gateway's)."""
+    ``helpdesk.db.Batch`` the caller runs this call in, if any (the mail gateway's). The ticket belongs to the
+    customer account the customer acts for (their membership must allow tickets), or the requester's default
+    account when someone else opens it for them; guests' tickets to none."""
     errors = {}
     subject = check_subject(errors, subject)
     text, html = check_body(errors, body_text, body_html)
@@ -119,6 +146,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     source = check_source(errors, source)
     attachments = check_attachments(errors, attachments)
     requester_email, requester_name = _check_requester(errors, actor, requester_email, requester_name)
+    acting = _acting_account(actor)
     cc = check_cc_list(errors, cc, exclude={requester_email})
     facts = ticket_details.check_details(errors, details, customer=actor if actor.is_customer else None)
     if errors:
@@ -133,7 +161,8 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     _record_consent(requester, privacy_consent, unconfirmed, now)
     ticket = _new_ticket(number=number, subject=subject, priority=priority, department=department,
                          requester=requester, unconfirmed=unconfirmed, source=source, linked_ticket=linked_ticket,
-                         now=now, batch=batch)
+                         now=now, batch=batch,
+                         customer_account=_ticket_account(actor, requester, unconfirmed, acting))
     ticket_details.attach_details(ticket, facts)
     for email in cc:
         add_cc(ticket, email, known=known)

@@ -476,6 +476,7 @@ def country_choices(language):
 def details():
     _customers_only()
     actor = _actor()
+    access.require_customer_area(actor)  # the billing permission of the account they act for (403 without)
     account = customers.account_of(actor)
     form = BillingDetailsForm(obj=account) if request.method == "GET" and account else BillingDetailsForm()
     if request.method == "GET" and account is None:
