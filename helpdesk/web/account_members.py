@@ -1,7 +1,7 @@
 """The portal's customer account pages (issue 18): the account a login acts for (its permissions there, leaving
 it), its members (invite, change permissions, remove) and activity for members who manage members, and the page
 an invitation link opens. Every page works on the account the header's switcher chose (account_context)."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,6 +9,7 @@ from helpdesk.accounts import activity, invitations, members, memberships
 from helpdesk.accounts.errors import LinkExpired
 from helpdesk.accounts.models import PERM_MEMBERS, PERMISSIONS
 from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.extensions import limiter
 from helpdesk.web.account_context import act_for, current_account_id
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.member_forms import InviteForm, PermissionsForm
@@ -66,8 +67,14 @@ def _members_page(actor, account_id, form, status=200):
         me=actor.id, own=memberships.membership(actor, account_id)), status
 
 
+def _invitation_rate_limit():
+    # Each invitation sends a mail to an address the inviter chooses: as few as the account forms allow.
+    return current_app.config["ACCOUNT_FORM_RATE_LIMIT"]
+
+
 @bp.route("/account/members", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_invitation_rate_limit, methods=["POST"])
 def members_page():
     actor, account_id = _actor(), _account_id()
     members.require_manager(actor, account_id)  # 403 before any form is read

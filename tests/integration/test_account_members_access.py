@@ -205,3 +205,13 @@ def test_an_invitation_accepted_by_another_login_changes_nothing(app, client, wo
     assert "sent to another address" in response.text
     fresh()
     assert memberships.membership(world["dora"], carla_account) is None
+
+
+def test_invitations_are_rate_limited(app, client, world, smtp):
+    carla = browser(app, "carla@example.test")
+    token = csrf_token(carla.get("/account/members").text)
+    answers = [carla.post("/account/members", data={"csrf_token": token, "email": f"spam{n}@example.test",
+                                                    "permissions": ["tickets"]}).status_code for n in range(11)]
+    assert answers[:10] == [302] * 10
+    assert answers[10] == 429
+    assert len(smtp.messages) == 10
