@@ -227,12 +227,37 @@ def test_the_file_is_deleted_after_the_retention_and_its_record_stays(app, shop)
     assert "identity-document-deleted" in actions(shop.carla_id)
 
 
-def test_the_scheduler_runs_the_retention_daily_while_verification_is_on(app):
-    names = {job.name: job for job in scheduler.registered_jobs(app.config)}
-    assert names["identity.retention"].task == "helpdesk.accounts.verification.delete_expired_documents_task"
-    assert verification.delete_expired_documents_task("2026-12-03") == 0
+def test_the_scheduler_runs_the_retention_daily_while_verification_is_on(app, shop):
+    verification.request_verification(shop.admin, shop.carla_id)
+    document = verification.submit_document(shop.carla, shop.carla_id, filename="id.png", data=PNG)
+    verification.approve(shop.admin, shop.carla_id)
+    db.session.execute(sa.update(IdentityDocument).values(decided_at=utcnow() - timedelta(days=40)))
+    db.session.commit()
+    [job] = [job for job in scheduler.registered_jobs(app.config) if job.name == "identity.retention"]
+
+    claimed = scheduler.tick(utcnow(), jobs=[job])
+
+    assert [name for name, _period in claimed] == ["identity.retention"]
+    db.session.rollback()
+    assert db.session.get(IdentityDocument, document.id).deleted_at is not None and stored_files(app) == []
     off = {**app.config, "IDENTITY_VERIFICATION": "off"}
     assert "identity.retention" not in {job.name for job in scheduler.registered_jobs(off)}
+
+
+def test_the_audit_trail_tells_each_step_in_words(shop):
+    from helpdesk.audit.sentences import tell
+
+    verification.request_verification(shop.verifier, shop.carla_id)
+    document = verification.submit_document(shop.carla, shop.carla_id, filename="id.png", data=PNG)
+    verification.open_document(shop.verifier, document.id)
+    verification.reject(shop.verifier, shop.carla_id, "Expired")
+    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "customer-account")
+                              .order_by(AuditEvent.id)).all()
+
+    told = [" ".join(str(sentence) for sentence in entry.sentences) for entry in tell(rows)]
+
+    assert told == ["Asked Carla to verify its identity.", "Uploaded an ID document for Carla.",
+                    "Downloaded an ID document of Carla.", "Rejected the ID document of Carla: Expired"]
 
 
 def test_the_verification_queue_department_is_made_once(shop):
