@@ -118,11 +118,10 @@ def get_entry(actor, account_id, entry_id) -> EntryRow:
     return _row(keys.keyring(), _entry(account_id, entry_id))
 
 
-def _record(actor, account_id, action, entry, **details):
-    """An audit row naming the vault's account (the trail and the account's activity find it by it), the entry
-    by id and service name, and ``details`` (field names, never values)."""
-    audit.record(actor, AUDIT_ENTITY, account_id, action, {"entry": entry.id, "service": entry.service, **details},
-                 account_id=account_id)
+def _details(entry, **details):
+    """What a vault audit row says besides its account (the trail and the account's activity find it by it): the
+    entry by id and service name, and ``details`` (field names, never values)."""
+    return {"entry": entry.id, "service": entry.service, **details}
 
 
 def _checked(errors, *, service, url, username, password, notes) -> dict:
@@ -158,7 +157,7 @@ def add_entry(actor, account_id, *, service, url="", username="", password="", n
     db.session.flush()  # its id is part of every sealed value's place
     for field in SEALED_FIELDS:
         _seal(ring, entry, field, values[field])
-    _record(actor, account_id, "entry-added", entry)
+    audit.record(actor, "vault", account_id, "entry-added", _details(entry), account_id=account_id)
     commit_service_call(db.session)
     return entry
 
@@ -185,7 +184,8 @@ def change_entry(actor, account_id, entry_id, *, service, url="", username="", p
             changed.append(field)
     if changed:
         entry.updated_at, entry.updated_by_id = utcnow(), actor.id
-        _record(actor, account_id, "entry-changed", entry, fields=changed)
+        audit.record(actor, "vault", account_id, "entry-changed", _details(entry, fields=changed),
+                     account_id=account_id)
     commit_service_call(db.session)
     return entry
 
@@ -202,7 +202,7 @@ def remove_entry(actor, account_id, entry_id) -> None:
     """Remove an entry and its sealed values (vault_edit)."""
     account_id = _require(actor, account_id, PERM_VAULT_EDIT)
     entry = _entry(account_id, entry_id, lock=True)
-    _record(actor, account_id, "entry-removed", entry)
+    audit.record(actor, "vault", account_id, "entry-removed", _details(entry), account_id=account_id)
     db.session.delete(entry)
     commit_service_call(db.session)
 
@@ -217,7 +217,7 @@ def reveal(actor, account_id, entry_id, field) -> str:
     value = _open(keys.keyring(), entry, field)
     if value is None:
         raise NotFound()
-    _record(actor, account_id, "secret-revealed", entry, field=field)
+    audit.record(actor, "vault", account_id, "secret-revealed", _details(entry, field=field), account_id=account_id)
     commit_service_call(db.session)
     return value
 
