@@ -34,6 +34,8 @@ _BILLING_PAGES = {
     "billing-account": lambda ref: url_for("desk_billing.customer", account_id=ref.key),
     "billing-product": lambda ref: url_for("desk_catalogue.product", product_id=ref.key),
     "billing-product-group": lambda ref: url_for("desk_catalogue.group", group_id=ref.key),
+    # Customer accounts (issue 18): any agent opens them in the console, as billing's customers.
+    "customer-account": lambda ref: url_for("desk_accounts.account", account_id=ref.key),
 }
 
 

@@ -391,6 +391,17 @@ def test_staff_add_and_remove_a_member_in_the_console(app, client, agent, custom
     assert memberships.membership(agency, account_id) is None
 
 
+
+def test_the_audit_trail_links_a_customer_account_to_its_console_page(app, client, make_user, customer, agency):
+    account_id = own_account(customer).id
+    admin = make_user("admin", email="root@example.test")
+    log_in(client, admin.email)
+    page = client.get(f"/agent/accounts/{account_id}").text
+    client.post(f"/agent/accounts/{account_id}/members", data={
+        "csrf_token": csrf_token(page), "email": "anna@agency.test", "permissions": ["tickets"]})
+    trail = client.get("/agent/admin/audit").text
+    assert f'href="/agent/accounts/{account_id}"' in trail
+
 # --------------------------------------------------------------------------- the migration
 
 @pytest.fixture
