@@ -106,8 +106,10 @@ def registrant_defaults(actor, account_id) -> dict:
                                                           Membership.is_owner.is_(True)).limit(1))
     person = owner.user if owner is not None else actor
     business = getattr(billing, "customer_type", "") == "business"
-    return {"name": person.full_name or (billing.name if billing else account.name),
-            "organisation": (billing.name if billing else account.name) if business else "",
+    billed_name = billing.name if billing is not None and billing.name else account.name
+    # An individual registers in the name on their invoices; a business names its contact person.
+    return {"name": (person.full_name or billed_name) if business else (billed_name or person.full_name),
+            "organisation": billed_name if business else "",
             "email": person.email, "phone": person.phone or "",
             "address": billing.address if billing else "", "country": billing.country if billing else ""}
 

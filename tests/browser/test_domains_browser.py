@@ -71,6 +71,7 @@ def test_a_domain_check_then_the_request_form_to_successful_and_staff_mark_it_do
     expect(carla.get_by_role("heading", name="Domain request form")).to_be_visible()
     expect(carla.get_by_label("Address", exact=True)).to_have_value("Hauptstraße 5\n10115 Berlin")
     expect(carla.get_by_label("Registrant's email address")).to_have_value("carla@example.test")
+    expect(carla.get_by_label("Registrant's name")).to_have_value("Carla Kunde")
     carla.get_by_label("Domain name").fill("sparrow-web.hu")
     carla.get_by_label("Name server 1").fill("ns1.tarhely.example")
     carla.get_by_role("button", name="Submit the domain request").click()

@@ -142,6 +142,7 @@ def test_a_free_domain_request_is_filed_and_staff_mark_it_done(shop):
     assert [e.service.id for e in domain_requests.entitlements(shop.carla, shop.carla_id)] == [package.id]
     defaults = domain_requests.registrant_defaults(shop.carla, shop.carla_id)
     assert defaults["address"] == "Hauptstraße 5\n10115 Berlin" and defaults["email"] == "carla@example.test"
+    assert (defaults["name"], defaults["organisation"], defaults["country"]) == ("Carla Kunde", "", "DE")
     filed = file(shop, package, "Sparrow-Web.hu")
     assert (filed.name, filed.status, filed.nameservers) == ("sparrow-web.hu", "open", SERVERS)
     assert domain_requests.entitlements(shop.carla, shop.carla_id) == []  # one request per service
