@@ -7,8 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk.accounts.models import CustomerAccount, Membership
+from helpdesk.actors import GUEST_FORM
 from helpdesk.billing.models import BillingAccount, Invoice, PaymentProof
 from helpdesk.extensions import db
+from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Ticket
 from tests.conftest import csrf_token
 from tests.integration.billing_shop import billing_app
@@ -179,6 +181,10 @@ def test_guests_are_asked_to_log_in(client, world):
 def test_the_console_shows_the_account_a_ticket_and_a_billing_account_belong_to(client, world):
     db.session.get(CustomerAccount, world.a).name = "Bakery Carla GmbH"
     db.session.commit()
+    guest = tickets.open_ticket(GUEST_FORM, subject="From the form", body_text="x",
+                                requester_email="walk-in@example.test", acknowledge=False).number
     login(client, world.agent)
-    assert "Bakery Carla GmbH" in client.get(f"/agent/tickets/{world.numbers['a']}").text
-    assert "Bakery Carla GmbH" in client.get(f"/agent/billing/customers/{world.billing_a}").text
+    link = f'<a href="/agent/accounts/{world.a}"><bdi dir="auto">Bakery Carla GmbH</bdi></a>'
+    assert link in client.get(f"/agent/tickets/{world.numbers['a']}").text
+    assert link in client.get(f"/agent/billing/customers/{world.billing_a}").text
+    assert '<dd class="customer-account">—</dd>' in client.get(f"/agent/tickets/{guest}").text
