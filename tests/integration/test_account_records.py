@@ -116,6 +116,22 @@ def test_an_agency_member_orders_on_the_billing_account_of_the_account_it_acts_f
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BillingAccount)) == 2  # no third account
 
 
+def test_a_member_opening_billing_for_an_account_without_any_opens_the_accounts_own(world):
+    cem = person("customer", "cem@example.test")
+    c = memberships.default_account_id(cem)
+    db.session.get(CustomerAccount, c).name = "Cem Yazılım Ltd."
+    join(c, world.agnes, "tickets", "billing")
+    agnes = acting_for(world.agnes, c)
+
+    opened = customers.open_account(agnes, agnes)
+    customers.update_details(agnes, opened, country="TR", currency="TRY")
+
+    assert opened.customer_account_id == c and opened.user_id == cem.id  # invoices go to the account's owner
+    assert opened.name == "Cem Yazılım Ltd." and (opened.country, opened.currency) == ("TR", "TRY")
+    assert customers.account_of(cem) is opened
+    assert customers.account_of(acting_for(world.agnes, world.a)) is world.carla_account
+
+
 def test_a_forged_acting_account_falls_back_to_the_logins_own(world):
     mia = acting_for(world.mia, world.b)  # not a member of B
     assert memberships.acting_account_id(mia) != world.b
