@@ -51,17 +51,16 @@ STATUS_LABELS = {STATUS_NONE: _l("Not verified"), STATUS_REQUESTED: _l("Verifica
                  STATUS_PENDING: _l("Awaiting review"), STATUS_VERIFIED: _l("Verified"),
                  STATUS_REJECTED: _l("Rejected")}
 REASON_MAX = 1000
-ACCOUNT = "customer-account"  # the audit trail's name for an account (accounts/members.py)
 PORTAL_PATH = "/account/identity"
 # What an ID document may be, told by its first bytes (the name and the browser's type are not trusted).
 _SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
 
-register(ACCOUNT, "identity-requested", _l("Asked %(name)s to verify its identity."))
-register(ACCOUNT, "identity-document-uploaded", _l("Uploaded an ID document for %(name)s."))
-register(ACCOUNT, "identity-document-downloaded", _l("Downloaded an ID document of %(name)s."))
-register(ACCOUNT, "identity-document-deleted", _l("Deleted an ID document of %(name)s after its retention."))
-register(ACCOUNT, "identity-verified", _l("Verified the identity of %(name)s."))
-register(ACCOUNT, "identity-rejected", _l("Rejected the ID document of %(name)s: %(reason)s"))
+register("customer-account", "identity-requested", _l("Asked %(name)s to verify its identity."))
+register("customer-account", "identity-document-uploaded", _l("Uploaded an ID document for %(name)s."))
+register("customer-account", "identity-document-downloaded", _l("Downloaded an ID document of %(name)s."))
+register("customer-account", "identity-document-deleted", _l("Deleted an ID document of %(name)s after its retention."))
+register("customer-account", "identity-verified", _l("Verified the identity of %(name)s."))
+register("customer-account", "identity-rejected", _l("Rejected the ID document of %(name)s: %(reason)s"))
 register("user", "verification-granted", _l("Gave %(name)s the right to verify identities."))
 register("user", "verification-revoked", _l("Took the right to verify identities from %(name)s."))
 
@@ -113,11 +112,16 @@ def require_staff(actor):
         raise NotFound()
 
 
-def grant_verification(actor, user, granted=True):
-    """Give (or take away) an agent the right to see ID documents and decide verifications. Admins only; admins
-    have it anyway, customers never. Commits."""
+def grant_verification(actor, user, granted=True) -> User:
+    """Give (or take away) an agent (a User or its id; NotFound for an unknown one) the right to see ID documents
+    and decide verifications. Admins only; admins have it anyway, customers never. Returns the user. Commits."""
     if not (actor.is_system or actor.is_admin):
         raise NotAllowed()
+    if not isinstance(user, User):
+        user_id = parse_id(user)
+        user = db.session.get(User, user_id) if user_id is not None else None
+        if user is None:
+            raise NotFound()
     if not getattr(user, "is_agent", False) or user.is_admin:
         raise NotAllowed()
     row = db.session.get(VerificationStaff, user.id)
@@ -128,6 +132,7 @@ def grant_verification(actor, user, granted=True):
         db.session.delete(row)
         audit.record(actor, "user", user.id, "verification-revoked")
     commit_service_call(db.session)
+    return user
 
 
 def agents_and_permission(actor) -> list[tuple[User, bool]]:
@@ -256,7 +261,7 @@ def submit_document(actor, account_id, *, filename, data: bytes) -> IdentityDocu
             db.session.add(document)
             account.verification_status, account.verification_reason = STATUS_PENDING, None
             account.verification_requested_at = account.verification_requested_at or now
-            audit.record(actor, ACCOUNT, account.id, "identity-document-uploaded",
+            audit.record(actor, "customer-account", account.id, "identity-document-uploaded",
                          {"document": document, "content_type": content_type, "size": len(data)})
             for hook in _on_submitted:
                 hook(actor, account, document, batch)
@@ -286,7 +291,7 @@ def request_verification(actor, account_id) -> CustomerAccount:
 def _ask(actor, account, by: str):
     account.verification_status, account.verification_requested_at = STATUS_REQUESTED, utcnow()
     account.verification_reason = None
-    audit.record(actor, ACCOUNT, account.id, "identity-requested", {"by": by})
+    audit.record(actor, "customer-account", account.id, "identity-requested", {"by": by})
     for owner in _owners(account):
         send_mail(owner, "identity_request",
                   lambda: _("Please verify your identity with %(brand)s", brand=current_app.config["BRAND_NAME"]),
@@ -360,7 +365,8 @@ def open_document(actor, document_id) -> tuple[IdentityDocument, bytes]:
         log.error("identity document %s: its file is missing", document.id)
         raise NotFound() from None
     begin_write(db.session)
-    audit.record(actor, ACCOUNT, document.account_id, "identity-document-downloaded", {"document": document.id})
+    audit.record(actor, "customer-account", document.account_id, "identity-document-downloaded",
+                 {"document": document.id})
     commit_service_call(db.session)
     return document, data
 
@@ -397,7 +403,7 @@ def _decide(actor, account_id, *, approved, reason) -> CustomerAccount:
         account.verification_status = STATUS_VERIFIED if approved else STATUS_REJECTED
         account.verification_reason = reason or None
         account.verification_decided_at, account.verification_decided_by_id = now, getattr(actor, "id", None)
-        audit.record(actor, ACCOUNT, account.id, "identity-verified" if approved else "identity-rejected",
+        audit.record(actor, "customer-account", account.id, "identity-verified" if approved else "identity-rejected",
                      {"document": document.id, "reason": reason} if reason else {"document": document.id})
         _tell_decision(account, document, approved, reason)
         for hook in _on_decided:
@@ -467,7 +473,8 @@ def delete_expired_documents(now=None) -> int:
     for document in expired:
         storage.path_for(document.storage_key, documents_root()).unlink(missing_ok=True)
         document.deleted_at = now
-        audit.record(SYSTEM, ACCOUNT, document.account_id, "identity-document-deleted", {"document": document.id})
+        audit.record(SYSTEM, "customer-account", document.account_id, "identity-document-deleted",
+                     {"document": document.id})
     commit_service_call(db.session)
     return len(expired)
 

@@ -14,11 +14,14 @@ TEMPLATES = "templates"  # the mails it sends
 
 def init_app(app):
     """Give the audit trail its sentences for billing's actions, and the ticket form its service picker: the
-    tickets domain asks through its own seam (tickets.details.provide_services) and never imports billing."""
-    from helpdesk.billing import audit_sentences, mail_notices  # noqa: F401
+    tickets domain asks through its own seam (tickets.details.provide_services) and never imports billing.
+    Identity decisions release the orders held for them (accounts asks through ``verification.follow``)."""
+    from helpdesk.accounts import verification
+    from helpdesk.billing import audit_sentences, mail_notices, orders  # noqa: F401
     from helpdesk.billing.services import ticket_services
     from helpdesk.tickets.details import provide_services
 
     provide_services(ticket_services)
     mail_notices.register()
+    verification.follow(decided=orders.release_held_for_identity)
 

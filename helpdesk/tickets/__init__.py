@@ -5,8 +5,9 @@ TEMPLATES = "templates"  # the mails it sends
 
 
 def init_app(app):
-    """Give the audit trail its sentences for this package's actions (the module registers them on import) and
-    the email channel its composers for ticket notices."""
-    from helpdesk.tickets import audit_sentences, mail_notices  # noqa: F401
+    """Give the audit trail its sentences for this package's actions (the module registers them on import), the
+    email channel its composers for ticket notices, and identity verification its ticket in the verification queue."""
+    from helpdesk.tickets import audit_sentences, identity_queue, mail_notices  # noqa: F401
 
     mail_notices.register()
+    identity_queue.register()

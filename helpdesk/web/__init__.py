@@ -76,7 +76,7 @@ def init_app(app):
     from helpdesk.web import account_verification, desk_verification
 
     app.register_blueprint(account_verification.bp)
-    desk_verification.init_app(app)  # its blueprint, and the verification ticket and held orders following decisions
+    app.register_blueprint(desk_verification.bp)
     from helpdesk.web import desk_domains, domains
 
     app.register_blueprint(domains.bp)

@@ -1,14 +1,9 @@
 """Identity verification in the staff console (issue 18): the queue of documents awaiting review, an account's
-verification with its documents (downloaded through an audited view), approve or reject with a reason, asking an
-account to verify, and the admins' page granting the verification permission. Only admins and agents holding that
-permission reach any of it; everyone else gets 404.
-
-The verification ticket: the tickets service opens it in the IDENTITY_VERIFICATION_DEPARTMENT queue when a document
-is uploaded, and records the decision on it and closes it, as every door uses that service. Identity verification
-lives in the accounts package, below tickets and billing, so it calls these (and billing's release of held orders)
-through ``verification.follow``, wired in ``init_app``."""
-import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+verification with its documents (downloaded through an audited view) and its verification tickets, approve or reject
+with a reason, asking an account to verify, and the admins' page granting the verification permission. Only admins
+and agents holding that permission reach any of it; everyone else gets 404. The rules live in
+helpdesk.accounts.verification (the ticket that follows each upload in helpdesk.tickets.identity_queue)."""
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -16,26 +11,13 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
 from helpdesk.accounts import verification
-from helpdesk.accounts.models import User
-from helpdesk.actors import SYSTEM
-from helpdesk.billing import orders
-from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
-from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.tickets import departments
-from helpdesk.tickets import service as tickets
-from helpdesk.tickets.models import CLOSED, Department, Ticket
+from helpdesk.tickets import identity_queue
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm, apply_errors
 
 bp = Blueprint("desk_verification", __name__, url_prefix="/agent")
-
-
-def init_app(app):
-    app.register_blueprint(bp)
-    verification.follow(submitted=open_verification_ticket, decided=record_decision_on_ticket)
-    verification.follow(decided=orders.release_held_for_identity)
 
 
 @bp.before_request
@@ -67,39 +49,6 @@ class AskForm(FlaskForm):
     email = StringField(_l("Customer's email address"), validators=[Length(max=254)])
 
 
-# --------------------------------------------------------------------------- the verification ticket
-
-def _queue_department() -> Department:
-    """The verification queue's department, made on first use."""
-    name = current_app.config["IDENTITY_VERIFICATION_DEPARTMENT"]
-    department = db.session.scalar(sa.select(Department).where(Department.name == name))
-    return department or departments.create_department(SYSTEM, name=name)
-
-
-def open_verification_ticket(actor, account, document, batch):
-    """A document was uploaded: a ticket from the uploader in the verification queue (the document stays apart from
-    ticket attachments: staff open it from the verification page)."""
-    ticket = tickets.open_ticket(
-        actor, subject=_("Identity verification: %(account)s", account=account.name),
-        body_text=_("I uploaded an ID document to verify the identity of the account %(account)s.",
-                    account=account.name),
-        department=_queue_department(), batch=batch)
-    document.ticket_id = ticket.id
-
-
-def record_decision_on_ticket(actor, account, decision):
-    """The decision as a note on the verification ticket, which it closes."""
-    ticket = db.session.get(Ticket, decision.document.ticket_id) if decision.document.ticket_id else None
-    if ticket is None:
-        return
-    name = getattr(actor, "display_name", None) or actor.label
-    text = (_("Identity verified by %(name)s.", name=name) if decision.approved else
-            _("ID document rejected by %(name)s: %(reason)s", name=name, reason=decision.reason))
-    tickets.add_internal_note(SYSTEM, ticket, body_text=text, source="system")
-    if ticket.status != CLOSED:
-        tickets.close(SYSTEM, ticket)
-
-
 # --------------------------------------------------------------------------- the queue and an account's page
 
 @bp.route("/verifications/")
@@ -128,13 +77,9 @@ def account(account_id):
 
 
 def _account_page(account_id, reject_form=None, status=200):
-    account_row, documents = verification.account_for_review(_actor(), account_id)
-    tickets_by_id = {t.id: t for t in db.session.scalars(
-        sa.select(Ticket).where(Ticket.id.in_([d.ticket_id for d in documents if d.ticket_id])))}
-    decided_by = db.session.get(User, account_row.verification_decided_by_id) \
-        if account_row.verification_decided_by_id else None
-    return render_template("desk/verification/account.html", account=account_row, documents=documents,
-                           tickets=tickets_by_id, decided_by=decided_by, labels=verification.STATUS_LABELS,
+    review = identity_queue.review(_actor(), account_id)
+    return render_template("desk/verification/account.html", account=review.account, documents=review.documents,
+                           tickets=review.tickets, decided_by=review.decided_by, labels=verification.STATUS_LABELS,
                            reject_form=reject_form or RejectForm(), form=PostForm()), status
 
 
@@ -203,11 +148,13 @@ def staff():
         abort(404)
     form = PostForm()
     if request.method == "POST":
-        user = db.session.get(User, parse_id(request.form.get("user_id"))) if form.validate_on_submit() else None
-        if user is None:
+        if not form.validate_on_submit():
             abort(400)
         granted = request.form.get("granted") == "1"
-        verification.grant_verification(_actor(), user, granted)
+        try:
+            user = verification.grant_verification(_actor(), request.form.get("user_id"), granted)
+        except NotFound:
+            abort(400)
         flash(_("%(name)s may now verify identities.", name=user.display_name) if granted else
               _("%(name)s may no longer verify identities.", name=user.display_name), "success")
         return redirect(url_for(".staff"))
