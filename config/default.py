@@ -224,8 +224,9 @@ IDENTITY_VERIFICATION_DEPARTMENT = "Identity verification"
 IDENTITY_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # Days after the decision (approved or rejected) when a document's file is deleted; its record stays.
 IDENTITY_DOCUMENT_RETENTION_DAYS = 30
-# Local time (HH:MM, in BUSINESS_TIMEZONE) of the daily job that deletes documents past that, which runs while
-# IDENTITY_VERIFICATION is not "off"; empty switches it off.
+# Local time (HH:MM, in BUSINESS_TIMEZONE) of the daily job that deletes documents past that; it runs whatever
+# IDENTITY_VERIFICATION says (documents uploaded before verification was switched off are deleted all the same).
+# Empty switches the job off.
 IDENTITY_DOCUMENT_RETENTION_RUN_AT = "04:30"
 
 # Social login (issue 18): the providers offered on the login and registration pages, by name, in this order.

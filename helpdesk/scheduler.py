@@ -100,7 +100,8 @@ def registered_jobs(config) -> list[Job]:
     if config.get("BILLING_DAILY_RUN_AT"):
         jobs["billing.daily"] = Job("billing.daily", BILLING_DAILY_TASK,
                                     daily_at=parse_time_of_day(config["BILLING_DAILY_RUN_AT"]))
-    if config.get("IDENTITY_VERIFICATION", "off") != "off" and config.get("IDENTITY_DOCUMENT_RETENTION_RUN_AT"):
+    # Whatever IDENTITY_VERIFICATION says: documents uploaded before it was switched off are deleted all the same.
+    if config.get("IDENTITY_DOCUMENT_RETENTION_RUN_AT"):
         jobs["identity.retention"] = Job("identity.retention", IDENTITY_RETENTION_TASK,
                                          daily_at=parse_time_of_day(config["IDENTITY_DOCUMENT_RETENTION_RUN_AT"]))
     jobs.update(_registered)

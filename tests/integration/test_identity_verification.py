@@ -2,7 +2,8 @@
 verify; its orders wait on billing's manual hold; the customer uploads an ID document (checked by its content), which
 opens a ticket in the verification queue; staff download it through an audited view and approve (the held orders
 proceed, the ticket closes) or reject with a reason (the orders stay held, the customer may upload again); the
-customer is told by mail; the file is deleted after its retention and its record stays."""
+customer is told by mail; the file is deleted after its retention (even once verification is switched off) and its
+record stays."""
 import io
 import threading
 from datetime import timedelta
@@ -227,7 +228,7 @@ def test_the_file_is_deleted_after_the_retention_and_its_record_stays(app, shop)
     assert "identity-document-deleted" in actions(shop.carla_id)
 
 
-def test_the_scheduler_runs_the_retention_daily_while_verification_is_on(app, shop):
+def test_the_scheduler_runs_the_retention_daily(app, shop):
     verification.request_verification(shop.admin, shop.carla_id)
     document = verification.submit_document(shop.carla, shop.carla_id, filename="id.png", data=PNG)
     verification.approve(shop.admin, shop.carla_id)
@@ -240,8 +241,25 @@ def test_the_scheduler_runs_the_retention_daily_while_verification_is_on(app, sh
     assert [name for name, _period in claimed] == ["identity.retention"]
     db.session.rollback()
     assert db.session.get(IdentityDocument, document.id).deleted_at is not None and stored_files(app) == []
-    off = {**app.config, "IDENTITY_VERIFICATION": "off"}
-    assert "identity.retention" not in {job.name for job in scheduler.registered_jobs(off)}
+
+
+def test_documents_past_their_retention_are_deleted_after_verification_was_switched_off(app, shop):
+    verification.request_verification(shop.admin, shop.carla_id)
+    document = verification.submit_document(shop.carla, shop.carla_id, filename="id.png", data=PNG)
+    verification.reject(shop.admin, shop.carla_id, "Blurred")
+    app.config["IDENTITY_VERIFICATION"] = "off"  # an admin switched verification off since
+    db.session.execute(sa.update(IdentityDocument).values(decided_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    [job] = [job for job in scheduler.registered_jobs(app.config) if job.name == "identity.retention"]
+
+    claimed = scheduler.tick(utcnow(), jobs=[job])
+
+    assert [name for name, _period in claimed] == ["identity.retention"]
+    assert stored_files(app) == []
+    db.session.rollback()
+    kept = db.session.get(IdentityDocument, document.id)
+    assert kept.deleted_at is not None and kept.original_name == "id.png"
+    assert actions(shop.carla_id)[-1] == "identity-document-deleted"
 
 
 def test_the_audit_trail_tells_each_step_in_words(shop):
