@@ -14,14 +14,14 @@ from helpdesk.accounts import memberships
 from helpdesk.accounts.models import CustomerAccount, Membership, User
 from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.billing import access as billing_access
-from helpdesk.billing import customers, invoices, orders, plan_changes, services
+from helpdesk.billing import credit, customers, invoices, orders, plan_changes, services
 from helpdesk.billing.models import BillingAccount
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
 from helpdesk.tickets import access as ticket_access
 from helpdesk.tickets import departments
 from helpdesk.tickets import service as tickets
-from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.models import Participant, Ticket
 from tests.conftest import PG_ADMIN_URL, make_app
 from tests.integration.billing_shop import billing_app, build_shop, order, person
 
@@ -311,12 +311,16 @@ def _fill_0024(conn):
     ids.billing = _insert(conn, "billing_accounts", user_id=ids.olga, name="Olga's Bakery Kft.", address="",
                           country="HU", customer_type="business", tax_number="", tax_office="", currency="HUF",
                           created_at=now, updated_at=now)
+    # Rows that refer to the billing account and to the tickets (a copy of either table must keep them).
+    ids.balance = _insert(conn, "billing_credit_balances", account_id=ids.billing, currency="HUF", balance=5000)
     ids.tickets = []
     for number, unconfirmed in ((1000, False), (1001, False), (1002, True)):
         ids.tickets.append(_insert(conn, "tickets", number=number, subject=f"Oven {number}", status="open",
                                    priority="normal", requester_id=ids.olga, organisation_id=org, source="web",
                                    created_at=now, updated_at=now, last_activity_at=now,
                                    requester_unconfirmed=unconfirmed))
+        _insert(conn, "participants", ticket_id=ids.tickets[-1], email="olga@bakery.example", name="Olga",
+                role="requester", user_id=None if unconfirmed else ids.olga, created_at=now)
     return ids
 
 
@@ -341,10 +345,17 @@ def test_migration_0030_moves_a_customers_billing_account_and_tickets_to_their_a
         assert ticket_ids(otto) == set(ids.tickets[:2])  # her colleague, as the organisation shared them
         db.session.remove()
 
+        assert credit.balances(SYSTEM, ids.billing) == {"HUF": 5000}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Participant)) == 3
+        db.session.remove()
+
         downgrade(revision="0029")
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT user_id FROM billing_accounts")).scalars().all() == [ids.olga]
+            assert conn.execute(sa.text("SELECT count(*) FROM participants")).scalar() == 3
+            assert conn.execute(sa.text("SELECT balance FROM billing_credit_balances")).scalar() == 5000
         upgrade()
         assert db.session.get(BillingAccount, ids.billing).customer_account_id == own
+        assert credit.balances(SYSTEM, ids.billing) == {"HUF": 5000}
         db.session.remove()
         db.engine.dispose()
