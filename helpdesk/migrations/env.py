@@ -109,14 +109,51 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == 'sqlite':
+            # SQLite's DDL is transactional (the engine emits BEGIN itself): one transaction for the whole
+            # upgrade, so the foreign key check below can still undo it all.
+            conf_args.setdefault('transactional_ddl', True)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        with _sqlite_foreign_keys_checked_at_the_end(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+                _check_foreign_keys(connection)
+
+
+def _sqlite_foreign_keys_checked_at_the_end(connection):
+    """On SQLite a batch operation copies a table and drops the old one; with foreign keys enforced, that drop
+    deletes the rows that refer to it with ON DELETE CASCADE (a customer account's memberships, a product's
+    prices) or is refused. So migrations run with enforcement off, and the keys are checked before the commit.
+    The pragma only changes between transactions: it is set on the driver's connection before the first one."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def unenforced():
+        if connection.dialect.name != 'sqlite':
+            yield
+            return
+        raw = connection.connection.driver_connection
+        raw.execute('PRAGMA foreign_keys=OFF')
+        try:
+            yield
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            raw.execute('PRAGMA foreign_keys=ON')
+
+    return unenforced()
+
+
+def _check_foreign_keys(connection):
+    if connection.dialect.name == 'sqlite':
+        broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+        if broken:
+            raise RuntimeError(f'the migration left rows whose foreign keys point nowhere: {broken[:5]}')
 
 
 if context.is_offline_mode():

@@ -5,9 +5,7 @@ are removed (they lose the account at once and their sessions end) or leave; an 
 header switches between accounts; audit rows name the account acted for and the account shows who did what;
 the migration gives every existing customer an account."""
 import re
-import uuid
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
@@ -32,7 +30,7 @@ from helpdesk.db import Batch
 from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import service as tickets
-from tests.conftest import PG_ADMIN_URL, csrf_token, log_in, make_app
+from tests.conftest import csrf_token, log_in, make_app
 
 
 def fresh():
@@ -404,18 +402,6 @@ def test_the_audit_trail_links_a_customer_account_to_its_console_page(app, clien
 
 # --------------------------------------------------------------------------- the migration
 
-@pytest.fixture
-def blank_database(backend, tmp_path):
-    """An empty database of this test's backend, for migrating step by step."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'blank.db'}"
-        return
-    name = f"helpdesk_blank_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_the_migration_gives_every_existing_customer_an_account_they_own_and_goes_back(blank_database, tmp_path):

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -22,7 +21,7 @@ from helpdesk.tickets import access as ticket_access
 from helpdesk.tickets import departments
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Participant, Ticket
-from tests.conftest import PG_ADMIN_URL, make_app
+from tests.conftest import make_app
 from tests.integration.billing_shop import billing_app, build_shop, order, person
 
 PERMISSIONS = ("tickets", "billing", "services", "vault_view", "vault_edit", "members")
@@ -279,18 +278,6 @@ def test_the_mail_gateway_finds_a_senders_account_once_per_batch(app, statements
 
 # --------------------------------------------------------------------------- migration 0030 on a 0024 database
 
-@pytest.fixture
-def empty_database(backend, tmp_path):
-    """A database of its own (the migration runs on it from the start), dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    name = f"helpdesk_records_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _insert(conn, table, **values):
@@ -324,10 +311,10 @@ def _fill_0024(conn):
     return ids
 
 
-def test_migration_0030_moves_a_customers_billing_account_and_tickets_to_their_account(empty_database, tmp_path):
+def test_migration_0030_moves_a_customers_billing_account_and_tickets_to_their_account(blank_database, tmp_path):
     from flask_migrate import downgrade, upgrade
 
-    app = make_app(empty_database, tmp_path / "instance")
+    app = make_app(blank_database, tmp_path / "instance")
     with app.app_context():
         upgrade(revision="0024")
         with db.engine.begin() as conn:

@@ -3,12 +3,10 @@ calendar, the console's calendar editor (windows added and removed, overlaps and
 field, 24/7, time zones, departments' calendars), due times of tickets counted in their department's calendar
 (night shift, 24/7), holidays, and the calendars read once per transaction however many tickets change."""
 import re
-import uuid
 from datetime import timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
@@ -20,7 +18,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import departments, service, sla
 from helpdesk.tickets.models import NORMAL, URGENT, Ticket
 from helpdesk.tickets.sla_models import CalendarWindow, DepartmentCalendar, SLACalendar
-from tests.conftest import PG_ADMIN_URL, csrf_token, log_in, make_app
+from tests.conftest import csrf_token, log_in, make_app
 
 H = 60
 
@@ -67,18 +65,6 @@ def post_window(client, key, weekday, opens, closes):
 
 # --------------------------------------------------------------------------- the migration
 
-@pytest.fixture
-def blank_database(backend, tmp_path):
-    """An empty database of this test's backend, for migrating step by step."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'blank.db'}"
-        return
-    name = f"helpdesk_blank_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_migration_keeps_the_weekly_hours_as_the_default_calendar(blank_database, tmp_path):

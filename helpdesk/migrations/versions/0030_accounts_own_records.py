@@ -7,7 +7,6 @@ account whose user has none, so no bill is left without an account), each ticket
 Revision ID: 0030
 Revises: 0029
 """
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from alembic import op
@@ -73,46 +72,11 @@ def _move_records(conn):
     conn.execute(_accounts.update().where(_accounts.c.id.in_(sharing)).values(share_tickets=True))
 
 
-@contextmanager
-def _sqlite_copies_tables():
-    """On SQLite a batch copies the table and drops the old one; with foreign keys enforced that drop deletes (or
-    refuses to delete) the rows of every table referring to it: orders, invoices, credit, a ticket's messages...
-    The pragma works only between transactions: what earlier revisions did is committed first (this revision
-    then runs in a transaction of its own, rolled back whole if it fails), the copy is checked before
-    enforcement resumes, and the revision's work is committed with it."""
-    bind = op.get_bind()
-    if bind.dialect.name != 'sqlite':
-        yield
-        return
-    raw = bind.connection.dbapi_connection  # beside SQLAlchemy's transaction, which spans the whole upgrade
-    raw.execute('COMMIT')
-    raw.execute('PRAGMA foreign_keys=OFF')
-    raw.execute('BEGIN IMMEDIATE')
-    try:
-        yield
-        broken = raw.execute('PRAGMA foreign_key_check').fetchall()
-        if broken:
-            raise RuntimeError(f'foreign keys broken by a table copy: {broken[:5]}')
-        raw.execute('COMMIT')
-    except BaseException:
-        raw.execute('ROLLBACK')
-        raise
-    finally:
-        raw.execute('PRAGMA foreign_keys=ON')
-        raw.execute('BEGIN')  # for SQLAlchemy's transaction to go on with (and end)
+# On SQLite the copies of billing_accounts (and of tickets on the way down) keep the rows referring to them: the
+# migration environment runs with foreign keys unenforced and checks them before its commit (env.py).
 
 
 def upgrade():
-    with _sqlite_copies_tables():
-        _upgrade()
-
-
-def downgrade():
-    with _sqlite_copies_tables():
-        _downgrade()
-
-
-def _upgrade():
     with op.batch_alter_table('billing_accounts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('customer_account_id', sa.Integer(), nullable=True))
     # A plain ADD COLUMN on tickets: a batch copy of the table on SQLite would lose its expression indexes (0011).
@@ -137,7 +101,7 @@ def _upgrade():
                                     'customer_accounts', ['customer_account_id'], ['id'])
 
 
-def _downgrade():
+def downgrade():
     conn = op.get_bind()
     # Every billing account names a user again: the owner of its customer account where it lost its own.
     owner = (sa.select(sa.func.min(_members.c.user_id))
