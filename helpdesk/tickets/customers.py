@@ -9,7 +9,7 @@ from helpdesk.db import commit_service_call
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.tickets import access
+from helpdesk.tickets import access, ticket_accounts
 from helpdesk.tickets.changes import lock, reindex_ids_after_commit, system_event
 from helpdesk.tickets.models import CC, REQUESTER, Participant, Ticket
 
@@ -47,7 +47,7 @@ def _make_requester(ticket, user):
 def change_requester(actor, ticket, user, name="") -> Ticket:
     """Make a customer the ticket's requester (agents only). ``user`` is a User or an email address; an
     unknown address gets a new customer record. The previous requester stays on the ticket in copy, and the
-    ticket takes the new requester's organisation. Staff accounts cannot be requesters."""
+    ticket takes the new requester's organisation and customer account. Staff accounts cannot be requesters."""
     access.require_agent(actor)
     access.require(actor, ticket, "edit")
     user = _check_requester(user)
@@ -61,6 +61,8 @@ def change_requester(actor, ticket, user, name="") -> Ticket:
     _make_requester(ticket, user)
     if user.organisation_id != ticket.organisation_id:
         ticket.organisation = user.organisation
+    if not ticket.requester_unconfirmed:
+        ticket.customer_account = ticket_accounts.requester_account(user)
     system_event(ticket, actor, {"type": "requester", "from": old.email, "to": user.email})
     audit.record(actor, "ticket", ticket.id, "requester-changed", {"requester": [old.id, user.id]})
     commit_service_call(db.session)

@@ -16,6 +16,7 @@ from helpdesk.db import commit_service_call
 from helpdesk.errors import HelpdeskError
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.tickets import ticket_accounts
 from helpdesk.tickets.models import CUSTOMER_MESSAGE, SYSTEM_EVENT, Message, Ticket
 
 CONFIRM_PATH = "/tickets/confirm/"
@@ -74,8 +75,8 @@ def read_link(token) -> Ticket:
 
 def confirm_requester(ticket) -> bool:
     """The address owner confirms they sent ``ticket`` (the caller has read the signed link, which stands for
-    them): it joins their ticket list and their organisation, and its first message becomes theirs. Returns
-    False, changing nothing, when it was confirmed already (so the link works once)."""
+    them): it joins their ticket list, their organisation and their customer account, and its first message
+    becomes theirs. Returns False, changing nothing, when it was confirmed already (so the link works once)."""
     locked = db.session.execute(
         sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.requester_unconfirmed.is_(True))
         .values(requester_unconfirmed=False).execution_options(synchronize_session=False)
@@ -86,6 +87,7 @@ def confirm_requester(ticket) -> bool:
     db.session.refresh(ticket)
     requester = ticket.requester
     ticket.organisation_id = ticket.organisation_id or requester.organisation_id
+    ticket.customer_account = ticket.customer_account or ticket_accounts.requester_account(requester)
     first = db.session.scalar(
         sa.select(Message).where(Message.ticket_id == ticket.id, Message.kind == CUSTOMER_MESSAGE)
         .order_by(Message.created_at, Message.id).limit(1))

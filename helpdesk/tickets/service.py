@@ -8,10 +8,8 @@ import re
 from flask import current_app
 
 from helpdesk import audit
-from helpdesk.accounts import memberships
 from helpdesk.accounts import service as accounts
-from helpdesk.accounts.models import PERM_TICKETS, User
-from helpdesk.actors import GUEST_FORM
+from helpdesk.accounts.models import User
 from helpdesk.db import commit_service_call, next_value, utcnow
 from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
@@ -26,6 +24,7 @@ from helpdesk.tickets import (
     reply_matching,
     requester_confirmation,
     sla,
+    ticket_accounts,
 )
 from helpdesk.tickets import details as ticket_details
 from helpdesk.tickets.changes import add_cc, add_message, lock, set_status, system_event
@@ -78,28 +77,6 @@ def _record_consent(requester, privacy_consent, unconfirmed, now):
         requester.consent_at, requester.consent_policy_version = now, str(privacy_consent)[:40]
 
 
-def _acting_account(actor):
-    """The customer account a customer opens a ticket for: the one they act for, if their membership there allows
-    tickets (NotAllowed otherwise); None for a customer in no account yet, and for staff and the system."""
-    if not actor.is_customer:
-        return None
-    account_id = memberships.acting_account_id(actor)
-    if account_id is None:
-        return None
-    return memberships.require_permission(actor, account_id, PERM_TICKETS).account
-
-
-def _ticket_account(actor, requester, unconfirmed, acting):
-    """The customer account a new ticket belongs to: the one a customer acts for; the requester's default account
-    when staff, the system or the mail gateway open it for them (no query for a sender this transaction creates,
-    one per sender and transaction otherwise); none for the guest form's tickets."""
-    if actor.is_customer:
-        return acting
-    if unconfirmed or actor == GUEST_FORM:
-        return None
-    return memberships.default_account(requester)
-
-
 def _new_ticket(*, number, subject, priority, department, requester, unconfirmed, source, linked_ticket, now,
                 batch, customer_account=None):
     """The ticket row with its running SLA clocks and its requester as the first participant."""
@@ -146,7 +123,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     source = check_source(errors, source)
     attachments = check_attachments(errors, attachments)
     requester_email, requester_name = _check_requester(errors, actor, requester_email, requester_name)
-    acting = _acting_account(actor)
+    acting = ticket_accounts.acting_account(actor)
     cc = check_cc_list(errors, cc, exclude={requester_email})
     facts = ticket_details.check_details(errors, details, customer=actor if actor.is_customer else None)
     if errors:
@@ -162,7 +139,8 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     ticket = _new_ticket(number=number, subject=subject, priority=priority, department=department,
                          requester=requester, unconfirmed=unconfirmed, source=source, linked_ticket=linked_ticket,
                          now=now, batch=batch,
-                         customer_account=_ticket_account(actor, requester, unconfirmed, acting))
+                         customer_account=ticket_accounts.account_for_new_ticket(actor, requester, unconfirmed,
+                                                                                  acting))
     ticket_details.attach_details(ticket, facts)
     for email in cc:
         add_cc(ticket, email, known=known)

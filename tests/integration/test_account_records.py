@@ -18,7 +18,8 @@ from helpdesk.billing.models import BillingAccount
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
 from helpdesk.tickets import access as ticket_access
-from helpdesk.tickets import departments
+from helpdesk.tickets import customers as ticket_customers
+from helpdesk.tickets import departments, requester_confirmation
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Participant, Ticket
 from tests.conftest import make_app
@@ -198,6 +199,26 @@ def test_guests_tickets_belong_to_no_account(world):
         ticket = tickets.open_ticket(GUEST_FORM, subject="From the form", body_text="x", requester_email=email,
                                      acknowledge=False)
         assert ticket.customer_account_id is None
+
+
+def test_a_ticket_given_another_requester_moves_to_their_account(world):
+    ticket = tickets.open_ticket(world.agent, subject="Called us", body_text="x",
+                                 requester_email="carla@example.test", acknowledge=False)
+    ticket_customers.change_requester(world.agent, ticket, world.bora)
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).customer_account_id == world.b
+    assert ticket.id in ticket_ids(world.bora)
+
+
+def test_a_guest_forms_ticket_joins_its_requesters_account_once_they_confirm_it(world):
+    world.carla.password_hash = "scrypt:registered"  # someone can log in as Carla: the form's ticket waits for her
+    db.session.commit()
+    ticket = tickets.open_ticket(GUEST_FORM, subject="From the form", body_text="x",
+                                 requester_email="carla@example.test", acknowledge=False)
+    assert ticket.requester_unconfirmed and ticket.customer_account_id is None
+    assert requester_confirmation.confirm_requester(ticket)
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).customer_account_id == world.a
 
 
 def test_a_member_without_the_tickets_permission_cannot_open_tickets_for_the_account(world):
