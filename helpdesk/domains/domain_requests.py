@@ -150,8 +150,8 @@ def _check_name(errors, entitlement, typed, action, auth_code):
         if name is not None and name.ascii != entitlement.name:
             errors["name"] = _l("This service is for %(name)s.", name=entitlement.name)
         if action != entitlement.action:
-            errors["action"] = _l("This service is for a %(action)s.", action=(
-                _l("registration") if entitlement.action == REGISTER else _l("transfer")))
+            errors["action"] = (_l("This service is for a domain registration.") if entitlement.action == REGISTER
+                                else _l("This service is for a domain transfer."))
     if action == TRANSFER and not auth_code:
         errors["auth_code"] = _l("Enter the domain's auth code (transfer code) from its current registrar.")
     if len(auth_code) > AUTH_CODE_MAX:
