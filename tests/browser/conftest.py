@@ -1,5 +1,6 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against the app served over real HTTP on
 loopback. One backend is enough here; the database behaviour is covered by the integration tests."""
+import re
 import threading
 from pathlib import Path
 
@@ -8,6 +9,10 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+# Video players and the like: never reached in tests.
+OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 
 
 @pytest.fixture
@@ -42,6 +47,27 @@ def live_server(app):
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def window(browser, live_server):
+    """New browser windows (contexts), one per person, at ``width`` x ``height``, in an English-speaking browser or
+    the site ``language`` chosen, closed after the test; outside sites (video players and the like) never answer."""
+    opened = []
+
+    def open_window(width=1280, height=900, language=None, **options):
+        options.setdefault("locale", "en-GB")
+        context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height}, **options)
+        context.set_default_timeout(10_000)
+        context.route(OUTSIDE, lambda route: route.abort())
+        if language:
+            use_language(context, live_server, language)
+        opened.append(context)
+        return context.new_page()
+
+    yield open_window
+    for context in opened:
+        context.close()
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.billing.models import Invoice
-from tests.browser.conftest import SCREENSHOTS, WIDTHS, log_in, overflow, use_language
+from tests.browser.conftest import SCREENSHOTS, WIDTHS, log_in, overflow
 from tests.integration.billing_shop import billing_app, order
 from tests.integration.billing_web import BOOKING_TIME, latest, web_shop
-
-OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 
 
 @pytest.fixture
@@ -25,22 +23,6 @@ def shop(app):
     return web_shop()
 
 
-@pytest.fixture
-def window(browser, live_server):
-    """A new browser window (context) per person, at ``width``, in ``language``; closed after the test."""
-    opened = []
-
-    def open_window(width=1280, language="en"):
-        context = browser.new_context(base_url=live_server, viewport={"width": width, "height": 900})
-        context.set_default_timeout(10_000)
-        context.route(OUTSIDE, lambda route: route.abort())
-        use_language(context, live_server, language)
-        opened.append(context)
-        return context.new_page()
-
-    yield open_window
-    for context in opened:
-        context.close()
 
 
 def shot(page, name):

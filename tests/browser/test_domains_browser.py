@@ -12,8 +12,6 @@ from tests.browser.conftest import log_in
 from tests.integration.billing_web import web_shop
 from tests.integration.domain_shop import Fakes, add_domains, domain_app, paid_order
 
-OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
-
 
 @pytest.fixture
 def fakes():
@@ -33,20 +31,6 @@ def shop(app):
     return shop
 
 
-@pytest.fixture
-def window(browser, live_server):
-    opened = []
-
-    def open_window():
-        context = browser.new_context(base_url=live_server, locale="en-GB", viewport={"width": 1100, "height": 900})
-        context.set_default_timeout(10_000)
-        context.route(OUTSIDE, lambda route: route.abort())
-        opened.append(context)
-        return context.new_page()
-
-    yield open_window
-    for context in opened:
-        context.close()
 
 
 def test_a_domain_check_then_the_request_form_to_successful_and_staff_mark_it_done(window, shop, screenshot):

@@ -15,8 +15,6 @@ from tests.integration.billing_shop import billing_app
 from tests.integration.billing_web import latest, web_shop
 from tests.integration.test_identity_verification import PNG
 
-OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
-
 
 @pytest.fixture
 def app(app_factory):
@@ -28,20 +26,6 @@ def shop(app):
     return web_shop()
 
 
-@pytest.fixture
-def window(browser, live_server):
-    opened = []
-
-    def open_window():
-        context = browser.new_context(base_url=live_server, locale="en-GB", viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        context.route(OUTSIDE, lambda route: route.abort())
-        opened.append(context)
-        return context.new_page()
-
-    yield open_window
-    for context in opened:
-        context.close()
 
 
 def shot(page, name):

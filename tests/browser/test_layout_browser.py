@@ -13,7 +13,6 @@ from tests.browser.conftest import log_in, overflow, use_language
 
 LANGUAGES = ("en", "de", "tr", "hu", "fa")
 LATIN_SUBJECT = "Our web server returns 502 Bad Gateway since the PHP 8.3 upgrade. Can you check?"
-OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")  # video players and the like: never reached in tests
 
 # Where the first letter and the final "?" of the text inside ``el`` are drawn: in Latin text read left to right
 # the "?" is right of the first letter, whatever the page's direction.
@@ -29,23 +28,6 @@ FIRST_AND_LAST = """el => {
 }"""
 
 
-@pytest.fixture
-def window(browser, live_server):
-    """New browser windows (contexts) at a given width, closed after the test; outside sites never answer."""
-    opened = []
-
-    def open_window(width=1280, height=900, language=None, **options):
-        context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height}, **options)
-        context.set_default_timeout(5_000)
-        context.route(OUTSIDE, lambda route: route.abort())
-        if language:
-            use_language(context, live_server, language)
-        opened.append(context)
-        return context.new_page()
-
-    yield open_window
-    for context in opened:
-        context.close()
 
 
 def reads_left_to_right(locator):

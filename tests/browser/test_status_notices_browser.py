@@ -1,6 +1,5 @@
 """Status notices in Chromium (issue 17): billing staff publish an incident through the console's pages, and it
 appears as a banner on the portal pages of a customer whose service it affects, and not for another customer."""
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,8 +8,6 @@ from playwright.sync_api import expect
 from tests.browser.conftest import SCREENSHOTS, log_in
 from tests.integration.billing_shop import SETTINGS, billing_app
 from tests.integration.status_shop import status_shop
-
-OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 
 
 @pytest.fixture
@@ -23,21 +20,6 @@ def shop(app):
     return status_shop()
 
 
-@pytest.fixture
-def window(browser, live_server):
-    """A new browser window (context) per person; closed after the test."""
-    opened = []
-
-    def open_window():
-        context = browser.new_context(base_url=live_server, locale="en-GB", viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        context.route(OUTSIDE, lambda route: route.abort())
-        opened.append(context)
-        return context.new_page()
-
-    yield open_window
-    for context in opened:
-        context.close()
 
 
 def test_a_notice_published_by_staff_shows_as_a_banner_for_an_affected_customer_only(shop, window):
