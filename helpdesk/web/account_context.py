@@ -2,14 +2,13 @@
 every request it is checked against the login's memberships and set on ``current_user.acting_account_id`` (the
 default account when the membership is gone, so a removed member loses the account at once and a forged id in
 the session grants nothing). Views ask ``current_account_id()``; the header's switcher posts to ``switch``."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from helpdesk.accounts import memberships
 from helpdesk.db import parse_id
+from helpdesk.web.auth import safe_next
 from helpdesk.web.forms import PostForm
 
 bp = Blueprint("account_context", __name__)
@@ -59,15 +58,6 @@ def _account_switcher():
     return {"account_choices": account_choices, "acting_account_id": current_account_id}
 
 
-def _safe_next(target):
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 @bp.route("/account/switch", methods=["POST"])
 @login_required
 def switch():
@@ -81,4 +71,4 @@ def switch():
         abort(404)  # not theirs, or not an account at all: the same answer
     act_for(chosen.account_id)
     flash(_("You now act for %(account)s.", account=chosen.account.name), "info")
-    return redirect(_safe_next(request.form.get("next")) or url_for("portal.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("portal.index"))

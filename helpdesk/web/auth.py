@@ -15,7 +15,7 @@ from helpdesk.web.forms import LoginForm, PostForm
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target):
+def safe_next(target):
     """Only same-site paths: an open redirect after login would help phishing."""
     if not target:
         return None
@@ -57,7 +57,7 @@ def login():
             return render_template("auth/login.html", form=form), 429
         if user is not None:
             begin_login_session(user, remember=form.remember.data)
-            return redirect(_safe_next(form.next.data) or home_for(user))
+            return redirect(safe_next(form.next.data) or home_for(user))
         # The same answer whether the address exists or not.
         form.password.errors.append(_("Email or password is not correct."))
     return render_template("auth/login.html", form=form)
@@ -86,7 +86,7 @@ def set_language(code):
     if code not in LANGUAGES:
         abort(404)
     PostForm().validate_on_submit() or abort(400)
-    response = redirect(_safe_next(request.form.get("next")) or url_for("portal.index"))
+    response = redirect(safe_next(request.form.get("next")) or url_for("portal.index"))
     response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
     if current_user.is_authenticated:
         accounts.update_profile(current_user, current_user._get_current_object(), locale=code)

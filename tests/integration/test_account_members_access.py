@@ -11,6 +11,7 @@ from helpdesk.accounts import invitations, members, memberships
 from helpdesk.accounts.models import PERM_TICKETS, AccountInvitation, CustomerAccount, Membership
 from helpdesk.extensions import db
 from tests.conftest import csrf_token, log_in
+from tests.integration.test_web_skeleton import assert_stays_on_this_site
 
 
 def fresh():
@@ -143,6 +144,25 @@ def test_a_forged_account_id_in_the_switch_is_refused(app, client, world, forged
     response = dora.post("/account/switch", data={"csrf_token": csrf_token(page), "account_id": forged})
     assert response.status_code == 404
     assert "Dora Other" in dora.get("/account").text
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/account", "/\\evil.example",
+                                    "/\t/evil.example", " //evil.example", "http:evil.example"])
+def test_the_switch_never_sends_the_browser_to_another_site(app, client, world, target):
+    tom = browser(app, "tom@example.test")
+    page = tom.get("/profile").text
+    response = tom.post("/account/switch", data={"csrf_token": csrf_token(page), "account_id": world["account"],
+                                                 "next": target})
+    assert response.status_code == 302
+    assert_stays_on_this_site(response.headers["Location"])
+
+
+def test_the_switch_goes_back_to_the_page_it_was_asked_from(app, client, world):
+    tom = browser(app, "tom@example.test")
+    page = tom.get("/profile").text
+    response = tom.post("/account/switch", data={"csrf_token": csrf_token(page), "account_id": world["account"],
+                                                 "next": "/tickets?page=2"})
+    assert response.headers["Location"] == "/tickets?page=2"
 
 
 def test_customers_never_reach_the_console_and_staff_have_no_portal_account(app, client, world, agent):
