@@ -407,3 +407,8 @@ DOMAINS_REGISTRAR = ""
 DOMAINS_REGISTRAR_TIMEOUT = 20
 REGISTRAR_API_BASE = ""
 REGISTRAR_API_KEY = ""
+
+# --------------------------------------------------------------------------- devices, SMS and CRM (issue 19)
+# The country a phone number typed without "+" and a country code is read in (ISO code, e.g. "IR"); "" for none
+# (numbers must then start with "+"). Numbers are stored in E.164 (helpdesk.phones).
+PHONE_REGION = ""

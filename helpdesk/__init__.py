@@ -31,6 +31,7 @@ INSTALLED_PACKAGES = (
     "helpdesk.status_notices",
     "helpdesk.vault",
     "helpdesk.domains",
+    "helpdesk.devices",
 )
 # The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run, periodic runs).
 KERNEL_MODELS = ("helpdesk.db", "helpdesk.jobs", "helpdesk.scheduler")

@@ -1,9 +1,10 @@
 """Languages, locale choice, text direction, and dates in the reader's time zone and calendar."""
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
 from babel import Locale
+from babel.dates import format_date as babel_format_date
 from flask import current_app
 from flask_babel import format_datetime as babel_format_datetime
 from flask_babel import get_locale, get_timezone, gettext, pgettext
@@ -81,14 +82,44 @@ def format_datetime(value: datetime, format: str = "medium", locale=None, tzinfo
     if locale.startswith("fa"):
         local = value.astimezone(zone)
         jalali = jdatetime.datetime.fromgregorian(datetime=local.replace(tzinfo=None))
-        digits = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
         pattern = "%Y/%m/%d" if format == "date" else "%Y/%m/%d %H:%M"
-        return jalali.strftime(pattern).translate(digits)
+        return jalali.strftime(pattern).translate(PERSIAN_DIGITS)
     if format == "date":
         from flask_babel import format_date
 
         return format_date(value.astimezone(zone), "medium")
     return babel_format_datetime(value, format)
+
+
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_ASCII_DIGITS = {**{0x06F0 + i: str(i) for i in range(10)}, **{0x0660 + i: str(i) for i in range(10)}}
+
+
+def format_day(value: date | None, locale=None) -> str:
+    """A calendar day (a contract's end, an installation date) for the reader: Persian readers get the Jalali
+    date with Persian digits ("۱۴۰۳/۱۲/۳۰"), others their locale's medium date."""
+    if value is None:
+        return ""
+    locale = str(locale or get_locale() or "en")
+    if locale.startswith("fa"):
+        return jdatetime.date.fromgregorian(date=value).strftime("%Y/%m/%d").translate(PERSIAN_DIGITS)
+    return babel_format_date(value, "medium", locale=locale)
+
+
+def parse_day(text: str, locale=None) -> date:
+    """A day typed by a reader: ISO "2025-03-20" always; for Persian readers also a Jalali "1403/12/30" (Persian
+    or ASCII digits, "/" or "-"), told apart by its year (below 1700: Jalali). Raises ValueError."""
+    text = (text or "").strip().translate(_ASCII_DIGITS).replace("/", "-")
+    parts = text.split("-")
+    if len(parts) != 3 or not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValueError(text)
+    year, month, day = (int(part) for part in parts)
+    locale = str(locale or get_locale() or "en")
+    if year < 1700 and locale.startswith("fa"):
+        return jdatetime.date(year, month, day).togregorian()
+    if not 1900 <= year <= 2200:  # no day a helpdesk records (a typo, or a Jalali year from a non-Persian reader)
+        raise ValueError(text)
+    return date(year, month, day)
 
 
 def language_name(code: str) -> str:

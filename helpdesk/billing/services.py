@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from helpdesk import audit
 from helpdesk.accounts.models import PERM_SERVICES
+from helpdesk.billing import fulfilment
 from helpdesk.billing.access import require_customer_area, require_manager, visible
 from helpdesk.billing.catalogue import default_language
 from helpdesk.billing.catalogue_models import CYCLE_MONTHS, text_in
@@ -46,7 +47,7 @@ def activate_order(actor, order, invoice, now) -> list[Service]:
     """Activate the pending services of ``order``, paid by ``invoice``: each starts its first period today (in the
     business time zone) and records it as paid by the invoice. Nothing while staff hold the order or after it was
     cancelled (accepting it later activates them). The caller holds the invoice's lock, which makes this happen
-    once; never commits."""
+    once; never commits. The fulfillers of the activated services' kinds run last (billing.fulfilment)."""
     from helpdesk.billing.invoices import business_date
 
     if order.status in (ORDER_ON_HOLD, ORDER_CANCELLED):
@@ -71,6 +72,7 @@ def activate_order(actor, order, invoice, now) -> list[Service]:
                       "next_due_date": end.isoformat() if end else None})
         activated.append(service)
     order.status = ORDER_ACTIVE
+    fulfilment.services_activated(actor, activated, invoice, now)
     return activated
 
 

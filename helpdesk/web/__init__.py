@@ -8,7 +8,7 @@ from helpdesk import errors
 from helpdesk.accounts import sessions
 from helpdesk.db import begin_write
 from helpdesk.extensions import db, login_manager
-from helpdesk.i18n import LANGUAGES, format_datetime, isolate, text_direction
+from helpdesk.i18n import LANGUAGES, format_datetime, format_day, isolate, text_direction
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.timezones import zone_label
 
@@ -87,6 +87,24 @@ def init_app(app):
     from helpdesk.web import account_vault
 
     app.register_blueprint(account_vault.bp)
+    # Devices and after-sales service (issue 19).
+    from helpdesk.web import (
+        account_identity,
+        desk_announcements,
+        desk_buyers,
+        desk_device_cases,
+        desk_device_transfers,
+        desk_devices,
+        device_cases,
+        device_installation,
+        device_transfers,
+        devices,
+        videos,
+    )
+
+    for module in (devices, desk_devices, device_cases, desk_device_cases, device_installation, device_transfers,
+                   desk_device_transfers, desk_announcements, videos, desk_buyers, account_identity):
+        app.register_blueprint(module.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -131,6 +149,7 @@ def init_app(app):
 
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale()), text_direction=text_direction)
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["day"] = format_day  # a calendar day, Jalali for Persian readers
     app.jinja_env.filters["zone"] = zone_label  # a time zone in the reader's words: {{ user.timezone|zone }}
     app.jinja_env.filters["bdi"] = isolate  # user text in pages and mail: {{ ticket.subject|bdi }}
 
