@@ -20,7 +20,10 @@ CYCLE_LABELS = {
 
 PRODUCT, PACKAGE = "product", "package"
 DOMAIN = "domain"  # a domain name: priced per TLD (DomainPrice), registered or transferred (issue 18)
-PRODUCT_KINDS = (PRODUCT, PACKAGE, DOMAIN)
+# Issue 19: a device's service contract renewal (the order item's identifier names the device), and a licensed
+# training video (its purchase issues a licence key); helpdesk.devices fulfils both (billing.fulfilment).
+DEVICE_CONTRACT, VIDEO_LICENCE = "device_contract", "video_licence"
+PRODUCT_KINDS = (PRODUCT, PACKAGE, DOMAIN, DEVICE_CONTRACT, VIDEO_LICENCE)
 
 INDIVIDUAL, BUSINESS = "individual", "business"
 CUSTOMER_TYPES = (INDIVIDUAL, BUSINESS)
