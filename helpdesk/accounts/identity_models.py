@@ -27,3 +27,36 @@ def account_for_national_id(code: str):
     return db.session.scalar(sa.select(CustomerAccount).join(AccountIdentity,
                                                              AccountIdentity.account_id == CustomerAccount.id)
                              .where(AccountIdentity.national_id == code))
+
+
+def account_recipients(account_id, permission: str | None = None) -> tuple:
+    """Who hears about an account's devices, contracts and debts (a ``notify`` Recipient each): its owners, and
+    the members holding ``permission`` when one is named (e.g. PERM_SERVICES). Email from the login (or the
+    confirmed address for the service purpose), the phone from the account's identity data for the owners (staff
+    entered it) or the login's own phone, each in the login's language."""
+    from helpdesk.accounts.contacts import PURPOSE_SUPPORT, addresses_for
+    from helpdesk.accounts.models import PERMISSIONS, Membership, User
+    from helpdesk.notify.channels import Recipient
+    from helpdesk.phones import normalise_or_none
+
+    members = sa.select(User, Membership.is_owner).join(Membership, Membership.user_id == User.id).where(
+        Membership.account_id == account_id, User.active.is_(True))
+    if permission is not None:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        allowed = getattr(Membership, f"can_{permission}")
+        members = members.where(sa.or_(Membership.is_owner.is_(True), allowed.is_(True)))
+    else:
+        members = members.where(Membership.is_owner.is_(True))
+    identity = db.session.get(AccountIdentity, account_id)
+    recipients = []
+    for user, is_owner in db.session.execute(members.order_by(Membership.id)).all():
+        phone = (identity.phone if is_owner and identity is not None and identity.phone
+                 else normalise_or_none(user.phone))
+        addresses = addresses_for(user, PURPOSE_SUPPORT) or [None]
+        for index, address in enumerate(addresses):
+            recipients.append(Recipient(email=address.email if address else None,
+                                        name=(address.name if address else "") or user.full_name or "",
+                                        locale=user.locale, user_id=user.id,
+                                        phone=phone if index == 0 else None))
+    return tuple(recipients)
