@@ -412,3 +412,30 @@ REGISTRAR_API_KEY = ""
 # The country a phone number typed without "+" and a country code is read in (ISO code, e.g. "IR"); "" for none
 # (numbers must then start with "+"). Numbers are stored in E.164 (helpdesk.phones).
 PHONE_REGION = ""
+
+# ---------------------------------------------------------------- part E: CRM sync and training videos (issue 19)
+# The CRM that devices, contracts and cases are pushed to: "" for none (nothing is queued), "didar" for Didar
+# (helpdesk.providers.didar at DIDAR_API_BASE; DIDAR_API_KEY travels in the query string and is redacted from every
+# log line, exception and stored error).
+CRM_PROVIDER = ""
+DIDAR_API_BASE = "https://app.didar.me/api"
+DIDAR_API_KEY = ""
+# Seconds to wait for the CRM's answer.
+CRM_TIMEOUT = 20
+# Tries of one push before it is marked failed (staff can retry it from the console); the delay between tries doubles
+# from CRM_RETRY_SECONDS up to CRM_MAX_BACKOFF seconds.
+CRM_MAX_ATTEMPTS = 8
+CRM_RETRY_SECONDS = 60
+CRM_MAX_BACKOFF = 3600
+# When the nightly reconcile compares our devices with the CRM's records (local time, BUSINESS_TIMEZONE).
+CRM_RECONCILE_AT = "02:30"
+# The provider that issues training-video licences: "" for none (paid licences wait, staff see them), "spotplayer"
+# (helpdesk.providers.spotplayer at SPOTPLAYER_API_BASE with the $API header key SPOTPLAYER_API_KEY, never logged).
+VIDEO_LICENCE_PROVIDER = ""
+SPOTPLAYER_API_BASE = "https://panel.spotplayer.ir"
+SPOTPLAYER_API_KEY = ""
+# Issue test licences (SpotPlayer's "test" flag: free, short-lived) instead of real ones, for a staging deployment.
+SPOTPLAYER_TEST_LICENCES = False
+# Seconds to wait for the licence provider; tries before a licence is marked failed (staff can retry).
+VIDEO_LICENCE_TIMEOUT = 20
+VIDEO_LICENCE_MAX_ATTEMPTS = 6
