@@ -439,3 +439,25 @@ SPOTPLAYER_TEST_LICENCES = False
 # Seconds to wait for the licence provider; tries before a licence is marked failed (staff can retry).
 VIDEO_LICENCE_TIMEOUT = 20
 VIDEO_LICENCE_MAX_ATTEMPTS = 6
+
+# --------------------------------------------------------------------------- part A: accounts created by staff (issue 19)
+# Whether visitors may create their own customer account (the register page and its links). False for a deployment
+# whose customer accounts only staff create (device buyers): /register answers 404 and no page links to it; the
+# guest ticket form still works.
+SELF_REGISTRATION = True
+# How many days the set-your-password link mailed to a customer account staff created works (once); staff may send a
+# new one, which ends the old.
+SET_PASSWORD_LINK_DAYS = 7
+
+# ---------------------------------------------------------------- part C: installation confirmations and transfers
+# Whether a device with unpaid charges on its owner's account may change owner: "stays" (the old account keeps its
+# unpaid case charges, the device moves) or "blocks" (staff cannot approve while the old account has unpaid ones).
+DEVICES_TRANSFER_DEBT = "stays"
+# How long the new owner's SMS code and confirmation link are valid (hours), and the wrong codes they may type
+# before the code is void (the owner can then send a new one).
+DEVICES_TRANSFER_CODE_HOURS = 24
+DEVICES_TRANSFER_CODE_ATTEMPTS = 5
+# How often one client may use the new owner's confirmation pages (Flask-Limiter syntax; no login is needed there).
+DEVICES_TRANSFER_CONFIRM_RATE_LIMIT = "10 per minute;50 per hour"
+# Longest free remarks on an installation confirmation (characters).
+DEVICES_INSTALLATION_REMARKS_MAX = 2000
