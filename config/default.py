@@ -461,3 +461,12 @@ DEVICES_TRANSFER_CODE_ATTEMPTS = 5
 DEVICES_TRANSFER_CONFIRM_RATE_LIMIT = "10 per minute;50 per hour"
 # Longest free remarks on an installation confirmation (characters).
 DEVICES_INSTALLATION_REMARKS_MAX = 2000
+
+# ---------------------------------------------------------------- part B2: pay-per-case, running debt, ticket gating
+# The running debt (unpaid case charges, in minor units) at which a pay-per-case account is warned (portal, email,
+# SMS: once per crossing) and above which its new device tickets wait for staff approval: an amount for every
+# currency, or a dict per currency ({"IRR": ..., "EUR": ...}; a currency not named has no ceiling).
+# IRR has no minor unit: 100,000,000 rials = 10,000,000 Toman.
+DEVICES_DEBT_CEILING = {"IRR": 100_000_000}
+# The currency of the pay-per-case price list and its charges when the account's billing account has none yet.
+DEVICES_CASE_CURRENCY = "IRR"
