@@ -7,7 +7,7 @@ through tickets, which asks this package whether a device may have a new case th
 (``helpdesk.tickets.device_gate``), so the ticket store never imports devices. The device's status is derived
 from its dates, contracts and choice (``status``), never typed in."""
 
-MODELS = ("models",)
+MODELS = ("models", "contract_models")
 
 
 def init_app(app):

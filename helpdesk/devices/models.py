@@ -29,6 +29,9 @@ class DeviceType(db.Model):
     warranty_months = sa.Column(sa.Integer, nullable=False, default=12, server_default="12")
     service_months = sa.Column(sa.Integer, nullable=False, default=12, server_default="12")
     active = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    # The billing product (kind DEVICE_CONTRACT) whose yearly, biennial and triennial prices a renewal of this
+    # type's devices costs; None: renewals are not sold online for this type.
+    contract_product_id = sa.Column(sa.Integer, sa.ForeignKey("billing_products.id"))
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
 
     @property
@@ -52,6 +55,9 @@ class Device(db.Model):
     warranty_ends_on = sa.Column(sa.Date)
     service_ends_on = sa.Column(sa.Date)  # exclusive: the first day without contract service
     plan = sa.Column(sa.String(20), nullable=False, default=PLAN_CONTRACT, server_default=PLAN_CONTRACT)
+    # Where the contract ending on service_ends_on came from ("initial", "renewal", "granted": devices.status), so
+    # the status ("renewed") is derived without a query; None while there is none.
+    contract_source = sa.Column(sa.String(20))
     # Set once the buyer signed the installation confirmation (devices.installation); service starts then.
     confirmed_at = sa.Column(UTCDateTime)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)

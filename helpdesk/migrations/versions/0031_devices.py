@@ -21,7 +21,10 @@ def upgrade():
     sa.Column('warranty_months', sa.Integer(), server_default='12', nullable=False),
     sa.Column('service_months', sa.Integer(), server_default='12', nullable=False),
     sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
+    sa.Column('contract_product_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contract_product_id'], ['billing_products.id'],
+                            name=op.f('fk_device_types_contract_product_id_billing_products')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device_types')),
     sa.UniqueConstraint('code', name=op.f('uq_device_types_code'))
     )
@@ -35,6 +38,7 @@ def upgrade():
     sa.Column('warranty_ends_on', sa.Date(), nullable=True),
     sa.Column('service_ends_on', sa.Date(), nullable=True),
     sa.Column('plan', sa.String(length=20), server_default='contract', nullable=False),
+    sa.Column('contract_source', sa.String(length=20), nullable=True),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
