@@ -470,3 +470,22 @@ DEVICES_INSTALLATION_REMARKS_MAX = 2000
 DEVICES_DEBT_CEILING = {"IRR": 100_000_000}
 # The currency of the pay-per-case price list and its charges when the account's billing account has none yet.
 DEVICES_CASE_CURRENCY = "IRR"
+
+# ---------------------------------------------------------------- part D: the SMS channel and announcements
+# Which SMS provider sends the SMS outbox: "" (none: texts are still recorded, and marked "not sent: no SMS
+# provider" instead of being sent) or "kavenegar".
+SMS_PROVIDER = ""
+# How many tries a text gets when the provider fails temporarily (5xx, throttled, unreachable) before it is
+# marked failed; the waits between tries grow from 30 s up to OUTBOX_MAX_BACKOFF.
+SMS_MAX_ATTEMPTS = 6
+# Every so many minutes the scheduler sends texts whose retry is due or whose job was lost (0: never).
+SMS_SWEEP_MINUTES = 5
+# Kavenegar (https://kavenegar.com): the API key from the panel (it travels in the URL's path; never logged), the
+# sender line ("" for the account's default line), the API's base address (tests point it at a fake), and how
+# long to wait for an answer (seconds).
+KAVENEGAR_API_KEY = ""
+KAVENEGAR_SENDER = ""
+KAVENEGAR_API_BASE = "https://api.kavenegar.com"
+KAVENEGAR_TIMEOUT = 15
+# Announcements: how many customer accounts one job tells before it queues the next chunk.
+ANNOUNCEMENTS_CHUNK = 200

@@ -83,3 +83,25 @@ register("user", "contact-address-removed",
          _contact(_l("Removed %(email)s from the mail of %(name)s about: %(purpose)s.")))
 register("user", "welcomed", _l("Sent %(name)s the welcome mail."))
 register("organisation", "created", _l("Created the organisation %(name)s."))
+
+# Accounts staff create for device buyers (issue 19: accounts.buyers).
+IDENTITY_FIELDS = {"full_name": _l("full name"), "national_id": _l("national ID"), "phone": _l("phone"),
+                   "address": _l("address"), "operator": _l("operator")}
+
+
+def _identity_changed(reading):
+    told = []
+    for key, label in IDENTITY_FIELDS.items():
+        if key in reading.changes:
+            old, new = pair(reading.changes[key])
+            told.append(reading.sentence(_l("Changed the %(field)s in the identity data of %(name)s from "
+                                            "“%(old)s” to “%(new)s”."), field=label, old=old or "", new=new or ""))
+    return told or [reading.sentence(_l("Changed the identity data of %(name)s."))]
+
+
+register("customer-account", "buyer-created",
+         _l("Created the buyer account %(name)s for %(email)s (national ID %(national_id)s)."))
+register("customer-account", "set-password-link-sent",
+         _l("Mailed %(login)s, owner of %(name)s, a link to choose a password."), refs={"login": "user"})
+register("customer-account", "identity-changed", _identity_changed)
+register("user", "password-set-by-link", _l("%(name)s chose a password with the link staff had mailed."))
