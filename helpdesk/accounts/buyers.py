@@ -27,8 +27,8 @@ from helpdesk.phones import InvalidPhone
 from helpdesk.phones import normalise as normalise_phone
 from helpdesk.sanitize import clean_name, strip_control
 
-PURPOSE_SET_PASSWORD = "set-password"  # the token purpose of the mailed link (accounts.tokens)
-SET_PASSWORD_PATH = "/set-password/"  # the web door's page the link opens
+LINK_PURPOSE = "set-password"  # the token purpose of the mailed set-your-password link (accounts.tokens)
+LINK_PATH = "/set-password/"  # the web door's page the link opens
 ADDRESS_MAX = 1000
 NAME_MAX = 200
 USERNAME_MAX = 80
@@ -157,10 +157,10 @@ def create_buyer_account(actor, *, email, full_name, national_id, phone, address
 
 def _send_link(actor, user, account_id) -> None:
     days = int(current_app.config["SET_PASSWORD_LINK_DAYS"])
-    token = tokens.issue(user, PURPOSE_SET_PASSWORD, _link_lifetime())  # an earlier link stops working
+    token = tokens.issue(user, LINK_PURPOSE, _link_lifetime())  # an earlier link stops working
     notifications._send(user, "set_password",
                         lambda: gettext("Choose your %(brand)s password", brand=current_app.config["BRAND_NAME"]),
-                        link=notifications._link(SET_PASSWORD_PATH + token), days=days,
+                        link=notifications._link(LINK_PATH + token), days=days,
                         login_name=user.username or user.email, portal_link=notifications._link("/"))
     audit.record(actor, "customer-account", account_id, "set-password-link-sent", {"login": user.id},
                  account_id=account_id)
@@ -269,7 +269,7 @@ def buyer(actor, account_id) -> Buyer:
     if login is not None:
         expires = db.session.scalar(
             sa.select(sa.func.max(AccountToken.expires_at))
-            .where(AccountToken.user_id == login.id, AccountToken.purpose == PURPOSE_SET_PASSWORD,
+            .where(AccountToken.user_id == login.id, AccountToken.purpose == LINK_PURPOSE,
                    AccountToken.used_at.is_(None), AccountToken.expires_at > utcnow()))
     return Buyer(account=account, identity=db.session.get(AccountIdentity, account.id), login=login,
                  link_expires_at=expires)
@@ -279,7 +279,7 @@ def buyer(actor, account_id) -> Buyer:
 
 def link_is_valid(token: str) -> bool:
     """Whether a mailed set-password link can still be used (to show the form, or the page that it expired)."""
-    return tokens.find_valid(PURPOSE_SET_PASSWORD, token) is not None
+    return tokens.find_valid(LINK_PURPOSE, token) is not None
 
 
 def set_password_with_link(token: str, password: str) -> User:
@@ -290,7 +290,7 @@ def set_password_with_link(token: str, password: str) -> User:
         if not link_is_valid(token):
             raise LinkExpired()
         raise ValidationFailed({"password": problem})
-    row = tokens.spend(PURPOSE_SET_PASSWORD, token)
+    row = tokens.spend(LINK_PURPOSE, token)
     user = row.user
     if not user.active:
         raise LinkExpired()

@@ -316,8 +316,8 @@ def register_customer(actor, *, email, full_name, company=None, phone=None, cons
     customer record without a password (from an earlier guest ticket or email) is taken over, so their
     earlier tickets are theirs. An address that already has an account gets a mail saying so, with a
     password reset link, and nothing else changes."""
-    if not (actor.is_system or actor.is_admin):
-        raise NotAllowed()
+    if not (actor.is_system or actor.is_admin) or not current_app.config["SELF_REGISTRATION"]:
+        raise NotAllowed()  # a deployment may leave creating customer accounts to staff (issue 19)
     email, full_name, company, phone = _check_registration(email=email, full_name=full_name, company=company,
                                                            phone=phone, consent=consent, locale=locale)
     user = db.session.scalar(sa.select(User).where(User.email == email))

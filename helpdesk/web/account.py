@@ -1,6 +1,6 @@
 """Self-service accounts: register, activate, forgot and reset password, the profile (with the password,
 "log out everywhere" and the notification addresses), the privacy page."""
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -38,6 +38,8 @@ def _link_expired():
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(form_rate_limit, methods=["POST"])
 def register():
+    if not current_app.config["SELF_REGISTRATION"]:
+        abort(404)  # only staff create customer accounts here (issue 19)
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = RegisterForm()
