@@ -105,6 +105,9 @@ def init_app(app):
     for module in (devices, desk_devices, device_cases, desk_device_cases, device_installation, device_transfers,
                    desk_device_transfers, desk_announcements, videos, desk_buyers, account_identity):
         app.register_blueprint(module.bp)
+    from helpdesk.web import desk_crm  # the CRM sync and training videos in the console (issue 19, part E)
+
+    app.register_blueprint(desk_crm.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
