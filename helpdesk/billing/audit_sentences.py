@@ -100,6 +100,8 @@ register("billing-payment", "recorded", _payment, refs={"invoice": "billing-invo
 register("billing-invoice", "finalised", _l("The proforma invoice %(reference)s was paid in full and became "
                                             "invoice %(number)s."))
 register("billing-invoice", "issued", _l("Issued the credit note %(number)s."))
+register("billing-invoice", "charge-invoiced", _with_money(_l("Invoiced a one-off charge of %(money)s (proforma "
+                                                                 "%(reference)s).")))
 register("billing-invoice", "cancelled", _l("Cancelled the proforma invoice %(name)s."))
 register("billing-invoice", "credited", _l("Cancelled invoice %(name)s with a credit note."))
 register("billing-invoice", "proof-uploaded", _l("Added a proof of payment (%(filename)s) to invoice %(name)s."))

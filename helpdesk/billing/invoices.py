@@ -248,3 +248,39 @@ def find_by_reference(actor, text: str) -> Invoice | None:
     query = visible(actor, Invoice).where(sa.or_(Invoice.payment_reference == key, Invoice.reference == key,
                                                  Invoice.number == str(text).strip()))
     return db.session.scalars(query.limit(1)).first()
+
+
+def create_charge_invoice(actor, account, lines, *, currency: str, now=None) -> Invoice:
+    """A proforma for one-off charges another package makes (a pay-per-case service case, issue 19) to billing
+    account ``account``: ``lines`` are (description, amount) pairs, each amount what the customer pays in
+    ``currency``'s minor unit, tax included at the account's rate (taken out of it, as for gross prices); the
+    descriptions (lazy strings welcome) are written in the account's language. Billing staff or the system only.
+    Audited; never commits (the caller's transaction)."""
+    from flask_babel import force_locale
+
+    from helpdesk.billing.catalogue import default_language
+    from helpdesk.billing.catalogue_models import ONE_OFF
+    from helpdesk.billing.pricing import DraftLine, Quote
+    from helpdesk.billing.taxes import decide
+
+    require_manager(actor)
+    if currency not in money.CURRENCIES or not lines:
+        raise ValueError("a charge invoice needs lines in a known currency")
+    tax = decide(account, current_app.config["BILLING_SELLER"])
+    language = getattr(account.user, "locale", None) or default_language()
+    drafts = []
+    with force_locale(language):
+        for description, amount in lines:
+            if not isinstance(amount, int) or not 0 < amount <= money.MAX_AMOUNT:
+                raise ValueError("a charge is a positive int amount in minor units")
+            figures = money.line_amounts(amount, 1, tax.rate_bp, True, tax.home_rate_bp if tax.reverse_charge
+                                         else None)
+            drafts.append(DraftLine(description=str(description), product_id=None, cycle=ONE_OFF, quantity=1,
+                                    unit_price=amount, includes_tax=True, tax_name=tax.name if tax.rate_bp else "",
+                                    tax_rate_bp=tax.rate_bp, net=figures.net, tax=figures.tax, gross=figures.gross))
+    invoice = create_proforma(account, Quote(currency=currency, language=language, tax=tax, lines=drafts,
+                                             services=[], items=[]), now=now)
+    db.session.flush()
+    audit.record(actor, "billing-invoice", invoice.id, "charge-invoiced",
+                 {"reference": invoice.reference, "amount": invoice.total, "currency": currency})
+    return invoice

@@ -25,8 +25,9 @@ EARLIEST_YEAR = 1970
 FUTURE_SLACK = timedelta(minutes=5)  # a clock a little ahead is no reason to refuse
 
 # The names a door may give (those of a ticket form's fields).
+# ``device`` is checked and linked by the devices package's gate (tickets/device_gate.py), not stored here.
 FIELDS = ("reference", "server_ip", "problem_started", "problem_timezone", "diagnostics", "service",
-          "company_name", "customer_number")
+          "company_name", "customer_number", "device")
 
 
 # --------------------------------------------------------------------------- the customer's services (seam)

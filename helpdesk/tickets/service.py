@@ -19,6 +19,7 @@ from helpdesk.sanitize import strip_control, text_to_html
 from helpdesk.tickets import (
     access,
     assignment,
+    device_gate,
     notifications,
     presence,
     reply_matching,
@@ -95,6 +96,16 @@ def _new_ticket(*, number, subject, priority, department, requester, unconfirmed
     return ticket
 
 
+def _check_device(errors, actor, acting, details):
+    """The device the new ticket is about, when one was named and the devices package allows it (device_gate)."""
+    try:
+        return device_gate.check_new_ticket(actor, acting.id if acting is not None else None,
+                                            (details or {}).get("device"))
+    except device_gate.DeviceRefused as exc:
+        errors["device"] = exc.reason
+        return None
+
+
 def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email=None, requester_name="",
                 department=None, priority=NORMAL, cc=(), attachments=(), source="web", message_id=None,
                 in_reply_to=None, acknowledge=True, linked_ticket=None, events=(),
@@ -108,7 +119,8 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     (dicts) recorded with it, such as a note that an attachment was dropped. ``privacy_consent`` is
     the version of the privacy policy a guest agreed to on the form; it is stored on the requester.
     ``details`` are the facts given with it (reference, server IP, problem start, diagnostics, service...),
-    checked and stored by tickets/details.py.
+    checked and stored by tickets/details.py; a ``device`` among them must pass the devices package's gate
+    (tickets/device_gate.py: refused with its reason, or opened awaiting staff approval) and is linked.
     On the guest form (actor GUEST_FORM) the address of a registered customer or agent opens the ticket
     unconfirmed: it is not in their list nor written by them (nor is their consent record touched) until they
     confirm it by the link in the acknowledgement (tickets/requester_confirmation.py). ``batch`` is the
@@ -126,6 +138,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     acting = ticket_accounts.acting_account(actor)
     cc = check_cc_list(errors, cc, exclude={requester_email})
     facts = ticket_details.check_details(errors, details, customer=actor if actor.is_customer else None)
+    device = _check_device(errors, actor, acting, details)
     if errors:
         raise ValidationFailed(errors)
 
@@ -142,6 +155,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
                          customer_account=ticket_accounts.account_for_new_ticket(actor, requester, unconfirmed,
                                                                                   acting))
     ticket_details.attach_details(ticket, facts)
+    device_gate.link_new_ticket(actor, ticket, device)
     for email in cc:
         add_cc(ticket, email, known=known)
     author = actor if actor.is_customer else (None if unconfirmed else requester)
