@@ -7,8 +7,9 @@ through tickets, which asks this package whether a device may have a new case th
 (``helpdesk.tickets.device_gate``), so the ticket store never imports devices. The device's status is derived
 from its dates, contracts and choice (``status``), never typed in."""
 
-MODELS = ("models", "contract_models")
+MODELS = ("models", "contract_models", "announcement_models")
 
 
 def init_app(app):
     """Register this package's hooks with the ticket store, billing, the audit trail and the scheduler."""
+    from helpdesk.devices import announcements  # noqa: F401  announcement texts (email, SMS), audit sentences (D)

@@ -36,6 +36,7 @@ def init_app(app):
     from helpdesk.providers.mailbox_oauth import AuthlibTokenClient
 
     register_token_client(AuthlibTokenClient())  # mailboxes behind OAuth 2 (MAIL_OAUTH_PROVIDERS)
+    _offer_sms_providers(app)  # part D: Kavenegar behind notify.sms
 
 
 def _offer_social_login(app):
@@ -75,3 +76,17 @@ def _offer_domain_providers(app):
     register_checker(RdapChecker())
     register_checker(WhoisChecker())
     register_registrar(RestRegistrar())
+
+
+def _offer_sms_providers(app):
+    """The SMS adapters behind notify.sms (SMS_PROVIDER chooses one); "kavenegar" needs its API key."""
+    from helpdesk.notify.sms import register_provider
+    from helpdesk.providers.kavenegar import KavenegarSms, install_log_filter
+    from helpdesk.settings import ConfigurationError
+
+    if app.config.get("SMS_PROVIDER") not in ("", None, "kavenegar"):
+        raise ConfigurationError("SMS_PROVIDER must be empty or kavenegar")
+    if app.config.get("SMS_PROVIDER") == "kavenegar" and not app.config.get("KAVENEGAR_API_KEY"):
+        raise ConfigurationError("SMS_PROVIDER is kavenegar: set HELPDESK_KAVENEGAR_API_KEY")
+    register_provider(KavenegarSms())
+    install_log_filter()
