@@ -15,6 +15,8 @@ def _persian() -> bool:
 
 
 class _DayInput(Input):
+    validation_attrs = ["required", "disabled", "readonly"]  # WTForms' Input base class has none: rendering failed
+
     def __call__(self, field, **kwargs):
         if _persian():
             self.input_type = "text"
