@@ -489,3 +489,15 @@ KAVENEGAR_API_BASE = "https://api.kavenegar.com"
 KAVENEGAR_TIMEOUT = 15
 # Announcements: how many customer accounts one job tells before it queues the next chunk.
 ANNOUNCEMENTS_CHUNK = 200
+
+# ---------------------------------------------------------------- part B1: devices, status, contracts and renewals
+# A running service contract counts as "expiring" (the buyer may renew or choose) this many days before its end.
+DEVICES_EXPIRING_DAYS = 30
+# Contract reminders (email and SMS to the account's members with the services permission): days before the end
+# (0: the day it ends), each sent once per device and contract end.
+DEVICES_REMINDER_DAYS = [30, 7, 0]
+# When the daily reminder job runs (local time in BUSINESS_TIMEZONE); "" switches the reminders off.
+DEVICES_REMINDER_RUN_AT = "09:00"
+# The currency renewals are sold in: the device type's contract product's yearly, biennial and triennial prices in
+# it are the 1, 2 and 3 year renewals (IRR: paid at Zarinpal).
+DEVICES_CONTRACT_CURRENCY = "IRR"

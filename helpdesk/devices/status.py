@@ -34,6 +34,8 @@ LABELS = {
 # Where the contract that sets a device's service end came from (``Device.contract_source``, and each contract's).
 SOURCE_INITIAL, SOURCE_RENEWAL, SOURCE_GRANTED = "initial", "renewal", "granted"
 SOURCES = (SOURCE_INITIAL, SOURCE_RENEWAL, SOURCE_GRANTED)
+SOURCE_LABELS = {SOURCE_INITIAL: _l("Initial contract"), SOURCE_RENEWAL: _l("Renewal"),
+                 SOURCE_GRANTED: _l("Granted by staff")}
 
 DEFAULT_EXPIRING_DAYS = 30
 _ACTIVE_CODES = frozenset((ACTIVE, EXPIRING, RENEWED))
