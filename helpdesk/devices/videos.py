@@ -17,6 +17,7 @@ from helpdesk.accounts.memberships import require_permission
 from helpdesk.accounts.models import PERM_SERVICES
 from helpdesk.audit.sentences import register
 from helpdesk.billing.access import require_manager
+from helpdesk.billing.catalogue import product_name
 from helpdesk.billing.catalogue_models import VIDEO_LICENCE, Product
 from helpdesk.db import commit_service_call, utcnow
 from helpdesk.devices.video_models import FAILED, ISSUED, ISSUING, PENDING, VideoCourse, VideoLicence
@@ -100,6 +101,14 @@ def courses_of(product_id: int) -> list[str]:
     return list(row.course_ids) if row else []
 
 
+def video_products(actor) -> list[tuple[Product, str, list[str]]]:
+    """The VIDEO_LICENCE products with their names and course ids, for staff (agents and admins)."""
+    _require_staff(actor)
+    products = db.session.scalars(sa.select(Product).where(Product.kind == VIDEO_LICENCE)
+                                  .order_by(Product.position, Product.id)).all()
+    return [(product, _product_name(product), courses_of(product.id)) for product in products]
+
+
 def set_courses(actor, product_id: int, course_ids) -> VideoCourse:
     """The provider's course ids a VIDEO_LICENCE product unlocks (billing managers); audited."""
     require_manager(actor)
@@ -142,11 +151,7 @@ class LicenceView:
 def _product_name(product: Product) -> str:
     from flask_babel import get_locale
 
-    texts = product.texts or {}
-    language = str(get_locale() or "en")
-    chosen = texts.get(language) or texts.get(current_app.config.get("DEFAULT_LOCALE", "en")) or next(
-        iter(texts.values()), {})
-    return (chosen or {}).get("name") or product.code
+    return product_name(product, str(get_locale() or "en")) or product.code
 
 
 def _view(licence: VideoLicence) -> LicenceView:
