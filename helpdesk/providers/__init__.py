@@ -36,6 +36,7 @@ def init_app(app):
     from helpdesk.providers.mailbox_oauth import AuthlibTokenClient
 
     register_token_client(AuthlibTokenClient())  # mailboxes behind OAuth 2 (MAIL_OAUTH_PROVIDERS)
+    _offer_crm_and_videos(app)  # issue 19: Didar (CRM_PROVIDER), SpotPlayer (VIDEO_LICENCE_PROVIDER)
     _offer_sms_providers(app)  # part D: Kavenegar behind notify.sms
 
 
@@ -90,3 +91,21 @@ def _offer_sms_providers(app):
         raise ConfigurationError("SMS_PROVIDER is kavenegar: set HELPDESK_KAVENEGAR_API_KEY")
     register_provider(KavenegarSms())
     install_log_filter()
+
+
+def _offer_crm_and_videos(app):
+    """The CRM adapter (Didar) and the video-licence provider (SpotPlayer); one chosen without its key stops the
+    start naming the setting (never a value)."""
+    from helpdesk.devices.crm import register_client
+    from helpdesk.devices.videos import register_provider
+    from helpdesk.providers.didar import DidarClient, install_log_filter
+    from helpdesk.providers.spotplayer import SpotPlayerProvider
+    from helpdesk.settings import ConfigurationError
+
+    if app.config.get("CRM_PROVIDER") == "didar" and not app.config.get("DIDAR_API_KEY"):
+        raise ConfigurationError("CRM_PROVIDER is didar: set HELPDESK_DIDAR_API_KEY")
+    if app.config.get("VIDEO_LICENCE_PROVIDER") == "spotplayer" and not app.config.get("SPOTPLAYER_API_KEY"):
+        raise ConfigurationError("VIDEO_LICENCE_PROVIDER is spotplayer: set HELPDESK_SPOTPLAYER_API_KEY")
+    install_log_filter()  # the Didar key travels in URLs: urllib3's debug lines are redacted
+    register_client(DidarClient())
+    register_provider(SpotPlayerProvider())
