@@ -16,9 +16,9 @@ from helpdesk.accounts import national_id as national_ids
 from helpdesk.accounts.identity_models import AccountIdentity, account_for_national_id, account_recipients
 from helpdesk.accounts.memberships import require_permission
 from helpdesk.accounts.models import PERM_SERVICES
-from helpdesk.billing.models import PROFORMA, BillingAccount, Invoice
 from helpdesk.db import begin_write, commit_service_call, parse_id, utcnow
 from helpdesk.devices import events, registry
+from helpdesk.devices.cases import debts_of
 from helpdesk.devices.models import Device
 from helpdesk.devices.transfer_models import (
     APPROVED,
@@ -297,22 +297,9 @@ def new_owner_account(transfer: DeviceTransfer):
     return account_for_national_id(transfer.new_owner_national_id)
 
 
-def unpaid_case_charges(account_id) -> int:
-    """How many of ``account_id``'s case charges are still unpaid (their invoice a proforma with a balance)."""
-    from helpdesk.devices.case_models import CaseCharge
-
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(CaseCharge).join(Invoice, Invoice.id == CaseCharge.invoice_id)
-        .where(CaseCharge.account_id == account_id, Invoice.status == PROFORMA,
-               Invoice.total > Invoice.amount_paid)) or 0
-
-
-def unpaid_invoices(account_id) -> int:
-    """How many of ``account_id``'s billing invoices are unpaid proformas (shown to staff beside a transfer)."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Invoice).join(BillingAccount, BillingAccount.id == Invoice.account_id)
-        .where(BillingAccount.customer_account_id == account_id, Invoice.status == PROFORMA,
-               Invoice.total > Invoice.amount_paid)) or 0
+def open_debt(account_id) -> dict[str, int]:
+    """The unpaid part of ``account_id``'s case charges per currency (devices.cases' running debt), debts only."""
+    return {currency: amount for currency, amount in debts_of(account_id).items() if amount > 0}
 
 
 def _decidable(actor, transfer_id) -> DeviceTransfer:
@@ -342,7 +329,7 @@ def approve_transfer(actor, transfer_id) -> DeviceTransfer:
         raise NewOwnerHasNoAccount()
     if account.id == transfer.from_account_id:
         raise Conflict(_l("The new owner's national ID belongs to the current owner's account."))
-    if current_app.config["DEVICES_TRANSFER_DEBT"] == DEBT_BLOCKS and unpaid_case_charges(transfer.from_account_id):
+    if current_app.config["DEVICES_TRANSFER_DEBT"] == DEBT_BLOCKS and open_debt(transfer.from_account_id):
         raise OldAccountHasDebt()
     old_account_id = transfer.from_account_id
     device.account_id = account.id

@@ -46,7 +46,7 @@ def _transfer_page(transfer_id, refuse_form=None, status=200):
     return render_template(
         "desk_device_transfers/transfer.html", transfer=transfer, statuses=STATUS_LABELS,
         new_account=transfers.new_owner_account(transfer), debt_rule=current_app.config["DEVICES_TRANSFER_DEBT"],
-        unpaid_charges=transfers.unpaid_case_charges(transfer.from_account_id),
+        debts=transfers.open_debt(transfer.from_account_id),
         approve_form=PostForm(), refuse_form=refuse_form or RefuseForm(formdata=None)), status
 
 
