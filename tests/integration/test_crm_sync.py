@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk.accounts.memberships import ensure_personal_account
-from helpdesk.actors import SYSTEM
 from helpdesk.db import utcnow
 from helpdesk.devices import crm_tasks, events, registry
 from helpdesk.devices.crm_models import FAILED, PENDING, SENT, CrmDeviceLink, CrmOutboxEntry
@@ -145,7 +144,7 @@ def test_nothing_is_queued_or_pushed_when_the_change_rolls_back(app, shop, didar
 
 def test_the_nightly_reconcile_queues_pushes_for_differences(app, shop, didar):
     admin, account_id, kind = shop
-    same, changed, missing = (register(admin, account_id, kind, serial) for serial in ("SN-1", "SN-2", "SN-3"))
+    _same, changed, missing = (register(admin, account_id, kind, serial) for serial in ("SN-1", "SN-2", "SN-3"))
     didar.deal(f"helpdesk-device-{changed.id}")["Description"] = "owner: someone else"
     didar.deals.pop(didar.deal(f"helpdesk-device-{missing.id}")["Id"])
     db.session.execute(sa.delete(CrmDeviceLink).where(CrmDeviceLink.device_id == missing.id))

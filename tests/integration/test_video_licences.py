@@ -56,7 +56,7 @@ def buy(shop, reference):
 
 
 def test_a_paid_course_is_licensed_once_and_only_its_buyer_sees_the_key(app, shop, spot, client, make_user):
-    admin, buyer, account, course = shop
+    admin, buyer, _account, course = shop
     assert videos.courses_of(course.id) == ["5f3a1c", "5f3a1d"]
     licence = buy(shop, "bank-ref-1")
     assert licence.status == ISSUED and len(spot.licences) == 1
@@ -90,7 +90,7 @@ def test_a_paid_course_is_licensed_once_and_only_its_buyer_sees_the_key(app, sho
 
 def test_a_temporary_failure_is_retried_and_a_refusal_waits_for_staff(app, shop, spot, caplog):
     caplog.set_level(logging.DEBUG)
-    admin, _buyer, _account, course = shop
+    admin, _buyer, _account, _course = shop
     spot.failures.append(503)
     licence = buy(shop, "bank-ref-2")
     assert licence.status == PENDING and licence.attempts == 1 and "HTTP 503" in licence.last_error
