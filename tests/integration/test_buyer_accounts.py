@@ -52,6 +52,11 @@ def link_in(message):
     return match.group(1)
 
 
+def visible(page):
+    """A page's words as a reader sees them: tags gone, spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+
+
 def post_form(client, path, form_path=None, **fields):
     page = client.get(form_path or path)
     return client.post(path, data={"csrf_token": csrf_token(page.text), **fields})
@@ -217,13 +222,18 @@ def test_console_creates_a_buyer_shows_and_changes_identity_and_resends(client, 
     account_id = int(created.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     page = client.get(f"/agent/buyers/{account_id}").text
     assert "1234567008" in page and "+98 912 123 4567" in page and "Not chosen yet" in page
-    assert f'href="/agent/buyers/{account_id}"' in client.get(f"/agent/accounts/{account_id}").text
+    raw = client.get(f"/agent/accounts/{account_id}").text
+    assert f'href="/agent/buyers/{account_id}"' in raw
+    account_page = visible(raw)
+    assert "Created the buyer account Reza Karimi for reza@example.test (national ID ******7008)." in account_page
+    assert "a link to choose a password" in account_page and "1234567008" not in account_page
 
     changed = post_form(client, f"/agent/buyers/{account_id}/identity", f"/agent/buyers/{account_id}",
                         full_name="Reza Karimi", national_id=OTHER_ID, phone="+989121234567",
                         address="Shiraz", operator="")
     assert changed.status_code == 302
     assert "Shiraz" in client.get(f"/agent/buyers/{account_id}").text
+    assert "from “******7008” to “******7016”" in visible(client.get(f"/agent/accounts/{account_id}").text)
     resent = post_form(client, f"/agent/buyers/{account_id}/set-password-link", f"/agent/buyers/{account_id}")
     assert resent.status_code == 302
     assert len(mail_to(smtp, BUYER["email"], 2)) == 2
