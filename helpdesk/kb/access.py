@@ -97,3 +97,11 @@ def articles_in(actor, folder_ids, *, console=False):
     for article in articles:
         grouped.setdefault(article.folder_id, []).append(article)
     return grouped
+
+
+def articles_about(actor, product: str, *, limit: int = 200):
+    """Readable articles whose product (a device type's code) is ``product``, newest first."""
+    return db.session.scalars(
+        visible_articles(actor).where(KBArticle.product == product)
+        .order_by(KBArticle.updated_at.desc(), KBArticle.id.desc()).limit(limit)
+        .options(selectinload(KBArticle.translations))).all()

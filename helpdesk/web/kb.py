@@ -9,10 +9,13 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from helpdesk import storage
-from helpdesk.errors import ValidationFailed
+from helpdesk.devices import registry
+from helpdesk.devices.catalogue import device_types
+from helpdesk.errors import NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.kb import access, service
 from helpdesk.search import articles as kb_index
+from helpdesk.web.account_context import current_account_id
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm
 from helpdesk.web.kb_forms import FeedbackForm
@@ -91,6 +94,47 @@ bp.add_app_template_global(folder_title, "kb_title")
 bp.add_app_template_global(folder_description, "kb_description")
 
 
+def _own_device_type_codes() -> list[str]:
+    """The device types of the devices the reader's acting account owns (a customer with the services right)."""
+    actor = _reader()
+    if actor is None or not actor.is_customer:
+        return []
+    try:
+        devices = registry.devices_of(actor, current_account_id())
+    except (NotFound, NotAllowed):
+        return []
+    return list(dict.fromkeys(device.device_type.code for device in devices if device.device_type))
+
+
+def device_type_choices() -> dict:
+    """The search box's device-type select (issue 19): the reader's own devices' types first, then the others;
+    ``selected`` is the type the page is filtered by."""
+    kinds = {kind.code: kind.label for kind in device_types(active_only=False)}
+    own = [code for code in _own_device_type_codes() if code in kinds]
+    return {"own": [(code, kinds[code]) for code in own],
+            "others": [(code, label) for code, label in kinds.items() if code not in own],
+            "selected": _device_filter(kinds)}
+
+
+def _device_filter(kinds=None) -> str:
+    """The device type code asked for in ?device= ("" for none, or for a code that is no device type)."""
+    code = request.args.get("device", "").strip()[:60]
+    if not code:
+        return ""
+    kinds = kinds if kinds is not None else {kind.code for kind in device_types(active_only=False)}
+    return code if code in kinds else ""
+
+
+def device_type_label(code: str) -> str:
+    """A device type's brand and model for an article's product field (the code itself for an older value)."""
+    kind = next((kind for kind in device_types(active_only=False) if kind.code == code), None)
+    return kind.label if kind else code
+
+
+bp.add_app_template_global(device_type_choices, "kb_device_choices")
+bp.add_app_template_global(device_type_label, "kb_device_label")
+
+
 def _breadcrumbs(folder):
     trail = []
     while folder is not None:
@@ -104,7 +148,11 @@ def index():
     actor = _reader()
     tree = access.folder_tree(actor)
     ids = [f.id for f, children in tree] + [c.id for _f, children in tree for c in children]
-    return render_template("kb/index.html", tree=tree, articles=access.articles_in(actor, ids))
+    device = _device_filter()
+    if device:  # one device type's articles, newest first
+        return render_template("kb/index.html", tree=tree, articles={}, device=device,
+                               device_articles=access.articles_about(actor, device))
+    return render_template("kb/index.html", tree=tree, articles=access.articles_in(actor, ids), device="")
 
 
 @bp.route("/all")
@@ -217,8 +265,13 @@ def _search(text, limit=SEARCH_LIMIT, typing=False):
 
 @bp.route("/search")
 def search():
-    text = request.args.get("q", "").strip()[:200]
-    return render_template("kb/search.html", q=text, hits=_search(text) if text else [])
+    text, device = request.args.get("q", "").strip()[:200], _device_filter()
+    if not text and device:
+        return redirect(url_for("kb.index", device=device))
+    hits = _search(text) if text else []
+    if device:
+        hits = [hit for hit in hits if hit.article.product == device]
+    return render_template("kb/search.html", q=text, hits=hits, device=device)
 
 
 @bp.route("/suggest")

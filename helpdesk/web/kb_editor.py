@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from helpdesk.db import parse_id
+from helpdesk.devices.catalogue import device_types
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import LANGUAGES
@@ -52,6 +53,15 @@ def _folder_choices(top_level_only=False, empty=None):
         choices.append((str(folder.id), title))
         if not top_level_only:
             choices += [(str(c.id), f"{title} › {folder_title(c)}") for c in by_parent.get(folder.id, [])]
+    return choices
+
+
+def _device_type_choices(current=""):
+    """The product select: none, then the catalogue's device types (by code); an older free-text product an
+    article still has stays offered, so saving the article keeps it."""
+    choices = [("", _("— none —"))] + [(kind.code, f"{kind.label} ({kind.code})") for kind in device_types()]
+    if current and current not in {code for code, _label in choices}:
+        choices.append((current, current))
     return choices
 
 
@@ -108,6 +118,7 @@ def new_article():
     _editors_only()
     form = ArticleForm()
     form.folder.choices = _folder_choices()
+    form.product.choices = _device_type_choices()
     if request.method == "GET":
         form.language.data = service.default_language()
         form.folder.data = request.args.get("folder", "")
@@ -132,6 +143,7 @@ def edit_article(article_id):
     item = access.get_article(_actor(), article_id, console=True)
     form = ArticleForm()
     form.folder.choices = _folder_choices()
+    form.product.choices = _device_type_choices(item.product)
     language = request.values.get("language") or request.args.get("lang") or service.default_language()
     if request.method == "GET":
         text = next((t for t in item.translations if t.language == language), None)

@@ -50,7 +50,9 @@ class ArticleForm(FlaskForm):
     body_format = SelectField(_l("Format"), choices=lambda: _choices(BODY_FORMATS), validate_choice=False)
     folder = SelectField(_l("Folder"), validate_choice=False)
     tags = StringField(_l("Tags (separated by commas)"), validators=[Length(max=500)])
-    product = StringField(_l("Product or device type (optional)"), validators=[Length(max=200)])
+    # The device type the article is about (its code; issue 19): the view offers the catalogue's types. Not
+    # checked against them: the knowledge base keeps any short text (an article's older product name, the CLI's).
+    product = SelectField(_l("Device type (optional)"), choices=[], validate_choice=False)
     video_url = StringField(_l("Video link (optional)"), validators=[Length(max=500)])
     video = FileField(_l("Or upload a video file (optional)"))
     remove_video = BooleanField(_l("Remove the uploaded video"))
