@@ -43,6 +43,10 @@ class DeviceCase(db.Model):
     device = relationship("Device")
     charge = relationship("CaseCharge", back_populates="case", uselist=False)
 
+    @property
+    def state_label(self):
+        return CASE_STATE_LABELS.get(self.state, self.state)
+
 
 class CasePrice(db.Model):
     """What a case of a difficulty and volume costs, in a currency's minor unit (staff edit the grid)."""

@@ -98,6 +98,14 @@ def debt_warnings(account_id) -> list[Debt]:
     return [debt for debt in found if debt.above_ceiling]
 
 
+def account_debts(account_id) -> list[Debt]:
+    """The account's running debt in each currency it owes in (and the price list's, even at zero), with its
+    ceiling; no access check."""
+    owed = debts_of(account_id)
+    currencies = sorted(set(owed) | {current_app.config["DEVICES_CASE_CURRENCY"]})
+    return [Debt(currency, owed.get(currency, 0), ceiling_for(currency)) for currency in currencies]
+
+
 def _above_ceiling(account_id) -> bool:
     return bool(debt_warnings(account_id))
 
@@ -205,6 +213,30 @@ device_gate.provide(_Gate())
 def case_for_ticket(ticket_id) -> DeviceCase | None:
     """The case of ticket ``ticket_id``, if it is about a device (no access check: the caller has the ticket)."""
     return db.session.scalar(sa.select(DeviceCase).where(DeviceCase.ticket_id == ticket_id))
+
+
+def get_case(actor, case_id) -> DeviceCase:
+    """A case, for staff (NotFound for anyone else and for none)."""
+    if not is_staff(actor):
+        raise NotFound()
+    case_id = parse_id(case_id)
+    case = db.session.get(DeviceCase, case_id) if case_id is not None else None
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def may_charge(case) -> bool:
+    """Whether ``case`` can be charged now (the rules of ``charge_case`` but the actor's)."""
+    return (case.charge is None and case.state in (CASE_OPEN, CASE_APPROVED)
+            and PAY_PER_CASE in (case.device_status, status_of(case.device).code))
+
+
+def case_currency(case) -> str:
+    """The currency a charge on ``case`` is made in: its account's billing currency, or the price list's."""
+    found = db.session.scalar(sa.select(BillingAccount.currency).where(
+        BillingAccount.customer_account_id == case.account_id))
+    return found or current_app.config["DEVICES_CASE_CURRENCY"]
 
 
 def device_tickets(actor, device):
@@ -329,7 +361,7 @@ def _check_charge(case, difficulty, volume, note):
         raise Conflict(_l("This case was charged already."))
     if case.state in (CASE_AWAITING, CASE_REFUSED):
         raise Conflict(_l("Approve this case before charging it."))
-    if PAY_PER_CASE not in (case.device_status, status_of(case.device).code):
+    if not may_charge(case):
         raise Conflict(_l("Only cases on pay-per-case devices are charged."))
     return note
 
@@ -339,6 +371,8 @@ def charge_case(actor, ticket_id, *, difficulty, volume, note="") -> CaseCharge:
     ``difficulty`` × ``volume`` in the account's currency: a billing invoice for the device's account, audited,
     told to the device's followers ("case.charged"); when the charge takes the account's debt to the ceiling or
     over it, the account is warned (once per crossing). Billing staff."""
+    if not is_staff(actor):
+        raise NotFound()
     require_manager(actor)
     case = case_for_ticket(parse_id(ticket_id))
     if case is None:
@@ -401,14 +435,9 @@ def decide_case(actor, case_id, *, approve: bool, note: str = "") -> DeviceCase:
     """Approve a case that awaits approval (work on it goes ahead) or refuse it (its ticket is closed; the note
     is kept with the case, which the device's ticket panel shows). Billing staff; only awaiting cases (Conflict
     otherwise). Audited."""
-    if not is_staff(actor):
-        raise NotFound()
+    case = get_case(actor, case_id)
     if not may_manage(actor):
         raise NotAllowed()
-    case_id = parse_id(case_id)
-    case = db.session.get(DeviceCase, case_id) if case_id is not None else None
-    if case is None:
-        raise NotFound()
     note = str(note or "").strip()
     if len(note) > NOTE_MAX:
         raise ValidationFailed({"note": _l("At most %(num)d characters.", num=NOTE_MAX)})

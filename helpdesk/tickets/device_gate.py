@@ -11,6 +11,7 @@ here, so the rule holds for the web form, the API and anything later alike, not 
 from dataclasses import dataclass
 from typing import Protocol
 
+from helpdesk.actors import GUEST_FORM
 from helpdesk.errors import ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
 
@@ -72,7 +73,7 @@ def check_new_ticket(actor, account_id, device_ref) -> DeviceGrant | None:
     ref = str(device_ref or "").strip()
     if not ref:
         return None
-    if not _gate:
+    if not _gate or actor == GUEST_FORM:  # a guest has no devices to name (the form offers none)
         raise DeviceRefused(_l("Choose one of your devices from the list."))
     return _gate[0].check(actor, account_id, ref)
 

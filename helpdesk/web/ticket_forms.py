@@ -64,6 +64,8 @@ class NewTicketForm(FlaskForm):
     priority = SelectField(_l("Priority"))
     # The view offers it only when the customer has services to pick (tickets.details.customer_services).
     service = SelectField(_l("Service (optional)"), validate_choice=False)
+    # Offered when the customer's account has devices (tickets.device_gate); the ticket store checks the choice.
+    device = SelectField(_l("Device (optional)"), validate_choice=False)
     reference = StringField(_l("Order or service reference (optional)"))
     server_ip = StringField(_l("Server IP address (optional)"))
     problem_started = StringField(_l("When did the problem start? (optional)"),

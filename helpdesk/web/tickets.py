@@ -10,10 +10,10 @@ from sqlalchemy.orm import selectinload
 from helpdesk import storage
 from helpdesk.actors import GUEST_FORM
 from helpdesk.db import parse_id
-from helpdesk.errors import Conflict, ValidationFailed
+from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import select_timezone
-from helpdesk.tickets import access, details, service
+from helpdesk.tickets import access, details, device_gate, service, ticket_accounts
 from helpdesk.tickets.events import format_size
 from helpdesk.tickets.models import CLOSED, NORMAL, PRIORITIES, Department, Ticket
 from helpdesk.tickets.reply_matching import follow_merges
@@ -71,7 +71,7 @@ def _priority_choices():
 # store's name for each.
 DETAIL_FIELDS = {"reference": "reference", "server_ip": "server_ip", "problem_started": "problem_started",
                  "problem_timezone": "problem_timezone", "diagnostics": "diagnostics", "service": "service",
-                 "company_name": "company", "customer_number": "customer_number"}
+                 "company_name": "company", "customer_number": "customer_number", "device": "device"}
 
 
 def _given_details(form):
@@ -85,6 +85,22 @@ def _service_choices(customer):
     if not services:
         return None
     return [("", _("No particular service"))] + [(s.ref, s.label) for s in services]
+
+
+def _device_choices(customer):
+    """The device picker's choices (a device the gate would refuse says why), or None when there are none."""
+    if customer is None:
+        return None
+    try:
+        acting = ticket_accounts.acting_account(customer)
+    except NotAllowed:
+        return None
+    devices = device_gate.device_choices(customer, acting.id if acting is not None else None)
+    if not devices:
+        return None
+    return [("", _("No particular device"))] + [
+        (d.ref, _("%(device)s (%(reason)s)", device=d.label, reason=d.reason) if d.reason else d.label)
+        for d in devices]
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -103,9 +119,16 @@ def new():
         delattr(form, "service")
     else:
         form.service.choices = services
+    devices = _device_choices(customer)
+    if devices is None:
+        delattr(form, "device")
+    else:
+        form.device.choices = devices
     if request.method == "GET":
         form.priority.data = NORMAL
         form.problem_timezone.data = select_timezone()
+        if devices is not None:
+            form.device.data = request.args.get("device", "")
     if form.validate_on_submit():
         actor = customer or (_actor() if current_user.is_authenticated else GUEST_FORM)
         try:
@@ -122,6 +145,9 @@ def new():
         else:
             flash(_("Ticket #%(number)s created; we sent you a confirmation email.", number=ticket.number),
                   "success")
+            note = device_gate.case_note(ticket)
+            if note:
+                flash(note, "warning")
             return redirect(url_for("portal.index"))
     elif form.is_submitted():
         # The details' own errors too, so that every field error shows at once.
