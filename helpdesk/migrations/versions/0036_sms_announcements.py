@@ -71,7 +71,7 @@ def upgrade():
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_announcement_deliveries')),
     sa.UniqueConstraint('announcement_id', 'account_id',
-                        name=op.f('uq_announcement_deliveries_announcement_id_account_id'))
+                        name=op.f('uq_announcement_deliveries_announcement_id'))
     )
     op.create_index(op.f('ix_announcement_deliveries_account_id'), 'announcement_deliveries', ['account_id'],
                     unique=False)
@@ -86,7 +86,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_announcement_dismissals_user_id_users'),
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_announcement_dismissals')),
-    sa.UniqueConstraint('announcement_id', 'user_id', name=op.f('uq_announcement_dismissals_announcement_id_user_id'))
+    sa.UniqueConstraint('announcement_id', 'user_id', name=op.f('uq_announcement_dismissals_announcement_id'))
     )
     op.create_index(op.f('ix_announcement_dismissals_user_id'), 'announcement_dismissals', ['user_id'], unique=False)
 
