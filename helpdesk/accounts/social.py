@@ -63,6 +63,17 @@ class EmailMissing(SocialLoginFailed):
                  "register with your email address instead.")
 
 
+class RegistrationClosed(SocialLoginFailed):
+    """SELF_REGISTRATION is off: a provider logs in only a login that has a password already (issue 19)."""
+
+    message = _l("Only our staff create customer accounts. Log in with your password, or ask us for an account.")
+
+
+def _check_registration_open() -> None:
+    if not current_app.config["SELF_REGISTRATION"]:
+        raise RegistrationClosed()
+
+
 class StaffRefused(HelpdeskError):
     message = _l("Staff accounts log in with their password only, not through another provider.")
 
@@ -271,6 +282,7 @@ def sign_in_with(provider_name: str, claims: VerifiedClaims) -> Outcome:
             _send_confirmation(_pending(identity, provider_name, subject, user, email, claims.email_verified))
         commit_service_call(db.session)
         return Outcome("check-mail")
+    _check_registration_open()  # from here on, a provider would make or activate a customer account
     if claims.email_verified:
         commit_service_call(db.session)  # nothing written: the door asks for consent first
         return Outcome("register", claims=claims)
@@ -369,6 +381,7 @@ def register(provider_name: str, claims: VerifiedClaims, *, full_name, company=N
     the privacy policy: a customer (a passwordless record of theirs taken over), active at once, with their own
     customer account and the identity linked; "logged-in". Should a login with that address exist by now, the rules
     run again instead."""
+    _check_registration_open()
     subject, email = _checked_claims(claims)
     errors = {}
     full_name = clean_name(full_name or claims.name, limit=201)

@@ -4,8 +4,9 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk.accounts import service as accounts
+from helpdesk.accounts import social
 from helpdesk.accounts.models import User
-from helpdesk.actors import GUEST_FORM
+from helpdesk.actors import GUEST_FORM, SYSTEM
 from helpdesk.errors import NotAllowed
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
@@ -57,3 +58,23 @@ def test_by_default_visitors_see_the_register_links(client):
     assert client.get("/register").status_code == 200
     assert REGISTER_LINK in client.get("/login").text
     assert REGISTER_LINK in client.get("/").text
+
+
+def test_with_self_registration_off_a_provider_logs_in_only_logins_that_have_a_password(closed_app):
+    def claims(email):
+        return social.VerifiedClaims(subject=f"sub-{email}", email=email, name="Nima", email_verified=True)
+
+    for email in ("stranger@example.test", "stranger2@example.test"):
+        with pytest.raises(social.RegistrationClosed):
+            social.sign_in_with("example", claims(email))
+        db.session.rollback()
+    with pytest.raises(social.RegistrationClosed):
+        social.register("example", claims("stranger@example.test"), full_name="Nima", consent=True,
+                        policy_version="1", locale="fa")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+    accounts.create_user(SYSTEM, email="nima@example.test", full_name="Nima", role="customer",
+                         password="correct horse battery")
+    outcome = social.sign_in_with("example", claims("nima@example.test"))
+    assert outcome.kind == "logged-in" and outcome.user.email == "nima@example.test"
