@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from helpdesk.audit.sentences import Ref, pair, register, register_kind
 from helpdesk.devices.models import PLAN_LABELS, Device, DeviceType
+from helpdesk.devices.status import SOURCE_LABELS
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 
@@ -29,12 +30,18 @@ def _plan_chosen(reading):
                             new=str(PLAN_LABELS.get(new, new or "")))
 
 
+def _contract_added(reading):
+    source = reading.changes.get("source")
+    return reading.sentence(_l("Added a service contract period to %(name)s, up to %(ends_on)s (%(source)s)."),
+                            source=str(SOURCE_LABELS.get(source, source or "")))
+
+
 register_kind("device", name=_l("Device"), describe=_devices)
 register_kind("device-type", name=_l("Device type"), describe=_types)
 register("device", "registered", _l("Registered the device %(name)s."))
 register("device", "updated", _l("Changed the device %(name)s."))
 register("device", "renewal-ordered", _l("Ordered a %(years)s-year renewal of the service contract of %(name)s."))
-register("device", "contract-added", _l("Added a service contract period to %(name)s, up to %(ends_on)s (%(source)s)."))
+register("device", "contract-added", _contract_added)
 register("device", "plan-chosen", _plan_chosen)
 register("device-type", "created", _l("Added the device type %(name)s."))
 register("device-type", "updated", _l("Changed the device type %(name)s."))

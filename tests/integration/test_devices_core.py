@@ -7,7 +7,9 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
+from helpdesk.accounts.identity_models import AccountIdentity
 from helpdesk.audit.models import AuditEvent
+from helpdesk.audit.sentences import tell
 from helpdesk.billing.services import add_months
 from helpdesk.db import utcnow
 from helpdesk.devices import contracts, events, registry, reminders
@@ -28,6 +30,7 @@ from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import format_day
 from helpdesk.notify.models import OutboxEmail
+from helpdesk.notify.sms_models import SmsMessage
 from tests.integration.devices_shop import build
 
 TODAY = date(2025, 3, 20)  # Esfand 30, 1403: the last day of a Jalali leap year
@@ -144,6 +147,12 @@ def test_staff_grant_a_period_from_the_current_end_and_the_buyer_sees_it(app, ma
     assert (granted.starts_on, granted.ends_on, granted.source) == (end, add_months(end, 12), "granted")
     assert db.session.get(Device, shop.device.id).service_ends_on == granted.ends_on
     assert [c.source for c in contracts.contracts_of(shop.sara, shop.device.id)] == ["granted", "initial"]
+    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "device")
+                              .order_by(AuditEvent.id)).all()
+    told = [str(sentence) for entry in tell(rows) for sentence in entry.sentences]
+    assert told[0] == "Registered the device Acme X200 (SN-4711)."
+    assert told[-1].startswith("Added a service contract period to Acme X200 (SN-4711)") and "Granted by staff" in \
+        told[-1]
     with pytest.raises(ValidationFailed):
         contracts.add_contract(shop.admin, shop.device.id, years=0)
     with pytest.raises(NotFound):
@@ -188,12 +197,16 @@ def test_reminders_go_out_once_per_threshold_by_email(app, make_user):
     assert sorted(db.session.scalars(sa.select(ContractReminder.days_before))) == [0, 7, 30]
 
 
-def test_a_reminder_is_written_in_the_recipients_language(app, make_user):
+def test_a_reminder_is_written_in_the_recipients_language_by_email_and_sms(app, make_user):
     shop = build(make_user, days_left=7)
     shop.sara.locale = "fa"
+    db.session.add(AccountIdentity(account_id=shop.account.id, full_name="Sara", phone="+989121234567"))
     db.session.commit()
     reminders.send_reminders(shop.today)
     db.session.commit()
+    [text] = db.session.scalars(sa.select(SmsMessage).where(SmsMessage.kind == "devices.contract_expiring")).all()
+    assert text.phone == "+989121234567" and format_day(shop.device.service_ends_on, "fa") in text.text
+    assert f"/devices/{shop.device.id}" in text.text
     row = db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id.desc())).first()
     from helpdesk.devices.mail_notices import render_expiring
 
