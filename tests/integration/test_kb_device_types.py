@@ -74,6 +74,7 @@ def test_a_buyer_sees_their_own_device_types_first(client, library, make_user):
                              installed_on=date(2026, 2, 1))
     log_in(client, buyer.email)
     page = text(client.get("/kb/"))
+    assert 'href="/videos/"' in page  # their training videos, one click from the knowledge base
     own, others = page.split('label="Your devices"')[1].split('label="Other device types"')
     assert '<option value="nova-s1">Nova S1</option>' in own and "acme-x200" not in own
     assert '<option value="acme-x200">Acme X200</option>' in others.split("</select>")[0]

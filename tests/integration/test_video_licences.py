@@ -8,6 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from helpdesk.accounts import members
 from helpdesk.accounts.memberships import default_account_id
 from helpdesk.billing import catalogue, customers, payments
 from helpdesk.billing.models import Service
@@ -74,6 +75,8 @@ def test_a_paid_course_is_licensed_once_and_only_its_buyer_sees_the_key(app, sho
     assert db.session.scalar(sa.select(sa.func.count()).select_from(VideoLicence)) == 1
 
     stranger = make_user("customer", email="sina@example.test")
+    bookkeeper = make_user("customer", email="bita@example.test")
+    members.add_member(admin, licence.account_id, email=bookkeeper.email, permissions=["billing"])
     db.session.commit()
     log_in(client, buyer.email)
     listing = client.get("/videos/").get_data(as_text=True)
@@ -86,6 +89,14 @@ def test_a_paid_course_is_licensed_once_and_only_its_buyer_sees_the_key(app, sho
     assert other.get(f"/videos/{licence.id}").status_code == 404
     assert issued["key"] not in other.get("/videos/").get_data(as_text=True)
     assert default_account_id(stranger) != licence.account_id
+
+    # A member of the buyer's account without the services permission: not allowed.
+    member = app.test_client()
+    log_in(member, bookkeeper.email)
+    with member.session_transaction() as browser:
+        browser["acting_account"] = licence.account_id  # what the header's account switcher stores
+    assert member.get(f"/videos/{licence.id}").status_code == 403
+    assert member.get("/videos/").status_code == 403
 
 
 def test_a_temporary_failure_is_retried_and_a_refusal_waits_for_staff(app, shop, spot, caplog):
