@@ -15,6 +15,7 @@ from helpdesk.devices.status import LABELS as STATUS_LABELS
 from helpdesk.devices.status import SOURCE_LABELS, status_of
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.web.billing_forms import as_choices
 from helpdesk.web.day_field import DayField
 from helpdesk.web.forms import apply_errors
 
@@ -40,6 +41,10 @@ class DeviceForm(FlaskForm):
     service_ends_on = DayField(_l("Service contract until (empty: from the type)"))
 
 
+class PlanForm(FlaskForm):
+    plan = SelectField(_l("Service plan after the contract"), validate_choice=False)
+
+
 class ContractForm(FlaskForm):
     years = IntegerField(_l("Years"), validators=[Optional()])
     starts_on = DayField(_l("From (empty: the current end, or today)"))
@@ -59,11 +64,18 @@ def _actor():
 
 
 def _type_choices(active_only=True):
-    return [("", "—")] + [(str(t.id), t.label) for t in catalogue.device_types(active_only=active_only)]
+    return as_choices([("", "—")] + [(str(t.id), t.label) for t in catalogue.device_types(active_only=active_only)])
 
 
 def _product_choices():
-    return [("", _("None: not sold online"))] + [(str(p.id), p.code) for p in catalogue.contract_products()]
+    return as_choices([("", _("None: not sold online"))] + [(str(p.id), p.code)
+                                                             for p in catalogue.contract_products()])
+
+
+def _plan_form(blank=False):
+    form = PlanForm(formdata=None) if blank else PlanForm()
+    form.plan.choices = as_choices((plan, str(PLAN_LABELS[plan])) for plan in contracts.CHOICES)
+    return form
 
 
 @bp.route("/")
@@ -159,7 +171,7 @@ def register(account_id):
                            account_name=name), status
 
 
-def _render(device, status_code=200, form=None, contract_form=None):
+def _render(device, status_code=200, form=None, contract_form=None, plan_form=None):
     actor = _actor()
     if form is None:
         form = DeviceForm(formdata=None, obj=device)
@@ -167,7 +179,8 @@ def _render(device, status_code=200, form=None, contract_form=None):
     form.device_type.choices = _type_choices(active_only=False)
     return render_template(
         "desk_devices/device.html", device=device, status=status_of(device), form=form,
-        contract_form=contract_form or ContractForm(formdata=None), history=contracts.contracts_of(actor, device.id),
+        contract_form=contract_form or ContractForm(formdata=None), plan_form=plan_form or _plan_form(blank=True),
+        history=contracts.contracts_of(actor, device.id),
         account_name=account_name(device.account_id), plans=PLAN_LABELS, sources=SOURCE_LABELS), status_code
 
 
@@ -205,3 +218,19 @@ def add_contract(device_id):
             flash(_("The contract period is added."), "success")
             return redirect(url_for(".device_page", device_id=device.id))
     return _render(device, 400, contract_form=form)
+
+
+@bp.route("/<id:device_id>/plan", methods=["POST"])
+def choose_plan(device_id):
+    actor = _actor()
+    device = registry.get_device(actor, device_id)
+    form = _plan_form()
+    if form.validate_on_submit():
+        try:
+            contracts.choose_plan(actor, device.id, form.plan.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(_("The service plan is saved."), "success")
+            return redirect(url_for(".device_page", device_id=device.id))
+    return _render(device, 400, plan_form=form)

@@ -197,6 +197,15 @@ def test_reminders_go_out_once_per_threshold_by_email(app, make_user):
     assert sorted(db.session.scalars(sa.select(ContractReminder.days_before))) == [0, 7, 30]
 
 
+def test_the_reminders_run_daily_from_the_scheduler(app, make_user):
+    from helpdesk import scheduler
+
+    [job] = [job for job in scheduler.registered_jobs(app.config) if job.name == "devices.contract_reminders"]
+    assert job.task == reminders.TASK and job.daily_at is not None
+    shop = build(make_user, days_left=7)
+    assert reminders.run_day_task(shop.today.isoformat()) == 1 and reminders.run_day_task() == 0
+
+
 def test_a_reminder_is_written_in_the_recipients_language_by_email_and_sms(app, make_user):
     shop = build(make_user, days_left=7)
     shop.sara.locale = "fa"

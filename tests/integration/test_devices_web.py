@@ -70,6 +70,7 @@ def test_the_buyer_renews_for_two_years_through_zarinpal_once(app, client, fake,
     assert service.identifier == f"#{shop.device.id} SN-4711" and service.cycle == "biennial"
     assert invoice.total >= PRICES["biennial"] and invoice.currency == "IRR"
 
+    assert "A renewal order is waiting for payment" in client.get(page).get_data(as_text=True)
     invoice_page = ordered.headers["Location"]
     paying = post(client, invoice_page, f"/billing/invoices/{invoice.id}/pay/zarinpal", {})
     assert paying.status_code == 200 and fake.url in paying.headers["Refresh"]
@@ -174,5 +175,15 @@ def test_staff_register_edit_and_extend_devices_in_the_console(app, client, make
     fresh()
     assert db.session.get(Device, device.id).service_ends_on == add_months(registry.today(), 24)  # had ended
     assert "Granted by staff" in client.get(page).get_data(as_text=True)
+    planned = post(client, page, f"{page}/plan", {"plan": PLAN_PAY_PER_CASE})
+    assert planned.status_code == 302
+    fresh()
+    assert db.session.get(Device, device.id).plan == PLAN_PAY_PER_CASE
+    typed = post(client, f"/agent/devices/types/{shop.device_type.id}", f"/agent/devices/types/{shop.device_type.id}",
+                 {"code": "acme-x200", "brand": "Acme", "model": "X200", "warranty_months": "24",
+                  "service_months": "12", "contract_product_id": str(shop.product.id)})  # "active" unticked
+    assert typed.status_code == 302
+    fresh()
+    assert (shop.device_type.warranty_months, shop.device_type.active) == (24, False)
     assert f"/agent/devices/accounts/{shop.account.id}/new" in client.get(
         f"/agent/accounts/{shop.account.id}").get_data(as_text=True)
