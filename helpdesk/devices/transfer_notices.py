@@ -87,14 +87,17 @@ def _transfers(ids):
 
 
 register_kind("device-transfer", name=_l("Device transfer"), describe=_transfers)
-register("device-transfer", "requested", _l("Requested the transfer %(name)s of a device to %(national_id)s."))
+register("device-transfer", "requested", _l("Requested the transfer %(name)s of %(device)s to %(new_owner)s (national "
+                                            "ID %(national_id)s)."), refs={"device": "device"})
 register("device-transfer", "code-sent", _l("Sent the new owner's code for the transfer %(name)s to %(phone)s."))
 register("device-transfer", "code-void", _l("The code of the transfer %(name)s is void after %(attempts)s wrong "
                                             "tries."))
 register("device-transfer", "confirmed", _l("The new owner confirmed the transfer %(name)s (by %(by)s)."))
-register("device-transfer", "cancelled", _l("Cancelled the transfer %(name)s."))
-register("device-transfer", "approved", _l("Approved the transfer %(name)s."))
-register("device-transfer", "refused", _l("Refused the transfer %(name)s: %(reason)s"))
+register("device-transfer", "cancelled", _l("Cancelled the transfer %(name)s of %(device)s."),
+         refs={"device": "device"})
+register("device-transfer", "approved", _l("Approved the transfer %(name)s of %(device)s."), refs={"device": "device"})
+register("device-transfer", "refused", _l("Refused the transfer %(name)s of %(device)s: %(reason)s"),
+         refs={"device": "device"})
 register("device", "installation-confirmed", _l("Signed the installation confirmation of %(name)s (installed on "
                                                 "%(installed_on)s)."))
 register("device", "installation-note-added", _l("Counter-signed a note on the installation confirmation of "

@@ -13,6 +13,7 @@ from flask import current_app
 
 from helpdesk import audit
 from helpdesk.accounts import national_id as national_ids
+from helpdesk.accounts.buyers import mask_national_id
 from helpdesk.accounts.identity_models import AccountIdentity, account_for_national_id, account_recipients
 from helpdesk.accounts.memberships import require_permission
 from helpdesk.accounts.models import PERM_SERVICES
@@ -142,8 +143,9 @@ def request_transfer(actor, device_id, *, name, national_id, phone, ends_ownersh
                               status=AWAITING_CONFIRMATION, created_at=utcnow())
     db.session.add(transfer)
     audit.record(actor, "device-transfer", transfer, "requested",
-                 {"device": device.id, "name": clean["name"], "national_id": clean["national_id"],
-                  "phone": clean["phone"]}, account_id=device.account_id)
+                 {"device": device.id, "new_owner": clean["name"],
+                  "national_id": mask_national_id(clean["national_id"]), "phone": clean["phone"]},
+                 account_id=device.account_id)
     _send_code(actor, transfer)
     commit_service_call(db.session)
     return transfer
