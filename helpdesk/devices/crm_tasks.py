@@ -19,6 +19,7 @@ from flask_babel import force_locale, gettext
 from helpdesk import audit
 from helpdesk.accounts.memberships import account_name
 from helpdesk.audit.sentences import register
+from helpdesk.billing.money import format_amount
 from helpdesk.db import commit_service_call, utcnow
 from helpdesk.devices import crm
 from helpdesk.devices.crm_models import (
@@ -96,12 +97,17 @@ def device_record(device: Device) -> crm.DeviceRecord:
 def _note(entry: CrmOutboxEntry) -> str:
     """The note an event leaves on the CRM's record, in the desk's default language (the seller's staff read it)."""
     details = entry.details or {}
-    with force_locale(current_app.config.get("DEFAULT_LOCALE", "en")):
+    language = current_app.config.get("DEFAULT_LOCALE", "en")
+    with force_locale(language):
         if entry.kind == "contract.added":
-            return gettext("Service contract added, until %(day)s.", day=details.get("ends_on")
-                           or details.get("service_ends_on") or "?")
+            return gettext("Service contract added, until %(day)s.", day=details.get("ends_on") or "?")
         if entry.kind == "case.charged":
-            return gettext("Pay-per-case service charged: %(amount)s.", amount=details.get("amount", "?"))
+            amount, currency = details.get("amount"), details.get("currency")
+            if isinstance(amount, int) and currency:
+                amount = format_amount(amount, currency, language)
+            return gettext("Pay-per-case service charged for ticket %(ticket)s: %(amount)s (invoice %(invoice)s).",
+                           ticket=details.get("ticket", "?"), amount=amount if amount is not None else "?",
+                           invoice=details.get("invoice") or "?")
         if entry.kind == "device.transferred":
             return gettext("Ownership transferred to another customer account.")
         return gettext("Installation confirmed by the buyer.")

@@ -72,11 +72,14 @@ def test_a_registered_device_reaches_didar_once_as_a_deal_with_its_state(app, sh
                            installed_on=date(2026, 1, 10), warranty_ends_on=date(2027, 1, 10),
                            service_ends_on=date(2027, 1, 10))
     events.emit("contract.added", device, {"ends_on": "2028-01-10"})
+    events.emit("case.charged", device, {"ticket": 1042, "amount": 25_000_000, "currency": "IRR",
+                                         "invoice": "INV-7"})
     db.session.commit()
     assert len(didar.deals) == 1
     assert "serial_number: SN-1001-B" in didar.deal(f"helpdesk-device-{device.id}")["Description"]
-    assert [a["DealId"] for a in didar.activities] == [deal["Id"]]
+    assert [a["DealId"] for a in didar.activities] == [deal["Id"], deal["Id"]]
     assert "2028-01-10" in didar.activities[0]["Title"]
+    assert "1042" in didar.activities[1]["Title"] and "INV-7" in didar.activities[1]["Title"]
 
 
 def test_a_failed_push_is_retried_then_shown_to_staff_without_the_key(app, shop, didar, caplog):
