@@ -84,9 +84,12 @@ def test_the_buyer_signs_once_in_jalali_and_the_record_is_read_only(app, custome
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(InstallationConfirmation)) == 0
 
-    # A day in the future is refused.
+    # A day in the future is refused, and so is one long before the device was registered, or no such day (the
+    # page is in Persian: the error is found beside the field).
     future = registry.today() + timedelta(days=2)
-    assert 'class="error"' in sign(carla, device_id, installed_on=future.isoformat(), **TICKS).text
+    for typed in (future.isoformat(), "۱۳۶۰/۰۱/۰۱", "1403/13/40"):
+        answer = sign(carla, device_id, installed_on=typed, **TICKS)
+        assert answer.status_code == 200 and 'id="installed_on-error"' in answer.text
 
     # Esfand 30, 1403 (a leap year) is 2025-03-20.
     signed = sign(carla, device_id, installed_on="۱۴۰۳/۱۲/۳۰", remarks="  Everything <b>works</b>\r\nThanks ",
