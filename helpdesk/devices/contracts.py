@@ -8,6 +8,7 @@ buyer's choice on the device page: billing's automatic renewal of the service is
 fulfilled (its next due date cleared)."""
 import logging
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,7 +24,7 @@ from helpdesk.billing.invoices import business_date
 from helpdesk.billing.models import SERVICE_PENDING, BillingAccount, Service
 from helpdesk.billing.pricing import CartItem
 from helpdesk.billing.services import add_months
-from helpdesk.db import begin_write, commit_service_call
+from helpdesk.db import Batch, begin_write, commit_service_call, in_batch
 from helpdesk.devices import events
 from helpdesk.devices.contract_models import DeviceContract
 from helpdesk.devices.models import PLAN_CANCELLED, PLAN_CONTRACT, PLAN_PAY_PER_CASE, Device
@@ -129,14 +130,14 @@ def order_renewal(actor, device_id, *, years, payment_method) -> object:
     waiting = pending_renewal(device)
     if waiting is not None and waiting.cycle == offer.cycle:
         return waiting.order
-    begin_write(db.session)
-    account = customers.ensure_account(actor)
-    placed = orders.place_order(actor, account, [CartItem(device.device_type.contract_product_id, offer.cycle,
-                                                          identifier=order_identifier(device))],
-                                payment_method=payment_method, currency=offer.currency)
-    audit.record(actor, "device", device, "renewal-ordered", {"years": offer.years, "order": placed.id},
-                 account_id=device.account_id)
-    commit_service_call(db.session)
+    # One transaction: billing's order call (which ends its own call) and the device's audit row commit together.
+    with nullcontext() if in_batch(db.session) else Batch(db.session):
+        account = customers.ensure_account(actor)
+        placed = orders.place_order(actor, account, [CartItem(device.device_type.contract_product_id, offer.cycle,
+                                                              identifier=order_identifier(device))],
+                                    payment_method=payment_method, currency=offer.currency)
+        audit.record(actor, "device", device, "renewal-ordered", {"years": offer.years, "order": placed.id},
+                     account_id=device.account_id)
     return placed
 
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk.accounts.models import Membership
+from helpdesk.audit.models import AuditEvent
 from helpdesk.billing.models import FINAL, Invoice, Service
 from helpdesk.billing.services import add_months
 from helpdesk.devices import registry
@@ -87,6 +88,8 @@ def test_the_buyer_renews_for_two_years_through_zarinpal_once(app, client, fake,
     renewals = db.session.scalars(sa.select(DeviceContract).where(DeviceContract.source == "renewal")).all()
     assert [(c.starts_on, c.years, c.invoice_id) for c in renewals] == [(end, 2, invoice.id)]
     assert db.session.get(Service, service.id).next_due_date is None  # no automatic renewal invoice later
+    assert [e.changes["years"] for e in db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity == "device", AuditEvent.action == "renewal-ordered"))] == [2]
     shown = client.get(page).get_data(as_text=True)
     assert "Renewed" in shown and "Renewal" in shown and "Renew for 2 years" not in shown
 
