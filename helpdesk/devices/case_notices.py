@@ -86,7 +86,7 @@ def _cases(ids):
 
 
 def _price_lists(ids):
-    return {i: Ref("device-case-prices", i, str(i)) for i in ids}
+    return {}  # one price list per currency, named in the sentence
 
 
 def _charged(reading):
@@ -100,7 +100,7 @@ def register_all():
     channels.email.compose(NOTICE_KIND, _email)
     sms.compose(NOTICE_KIND, sms_text)
     register_kind("device-case", name=_l("Device case"), describe=_cases, placeholder="ticket_ref")
-    register_kind("device-case-prices", name=_l("Case price list"), describe=_price_lists, placeholder="currency_ref")
+    register_kind("device-case-prices", name=_l("Case price list"), describe=_price_lists)
     register("device-case", "opened", _l("Opened the case of ticket %(ticket_ref)s on a device (%(state)s)."))
     register("device-case", "charged", _charged)
     register("device-case", "approved", _l("Approved the case of ticket %(ticket_ref)s above the debt ceiling."))

@@ -320,7 +320,7 @@ def set_prices(actor, currency: str, amounts: dict) -> dict:
             changed["/".join(key)] = [row.amount, amount]
             row.amount, row.updated_at, row.updated_by_id = amount, now, actor.id
     if changed:
-        audit.record(actor, "device-case-prices", currency, "prices-set", {"currency": currency, "prices": changed})
+        audit.record(actor, "device-case-prices", None, "prices-set", {"currency": currency, "prices": changed})
     commit_service_call(db.session)
     return price_list(currency)
 
