@@ -193,14 +193,15 @@ def unissued_licences(actor, limit: int = 100) -> list[VideoLicence]:
 
 
 def retry_licence(actor, licence_id: int) -> VideoLicence:
-    """Ask the provider again for a licence that failed (or stuck after a crash: staff checked the provider's
-    panel first); billing managers; audited. An issued licence is left alone (never a second one)."""
+    """Ask the provider again for a licence that failed, waits (paid before a provider was configured) or is stuck
+    after a crash (staff checked the provider's panel first); billing managers; audited. An issued licence is left
+    alone (never a second one), and the job claims the row, so two retries at once make one request."""
     require_manager(actor)
     licence = db.session.get(VideoLicence, licence_id)
     if licence is None:
         raise NotFound()
     stuck = licence.status == ISSUING and (licence.claimed_at is None or licence.claimed_at < utcnow() - STUCK_AFTER)
-    if licence.status == FAILED or stuck:
+    if licence.status in (FAILED, PENDING) or stuck:  # pending: e.g. paid before a provider was configured
         licence.status, licence.attempts = PENDING, 0
         audit.record(actor, "video-licence", licence.id, "retried", {"service": licence.service_id})
         from helpdesk.devices.video_tasks import issue_licence

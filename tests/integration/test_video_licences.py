@@ -124,6 +124,17 @@ def test_a_temporary_failure_is_retried_and_a_refusal_waits_for_staff(app, shop,
     assert db.session.get(VideoLicence, refused.id).status == ISSUED and len(spot.licences) == 2
     assert videos.unissued_licences(admin) == []
 
+    # Paid while no provider was configured: it waits, and staff have it issued once one is.
+    app.config["VIDEO_LICENCE_PROVIDER"] = ""
+    try:
+        waiting = buy(shop, "bank-ref-4")
+    finally:
+        app.config["VIDEO_LICENCE_PROVIDER"] = "spotplayer"
+    assert waiting.status == PENDING and len(spot.licences) == 2
+    videos.retry_licence(admin, waiting.id)
+    videos.retry_licence(admin, waiting.id)  # pressed twice: still one licence
+    assert db.session.get(VideoLicence, waiting.id).status == ISSUED and len(spot.licences) == 3
+
 
 def test_staff_set_courses_and_retry_in_the_console(app, shop, spot, client):
     admin, _buyer, _account, course = shop
