@@ -15,7 +15,7 @@ from helpdesk.accounts.models import PERM_TICKETS, CustomerAccount
 from helpdesk.actors import GUEST_FORM
 from helpdesk.audit.models import AuditEvent
 from helpdesk.db import utcnow
-from helpdesk.devices import events, registry, transfers
+from helpdesk.devices import cases, events, registry, transfers
 from helpdesk.devices.contract_models import DeviceContract
 from helpdesk.devices.models import Device, DeviceType
 from helpdesk.devices.transfer_models import (
@@ -30,6 +30,8 @@ from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.notify.sms_models import SmsMessage
 from tests.conftest import csrf_token, log_in
+from tests.integration.test_device_cases import open_case
+from tests.integration.test_ticket_device_gate import make_device
 
 PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 NEW_PHONE = "+989127654321"
@@ -73,7 +75,8 @@ def world(app, client, customer, agent, make_user):
     tom = make_user("customer", email="tom@example.test", full_name="Tom Tickets")
     members.join(db.session.get(CustomerAccount, account_id), tom, [PERM_TICKETS])
     db.session.commit()
-    return {"device": device.id, "account": account_id, "dora_device": doras_device.id, "dora": dora}
+    return {"device": device.id, "account": account_id, "dora_device": doras_device.id, "dora": dora,
+            "kind": kind.id}
 
 
 def browser(app, email):
@@ -236,7 +239,8 @@ def test_code_confirmation_counts_wrong_codes_expires_and_works_once(app, client
     assert [post(NIMA, wrong).status_code for _ in range(2)] == [200, 429]
 
 
-def test_refusal_cancellation_and_the_debt_rule(app, client, customer, agent, world, monkeypatch, smtp):
+def test_refusal_cancellation_and_the_debt_rule(app, client, customer, agent, world, make_user, monkeypatch,
+                                                 smtp):
     first = request(world["device"], customer)
     _, link = last_code_and_link()
     transfers.confirm_by_link(GUEST_FORM, link.rsplit("/", 1)[1])
@@ -263,15 +267,19 @@ def test_refusal_cancellation_and_the_debt_rule(app, client, customer, agent, wo
     assert the_transfer().status == CANCELLED
     assert "Request the transfer" in carla.get(f"/devices/{world['device']}/transfer").text
 
-    # With "blocks", an unpaid case charge on the old account stops the approval; with "stays" it does not.
+    # With "blocks", an unpaid case charge of the old account (on its pay-per-case device) stops the approval; with
+    # "stays" the device moves and the debt stays with the old account.
+    monkeypatch.setitem(app.config, "BILLING_DEFAULT_CURRENCY", "IRR")
+    admin = make_user("admin", email="ada@example.test", full_name="Ada Admin")
+    cases.set_prices(admin, "IRR", {("simple", "small"): 100_000})
+    case = open_case(customer, make_device(agent, world["account"], world["kind"], "SN-PPC", "pay_per_case"))
+    cases.charge_case(admin, case.ticket_id, difficulty="simple", volume="small")
     third = request(world["device"], customer)
     _, link = last_code_and_link()
     transfers.confirm_by_link(GUEST_FORM, link.rsplit("/", 1)[1])
     db.session.rollback()
     account = buyers.create_buyer_account(agent, email="nima@example.test", full_name="Nima New",
                                           national_id=NIMA, phone=NEW_PHONE)
-    monkeypatch.setattr(transfers, "debts_of", lambda account_id: {"IRR": 5_000_000}
-                        if account_id == world["account"] else {})
     monkeypatch.setitem(app.config, "DEVICES_TRANSFER_DEBT", "blocks")
     detail = desk.get(f"/agent/device-transfers/{third.id}").text
     assert "they block the transfer until paid" in detail
@@ -279,9 +287,11 @@ def test_refusal_cancellation_and_the_debt_rule(app, client, customer, agent, wo
     assert blocked.status_code == 409 and "unpaid case charges" in blocked.text
     assert db.session.get(Device, world["device"]).account_id == world["account"]
     monkeypatch.setitem(app.config, "DEVICES_TRANSFER_DEBT", "stays")
+    assert "they stay with the current owner" in desk.get(f"/agent/device-transfers/{third.id}").text
     transfers.approve_transfer(agent, third.id)
     db.session.rollback()
     assert db.session.get(Device, world["device"]).account_id == account.id
+    assert cases.debts_of(world["account"]) == {"IRR": 100_000} and cases.debts_of(account.id) == {}
 
 
 def test_nobody_else_reaches_a_transfer(app, client, customer, agent, world):
