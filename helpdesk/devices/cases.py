@@ -126,13 +126,14 @@ class Verdict:
     reason: object = ""
 
 
-def verdict_for(device, status=None) -> Verdict:
-    """The rule for a customer's new case on ``device`` (its status now, the account's debt)."""
+def verdict_for(device, status=None, above_ceiling=None) -> Verdict:
+    """The rule for a customer's new case on ``device`` (its status now, the account's debt: ``above_ceiling``
+    when the caller knows it)."""
     status = status or status_of(device)
     if service_is_active(status):
         return Verdict(True)
     if status.code == PAY_PER_CASE:
-        if _above_ceiling(device.account_id):
+        if _above_ceiling(device.account_id) if above_ceiling is None else above_ceiling:
             return Verdict(True, True, _l("Your unpaid case charges are above the limit: a new ticket waits for "
                                           "our approval before we work on it."))
         return Verdict(True)
@@ -164,10 +165,11 @@ class _Gate:
         if not getattr(actor, "is_customer", False):
             return []
         devices = db.session.scalars(sa.select(Device).where(Device.account_id == account_id).order_by(Device.id))
-        choices = []
+        choices, above = [], None
         for device in devices:
+            above = _above_ceiling(account_id) if above is None else above
             status = status_of(device)
-            verdict = verdict_for(device, status)
+            verdict = verdict_for(device, status, above)
             reason = str(status.label) if not verdict.allowed else (
                 _("awaits approval") if verdict.awaiting_approval else "")
             choices.append(device_gate.DeviceChoice(str(device.id), _device_label(device), reason))

@@ -10,13 +10,14 @@ from helpdesk.accounts import members, memberships
 from helpdesk.accounts.identity_models import AccountIdentity
 from helpdesk.accounts.models import PERM_TICKETS, CustomerAccount
 from helpdesk.audit.models import AuditEvent
-from helpdesk.billing import payments
+from helpdesk.billing import money, payments
 from helpdesk.billing.models import PROFORMA, BillingAccount, Invoice
-from helpdesk.devices import cases
+from helpdesk.devices import case_notices, cases
 from helpdesk.devices.case_models import CASE_APPROVED, CASE_AWAITING, CASE_OPEN, CaseCharge, DebtCrossing, DeviceCase
 from helpdesk.devices.models import DeviceType
 from helpdesk.errors import Conflict
 from helpdesk.extensions import db
+from helpdesk.notify.channels import Notice, Recipient
 from helpdesk.notify.sms_models import SmsMessage
 from helpdesk.tickets import service
 from helpdesk.tickets.models import CLOSED, Ticket
@@ -111,6 +112,11 @@ def test_charges_make_the_debt_the_ceiling_warns_once_per_crossing_and_gates_new
     charge_on_page(ada, second, "standard", "medium")
     texts = debt_sms()
     assert [(m.phone, "250,000" in m.text) for m in texts] == [(PHONE, True)]
+    # A Persian reader's text counts rials in Toman with Persian digits (billing's money formatting).
+    persian = case_notices.sms_text(Notice("devices.debt_ceiling", (), {"debt": 250_000, "ceiling": CEILING,
+                                                                        "currency": "IRR"}),
+                                    Recipient(email=None, locale="fa", phone=PHONE))
+    assert money.format_amount(250_000, "IRR", "fa") in persian and "تومان" in persian
     mails = [m for m in smtp.to(customer.email) if "reached the limit" in str(m["Subject"])]
     assert len(mails) == 1 and "250,000" in mails[0].get_body(preferencelist=("plain",)).get_content()
     log_in(client, customer.email)
