@@ -501,3 +501,9 @@ DEVICES_REMINDER_RUN_AT = "09:00"
 # The currency renewals are sold in: the device type's contract product's yearly, biennial and triennial prices in
 # it are the 1, 2 and 3 year renewals (IRR: paid at Zarinpal).
 DEVICES_CONTRACT_CURRENCY = "IRR"
+
+# ---------------------------------------------------------------- part C: the client address behind a proxy
+# How many proxies in front of the web processes to trust for the client's address and scheme (X-Forwarded-For,
+# X-Forwarded-Proto; Werkzeug's ProxyFix): 1 behind one TLS proxy. 0 reads the TCP peer (a forged header counts for
+# nothing). The address is what an installation confirmation, the login throttle and the rate limits record.
+TRUSTED_PROXIES = 0

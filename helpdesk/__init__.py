@@ -46,6 +46,11 @@ def create_app(config=None, overrides=None) -> Flask:
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     settings.load(app, config, overrides)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     logging.getLogger("helpdesk").setLevel(app.config["LOG_LEVEL"])
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
 

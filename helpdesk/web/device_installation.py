@@ -30,8 +30,8 @@ class InstallationForm(FlaskForm):
 
 
 def client_ip() -> str:
-    """The client's address as the web server passed it (behind a proxy: what the WSGI server's proxy handling,
-    e.g. Werkzeug's ProxyFix, made of X-Forwarded-For), as the login form records it."""
+    """The client's address, as the login form records it: the TCP peer, or behind TRUSTED_PROXIES proxies the
+    address they forwarded (Werkzeug's ProxyFix, set up by the app factory)."""
     return request.remote_addr or ""
 
 

@@ -218,3 +218,29 @@ def test_nobody_else_reaches_a_device_installation(app, client, customer, world)
         installation.confirmation_of(world["dora"], world["device"])
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(InstallationConfirmation)) == 0
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_recorded(app, app_factory, customer, world):
+    """TRUSTED_PROXIES=1: the address the TLS proxy forwards is the signer's; without it (above) a forged
+    X-Forwarded-For counts for nothing."""
+    proxied = app_factory(TRUSTED_PROXIES=1)
+    proxied.test_client_class = app.test_client_class
+    client = proxied.test_client()
+    log_in(client, "carla@example.test")
+    page = client.get(f"/devices/{world['device']}/installation").text
+    signed = client.post(f"/devices/{world['device']}/installation",
+                         data={"csrf_token": csrf_token(page), "installed_on": "2025-05-01", **TICKS},
+                         headers={"X-Forwarded-For": "192.0.2.44"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert signed.status_code == 302
+    db.session.rollback()
+    assert db.session.scalar(sa.select(InstallationConfirmation.ip)) == "192.0.2.44"
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_address_is_ignored(app, customer, world):
+    carla = browser(app, "carla@example.test")
+    page = carla.get(f"/devices/{world['device']}/installation").text
+    carla.post(f"/devices/{world['device']}/installation",
+               data={"csrf_token": csrf_token(page), "installed_on": "2025-05-01", **TICKS},
+               headers={"X-Forwarded-For": "192.0.2.44"}, environ_base={"REMOTE_ADDR": "203.0.113.5"})
+    db.session.rollback()
+    assert db.session.scalar(sa.select(InstallationConfirmation.ip)) == "203.0.113.5"
