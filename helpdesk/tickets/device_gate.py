@@ -78,6 +78,15 @@ def check_new_ticket(actor, account_id, device_ref) -> DeviceGrant | None:
     return _gate[0].check(actor, account_id, ref)
 
 
+def check_device(errors, actor, account_id, device_ref) -> DeviceGrant | None:
+    """``check_new_ticket`` for a caller gathering field errors: a refusal goes to ``errors["device"]``."""
+    try:
+        return check_new_ticket(actor, account_id, device_ref)
+    except DeviceRefused as exc:
+        errors["device"] = exc.reason
+        return None
+
+
 def link_new_ticket(actor, ticket, grant: DeviceGrant | None) -> None:
     """Record ``ticket``'s link to the granted device, in the transaction that opens it. Never commits."""
     if grant is not None and _gate:

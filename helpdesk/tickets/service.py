@@ -96,16 +96,6 @@ def _new_ticket(*, number, subject, priority, department, requester, unconfirmed
     return ticket
 
 
-def _check_device(errors, actor, acting, details):
-    """The device the new ticket is about, when one was named and the devices package allows it (device_gate)."""
-    try:
-        return device_gate.check_new_ticket(actor, acting.id if acting is not None else None,
-                                            (details or {}).get("device"))
-    except device_gate.DeviceRefused as exc:
-        errors["device"] = exc.reason
-        return None
-
-
 def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email=None, requester_name="",
                 department=None, priority=NORMAL, cc=(), attachments=(), source="web", message_id=None,
                 in_reply_to=None, acknowledge=True, linked_ticket=None, events=(),
@@ -138,7 +128,8 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
     acting = ticket_accounts.acting_account(actor)
     cc = check_cc_list(errors, cc, exclude={requester_email})
     facts = ticket_details.check_details(errors, details, customer=actor if actor.is_customer else None)
-    device = _check_device(errors, actor, acting, details)
+    device = device_gate.check_device(errors, actor, acting.id if acting is not None else None,
+                                      (details or {}).get("device"))
     if errors:
         raise ValidationFailed(errors)
 

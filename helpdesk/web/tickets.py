@@ -153,6 +153,9 @@ def new():
         # The details' own errors too, so that every field error shows at once.
         errors = {}
         details.check_details(errors, _given_details(form), customer=customer)
+        if "device" in form:
+            acting = ticket_accounts.acting_account(customer)
+            device_gate.check_device(errors, customer, acting.id if acting is not None else None, form.device.data)
         apply_errors(form, errors, DETAIL_FIELDS)
     status = 400 if request.method == "POST" else 200
     return render_template("tickets/new.html", form=form, customer=customer,

@@ -116,6 +116,12 @@ def test_the_web_form_offers_the_devices_and_refuses_a_forged_post(app, client, 
     db.session.rollback()
     assert tickets_count() == before
 
+    # With another field wrong too, both errors show at once.
+    both = client.post("/tickets/new", data={"csrf_token": token, "subject": "", "description": "It beeps.",
+                                             "priority": "normal", "department": "",
+                                             "device": str(devices["cancelled"])})
+    assert both.status_code == 400 and "Enter a subject." in both.text and "Renew its contract" in both.text
+
     # Dora's device, typed into a forged post by Carla: refused the same way.
     stranger = client.post("/tickets/new", data={"csrf_token": token, "subject": "Help", "description": "x",
                                                  "priority": "normal", "department": "",
