@@ -61,6 +61,8 @@ def test_the_buyer_renews_for_two_years_through_zarinpal_once(app, client, fake,
     assert "SN-4711" in listing and "20 days left" in listing and format_day(end, "en") in listing
     shown = client.get(page).get_data(as_text=True)
     assert "Renew for 2 years" in shown and "Initial contract" in shown
+    for linked in ("installation", "tickets", "transfer"):  # the other parts' pages about this device
+        assert f'href="/devices/{shop.device.id}/{linked}"' in shown
     assert "A renewal order is waiting for payment" not in shown and 'href="/devices/"' in shown  # nav entry
 
     ordered = post(client, page, f"/devices/{shop.device.id}/renew", {"years": "2", "payment_method": "zarinpal"})
