@@ -2,14 +2,18 @@
 commit with retries. Knows nothing of tickets; callers hand it rendered content and headers."""
 
 MODELS = ("models", "sms_models")
+SMS_SWEEP_JOB = "sms.sweep"
 
 
 def init_app(app):
-    """Offer every notice to the SMS channel too, and sweep the SMS outbox every SMS_SWEEP_MINUTES."""
+    """Offer every notice to the SMS channel too; with an SMS provider, sweep the SMS outbox every
+    SMS_SWEEP_MINUTES for texts whose retry is due (without one no text waits for a retry, so no job runs)."""
     from helpdesk import scheduler
     from helpdesk.notify import sms
     from helpdesk.notify.sms_tasks import SWEEP_TASK
 
     sms.register()
-    if app.config.get("SMS_SWEEP_MINUTES"):
-        scheduler.register(scheduler.Job("sms.sweep", SWEEP_TASK, every_minutes=int(app.config["SMS_SWEEP_MINUTES"])))
+    if app.config.get("SMS_PROVIDER") and app.config.get("SMS_SWEEP_MINUTES"):
+        scheduler.register(scheduler.Job(SMS_SWEEP_JOB, SWEEP_TASK, every_minutes=int(app.config["SMS_SWEEP_MINUTES"])))
+    else:  # another app of this process (tests) may have registered it
+        scheduler._registered.pop(SMS_SWEEP_JOB, None)
