@@ -331,8 +331,9 @@ def set_prices(actor, currency: str, amounts: dict) -> dict:
 
 def _billing_account(customer_account_id) -> BillingAccount:
     """The customer account's billing account, opened for its owner when it has none (billing.customers)."""
+    # Locked: charges for one account wait for each other, so each sees the debt the one before it made.
     found = db.session.scalar(sa.select(BillingAccount).where(BillingAccount.customer_account_id ==
-                                                              customer_account_id))
+                                                              customer_account_id).with_for_update())
     if found is not None:
         return found
     from helpdesk.billing.customers import ensure_account
@@ -396,7 +397,11 @@ def charge_case(actor, ticket_id, *, difficulty, volume, note="") -> CaseCharge:
     charge = CaseCharge(case=case, account_id=case.account_id, invoice_id=invoice.id, difficulty=difficulty,
                         volume=volume, amount=invoice.total, currency=currency, note=note, created_at=utcnow(),
                         created_by_id=actor.id)
-    db.session.add(charge)
+    try:
+        with db.session.begin_nested():
+            db.session.add(charge)
+    except sa.exc.IntegrityError:  # charged at the same moment by someone else
+        raise Conflict(_l("This case was charged already.")) from None
     audit.record(actor, "device-case", case, "charged", {"ticket": number, "amount": invoice.total,
                                                          "currency": currency, "invoice": invoice.id},
                  account_id=case.account_id)
