@@ -297,12 +297,21 @@ def retry(actor, entry_id: int) -> CrmOutboxEntry:
 register("crm-outbox", "retried", _l("Sent the CRM update of device #%(device)s again."))
 
 
+SWEEP_JOB, RECONCILE_JOB = "crm.sweep", "crm.reconcile"
+
+
 def register_hooks(app) -> None:
-    """Follow the device events and run the sweep and the nightly reconcile (no-ops while CRM_PROVIDER is empty)."""
+    """Follow the device events; with a CRM configured, run the sweep every five minutes and the reconcile nightly
+    at CRM_RECONCILE_AT ("" switches it off)."""
     from helpdesk import scheduler
     from helpdesk.devices import events
 
     events.follow(record_event)
-    scheduler.register(scheduler.Job("crm.sweep", task_path(sweep_task), every_minutes=5))
-    scheduler.register(scheduler.Job("crm.reconcile", task_path(reconcile_task),
-                                     daily_at=scheduler.parse_time_of_day(app.config["CRM_RECONCILE_AT"])))
+    if app.config.get("CRM_PROVIDER"):
+        scheduler.register(scheduler.Job(SWEEP_JOB, task_path(sweep_task), every_minutes=5))
+        if app.config.get("CRM_RECONCILE_AT"):
+            scheduler.register(scheduler.Job(RECONCILE_JOB, task_path(reconcile_task),
+                                             daily_at=scheduler.parse_time_of_day(app.config["CRM_RECONCILE_AT"])))
+    else:  # another app of this process (tests) may have registered them
+        for name in (SWEEP_JOB, RECONCILE_JOB):
+            scheduler._registered.pop(name, None)
