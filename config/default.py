@@ -427,7 +427,7 @@ CRM_TIMEOUT = 20
 CRM_MAX_ATTEMPTS = 8
 CRM_RETRY_SECONDS = 60
 CRM_MAX_BACKOFF = 3600
-# When the nightly reconcile compares our devices with the CRM's records (local time, BUSINESS_TIMEZONE).
+# When the nightly reconcile compares our devices with the CRM's records (local time, BUSINESS_TIMEZONE; "" for never).
 CRM_RECONCILE_AT = "02:30"
 # The provider that issues training-video licences: "" for none (paid licences wait, staff see them), "spotplayer"
 # (helpdesk.providers.spotplayer at SPOTPLAYER_API_BASE with the $API header key SPOTPLAYER_API_KEY, never logged).
