@@ -194,6 +194,12 @@ def test_code_confirmation_counts_wrong_codes_expires_and_works_once(app, client
     stranger = app.test_client()
     page = stranger.get("/device-transfers/accept")
     token = csrf_token(page.text)
+    # A Persian reader gets the page right to left; so does the owner's page.
+    assert 'dir="rtl"' in app.test_client().get("/device-transfers/accept", headers={"Accept-Language": "fa"}).text
+    customer.locale = "fa"
+    db.session.commit()
+    persian = browser(app, "carla@example.test").get(f"/devices/{world['device']}/transfer")
+    assert persian.status_code == 200 and 'dir="rtl"' in persian.text and NEW_PHONE in persian.text
 
     def post(national, typed):
         return stranger.post("/device-transfers/accept", data={"csrf_token": token, "national_id": national,
