@@ -102,7 +102,7 @@ def update_device_type(actor, type_id, **values) -> DeviceType:
     for key, value in clean.items():
         setattr(device_type, key, value)
     if changes:
-        action = "deactivated" if changes.get("active") == [True, False] else "updated"
-        audit.record(actor, "device-type", device_type, action, changes)
+        audit.record(actor, "device-type", device_type,
+                     "deactivated" if changes.get("active") == [True, False] else "updated", changes)
     commit_service_call(db.session)
     return device_type
