@@ -188,3 +188,11 @@ def test_the_console_lists_the_sync_and_only_admins_retry(app, shop, client, mak
     db.session.rollback()  # the retry committed in the request: read it afresh
     assert db.session.get(CrmOutboxEntry, row.id).status == SENT
     assert client.post("/agent/crm/999999/retry", data={"csrf_token": csrf_token(text)}).status_code == 404
+
+
+def test_redaction_hides_the_key_itself_and_any_api_key_parameter():
+    from helpdesk.devices.crm import redact
+
+    text = redact("POST https://app.didar.me/api/deal/save?ApiKey=k3y-1&From=0 failed; key k3y-1", ("k3y-1",))
+    assert "k3y-1" not in text and "From=0" in text
+    assert redact("GET /x?apikey=other&y=2") == "GET /x?apikey=[redacted]&y=2"
