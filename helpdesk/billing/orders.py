@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from helpdesk import audit
 from helpdesk.accounts import verification
 from helpdesk.actors import SYSTEM
-from helpdesk.billing import pricing, taxes
+from helpdesk.billing import fulfilment, pricing, taxes
 from helpdesk.billing.access import require_account, require_manager, visible
 from helpdesk.billing.catalogue import default_language
 from helpdesk.billing.errors import FinalInvoice
@@ -77,6 +77,7 @@ def place_order(actor, account, items, *, payment_method: str, currency=None) ->
     quoted = quote(actor, account, items, currency=currency)
     if payment_method not in payment_methods(quoted.currency):
         raise ValidationFailed({"payment_method": _l("Choose a payment method from the list.")})
+    fulfilment.check_order(actor, account, quoted.services)
     begin_write(db.session)
     now = utcnow()
     order = Order(account=account, status=ORDER_PENDING, currency=quoted.currency, payment_method=payment_method,

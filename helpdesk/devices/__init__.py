@@ -30,3 +30,4 @@ def init_app(app):
     mail_notices.register()
     reminders.register(app)
     fulfilment.register(DEVICE_CONTRACT, contracts.fulfil)
+    fulfilment.register_check(DEVICE_CONTRACT, contracts.check_order_items)

@@ -169,6 +169,17 @@ def _extend(actor, device, *, years, source, service=None, invoice=None, starts_
     return contract
 
 
+def check_order_items(actor, account, drafts) -> None:
+    """Billing's check of DEVICE_CONTRACT items before an order is placed: each must name a device of the buying
+    account (what ``order_renewal`` writes), so a contract product reached through the catalogue cannot be bought
+    for no device."""
+    for draft in drafts:
+        device_id = device_id_of(draft.identifier)
+        device = db.session.get(Device, device_id) if device_id is not None else None
+        if device is None or device.account_id != account.customer_account_id:
+            raise ValidationFailed({"items": _l("A service contract is renewed from its device's page.")})
+
+
 def fulfil(actor, services, invoice, now) -> None:
     """Billing's fulfiller of DEVICE_CONTRACT services (just paid and activated, under the invoice's lock): each
     extends the device its identifier names by the years bought, from the contract's end (or today once it has

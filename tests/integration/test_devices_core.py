@@ -222,3 +222,34 @@ def test_a_reminder_is_written_in_the_recipients_language_by_email_and_sms(app, 
     render_expiring(row)
     assert format_day(shop.device.service_ends_on, "fa") in row.body_text
     assert f"/devices/{shop.device.id}" in row.body_text and "X200" in row.subject
+
+
+def test_a_contract_product_bought_outside_the_device_page_must_name_a_device_of_the_account(app, make_user):
+    from helpdesk.billing import customers, orders
+    from helpdesk.billing.catalogue_models import YEARLY
+    from helpdesk.billing.models import Order
+    from helpdesk.billing.pricing import CartItem
+
+    shop = build(make_user)
+    stranger = make_user("customer", email="stranger@example.test")
+    stranger_device = registry.register_device(shop.admin, registry_account(stranger), device_type=shop.device_type.id,
+                                               serial_number="SN-9999", installed_on=shop.today)
+    with app.test_request_context():
+        account = customers.ensure_account(shop.sara)
+        for identifier in ("", "SN-4711", contracts.order_identifier(stranger_device)):
+            with pytest.raises(ValidationFailed) as refused:
+                orders.place_order(shop.sara, account, [CartItem(shop.product.id, YEARLY, identifier=identifier)],
+                                   payment_method="credit", currency="IRR")
+            assert "device" in str(refused.value.errors["items"])
+        assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
+
+        placed = orders.place_order(shop.sara, account, [CartItem(shop.product.id, YEARLY,
+                                                                  identifier=contracts.order_identifier(shop.device))],
+                                    payment_method="credit", currency="IRR")
+        assert placed.invoice.total == 50_000_000
+
+
+def registry_account(user):
+    from helpdesk.accounts.memberships import default_account
+
+    return default_account(user).id
