@@ -30,7 +30,10 @@ class _RedactKey(logging.Filter):
     def filter(self, record):
         key = _current_key()
         if key:
-            message = record.getMessage()
+            try:
+                message = record.getMessage()
+            except Exception:  # a broken record: leave it to the handler's own error report
+                return True
             if key in message:
                 record.msg, record.args = redact(message, key), ()
         return True
@@ -90,12 +93,14 @@ class KavenegarSms:
             status = int(returned.get("status") or response.status_code)
         except (TypeError, ValueError):
             status = response.status_code
-        if status == 200 and response.status_code == 200:
+        if returned and status == 200 and response.status_code == 200:
             entries = answer.get("entries") or [{}]
             entry = entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else {}
             return SmsResult(accepted=True, provider_id=str(entry.get("messageid") or ""))
         message = redact(str(returned.get("message") or f"HTTP {response.status_code}")[:300], key)
         error = f"Kavenegar refused the message: {status} {message}"
+        # No readable answer (a proxy's page, a cut-off body): the text may or may not have gone; a retry is safe,
+        # as Kavenegar answers a repeated localid with the message it already sent.
         retry = status >= 500 or status in TEMPORARY or not returned
         log.warning("kavenegar: %s (%s)", error, "temporary" if retry else "for good")
         return SmsResult(accepted=False, error=error, retry=retry)

@@ -2,7 +2,8 @@
 form fields receptor, message, sender and localid; answers {"return": {"status", "message"}, "entries": [...]} with
 the HTTP status equal to return.status (403 for a wrong key, 411 for an invalid receptor, 418 for no credit, 5xx
 when down). A repeated localid answers the message already sent and sends nothing. ``messages`` is what the
-phones received; ``failures`` queues answers for the next calls (an HTTP status, or "garbage" for a non-JSON 502)."""
+phones received; ``failures`` queues answers for the next calls (an HTTP status, "garbage" for a non-JSON 502,
+"empty-ok" for a 200 without a body)."""
 import itertools
 import json
 import re
@@ -62,6 +63,8 @@ class FakeKavenegar:
             failure = self.failures.pop(0) if self.failures else None
             if failure == "garbage":
                 return Response("<html>Bad Gateway</html>", status=502, content_type="text/html")
+            if failure == "empty-ok":  # a proxy's 200 without Kavenegar's answer
+                return Response("", status=200, content_type="text/plain")
             if failure is not None:
                 return _answer(failure)
             receptor, message, localid = form.get("receptor", ""), form.get("message", ""), form.get("localid", "")
