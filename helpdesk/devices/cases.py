@@ -394,7 +394,7 @@ def charge_case(actor, ticket_id, *, difficulty, volume, note="") -> CaseCharge:
                      device=_device_label(device), difficulty=DIFFICULTY_LABELS[difficulty],
                      volume=VOLUME_LABELS[volume])
     invoice = create_charge_invoice(actor, account, [(description, amount)], currency=currency)
-    charge = CaseCharge(case=case, account_id=case.account_id, invoice_id=invoice.id, difficulty=difficulty,
+    charge = CaseCharge(case_id=case.id, account_id=case.account_id, invoice_id=invoice.id, difficulty=difficulty,
                         volume=volume, amount=invoice.total, currency=currency, note=note, created_at=utcnow(),
                         created_by_id=actor.id)
     try:

@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from helpdesk.billing import money
@@ -28,8 +28,9 @@ bp = Blueprint("desk_device_cases", __name__, url_prefix="/agent/devices/cases")
 
 
 class ChargeForm(FlaskForm):
-    difficulty = SelectField(_l("Difficulty"), choices=[(code, DIFFICULTY_LABELS[code]) for code in DIFFICULTIES])
-    volume = SelectField(_l("Volume of work"), choices=[(code, VOLUME_LABELS[code]) for code in VOLUMES])
+    difficulty = SelectField(_l("Difficulty"),
+                             choices=[SelectChoice(code, DIFFICULTY_LABELS[code]) for code in DIFFICULTIES])
+    volume = SelectField(_l("Volume of work"), choices=[SelectChoice(code, VOLUME_LABELS[code]) for code in VOLUMES])
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=cases.NOTE_MAX)], render_kw={"rows": 3})
 
 

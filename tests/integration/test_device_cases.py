@@ -12,7 +12,7 @@ from helpdesk.accounts.models import PERM_TICKETS, CustomerAccount
 from helpdesk.audit.models import AuditEvent
 from helpdesk.billing import money, payments
 from helpdesk.billing.models import PROFORMA, BillingAccount, Invoice
-from helpdesk.devices import case_notices, cases
+from helpdesk.devices import case_notices, cases, events
 from helpdesk.devices.case_models import CASE_APPROVED, CASE_AWAITING, CASE_OPEN, CaseCharge, DebtCrossing, DeviceCase
 from helpdesk.devices.models import DeviceType
 from helpdesk.errors import Conflict
@@ -70,8 +70,21 @@ def debt_sms():
                               .order_by(SmsMessage.id)).all()
 
 
+@pytest.fixture
+def followed():
+    """The events the devices package tells its followers (the CRM sync follows them)."""
+    seen = []
+
+    def follower(kind, device, details):
+        seen.append((kind, device.id, details))
+
+    events.follow(follower)
+    yield seen
+    events._followers.remove(follower)
+
+
 def test_charges_make_the_debt_the_ceiling_warns_once_per_crossing_and_gates_new_cases(app, client, customer,
-                                                                                        shop, smtp):
+                                                                                        shop, smtp, followed):
     ada = staff_client(app, "ada@example.test")
     # The price list, typed as the reader writes money; an amount that is not one is refused beside its field.
     page = ada.get("/agent/devices/cases/prices?currency=IRR")
@@ -100,6 +113,8 @@ def test_charges_make_the_debt_the_ceiling_warns_once_per_crossing_and_gates_new
     assert (invoice.status, invoice.total, invoice.currency, billing_account.customer_account_id) == (
         PROFORMA, 100_000, "IRR", shop["account"])
     assert f"#{number}" in invoice.lines[0].description
+    assert [(kind, device, details["amount"]) for kind, device, details in followed if kind == "case.charged"] == [
+        ("case.charged", shop["ppc"], 100_000)]
     assert cases.debts_of(shop["account"]) == {"IRR": 100_000}
     assert debt_sms() == []
     # Charged once only.
@@ -197,8 +212,11 @@ def test_nobody_reaches_cases_that_are_not_theirs(app, client, customer, agent, 
     console = ("/agent/devices/cases/", "/agent/devices/cases/prices", f"/agent/devices/cases/{case.id}/charge")
     for path in console:
         assert client.get(path).status_code == 404
-    assert client.post(f"/agent/devices/cases/{case.id}/decide", data={"decision": "approve"}).status_code in (
-        400, 404)
+    token = csrf_token(client.get("/tickets/new").text)
+    for path, data in ((f"/agent/devices/cases/{case.id}/decide", {"decision": "approve"}),
+                       (f"/agent/devices/cases/{case.id}/charge", {"difficulty": "simple", "volume": "small"}),
+                       ("/agent/devices/cases/prices", {"simple_small": "1"})):
+        assert client.post(path, data={"csrf_token": token, **data}).status_code == 404
 
     alex = staff_client(app, agent.email)
     assert alex.get(panel).status_code == 404  # the portal's panel is the customers'
@@ -209,6 +227,8 @@ def test_nobody_reaches_cases_that_are_not_theirs(app, client, customer, agent, 
         "csrf_token": token, "difficulty": "simple", "volume": "small"}).status_code == 403
     assert alex.post("/agent/devices/cases/prices", data={"csrf_token": token, "simple_small": "1"}).status_code \
         == 403
+    assert alex.post(f"/agent/devices/cases/{case.id}/decide", data={"csrf_token": token,
+                                                                      "decision": "approve"}).status_code == 403
     assert alex.get("/agent/devices/cases/999999/charge").status_code == 404
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(CaseCharge.id))) == 0
