@@ -25,6 +25,7 @@ from flask_babel import force_locale
 
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
+from helpdesk.i18n import LANGUAGES
 from helpdesk.notify.channels import Notice, Recipient, register_channel
 from helpdesk.phones import normalise_or_none, region_of
 
@@ -131,7 +132,9 @@ class SmsChannel:
             phone = normalise_or_none(recipient.phone, None) if recipient.phone else None
             if phone is None or phone in seen:
                 continue
-            locale = recipient.locale or default
+            # A language the helpdesk does not speak (a stale profile) is read in the default one, never an error
+            # in the caller's transaction.
+            locale = recipient.locale if str(recipient.locale or "").split("_")[0] in LANGUAGES else default
             with force_locale(locale):
                 body = text(notice, recipient)
                 body = str(body).strip() if body else ""

@@ -2,6 +2,8 @@
 audience's logins (and stays closed once dismissed), the email and the SMS (through the fake Kavenegar) reach each
 audience account once even when the job runs again; only admins and billing staff publish, agents read,
 customers see no console page and cannot dismiss a banner they are not shown."""
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
@@ -129,8 +131,9 @@ def test_an_announcement_needs_a_title_text_audience_and_channel(app, shop):
 
     with pytest.raises(ValidationFailed) as caught:
         announcements.publish(shop["admin"], kind="nonsense", audience="device_type", device_type_id=999,
-                              texts={"en": {"title": "", "text": ""}}, channels=[])
-    assert set(caught.value.errors) == {"kind", "title", "text", "device_type_id", "channels"}
+                              texts={"en": {"title": "", "text": ""}}, channels=[], ends_on=date(2020, 3, 20))
+    assert set(caught.value.errors) == {"kind", "title", "text", "device_type_id", "channels", "ends_on"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Announcement)) == 0
 
 
 def test_only_admins_and_billing_staff_publish_agents_read_customers_see_nothing(app, client, shop, agent):

@@ -72,6 +72,7 @@ def test_texts_are_queued_with_the_change_sent_once_after_commit_in_each_recipie
     tell(Recipient(email=None, phone=IRAN, locale="fa", user_id=None),
          Recipient(email=None, phone=IRAN, locale="fa"),  # the same phone twice (two owners): one text
          Recipient(email=None, phone=GERMANY, locale="de"),
+         Recipient(email=None, phone="+36301234567", locale="xx"),  # a language we do not speak: the default
          Recipient(email=None, name="No phone", phone=None),
          Recipient(email=None, phone="0912 123 4567", locale="fa"))  # not E.164: never texted
     assert kavenegar.messages == []  # nothing leaves before the commit
@@ -84,21 +85,24 @@ def test_texts_are_queued_with_the_change_sent_once_after_commit_in_each_recipie
     assert persian != german
     assert kavenegar.to("09121234567") == [persian]
     assert kavenegar.to("004915112345678") == [german]
-    assert len(kavenegar.messages) == 2
+    with force_locale(app.config["DEFAULT_LOCALE"]):
+        assert kavenegar.to("0036301234567") == [_("Log in") + " 1234"]
+    assert len(kavenegar.messages) == 3
     sent = rows()
-    assert [(r.phone, r.status, r.locale) for r in sent] == [(IRAN, SENT, "fa"), (GERMANY, SENT, "de")]
+    assert [(r.phone, r.status, r.locale) for r in sent] == [
+        (IRAN, SENT, "fa"), (GERMANY, SENT, "de"), ("+36301234567", SENT, app.config["DEFAULT_LOCALE"])]
     assert all(r.provider == "kavenegar" and r.provider_id and r.sent_at for r in sent)
     assert {m["localid"] for m in kavenegar.messages} == {r.reference for r in sent}
 
     # Run again (a second delivery of the job): nothing more is sent.
-    assert sms_tasks.deliver_sms(*[r.id for r in sent]) == ["skipped", "skipped"]
+    assert sms_tasks.deliver_sms(*[r.id for r in sent]) == ["skipped"] * 3
     # A worker that died after Kavenegar accepted the text leaves it "sending"; the sweep takes it again after
     # the claim timeout, and Kavenegar recognises its localid: still one SMS.
     db.session.execute(sa.update(SmsMessage).where(SmsMessage.id == sent[0].id).values(
         status=SENDING, claimed_at=utcnow() - timedelta(hours=2)))
     db.session.commit()
     assert sms_tasks.sweep() == 1
-    assert rows()[0].status == SENT and len(kavenegar.messages) == 2
+    assert rows()[0].status == SENT and len(kavenegar.messages) == 3
 
 
 def test_only_e164_numbers_are_queued(app):
