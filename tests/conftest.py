@@ -137,8 +137,7 @@ def smtp(smtp_server):
 def pg_url():
     """A fresh PostgreSQL database for this run, dropped afterwards."""
     name = f"helpdesk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    _create_database(name)
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -152,8 +151,7 @@ def blank_database(backend, tmp_path):
         yield f"sqlite:///{tmp_path / 'blank.db'}"
         return
     name = f"helpdesk_blank_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    _create_database(name)
     yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -218,7 +216,31 @@ def make_app(database_url, instance, smtp_server=None, **overrides):
     if smtp_server is not None:
         settings.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
     settings.update(overrides)
-    return create_app("testing", settings)
+    app = create_app("testing", settings)
+    _without_fsync(app)
+    return app
+
+
+def _without_fsync(app):
+    """Commits of the test databases are not flushed to disk: nothing here outlives a crash of the machine, and
+    on a busy disk the fsync of each of the suite's tens of thousands of commits (SQLite's ``synchronous=FULL``,
+    PostgreSQL's ``synchronous_commit``) cost more than the work. What a transaction sees, locks and leaves
+    behind is the same (SQLite keeps WAL, foreign keys and its busy timeout)."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        @sa.event.listens_for(engine, "connect")
+        def _no_fsync(dbapi_connection, record):  # after the app's own settings (registered first)
+            dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+        engine.dispose()
+
+
+def _create_database(name):
+    """A PostgreSQL database whose commits do not wait for the disk (see ``_without_fsync``)."""
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
 
 
 @pytest.fixture(params=BACKENDS)
