@@ -88,6 +88,12 @@ def register(job: Job) -> None:
     _registered[job.name] = job
 
 
+def unregister(name: str) -> None:
+    """Drop the periodic job ``name`` if registered: a package whose job depends on a setting calls this from
+    ``init_app`` when the setting is off (another app built in the same process may have registered it)."""
+    _registered.pop(name, None)
+
+
 def parse_time_of_day(value: str) -> time:
     """"03:00" as a time; ValueError otherwise."""
     hours, _, minutes = (value or "").strip().partition(":")

@@ -314,4 +314,4 @@ def register_hooks(app) -> None:
                                              daily_at=scheduler.parse_time_of_day(app.config["CRM_RECONCILE_AT"])))
     else:  # another app of this process (tests) may have registered them
         for name in (SWEEP_JOB, RECONCILE_JOB):
-            scheduler._registered.pop(name, None)
+            scheduler.unregister(name)

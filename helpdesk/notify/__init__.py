@@ -16,4 +16,4 @@ def init_app(app):
     if app.config.get("SMS_PROVIDER") and app.config.get("SMS_SWEEP_MINUTES"):
         scheduler.register(scheduler.Job(SMS_SWEEP_JOB, SWEEP_TASK, every_minutes=int(app.config["SMS_SWEEP_MINUTES"])))
     else:  # another app of this process (tests) may have registered it
-        scheduler._registered.pop(SMS_SWEEP_JOB, None)
+        scheduler.unregister(SMS_SWEEP_JOB)

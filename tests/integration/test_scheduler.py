@@ -167,7 +167,8 @@ def test_helpdesk_serve_runs_the_daily_jobs(tmp_path, backend):
     database = tmp_path / "serve.db"
     env = {**os.environ, "HELPDESK_DATABASE_URL": f"sqlite:///{database}", "HELPDESK_INSTANCE_PATH": str(tmp_path),
            "HELPDESK_REDIS_URL": "", "HELPDESK_BILLING_DAILY_RUN_AT": "00:00",
-           "HELPDESK_IDENTITY_DOCUMENT_RETENTION_RUN_AT": "00:00", "HELPDESK_SCHEDULER_TICK_SECONDS": "1"}
+           "HELPDESK_IDENTITY_DOCUMENT_RETENTION_RUN_AT": "00:00", "HELPDESK_DEVICES_REMINDER_RUN_AT": "00:00",
+           "HELPDESK_SCHEDULER_TICK_SECONDS": "1"}
     env.pop("HELPDESK_CONFIG", None)
     helpdesk = Path(sys.executable).parent / "helpdesk"
     server = subprocess.Popen([str(helpdesk), "serve", "--port", str(_free_port())], env=env,
@@ -176,7 +177,7 @@ def test_helpdesk_serve_runs_the_daily_jobs(tmp_path, backend):
     try:
         runs = []
         deadline = time.monotonic() + 60
-        while len(runs) < 2 and time.monotonic() < deadline:
+        while len(runs) < 3 and time.monotonic() < deadline:
             time.sleep(0.3)
             try:
                 with engine.connect() as conn:
@@ -186,7 +187,8 @@ def test_helpdesk_serve_runs_the_daily_jobs(tmp_path, backend):
         # Whatever the jobs made of an empty database, serve claimed today's run of each once (the retention of
         # ID documents runs even with identity verification off, as it is by default).
         today = datetime.now(UTC).date().isoformat()
-        assert [tuple(r) for r in runs] == [("billing.daily", today), ("identity.retention", today)]
+        assert [tuple(r) for r in runs] == [("billing.daily", today), ("devices.contract_reminders", today),
+                                            ("identity.retention", today)]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -200,7 +202,8 @@ def test_the_scheduler_command_starts_what_is_due_once_and_reports_it(app):
 
     env = {"HELPDESK_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "HELPDESK_INSTANCE_PATH": app.config["INSTANCE_PATH"], "HELPDESK_REDIS_URL": "", "HELPDESK_CONFIG": None,
-           "HELPDESK_BILLING_DAILY_RUN_AT": "00:00", "HELPDESK_IDENTITY_DOCUMENT_RETENTION_RUN_AT": "00:00"}
+           "HELPDESK_BILLING_DAILY_RUN_AT": "00:00", "HELPDESK_IDENTITY_DOCUMENT_RETENTION_RUN_AT": "00:00",
+           "HELPDESK_DEVICES_REMINDER_RUN_AT": "00:00"}
     today = datetime.now(UTC).date().isoformat()
     db.session.commit()
 
@@ -210,8 +213,10 @@ def test_the_scheduler_command_starts_what_is_due_once_and_reports_it(app):
 
     assert first.exit_code == 0
     assert first.output.splitlines() == [f"started billing.daily for {today}",
-                                         f"started identity.retention for {today}"]
+                                         f"started identity.retention for {today}",
+                                         f"started devices.contract_reminders for {today}"]
     assert again.exit_code == 0 and again.output.strip() == ""
     # Done, or failed with its error: either way the operator sees today's run of each job.
-    billing, identity = status.output.splitlines()
+    billing, identity, reminders = status.output.splitlines()
     assert billing.startswith(f"billing.daily\t{today} ") and identity.startswith(f"identity.retention\t{today} ")
+    assert reminders.startswith(f"devices.contract_reminders\t{today} ")
