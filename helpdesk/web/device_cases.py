@@ -27,11 +27,15 @@ def _actor():
 @bp.app_template_global("device_debt_banner")
 def device_debt_banner(account_id=None):
     """The debts at or above their ceiling of ``account_id`` (the customer's acting account when None), for the
-    warning banner on device pages; [] for staff, visitors and accounts within their ceiling."""
+    warning banner on device pages; [] for staff, visitors, members who may not see the account's billing and
+    accounts within their ceiling."""
     if not (current_user.is_authenticated and current_user.is_customer):
         return []
-    account_id = account_id if account_id is not None else acting_account_id(_actor())
-    return cases.debt_warnings(account_id) if account_id is not None else []
+    actor = _actor()
+    account_id = account_id if account_id is not None else acting_account_id(actor)
+    if account_id is None or not cases.may_see_charges(actor, account_id):
+        return []
+    return cases.debt_warnings(account_id)
 
 
 @bp.route("/devices/<id:device_id>/tickets")

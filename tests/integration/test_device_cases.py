@@ -137,6 +137,8 @@ def test_charges_make_the_debt_the_ceiling_warns_once_per_crossing_and_gates_new
     log_in(client, customer.email)
     panel = client.get(f"/devices/{shop['ppc']}/tickets").text
     assert "at or above the limit" in panel and f"#{number}" in panel and "Replaced" not in panel
+    for page in (f"/devices/{shop['ppc']}", "/devices/"):  # the banner is on every device page
+        assert "at or above the limit" in client.get(page).text
 
     # Above the ceiling a new ticket is still created but awaits approval, and the customer is told.
     form = client.get(f"/tickets/new?device={shop['ppc']}").text
