@@ -211,8 +211,13 @@ def test_the_batch_writes_the_mail_gateways_rows_itself():
         assert batch_writable(model), model
 
 
-@pytest.mark.parametrize("event", ["before_insert", "after_insert"])
-@pytest.mark.parametrize("mapper", MODELS, ids=lambda m: m.class_.__name__)
+# Every model with one of the two insert events, taking turns (the batch refuses a model whatever the event:
+# each event is tried on half the models); on one database: whether a listener runs is the ORM's business,
+# and the rows both paths write are compared on both databases above.
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize(("mapper", "event"), [(m, ("before_insert", "after_insert")[n % 2])
+                                               for n, m in enumerate(MODELS)],
+                         ids=lambda p: p.class_.__name__ if hasattr(p, "class_") else p)
 def test_a_models_insert_listener_runs_on_the_batch_path_too(app, mapper, event):
     calls = []
 
