@@ -32,6 +32,11 @@ BAD_NAMES = ["Eve\r\nBcc: victim@example.net", "Eve\nX-Evil: 1", "Eve\u0085Bcc: 
 
 # --------------------------------------------------------------------------- the one address rule
 
+# The address rule itself reads only settings: one database is enough for its tests.
+ONE_DATABASE = pytest.mark.backends("sqlite")
+
+
+@ONE_DATABASE
 @pytest.mark.parametrize(("typed", "stored"), IDN)
 def test_idn_domains_are_stored_in_ascii_form(app, typed, stored):
     assert accounts.normalise_email(typed) == stored
@@ -44,6 +49,7 @@ def test_both_forms_of_an_idn_address_are_one_account(app):
     assert "already exists" in str(caught.value.errors["email"])
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize("address", NON_ASCII_LOCAL)
 def test_non_ascii_local_parts_are_refused_without_smtputf8(app, address):
     with pytest.raises(addresses.InvalidAddress) as caught:
@@ -52,12 +58,14 @@ def test_non_ascii_local_parts_are_refused_without_smtputf8(app, address):
     assert "before the @" in str(caught.value.message)
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize("address", NON_ASCII_LOCAL)
 def test_non_ascii_local_parts_are_accepted_when_the_server_speaks_smtputf8(app, address):
     app.config["SMTP_SMTPUTF8"] = True
     assert accounts.normalise_email(address).endswith("@example.net")
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize("address", ["not an address", "a@b@c.net", "a\r\n@example.net", "a@exa mple.net", ""])
 def test_garbage_is_still_an_invalid_address(app, address):
     with pytest.raises(addresses.InvalidAddress) as caught:
@@ -130,23 +138,25 @@ def test_clean_name_keeps_what_names_need():
     assert len(clean_name("x" * 500)) == 200
 
 
-@pytest.mark.parametrize("name", BAD_NAMES)
-def test_every_name_field_is_cleaned_on_input(app, department, name):
-    expected = clean_name(name)
-    user = accounts.create_user(SYSTEM, email="a@example.test", full_name=name, role="customer")
-    assert user.full_name == expected
-    accounts.update_profile(SYSTEM, user, full_name=name + " Jr")
-    assert "\n" not in user.full_name and "\r" not in user.full_name
-    agent = staff.create_staff(SYSTEM, email="agent-x@example.test", full_name=name, role="agent")
-    assert agent.full_name == expected
-    org = accounts.create_organisation(SYSTEM, name=name)
-    assert org.name == expected
-    ticket = service.open_ticket(GUEST_FORM, subject="s", body_text="b", requester_email="guest@example.test",
-                                 requester_name=name)
-    assert ticket.requester.full_name == expected
-    assert ticket.messages[0].author_name == expected
-    dept = departments.create_department(SYSTEM, name=name)
-    assert dept.name == expected[:100]
+def test_every_name_field_is_cleaned_on_input(app, department):
+    # Each name in a loop (its own people, organisation and department), one test per database.
+    for n, name in enumerate(BAD_NAMES):
+        expected = clean_name(name)
+        user = accounts.create_user(SYSTEM, email=f"a{n}@example.test", full_name=name, role="customer")
+        assert user.full_name == expected, repr(name)
+        accounts.update_profile(SYSTEM, user, full_name=name + " Jr")
+        assert "\n" not in user.full_name and "\r" not in user.full_name, repr(name)
+        agent = staff.create_staff(SYSTEM, email=f"agent-x{n}@example.test", full_name=name, role="agent")
+        assert agent.full_name == expected, repr(name)
+        org = accounts.create_organisation(SYSTEM, name=name)
+        assert org.name == expected, repr(name)
+        ticket = service.open_ticket(GUEST_FORM, subject="s", body_text="b",
+                                     requester_email=f"guest{n}@example.test", requester_name=name)
+        assert ticket.requester.full_name == expected, repr(name)
+        assert ticket.messages[0].author_name == expected, repr(name)
+        unique = name.replace("Eve", f"Eve{n}")  # department names are unique; every bad name has an Eve
+        dept = departments.create_department(SYSTEM, name=unique)
+        assert dept.name == clean_name(unique)[:100], repr(name)
 
 
 def test_registration_cleans_the_name(app):
@@ -156,13 +166,14 @@ def test_registration_cleans_the_name(app):
     assert user.full_name == "Rita Bcc: x@example.net" and user.company_name == "Evil Corp"
 
 
-@pytest.mark.parametrize("name", BAD_NAMES)
-def test_a_guest_with_a_broken_name_gets_the_acknowledgement(app, smtp, name):
-    service.open_ticket(GUEST_FORM, subject="s", body_text="b", requester_email="guest@example.test",
-                        requester_name=name)
-    mails = smtp.wait_for(1)
-    assert len(mails) == 1 and "Bcc" not in mails[0] and "X-Evil" not in mails[0]
-    assert [e["to"] for e in smtp.envelopes] == [["guest@example.test"]]
+def test_a_guest_with_a_broken_name_gets_the_acknowledgement(app, smtp):
+    for n, name in enumerate(BAD_NAMES):  # a guest each, one test per database
+        smtp.clear()
+        service.open_ticket(GUEST_FORM, subject="s", body_text="b", requester_email=f"guest{n}@example.test",
+                            requester_name=name)
+        mails = smtp.wait_for(1)
+        assert len(mails) == 1 and "Bcc" not in mails[0] and "X-Evil" not in mails[0], repr(name)
+        assert [e["to"] for e in smtp.envelopes] == [[f"guest{n}@example.test"]], repr(name)
 
 
 # --------------------------------------------------------------------------- the outbox
