@@ -10,13 +10,13 @@ from flask import current_app
 from flask_babel import gettext
 
 from helpdesk import audit
-from helpdesk.accounts import memberships, notifications, sessions, throttle, tokens
-from helpdesk.accounts.errors import LinkExpired
+from helpdesk.accounts import memberships, notifications, tokens
+from helpdesk.accounts import service as accounts_service
 from helpdesk.accounts.identity_models import AccountIdentity, account_for_national_id
 from helpdesk.accounts.models import ROLE_CUSTOMER, AccountToken, CustomerAccount, Membership, User
 from helpdesk.accounts.national_id import InvalidNationalId
 from helpdesk.accounts.national_id import normalise as normalise_national_id
-from helpdesk.accounts.service import check_email, hash_password, password_problem
+from helpdesk.accounts.service import check_email
 from helpdesk.actors import CLI, SYSTEM
 from helpdesk.db import commit_service_call, parse_id, utcnow
 from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
@@ -279,26 +279,15 @@ def buyer(actor, account_id) -> Buyer:
 
 def link_is_valid(token: str) -> bool:
     """Whether a mailed set-password link can still be used (to show the form, or the page that it expired)."""
-    return tokens.find_valid(LINK_PURPOSE, token) is not None
+    return accounts_service.link_is_valid(LINK_PURPOSE, token)
 
 
 def set_password_with_link(token: str, password: str) -> User:
     """The buyer chooses their password through the mailed link and is returned, active, for the door to log in.
     The link works once and until it expires (LinkExpired otherwise, also for a deactivated login); the password
     meets the site's rules; other sessions end and the login's throttle is cleared."""
-    if problem := password_problem(password):
-        if not link_is_valid(token):
-            raise LinkExpired()
-        raise ValidationFailed({"password": problem})
-    row = tokens.spend(LINK_PURPOSE, token)
-    user = row.user
-    if not user.active:
-        raise LinkExpired()
-    user.password_hash = hash_password(password)
+    user = accounts_service.set_password_through_link(LINK_PURPOSE, token, password)
     user.activated_at = user.activated_at or utcnow()
-    user.last_login_at = utcnow()
-    sessions.end_other_sessions(user)
-    throttle.clear_account(user)
     audit.record(user, "user", user.id, "password-set-by-link", {})
     commit_service_call(db.session)
     return user

@@ -400,20 +400,28 @@ def reset_password(token: str, new_password: str) -> User:
     """Set a new password through a reset link and return the user. The link works once; the password
     must meet the rules; every session of the user ends (the door starts a new one); the login throttle
     of the account is cleared."""
+    user = set_password_through_link(PURPOSE_RESET, token, new_password)
+    audit.record(user, "user", user.id, "password-reset", {})
+    commit_service_call(db.session)
+    return user
+
+
+def set_password_through_link(purpose: str, token: str, new_password: str) -> User:
+    """The common part of every mailed password link (a reset, a buyer's set-your-password link): spend the
+    link (LinkExpired when used, expired or its login deactivated; a password breaking the rules is refused
+    first, without spending it), set the password, end the login's other sessions and clear its throttle.
+    Returns the user; the caller audits and commits."""
     if problem := password_problem(new_password):
-        if not link_is_valid(PURPOSE_RESET, token):
+        if not link_is_valid(purpose, token):
             raise LinkExpired()
         raise ValidationFailed({"password": problem})
-    row = tokens.spend(PURPOSE_RESET, token)
-    user = row.user
+    user = tokens.spend(purpose, token).user
     if not user.active:
         raise LinkExpired()
     user.password_hash = hash_password(new_password)
     user.last_login_at = utcnow()
     sessions.end_other_sessions(user)
     throttle.clear_account(user)
-    audit.record(user, "user", user.id, "password-reset", {})
-    commit_service_call(db.session)
     return user
 
 
