@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from helpdesk import storage
 from helpdesk.actors import GUEST_FORM
 from helpdesk.db import parse_id
+from helpdesk.devices import cases
 from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db, limiter
 from helpdesk.i18n import select_timezone
@@ -220,7 +221,7 @@ def _merged_into(ticket):
 def _render_ticket(ticket, status=200, **given):
     return render_template("tickets/show.html", ticket=ticket, thread=_thread(ticket),
                            merged_into=_merged_into(ticket), department_movable=access.customer_may_move(ticket),
-                           **_forms(ticket, **given)), status
+                           device_case=cases.case_for_ticket(ticket.id), **_forms(ticket, **given)), status
 
 
 def _ticket(number):

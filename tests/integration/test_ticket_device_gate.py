@@ -138,6 +138,10 @@ def test_the_web_form_offers_the_devices_and_refuses_a_forged_post(app, client, 
     assert db.session.scalar(sa.select(DeviceCase.device_id).where(DeviceCase.ticket_id == ticket.id)) == \
         devices["active"]
 
+    # The ticket's own page names its device.
+    shown = client.get(f"/tickets/{ticket.number}").text
+    assert 'class="ticket-device"' in shown and "SN-active" in shown
+
     # The device's ticket panel lists it with its priority, the panel's status words and its history link.
     panel = client.get(f"/devices/{devices['active']}/tickets").text
     assert f"#{ticket.number}" in panel and "High" in panel and "Open" in panel
