@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from helpdesk.accounts import members, memberships
 from helpdesk.accounts.identity_models import AccountIdentity
-from helpdesk.accounts.models import PERM_TICKETS, CustomerAccount
+from helpdesk.accounts.models import PERM_SERVICES, PERM_TICKETS, CustomerAccount
 from helpdesk.billing import catalogue, customers, payments
 from helpdesk.billing.models import Service
 from helpdesk.devices import announcements, cases, registry, transfers, videos
@@ -154,7 +154,7 @@ def test_the_checks_name_every_route_of_the_issue_19_blueprints(app):
 def world(app, customer, agent, make_user):
     """Carla's account (A): a pay-per-case device of type X200 with a ticket (its case), a transfer under way, a
     training-video licence, a CRM row and an announcement to X200 owners; Dora's account (B) owns a Y100; Tom is in
-    Carla's account for tickets only; Ada is an admin."""
+    Carla's account for tickets only, Vic for services without billing; Ada is an admin."""
     admin = make_user("admin", email="ada@example.test", full_name="Ada Admin")
     account_id = memberships.default_account_id(customer)
     db.session.add(AccountIdentity(account_id=account_id, full_name="Carla Customer", phone=PHONE,
@@ -193,6 +193,8 @@ def world(app, customer, agent, make_user):
                                      service_ends_on=registry.today() + timedelta(days=300))
     tom = make_user("customer", email="tom@example.test", full_name="Tom Tickets")
     members.join(db.session.get(CustomerAccount, account_id), tom, [PERM_TICKETS])
+    vic = make_user("customer", email="vic@example.test", full_name="Vic Services")
+    members.join(db.session.get(CustomerAccount, account_id), vic, [PERM_SERVICES])
     db.session.commit()
     return {"device": device_id, "account": account_id, "case": case.id, "transfer": transfer.id,
             "licence": licence.id, "entry": entry.id, "announcement": announcement.id, "kind": x200.id,
@@ -282,5 +284,12 @@ def test_every_route_refuses_visitors_other_accounts_members_without_the_right_a
         key = (f"device_transfers.{action}", "POST")
         expect("dora", key, _call(dora, dora_token, "POST", "/devices/{doras_device}/transfer/{transfer}/" + action,
                                   {}, world), (404,))
+    # Vic may look after Carla's devices but not spend her money: a renewal (a billing order) is refused (the page
+    # says why; no order is placed: see the state below).
+    vic, vic_token = _as(app, "vic@example.test")
+    vic.post("/account/switch", data={"csrf_token": vic_token, "account_id": world["account"]})
+    assert vic.get("/devices/{device}".format(**world)).status_code == 200
+    expect("vic", ("devices.renew", "POST"), _call(vic, vic_token, "POST", *CHECKS[("devices.renew", "POST")][1:],
+                                                    world), (302, 403))
     assert wrong == [], "\n".join(wrong)
     assert _state(world) == before
