@@ -181,29 +181,36 @@ def _migrate(app):
         _migrated.add(url)
 
 
+_TABLES = {}  # number of tables in the metadata -> their names, children first
+
+
 def _empty_all_tables(app):
     with app.app_context():
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        tables = _TABLES.get(len(db.metadata.tables))
+        if tables is None:  # sorting the metadata costs more than emptying empty tables: once per set of tables
+            tables = _TABLES[len(db.metadata.tables)] = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 _empty_postgresql(conn, tables)
-            else:
+            else:  # straight through the driver, inside this transaction: a hundred statements, mostly no-ops
+                cursor = conn.connection.dbapi_connection.cursor()
                 for table in tables:
-                    conn.execute(sa.text(f"DELETE FROM {table}"))
+                    cursor.execute(f"DELETE FROM {table}")
+                cursor.close()
         db.session.remove()
         db.engine.dispose()
 
 
 def _empty_postgresql(conn, tables):
-    """DELETE from the tables that hold rows (children first) and restart the sequences that were used: a
-    TRUNCATE, which makes new files for every table it touches, cost half a second after every test."""
-    probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
-    filled = set(conn.execute(sa.text(probe)).scalars().all())
+    """DELETE from every table (children first; one round trip, a few milliseconds when most are empty, where
+    asking which hold rows cost ten times as much) and restart the sequences that were used: a TRUNCATE, which
+    makes new files for every table it touches, cost half a second after every test."""
     try:
         with conn.begin_nested():
-            for table in (t for t in tables if t in filled):
-                conn.execute(sa.text(f"DELETE FROM {table}"))
+            conn.exec_driver_sql("; ".join(f"DELETE FROM {table}" for table in tables))
     except sa.exc.IntegrityError:  # rows that refer to each other across tables: TRUNCATE copes
+        probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+        filled = conn.execute(sa.text(probe)).scalars().all()
         conn.execute(sa.text(f"TRUNCATE {', '.join(filled)} CASCADE"))
     used = conn.execute(sa.text("SELECT schemaname || '.' || sequencename FROM pg_sequences "
                                 "WHERE last_value IS NOT NULL")).scalars().all()
