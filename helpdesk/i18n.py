@@ -106,6 +106,15 @@ def format_day(value: date | None, locale=None) -> str:
     return babel_format_date(value, "medium", locale=locale)
 
 
+def local_digits(text, locale=None):
+    """``text`` with its ASCII digits in the reader's script: Persian digits for Persian readers (as their dates
+    have), unchanged for everyone else. Keeps Markup as Markup."""
+    locale = str(locale or get_locale() or "en")
+    if not locale.startswith("fa") or text is None:
+        return text
+    return (text if isinstance(text, str) else str(text)).translate(PERSIAN_DIGITS)  # Markup.translate keeps Markup
+
+
 def parse_day(text: str, locale=None) -> date:
     """A day typed by a reader: ISO "2025-03-20" always; for Persian readers also a Jalali "1403/12/30" (Persian
     or ASCII digits, "/" or "-"), told apart by its year (below 1700: Jalali). Raises ValueError."""

@@ -8,7 +8,7 @@ from helpdesk import errors
 from helpdesk.accounts import sessions
 from helpdesk.db import begin_write
 from helpdesk.extensions import db, login_manager
-from helpdesk.i18n import LANGUAGES, format_datetime, format_day, isolate, text_direction
+from helpdesk.i18n import LANGUAGES, format_datetime, format_day, isolate, local_digits, text_direction
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.timezones import zone_label
 
@@ -153,6 +153,7 @@ def init_app(app):
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale()), text_direction=text_direction)
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["day"] = format_day  # a calendar day, Jalali for Persian readers
+    app.jinja_env.filters["local_digits"] = local_digits  # counts in the reader's digits: {{ text|local_digits }}
     app.jinja_env.filters["zone"] = zone_label  # a time zone in the reader's words: {{ user.timezone|zone }}
     app.jinja_env.filters["bdi"] = isolate  # user text in pages and mail: {{ ticket.subject|bdi }}
 
