@@ -126,12 +126,14 @@ def _open_transfer(device_id) -> DeviceTransfer | None:
 
 def request_transfer(actor, device_id, *, name, national_id, phone, ends_ownership) -> DeviceTransfer:
     """Ask to transfer ``device_id`` to the person named (their national ID checked, their phone as E.164), the
-    owner stating that their ownership ends. A customer member of the owning account with the services permission;
-    one open transfer per device (Conflict). Texts the new owner a code and link. Commits; returns the transfer."""
+    owner stating that their ownership ends. An owner of the device's account (giving the device away is the
+    owner's decision, not any member's); one open transfer per device (Conflict). Texts the new owner a code and
+    link. Commits; returns the transfer."""
     device = registry.get_device(actor, device_id)
     if not getattr(actor, "is_customer", False):
         raise NotAllowed()
-    require_permission(actor, device.account_id, PERM_SERVICES)
+    if not require_permission(actor, device.account_id, PERM_SERVICES).is_owner:
+        raise NotAllowed()
     clean = _check_request(device, name, national_id, phone, ends_ownership)
     begin_write(db.session)
     db.session.scalar(sa.select(Device.id).where(Device.id == device.id).with_for_update())

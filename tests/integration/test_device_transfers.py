@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from helpdesk.accounts import buyers, members, memberships
 from helpdesk.accounts.identity_models import AccountIdentity
-from helpdesk.accounts.models import PERM_TICKETS, CustomerAccount
+from helpdesk.accounts.models import PERM_SERVICES, PERM_TICKETS, CustomerAccount
 from helpdesk.actors import GUEST_FORM
 from helpdesk.audit.models import AuditEvent
 from helpdesk.db import utcnow
@@ -26,7 +26,7 @@ from helpdesk.devices.transfer_models import (
     REFUSED,
     DeviceTransfer,
 )
-from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.notify.sms_models import SmsMessage
 from tests.conftest import csrf_token, log_in
@@ -300,7 +300,24 @@ def test_refusal_cancellation_and_the_debt_rule(app, client, customer, agent, wo
     assert cases.debts_of(world["account"]) == {"IRR": 100_000} and cases.debts_of(account.id) == {}
 
 
-def test_nobody_else_reaches_a_transfer(app, client, customer, agent, world):
+def test_nobody_else_reaches_a_transfer(app, client, customer, agent, world, make_user):
+    # Giving the device away is the owner's decision: a member who manages its services may not.
+    vic = make_user("customer", email="vic@example.test", full_name="Vic Services")
+    members.join(db.session.get(CustomerAccount, memberships.default_account_id(customer)), vic, [PERM_SERVICES])
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        request(world["device"], vic)
+    db.session.rollback()
+    vic_browser = browser(app, "vic@example.test")
+    switched = vic_browser.post("/account/switch", data={"csrf_token": csrf_token(vic_browser.get("/").text),
+                                                         "account_id": world["account"]})
+    assert switched.status_code == 302, switched.text  # he acts for Carla's account
+    form = vic_browser.get(f"/devices/{world['device']}/transfer")
+    refused = vic_browser.post(f"/devices/{world['device']}/transfer", data={
+        "csrf_token": csrf_token(form.text), "name": "X", "national_id": NIMA, "phone": NEW_PHONE,
+        "ends_ownership": "y"})
+    assert refused.status_code == 403 and the_transfer() is None
+
     transfer = request(world["device"], customer)
     device_id, other_device = world["device"], world["dora_device"]
     assert client.get(f"/devices/{device_id}/transfer").status_code == 302  # a visitor logs in first
