@@ -2,7 +2,7 @@
 set-your-password link of an account staff created opens."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -17,6 +17,7 @@ from helpdesk.web.account_context import current_account_id
 from helpdesk.web.account_forms import SetPasswordForm
 from helpdesk.web.auth import begin_login_session, home_for
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("account_identity", __name__)
 
@@ -29,9 +30,6 @@ class CorrectionForm(FlaskForm):
     text = TextAreaField(_l("What is wrong, and what is right?"),
                          validators=[DataRequired(_l("Say what should be corrected.")), Length(max=CORRECTION_MAX)])
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _account_id():

@@ -12,13 +12,11 @@ from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.web.account_context import act_for, current_account_id
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.member_forms import InviteForm, PermissionsForm
 
 bp = Blueprint("account_members", __name__)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _account_id():

@@ -18,6 +18,7 @@ from helpdesk.vault.errors import CannotReveal, VaultUnavailable
 from helpdesk.vault.models import SECRET_FIELDS
 from helpdesk.web.account_context import current_account_id
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("account_vault", __name__, url_prefix="/account/vault")
 
@@ -41,9 +42,6 @@ def _account_id():
     """The account this request acts for, as the web door checked it (the header's account switcher)."""
     return current_account_id()
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.app_context_processor

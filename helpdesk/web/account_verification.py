@@ -14,6 +14,7 @@ from helpdesk.extensions import limiter
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.account_context import current_account_id
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("account_verification", __name__)
 
@@ -21,9 +22,6 @@ bp = Blueprint("account_verification", __name__)
 class DocumentForm(FlaskForm):
     document = FileField(_l("ID document (a photo or scan as JPEG or PNG, or a PDF)"))
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _customers_only():

@@ -42,6 +42,7 @@ from helpdesk.web.billing_forms import (
 )
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 billing_display.register(bp)
@@ -53,9 +54,6 @@ CART_MAX = 20
 LANGUAGE_CURRENCY = {"fa": "IRR", "tr": "TRY", "hu": "HUF"}
 INVOICE_STATES = ("all", invoices.UNPAID, invoices.PAID)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _is_customer() -> bool:

@@ -16,6 +16,7 @@ from helpdesk.billing.money import MAX_AMOUNT
 from helpdesk.billing.plan_change_models import CHANGE_PENDING
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import limiter
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("billing_plan", __name__, url_prefix="/billing/services")
 
@@ -50,9 +51,6 @@ def figures_or_404(actor, service, product_id):
     except ValidationFailed:
         abort(404)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _customer_service(service_id):

@@ -3,26 +3,18 @@ members and what they may do, add an existing customer or remove a member (who l
 the account's activity. Every agent; customers get 404."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from helpdesk.accounts import activity, invitations, members
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.web.audit_links import linker
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.member_forms import AddMemberForm
 
-bp = Blueprint("desk_accounts", __name__, url_prefix="/agent/accounts")
+bp = agents_only(Blueprint("desk_accounts", __name__, url_prefix="/agent/accounts"))
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.route("/")

@@ -21,6 +21,7 @@ from helpdesk.tickets.departments import create_department, update_department
 from helpdesk.tickets.models import Department
 from helpdesk.web.audit_links import linker
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.request_values import BoundedDateField
 
 bp = Blueprint("desk_admin", __name__, url_prefix="/agent")
@@ -32,9 +33,6 @@ def _agents_only():
     if not current_user.is_agent:
         abort(404)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _departments():

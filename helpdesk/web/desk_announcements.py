@@ -19,6 +19,7 @@ from helpdesk.notify import sms
 from helpdesk.web.auth import safe_next
 from helpdesk.web.day_field import DayField
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("desk_announcements", __name__)
 
@@ -46,9 +47,6 @@ for _code, _language in LANGUAGES.items():
 class ButtonForm(FlaskForm):
     """A form with nothing but its CSRF token (withdraw, dismiss)."""
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _staff():

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from helpdesk.billing import access, credit, customers, invoices, money, orders, services, transfers
 from helpdesk.billing.errors import SecondApproverRequired
@@ -36,23 +36,16 @@ from helpdesk.web.billing_forms import (
 )
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_billing", __name__, url_prefix="/agent/billing")
+bp = agents_only(Blueprint("desk_billing", __name__, url_prefix="/agent/billing"))
 
 PER_PAGE = 50
 ORDER_FILTERS = ("new", "all", *ORDER_STATUSES)
 NEW_ORDERS = (ORDER_PENDING, ORDER_ON_HOLD)
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.app_context_processor

@@ -3,7 +3,6 @@ form to create a device buyer's account, the buyer page (identity data to view a
 Every agent; customers get 404."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -14,8 +13,10 @@ from helpdesk.i18n import LANGUAGES
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.phones import display as display_phone
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_buyers", __name__, url_prefix="/agent/buyers")
+bp = agents_only(Blueprint("desk_buyers", __name__, url_prefix="/agent/buyers"))
 
 
 class IdentityForm(FlaskForm):
@@ -38,15 +39,6 @@ class BuyerForm(IdentityForm):
     locale = SelectField(_l("Language of their mail"))
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _buyer_form(formdata=None):

@@ -14,6 +14,7 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import canned
 from helpdesk.tickets.models import Department
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("desk_canned", __name__, url_prefix="/agent/admin/canned-responses")
 
@@ -25,9 +26,6 @@ def _admins_only():
     if not current_user.is_admin:
         abort(404)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 class CannedResponseForm(FlaskForm):

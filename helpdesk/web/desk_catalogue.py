@@ -5,7 +5,6 @@ billing.catalogue, which checks every field and answers with all the problems at
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from helpdesk.billing import catalogue, money
@@ -32,19 +31,12 @@ from helpdesk.web.billing_forms import (
     texts_into,
 )
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_catalogue", __name__, url_prefix="/agent/billing/catalogue")
-
-
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
+bp = agents_only(Blueprint("desk_catalogue", __name__, url_prefix="/agent/billing/catalogue"))
 
 
-def _actor():
-    return current_user._get_current_object()
 
 
 def _group(group_id) -> ProductGroup:

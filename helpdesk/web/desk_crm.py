@@ -3,7 +3,6 @@ errors, a retry for admins) and the training videos (the course ids of each vide
 not issued, a retry for billing managers). Views parse, call one devices service and render."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
@@ -13,23 +12,16 @@ from helpdesk.devices import crm_tasks, videos
 from helpdesk.errors import ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.forms import PostForm
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_crm", __name__, url_prefix="/agent/crm")
+bp = agents_only(Blueprint("desk_crm", __name__, url_prefix="/agent/crm"))
 
 
 class CoursesForm(FlaskForm):
     course_ids = StringField(_l("Course ids (separated by commas)"), validators=[Length(max=500)])
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _page(status=200, course_forms=None):

@@ -4,7 +4,6 @@ account's debt was above the ceiling, with approve and refuse (issue 19). Change
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -23,8 +22,10 @@ from helpdesk.devices.status import status_of
 from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_device_cases", __name__, url_prefix="/agent/devices/cases")
+bp = agents_only(Blueprint("desk_device_cases", __name__, url_prefix="/agent/devices/cases"))
 
 
 class ChargeForm(FlaskForm):
@@ -63,15 +64,6 @@ def _amount_text(amount, currency, locale) -> str:
     return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.app_template_global("device_case_of")

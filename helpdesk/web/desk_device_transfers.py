@@ -3,7 +3,6 @@ confirmed, waiting for approval (approve, or refuse with a reason); a device's s
 "hash verified" check and the notes staff counter-sign on it."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -14,9 +13,9 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.device_installation import record_context
 from helpdesk.web.forms import PostForm, apply_errors
-from helpdesk.web.guards import current_actor
+from helpdesk.web.guards import agents_only, current_actor
 
-bp = Blueprint("desk_device_transfers", __name__, url_prefix="/agent")
+bp = agents_only(Blueprint("desk_device_transfers", __name__, url_prefix="/agent"))
 
 
 class RefuseForm(FlaskForm):
@@ -26,12 +25,6 @@ class RefuseForm(FlaskForm):
 class NoteForm(FlaskForm):
     text = TextAreaField(_l("Note"), validators=[Length(max=installation.NOTE_MAX)], render_kw={"rows": 3})
 
-
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
 
 
 @bp.route("/device-transfers")

@@ -1,9 +1,8 @@
 """The console's devices: the device-type catalogue, registering devices to customer accounts, editing them,
 searching them (serial, dongle ID, account; by status and type) and adding contract periods (issue 19). Staff
 only; views parse, call one devices service and render."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, Optional
@@ -18,8 +17,10 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.billing_forms import as_choices
 from helpdesk.web.day_field import DayField
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_devices", __name__, url_prefix="/agent/devices")
+bp = agents_only(Blueprint("desk_devices", __name__, url_prefix="/agent/devices"))
 
 
 class DeviceTypeForm(FlaskForm):
@@ -52,15 +53,6 @@ class ContractForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Length(max=500)])
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _type_choices(active_only=True):

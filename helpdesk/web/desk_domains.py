@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -22,8 +21,10 @@ from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_domains", __name__, url_prefix="/agent/domains")
+bp = agents_only(Blueprint("desk_domains", __name__, url_prefix="/agent/domains"))
 
 
 class DoneForm(FlaskForm):
@@ -47,15 +48,6 @@ class FreeDomainForm(FlaskForm):
     free_domain = BooleanField(_l("Includes one free domain (the first year of one registration)"))
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.route("/")

@@ -6,7 +6,6 @@ proration and confirmation). Overdue holds lift when their invoice is paid, neve
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -25,8 +24,10 @@ from helpdesk.web.billing_plan import (
     submit_change,
 )
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 
-bp = Blueprint("desk_services", __name__, url_prefix="/agent/billing/services")
+bp = agents_only(Blueprint("desk_services", __name__, url_prefix="/agent/billing/services"))
 
 HOLDS_SHOWN = 50
 
@@ -36,15 +37,6 @@ class HoldForm(FlaskForm):
                            validators=[Length(max=suspensions.REASON_MAX)])
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _holds(service):

@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from helpdesk.db import parse_id
 from helpdesk.errors import Conflict, ValidationFailed
 from helpdesk.i18n import LANGUAGES
 from helpdesk.status_notices import access, audience, display, service
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.guards import agents_only
+from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.status_notice_forms import (
     NoticeForm,
     ResolveForm,
@@ -23,20 +24,11 @@ from helpdesk.web.status_notice_forms import (
     update_texts_from,
 )
 
-bp = Blueprint("desk_status_notices", __name__, url_prefix="/agent/status-notices")
+bp = agents_only(Blueprint("desk_status_notices", __name__, url_prefix="/agent/status-notices"))
 
 MOMENT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 
-@bp.before_request
-@login_required
-def _staff_only():
-    if not current_user.is_agent:
-        abort(404)
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _moment(form, name, errors):

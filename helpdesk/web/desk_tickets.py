@@ -21,6 +21,7 @@ from helpdesk.web.desk_forms import (
     RequesterForm,
 )
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.request_values import json_object
 from helpdesk.web.thread import thread_items
 
@@ -35,9 +36,6 @@ def _agents_only():
     if not current_user.is_agent:
         abort(404)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _ticket(number):

@@ -16,6 +16,7 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets import identity_queue
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("desk_verification", __name__, url_prefix="/agent")
 
@@ -36,9 +37,6 @@ def _navigation():
             "identity_verification_on": lambda: verification.policy() != verification.POLICY_OFF,
             "identity_status_label": lambda code: verification.STATUS_LABELS.get(code, code)}
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 class RejectForm(FlaskForm):

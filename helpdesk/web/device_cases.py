@@ -12,6 +12,7 @@ from helpdesk.devices.registry import get_device
 from helpdesk.devices.status import status_of
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets.models import ANSWERED, CLOSED, IN_PROGRESS, OPEN, WAITING
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("device_cases", __name__)
 
@@ -19,9 +20,6 @@ bp = Blueprint("device_cases", __name__)
 PANEL_STATUSES = {OPEN: _l("Open"), IN_PROGRESS: _l("Under review"), ANSWERED: _l("Answered"),
                   WAITING: _l("Answered"), CLOSED: _l("Closed")}
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.app_template_global("device_debt_banner")

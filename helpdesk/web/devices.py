@@ -19,6 +19,7 @@ from helpdesk.errors import Conflict, NotAllowed, ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web.account_context import current_account_id
 from helpdesk.web.billing_forms import as_choices
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 
@@ -39,9 +40,6 @@ class PlanForm(FlaskForm):
     plan = HiddenField()
     confirm = BooleanField(_l("Yes, I am sure"), validators=[DataRequired(_l("Tick the box to confirm."))])
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _customers_only():

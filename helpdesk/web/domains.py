@@ -29,6 +29,7 @@ from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.web import billing as billing_web
 from helpdesk.web.account_context import current_account_id
 from helpdesk.web.forms import apply_errors
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("domains", __name__, url_prefix="/domains")
 NAMESERVER_FIELDS = 4
@@ -62,9 +63,6 @@ class RequestForm(FlaskForm):
     nameserver_3 = StringField(_l("Name server 3 (optional)"), validators=[Length(max=300)])
     nameserver_4 = StringField(_l("Name server 4 (optional)"), validators=[Length(max=300)])
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _customers_only():

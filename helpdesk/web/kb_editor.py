@@ -18,6 +18,7 @@ from helpdesk.kb.models import KBFolder, KBRevision
 from helpdesk.search import articles as kb_index
 from helpdesk.tickets.service import NewAttachment
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.kb import folder_title, video_response
 from helpdesk.web.kb_forms import ArticleForm, FolderForm, folder_translations
 
@@ -30,9 +31,6 @@ def _agents_only():
     if not current_user.is_agent:
         abort(404)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _editors_only():

@@ -21,6 +21,7 @@ from helpdesk.tickets.reply_matching import follow_merges
 from helpdesk.web import participants
 from helpdesk.web.downloads import content_disposition
 from helpdesk.web.forms import PostForm, apply_errors
+from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.thread import thread_items
 from helpdesk.web.ticket_forms import (
     AddCCForm,
@@ -41,9 +42,6 @@ INLINE_SAFE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/we
                                "text/plain"})
 FILTERS = ("all", "open", "closed")
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _logged_in_customer():

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from helpdesk.devices import videos
 from helpdesk.web.account_context import current_account_id
+from helpdesk.web.guards import current_actor as _actor
 
 bp = Blueprint("videos", __name__, url_prefix="/videos")
 
@@ -15,9 +16,6 @@ def _customers_only():
     if not current_user.is_customer:
         abort(404)
 
-
-def _actor():
-    return current_user._get_current_object()
 
 
 @bp.route("/")
