@@ -193,7 +193,7 @@ PRODUCTS = [
         "fa": ("بسته شروع", "میزبانی برای یک وب‌سایت ساده و صندوق‌های ایمیل، با دامنه رایگان برای سال اول")},
      {"monthly": {"EUR": 990, "TRY": 34900, "HUF": 3990, "IRR": 12_000_000},
       "yearly": {"EUR": 9900, "TRY": 349000, "HUF": 39900, "IRR": 120_000_000}}, {}, True),
-    ("contracts", "service-contract", "product", {
+    ("contracts", "service-contract", "device_contract", {
         "en": ("Service contract renewal", "On-site service and parts for your device"),
         "de": ("Verlängerung des Servicevertrags", "Service vor Ort und Ersatzteile für Ihr Gerät"),
         "tr": ("Hizmet sözleşmesi yenileme", "Cihazınız için yerinde servis ve parçalar"),
@@ -207,12 +207,13 @@ TAX_RULES = [("DE", "USt.", 1900), ("AT", "USt.", 2000), ("TR", "KDV", 2000), ("
 
 
 def _billing(admin, customer):
-    """The demo catalogue (hosting, domains, the Start package with its free domain, service contract renewals,
+    """The demo catalogue (hosting, domains, the Start package with its free domain, device service contract renewals,
     priced in EUR, TRY, HUF and IRR), tax rules, and the demo customer's paid and unpaid orders."""
     from helpdesk.billing import catalogue, customers, orders, payments
     from helpdesk.billing.pricing import CartItem
 
-    groups = {code: catalogue.create_group(admin, code=code, position=position,
+    # Contract renewals are bought from a device's page, never from the catalogue: their group is hidden.
+    groups = {code: catalogue.create_group(admin, code=code, position=position, visible=code != "contracts",
                                            texts={lang: {"name": name} for lang, name in names.items()})
               for position, (code, names) in enumerate(CATALOGUE.items())}
     made = {}
@@ -245,3 +246,22 @@ def _billing(admin, customer):
                             external_id="demo-transfer-1", note="Booked from the demo bank statement")
     orders.place_order(customer, account, [CartItem(made["web-hosting"].id, "yearly", identifier="shop.acme.example")],
                        payment_method="credit")
+    _devices(admin, customer, made["service-contract"])
+
+
+def _devices(admin, customer, contract_product):
+    """A device type renewed through the contract product, and a device of the demo customer's account whose
+    contract ends in a fortnight and whose installation waits for the customer's confirmation."""
+    from datetime import timedelta
+
+    from helpdesk.accounts.memberships import default_account
+    from helpdesk.devices import catalogue as device_catalogue
+    from helpdesk.devices import registry
+
+    device_type = device_catalogue.create_device_type(admin, code="acme-x200", brand="Acme", model="X200",
+                                                      warranty_months=12, service_months=12,
+                                                      contract_product_id=contract_product.id)
+    today = registry.today()
+    registry.register_device(admin, default_account(customer).id, device_type=device_type.id,
+                             serial_number="X200-0001", installed_on=today - timedelta(days=350),
+                             service_ends_on=today + timedelta(days=15))
