@@ -14,20 +14,26 @@ MODELS = ("models", "contract_models", "case_models", "installation_models", "tr
 
 def init_app(app):
     """Register this package's hooks with the ticket store, billing, the audit trail and the scheduler."""
-    from helpdesk.devices import cases  # noqa: F401  the ticket gate, case notices and audit sentences (B2)
-    from helpdesk.devices import transfer_notices  # noqa: F401  transfer texts (SMS, email), audit sentences (C)
-    from helpdesk.devices import announcements  # noqa: F401  announcement texts (email, SMS), audit sentences (D)
-    from helpdesk.devices import crm_tasks, video_tasks  # CRM sync, video licences (E)
-
-    crm_tasks.register_hooks(app)
-    video_tasks.register_hooks(app)
-
-    # B1: contract notices, reminders, the renewals' fulfiller, audit sentences
     from helpdesk.billing import fulfilment
     from helpdesk.billing.catalogue_models import DEVICE_CONTRACT
-    from helpdesk.devices import audit_sentences, contracts, mail_notices, reminders  # noqa: F401  (B1)
 
-    mail_notices.register()
-    reminders.register(app)
-    fulfilment.register(DEVICE_CONTRACT, contracts.fulfil)
-    fulfilment.register_check(DEVICE_CONTRACT, contracts.check_order_items)
+    # Imported for what they register when imported: the ticket gate, case notices and audit sentences
+    # (cases), transfer texts (transfer_notices), announcement texts (announcements), audit sentences.
+    from helpdesk.devices import (  # noqa: F401
+        announcements,
+        audit_sentences,
+        cases,
+        contracts,
+        crm_tasks,
+        mail_notices,
+        reminders,
+        transfer_notices,
+        video_tasks,
+    )
+
+    crm_tasks.register_hooks(app)  # the CRM sync follows device events; its jobs when a CRM is configured
+    video_tasks.register_hooks(app)  # video licences issued when their product is paid
+    mail_notices.register()  # contract reminders by email and SMS
+    reminders.register(app)  # the daily reminder job
+    fulfilment.register(DEVICE_CONTRACT, contracts.fulfil)  # a paid renewal extends its device's contract
+    fulfilment.register_check(DEVICE_CONTRACT, contracts.check_order_items)  # ...which must name a device
