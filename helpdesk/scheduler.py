@@ -81,6 +81,7 @@ class Job:
 
 
 _registered: dict[str, Job] = {}
+_factories: dict[str, object] = {}
 
 
 def register(job: Job) -> None:
@@ -88,10 +89,11 @@ def register(job: Job) -> None:
     _registered[job.name] = job
 
 
-def unregister(name: str) -> None:
-    """Drop the periodic job ``name`` if registered: a package whose job depends on a setting calls this from
-    ``init_app`` when the setting is off (another app built in the same process may have registered it)."""
-    _registered.pop(name, None)
+def register_when(name: str, make) -> None:
+    """Add a periodic job that the settings switch on and shape: ``make(config)`` returns its Job, or None when
+    the settings switch it off. It is asked whenever the jobs are listed, so each app (a process may build
+    several, as the tests do) gets the job its own settings ask for."""
+    _factories[name] = make
 
 
 def parse_time_of_day(value: str) -> time:
@@ -111,6 +113,10 @@ def registered_jobs(config) -> list[Job]:
         jobs["identity.retention"] = Job("identity.retention", IDENTITY_RETENTION_TASK,
                                          daily_at=parse_time_of_day(config["IDENTITY_DOCUMENT_RETENTION_RUN_AT"]))
     jobs.update(_registered)
+    for name, make in _factories.items():
+        job = make(config)
+        if job is not None:
+            jobs[name] = job
     return list(jobs.values())
 
 

@@ -307,11 +307,20 @@ def register_hooks(app) -> None:
     from helpdesk.devices import events
 
     events.follow(record_event)
-    if app.config.get("CRM_PROVIDER"):
-        scheduler.register(scheduler.Job(SWEEP_JOB, task_path(sweep_task), every_minutes=5))
-        if app.config.get("CRM_RECONCILE_AT"):
-            scheduler.register(scheduler.Job(RECONCILE_JOB, task_path(reconcile_task),
-                                             daily_at=scheduler.parse_time_of_day(app.config["CRM_RECONCILE_AT"])))
-    else:  # another app of this process (tests) may have registered them
-        for name in (SWEEP_JOB, RECONCILE_JOB):
-            scheduler.unregister(name)
+    scheduler.register_when(SWEEP_JOB, _sweep_job)
+    scheduler.register_when(RECONCILE_JOB, _reconcile_job)
+
+
+def _sweep_job(config):
+    from helpdesk import scheduler
+
+    return scheduler.Job(SWEEP_JOB, task_path(sweep_task), every_minutes=5) if config.get("CRM_PROVIDER") else None
+
+
+def _reconcile_job(config):
+    from helpdesk import scheduler
+
+    if not (config.get("CRM_PROVIDER") and config.get("CRM_RECONCILE_AT")):
+        return None
+    return scheduler.Job(RECONCILE_JOB, task_path(reconcile_task),
+                         daily_at=scheduler.parse_time_of_day(config["CRM_RECONCILE_AT"]))

@@ -10,10 +10,15 @@ def init_app(app):
     SMS_SWEEP_MINUTES for texts whose retry is due (without one no text waits for a retry, so no job runs)."""
     from helpdesk import scheduler
     from helpdesk.notify import sms
-    from helpdesk.notify.sms_tasks import SWEEP_TASK
 
     sms.register()
-    if app.config.get("SMS_PROVIDER") and app.config.get("SMS_SWEEP_MINUTES"):
-        scheduler.register(scheduler.Job(SMS_SWEEP_JOB, SWEEP_TASK, every_minutes=int(app.config["SMS_SWEEP_MINUTES"])))
-    else:  # another app of this process (tests) may have registered it
-        scheduler.unregister(SMS_SWEEP_JOB)
+    scheduler.register_when(SMS_SWEEP_JOB, _sms_sweep)
+
+
+def _sms_sweep(config):
+    from helpdesk import scheduler
+    from helpdesk.notify.sms_tasks import SWEEP_TASK
+
+    if not (config.get("SMS_PROVIDER") and config.get("SMS_SWEEP_MINUTES")):
+        return None
+    return scheduler.Job(SMS_SWEEP_JOB, SWEEP_TASK, every_minutes=int(config["SMS_SWEEP_MINUTES"]))
