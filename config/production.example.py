@@ -17,3 +17,17 @@ MAIL_DEFAULT_FROM = "support@example.com"
 MAIL_MESSAGE_ID_DOMAIN = "helpdesk.example.com"
 BASE_URL = "https://support.example.com"
 SESSION_COOKIE_SECURE = True
+# Behind one reverse proxy (TLS, load balancer): trust its X-Forwarded-For and -Proto, so logins, rate limits and
+# installation confirmations see the client's address, not the proxy's.
+TRUSTED_PROXIES = 1
+# Secrets of the credential vault: {"key id": "base64 of 32 random bytes"}, the current key first.
+# VAULT_KEYS = {"2026-12": "…"}
+# Phone numbers typed without a country code are read in this country (e.g. "IR" for a seller in Iran).
+# PHONE_REGION = "IR"
+# Texts (debt warnings, reminders, transfer codes, announcements) and the device seller's CRM, when used:
+# SMS_PROVIDER = "kavenegar"
+# KAVENEGAR_API_KEY = "…"
+# CRM_PROVIDER = "didar"
+# DIDAR_API_KEY = "…"
+# Device buyers' accounts created by staff only:
+# SELF_REGISTRATION = False
