@@ -17,6 +17,12 @@ def follow(follower: Callable) -> None:
         _followers.append(follower)
 
 
+def unfollow(follower: Callable) -> None:
+    """Stop calling ``follower`` (a test's listener, when it is done)."""
+    if follower in _followers:
+        _followers.remove(follower)
+
+
 def emit(kind: str, device, details: dict | None = None) -> None:
     for follower in _followers:
         follower(kind, device, dict(details or {}))

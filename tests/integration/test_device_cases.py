@@ -12,7 +12,7 @@ from helpdesk.accounts.models import PERM_TICKETS, CustomerAccount
 from helpdesk.audit.models import AuditEvent
 from helpdesk.billing import money, payments
 from helpdesk.billing.models import PROFORMA, BillingAccount, Invoice
-from helpdesk.devices import case_notices, cases, events
+from helpdesk.devices import case_notices, cases
 from helpdesk.devices.case_models import CASE_APPROVED, CASE_AWAITING, CASE_OPEN, CaseCharge, DebtCrossing, DeviceCase
 from helpdesk.devices.models import DeviceType
 from helpdesk.errors import Conflict
@@ -69,18 +69,6 @@ def debt_sms():
     return db.session.scalars(sa.select(SmsMessage).where(SmsMessage.kind == "devices.debt_ceiling")
                               .order_by(SmsMessage.id)).all()
 
-
-@pytest.fixture
-def followed():
-    """The events the devices package tells its followers (the CRM sync follows them)."""
-    seen = []
-
-    def follower(kind, device, details):
-        seen.append((kind, device.id, details))
-
-    events.follow(follower)
-    yield seen
-    events._followers.remove(follower)
 
 
 def test_charges_make_the_debt_the_ceiling_warns_once_per_crossing_and_gates_new_cases(app, client, customer,

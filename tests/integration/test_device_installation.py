@@ -12,7 +12,7 @@ from helpdesk.accounts import members, memberships
 from helpdesk.accounts.models import PERM_TICKETS
 from helpdesk.audit.models import AuditEvent
 from helpdesk.billing.models import FrozenRecord
-from helpdesk.devices import events, installation, registry
+from helpdesk.devices import installation, registry
 from helpdesk.devices.installation_models import InstallationConfirmation, InstallationNote
 from helpdesk.devices.models import Device, DeviceType
 from helpdesk.devices.status import AWAITING_CONFIRMATION, status_of
@@ -22,18 +22,6 @@ from tests.conftest import csrf_token, log_in
 
 TICKS = {"device_installed": "y", "connections_checked": "y", "training_received": "y", "everything_done": "y"}
 
-
-@pytest.fixture
-def followed():
-    """The events the devices package tells its followers."""
-    seen = []
-
-    def follower(kind, device, details):
-        seen.append((kind, device.id, details))
-
-    events.follow(follower)
-    yield seen
-    events._followers.remove(follower)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from helpdesk.accounts.models import PERM_SERVICES, PERM_TICKETS, CustomerAccoun
 from helpdesk.actors import GUEST_FORM
 from helpdesk.audit.models import AuditEvent
 from helpdesk.db import utcnow
-from helpdesk.devices import cases, events, registry, transfers
+from helpdesk.devices import cases, registry, transfers
 from helpdesk.devices.contract_models import DeviceContract
 from helpdesk.devices.models import Device, DeviceType
 from helpdesk.devices.transfer_models import (
@@ -44,17 +44,6 @@ def national_id(nine: str) -> str:
 
 NIMA, OTHER = national_id("001234567"), national_id("004455667")
 
-
-@pytest.fixture
-def followed():
-    seen = []
-
-    def follower(kind, device, details):
-        seen.append((kind, device.id, details))
-
-    events.follow(follower)
-    yield seen
-    events._followers.remove(follower)
 
 
 @pytest.fixture
