@@ -18,6 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # tests/integration/test_installed_packages.py fails when a module defining tables is not reached.
 INSTALLED_PACKAGES = (
     "helpdesk.web",
+    "helpdesk.api",
     "helpdesk.mailgateway",
     "helpdesk.inbound",
     "helpdesk.search",

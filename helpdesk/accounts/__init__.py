@@ -1,6 +1,6 @@
 """Users (admins, agents, customers) and organisations."""
 
-MODELS = ("models", "social_models", "verification_models", "identity_models")
+MODELS = ("models", "social_models", "verification_models", "identity_models", "api_token_models")
 TEMPLATES = "templates"  # the mails it sends (activation, password reset)
 
 

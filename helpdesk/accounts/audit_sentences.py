@@ -57,6 +57,8 @@ register("user", "created", _created)
 register("user", "registered", _l("%(name)s registered and was sent an activation link."))
 register("user", "registration-for-existing-account",
          _l("Someone tried to register with the address of %(name)s, which already has an account."))
+register("user", "api-token-created", _l("Created the API token “%(token)s”."))
+register("user", "api-token-revoked", _l("Revoked the API token “%(token)s”."))
 register("user", "activated", _l("Activated the account of %(name)s."))
 register("user", "password-reset-requested", _l("Asked for a password reset link for %(name)s."))
 register("user", "password-reset", _l("Reset the password of %(name)s with an emailed link."))
