@@ -33,6 +33,7 @@ INSTALLED_PACKAGES = (
     "helpdesk.vault",
     "helpdesk.domains",
     "helpdesk.devices",
+    "helpdesk.webhooks",
 )
 # The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run, periodic runs).
 KERNEL_MODELS = ("helpdesk.db", "helpdesk.jobs", "helpdesk.scheduler")
