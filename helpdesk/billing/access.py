@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from helpdesk import audit
 from helpdesk.accounts import memberships
-from helpdesk.accounts.models import PERM_BILLING, PERM_SERVICES
+from helpdesk.accounts.models import PERM_BILLING, PERM_SERVICES, CustomerAccount
 from helpdesk.billing.models import (
     BillingAccount,
     BillingStaff,
@@ -87,6 +87,34 @@ def require_account(actor, account_id, permission=PERM_BILLING):
     if not can_view_account(actor, account_id):
         raise NotFound()
     require_customer_area(actor, permission)
+
+
+def account_for(actor, customer_account_id, permission=PERM_BILLING) -> BillingAccount | None:
+    """The billing account of customer account ``customer_account_id`` (None while it has none) if ``actor`` may see
+    that account's billing: staff any account there is; a customer acting for it (a door sets the account a request
+    acts for, checked by memberships.acting_account_id). NotFound for anyone else, NotAllowed for a member whose
+    membership does not allow ``permission``."""
+    customer_account_id = parse_id(customer_account_id)
+    if customer_account_id is None or db.session.get(CustomerAccount, customer_account_id) is None:
+        raise NotFound()
+    if not may_read_all(actor):
+        if not (getattr(actor, "is_customer", False)
+                and memberships.acting_account_id(actor) == customer_account_id):
+            raise NotFound()
+        require_customer_area(actor, permission)
+    return db.session.scalar(sa.select(BillingAccount)
+                             .where(BillingAccount.customer_account_id == customer_account_id))
+
+
+def customer_account_of(model, row_id) -> int | None:
+    """The customer account a billing row (an Invoice, Order, Payment or Service) belongs to, None when there is no
+    such row. No access check: a door uses it to act for the right account of a customer who belongs to several
+    (memberships.acting_account_id still checks the membership), then reads through ``get_*``."""
+    row_id = parse_id(row_id)
+    if row_id is None:
+        return None
+    return db.session.scalar(sa.select(BillingAccount.customer_account_id)
+                             .join(model, model.account_id == BillingAccount.id).where(model.id == row_id))
 
 
 def _get(actor, model, row_id, account_of=lambda row: row.account_id, permission=PERM_BILLING):

@@ -65,6 +65,21 @@ def devices_of(actor, account_id) -> list[Device]:
                                    .options(joinedload(Device.device_type)).order_by(Device.id)))
 
 
+def account_devices(actor, account_id):
+    """A select of the devices of ``account_id`` (with their types) for a door that pages them itself; callers add
+    the order. Staff (NotFound for an account there is not); or a member of the account with the services
+    permission (NotFound for a non-member, NotAllowed without the permission)."""
+    account_id = parse_id(account_id)
+    if account_id is None:
+        raise NotFound()
+    if is_staff(actor):
+        if db.session.get(CustomerAccount, account_id) is None:
+            raise NotFound()
+    else:
+        require_permission(actor, account_id, PERM_SERVICES)
+    return sa.select(Device).where(Device.account_id == account_id).options(joinedload(Device.device_type))
+
+
 def account_has_devices(account_id) -> bool:
     """Whether ``account_id`` owns any device (for showing the portal's Devices entry); no access check."""
     account_id = parse_id(account_id)
