@@ -140,6 +140,11 @@ def init_app(app):
     app.register_blueprint(account_context.bp)
     app.register_blueprint(account_members.bp)
     app.register_blueprint(desk_accounts.bp)
+    # Webhooks (issue 20): the desk-wide endpoints in the console, the acting account's in the portal.
+    from helpdesk.web import account_webhooks, desk_webhooks
+
+    app.register_blueprint(desk_webhooks.bp)
+    app.register_blueprint(account_webhooks.bp)
 
     @app.context_processor
     def _layout_helpers():
