@@ -41,6 +41,9 @@ def init_app(app):
             continue
         csrf.exempt(module.bp)
         api.register_blueprint(module.bp)
+    from helpdesk.api import reference  # /api/v1/docs, before the fallback's catch-all would answer it
+
+    app.register_blueprint(reference.bp)
     from helpdesk.api.meta import fallback
 
     csrf.exempt(fallback)

@@ -108,6 +108,9 @@ def init_app(app):
     from helpdesk.web import desk_crm  # the CRM sync and training videos in the console (issue 19, part E)
 
     app.register_blueprint(desk_crm.bp)
+    from helpdesk.web import account_api_tokens  # personal API tokens in the profile (issue 20)
+
+    app.register_blueprint(account_api_tokens.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
