@@ -1,9 +1,11 @@
 """Departments: the teams agents work in, each with its own inbound and reply addresses and signature.
 Admins (and the system) create and change them and choose their members."""
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from helpdesk import audit
 from helpdesk.accounts import service as accounts
+from helpdesk.accounts.models import ROLE_ADMIN, ROLE_AGENT, User
 from helpdesk.db import commit_service_call
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
@@ -99,3 +101,24 @@ def add_agent_to_department(actor, department, agent) -> None:
         department.agents.append(agent)
         audit.record(actor, "department", department.id, "agent-added", {"agent": agent.id})
     commit_service_call(db.session)
+
+
+# --------------------------------------------------------------------------- reading
+
+def _require_staff(actor):
+    if not (actor.is_system or actor.is_agent):
+        raise NotAllowed()
+
+
+def departments_for(actor):
+    """A select of every department, for staff (the console's lists); callers add order and limits."""
+    _require_staff(actor)
+    return sa.select(Department)
+
+
+def agents_for(actor):
+    """A select of the active agents and admins with their departments loaded, for staff (whom to assign to,
+    whom to ask); callers add order and limits."""
+    _require_staff(actor)
+    return (sa.select(User).where(User.role.in_((ROLE_AGENT, ROLE_ADMIN)), User.active.is_(True))
+            .options(selectinload(User.departments)))
