@@ -6,7 +6,17 @@ from helpdesk.accounts.models import PERM_TICKETS, User
 from helpdesk.db import parse_id
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
-from helpdesk.tickets.models import IN_PROGRESS, INTERNAL_NOTE, Attachment, Participant, Ticket, department_agents
+from helpdesk.tickets.models import (
+    AGENT_REPLY,
+    CUSTOMER_MESSAGE,
+    IN_PROGRESS,
+    INTERNAL_NOTE,
+    Attachment,
+    Message,
+    Participant,
+    Ticket,
+    department_agents,
+)
 
 # What a customer who can see a ticket may also do to it.
 CUSTOMER_ACTIONS = frozenset({"reply", "cc", "edit", "close", "reopen"})
@@ -92,15 +102,33 @@ def require(actor, ticket, action: str):
         raise NotAllowed()
 
 
-def get_ticket(actor, number) -> Ticket:
-    """The ticket with ``number`` if ``actor`` may see it; NotFound otherwise (existence is not revealed)."""
+def get_ticket(actor, number, *, for_update=False) -> Ticket:
+    """The ticket with ``number`` if ``actor`` may see it; NotFound otherwise (existence is not revealed).
+    ``for_update``: locked until the transaction ends, so a door can compare it with what its client read and
+    change it without another change slipping in between (an API's If-Match)."""
     number = parse_id(number)
     if number is None:
         raise NotFound()
     ticket = db.session.scalar(sa.select(Ticket).where(Ticket.number == number))
     if ticket is None or not can_view(actor, ticket):
         raise NotFound()
+    if for_update:
+        from helpdesk.tickets.changes import lock
+
+        lock(ticket)
     return ticket
+
+
+def visible_messages(actor, ticket):
+    """A select of the messages of ``ticket`` that ``actor`` may read (callers add order and limits): replies,
+    customer messages and, for agents and the system, internal notes; never the system events. The caller has
+    read ``ticket`` through ``get_ticket``."""
+    if not can_view(actor, ticket):
+        raise NotFound()
+    kinds = [CUSTOMER_MESSAGE, AGENT_REPLY]
+    if actor.is_system or actor.is_agent:
+        kinds.append(INTERNAL_NOTE)
+    return sa.select(Message).where(Message.ticket_id == ticket.id, Message.kind.in_(kinds))
 
 
 def get_attachment(actor, attachment_id) -> Attachment:
