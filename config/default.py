@@ -507,3 +507,14 @@ DEVICES_CONTRACT_CURRENCY = "IRR"
 # X-Forwarded-Proto; Werkzeug's ProxyFix): 1 behind one TLS proxy. 0 reads the TCP peer (a forged header counts for
 # nothing). The address is what an installation confirmation, the login throttle and the rate limits record.
 TRUSTED_PROXIES = 0
+
+# ---------------------------------------------------------------- issue 20: webhooks
+# Let every webhook endpoint reach private, loopback and link-local addresses (SSRF protection off): for a desk whose
+# receivers live on its own network. An admin can allow it for one endpoint instead.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+# Seconds to wait for a receiver's answer (and at most 5 of them to connect).
+WEBHOOKS_TIMEOUT_SECONDS = 10
+# An endpoint whose every attempt has failed for this many hours, or whose last N deliveries were given up after
+# every retry (0: never for that reason), is disabled and its owner told by email.
+WEBHOOKS_DISABLE_AFTER_HOURS = 24
+WEBHOOKS_DISABLE_AFTER_GIVEN_UP = 5

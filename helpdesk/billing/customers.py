@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from babel import Locale
 from flask import current_app
 
-from helpdesk import audit
+from helpdesk import audit, events
 from helpdesk.accounts import memberships
 from helpdesk.accounts.models import PERM_BILLING, CustomerAccount
 from helpdesk.billing.access import require_account, require_customer_area, require_manager
@@ -162,3 +162,25 @@ def update_details(actor, account: BillingAccount, **values) -> BillingAccount:
         audit.record(actor, "billing-account", account.id, "changed", changed)
     commit_service_call(db.session)
     return account
+
+
+# --------------------------------------------------------------------------- domain events (webhooks follow them)
+
+def announce(kind: str, billing_account_id, data: dict, key=None) -> None:
+    """Tell the domain events' followers that ``kind`` happened to a record of ``billing_account_id`` (its
+    customer account's own webhooks hear it too), in the caller's transaction."""
+    account = db.session.get(BillingAccount, billing_account_id)
+    events.emit(kind, data, account_ids=(getattr(account, "customer_account_id", None),), key=key)
+
+
+def announce_invoice(invoice) -> None:
+    """"invoice.finalised": a proforma became a final invoice with its number."""
+    announce("invoice.finalised", invoice.account_id, {"invoice": {
+        "id": invoice.id, "number": invoice.number, "reference": invoice.reference, "status": invoice.status,
+        "total": {"amount": invoice.total, "currency": invoice.currency}}}, key=f"invoice:{invoice.id}")
+
+
+def announce_service(service, old_status) -> None:
+    """"service.status_changed": activated, suspended, resumed or cancelled."""
+    announce("service.status_changed", service.account_id, {"service": {
+        "id": service.id, "status": service.status, "previous_status": old_status}}, key=f"service:{service.id}")

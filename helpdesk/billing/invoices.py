@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from helpdesk import audit
 from helpdesk.billing import money
 from helpdesk.billing.access import require_manager, visible
+from helpdesk.billing.customers import announce_invoice
 from helpdesk.billing.errors import FinalInvoice
 from helpdesk.billing.models import (
     CANCELLED,
@@ -123,6 +124,8 @@ def assign_number(invoice: Invoice, actor, now=None) -> Invoice:
         set_committed_value(invoice, key, value)
     audit.record_now(actor, "billing-invoice", invoice.id, "finalised" if invoice.kind == KIND_INVOICE else "issued",
                      {"number": invoice.number, "reference": invoice.reference})
+    if invoice.kind == KIND_INVOICE:
+        announce_invoice(invoice)
     return invoice
 
 
@@ -134,6 +137,8 @@ def _assign_number_in_session(invoice, actor, now, issue_date, year):
     invoice.status, invoice.finalised_at, invoice.issue_date = FINAL, now, issue_date
     audit.record(actor, "billing-invoice", invoice.id, "finalised" if invoice.kind == KIND_INVOICE else "issued",
                  {"number": invoice.number, "reference": invoice.reference})
+    if invoice.kind == KIND_INVOICE:
+        announce_invoice(invoice)
     return invoice
 
 

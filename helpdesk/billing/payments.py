@@ -19,6 +19,7 @@ from helpdesk.billing import plan_changes
 from helpdesk.billing import services as billing_services
 from helpdesk.billing.access import get_invoice, may_manage
 from helpdesk.billing.credit import add_credit, spend_credit
+from helpdesk.billing.customers import announce
 from helpdesk.billing.errors import InvoiceNotPayable
 from helpdesk.billing.invoices import assign_number, business_date, lock_invoice
 from helpdesk.billing.models import (
@@ -155,6 +156,9 @@ def _apply(actor, invoice, amount, currency, source, external_id, received_on, n
     audit.record(actor, "billing-payment", payment.id, "recorded",
                  {"invoice": invoice.id, "source": source, "amount": payment.amount, "currency": currency,
                   "applied": applied, "credited": payment.credited})
+    announce("payment.recorded", invoice.account_id, {"payment": {
+        "id": payment.id, "invoice": {"id": invoice.id, "reference": invoice.reference}, "source": source,
+        "amount": {"amount": payment.amount, "currency": currency}, "applied": applied}}, key=f"invoice:{invoice.id}")
     if payment.credited:
         add_credit(actor, invoice.account_id, currency, payment.credited, CREDIT_OVERPAYMENT, payment=payment,
                    invoice=invoice)

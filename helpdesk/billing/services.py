@@ -13,6 +13,7 @@ from helpdesk.billing import fulfilment
 from helpdesk.billing.access import require_customer_area, require_manager, visible
 from helpdesk.billing.catalogue import default_language
 from helpdesk.billing.catalogue_models import CYCLE_MONTHS, text_in
+from helpdesk.billing.customers import announce_service
 from helpdesk.billing.models import (
     ORDER_ACTIVE,
     ORDER_CANCELLED,
@@ -64,6 +65,7 @@ def activate_order(actor, order, invoice, now) -> list[Service]:
     for service, line_id in pending:
         end = period_after(today, service.cycle)
         service.status, service.activated_at = SERVICE_ACTIVE, now
+        announce_service(service, SERVICE_PENDING)
         service.period_start, service.period_end, service.next_due_date = today, end, end
         db.session.add(ServicePeriod(service=service, period_start=today, period_end=end, invoice_id=invoice.id,
                                      invoice_line_id=line_id, paid_at=now))
@@ -173,5 +175,6 @@ def change_status(actor, service: Service, move: str, *, reason: str = "") -> Se
     audit.record(actor, "billing-service", service.id,
                  "suspended" if move == "suspend" else "resumed" if move == "resume" else "cancelled",
                  {"status": [old, new], "reason": (reason or "")[:500]})
+    announce_service(service, old)
     commit_service_call(db.session)
     return service

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from helpdesk import audit
 from helpdesk.billing import renewal_sentences  # noqa: F401  (the audit trail's sentences for these actions)
 from helpdesk.billing.access import require_manager
+from helpdesk.billing.customers import announce_service
 from helpdesk.billing.models import SERVICE_ACTIVE, SERVICE_SUSPENDED, Invoice, Service
 from helpdesk.billing.renewal_models import HOLD_MANUAL, HOLD_OVERDUE, ServiceHold
 from helpdesk.db import begin_write, commit_service_call, utcnow
@@ -46,11 +47,13 @@ def sync_status(actor, service: Service, now, *, reason: str = "") -> str | None
         service.status, service.suspended_at = SERVICE_SUSPENDED, now
         audit.record(actor, "billing-service", service.id, "suspended",
                      {"status": [SERVICE_ACTIVE, SERVICE_SUSPENDED], "reason": reason[:REASON_MAX]})
+        announce_service(service, SERVICE_ACTIVE)
         return "suspended"
     if not held and service.status == SERVICE_SUSPENDED:
         service.status, service.suspended_at = SERVICE_ACTIVE, None
         audit.record(actor, "billing-service", service.id, "resumed",
                      {"status": [SERVICE_SUSPENDED, SERVICE_ACTIVE], "reason": reason[:REASON_MAX]})
+        announce_service(service, SERVICE_SUSPENDED)
         return "resumed"
     return None
 

@@ -8,6 +8,8 @@ Kinds: "device.registered", "device.updated", "device.status_changed", "device.t
 "contract.added" (a contract or renewal), "case.charged", "installation.confirmed"."""
 from collections.abc import Callable
 
+from helpdesk import events as domain_events
+
 _followers: list[Callable] = []
 
 
@@ -26,3 +28,8 @@ def unfollow(follower: Callable) -> None:
 def emit(kind: str, device, details: dict | None = None) -> None:
     for follower in _followers:
         follower(kind, device, dict(details or {}))
+    if kind == "device.status_changed":  # also a domain event for receivers outside (webhooks)
+        before, after = (details or {}).get("status") or (None, None)
+        domain_events.emit(kind, {"device": {"id": device.id, "serial_number": device.serial_number,
+                                             "status": after, "previous_status": before}},
+                           account_ids=(device.account_id,), key=f"device:{device.id}")

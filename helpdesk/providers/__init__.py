@@ -38,6 +38,14 @@ def init_app(app):
     register_token_client(AuthlibTokenClient())  # mailboxes behind OAuth 2 (MAIL_OAUTH_PROVIDERS)
     _offer_crm_and_videos(app)  # issue 19: Didar (CRM_PROVIDER), SpotPlayer (VIDEO_LICENCE_PROVIDER)
     _offer_sms_providers(app)  # part D: Kavenegar behind notify.sms
+    _offer_webhook_sender()  # issue 20: the webhooks' HTTP sender
+
+
+def _offer_webhook_sender():
+    from helpdesk.providers.webhook_http import HttpSender
+    from helpdesk.webhooks.delivery import register_sender
+
+    register_sender(HttpSender())
 
 
 def _offer_social_login(app):

@@ -6,6 +6,7 @@ import re
 import sqlalchemy as sa
 
 from helpdesk import audit, storage
+from helpdesk import events as domain_events
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import User
 from helpdesk.db import ensure_ids, utcnow
@@ -69,7 +70,20 @@ def add_message(ticket, *, kind, author, text, html, source, message_id=None, in
         ticket.last_activity_at = now
     for event in events:
         system_event(ticket, None, event)
+    ensure_ids(db.session, message)
+    announce("message.added", ticket, batch, staff_only=kind == INTERNAL_NOTE,
+             message={"id": message.id, "kind": kind, "source": source, "created_at": now.isoformat()})
     return message
+
+
+def announce(kind, ticket, batch=None, staff_only=False, **data):
+    """Tell the domain events' followers (webhooks) that ``kind`` happened to ``ticket`` in this transaction;
+    ``staff_only`` (an internal note): not the customer account's. Ordered per ticket."""
+    account = ticket.customer_account
+    domain_events.emit(kind, {"ticket": {"number": ticket.number, "subject": ticket.subject,
+                                         "status": ticket.status, "priority": ticket.priority}, **data},
+                       account_ids=() if staff_only else (account.id if account is not None else None,),
+                       key=f"ticket:{ticket.number}", batch=batch)
 
 
 def _link_inline_images(html, stored):
@@ -111,6 +125,7 @@ def set_status(ticket, actor, status):
     sla.on_status_changed(ticket, old, status, utcnow())
     system_event(ticket, actor, {"type": "status", "from": old, "to": status})
     audit.record(actor, "ticket", ticket, "status-changed", {"status": [old, status]})
+    announce("ticket.closed" if status == CLOSED else "ticket.updated", ticket, changes={"status": [old, status]})
 
 
 def add_cc(ticket, email, name="", known=None, batch=None):

@@ -28,7 +28,7 @@ from helpdesk.tickets import (
     ticket_accounts,
 )
 from helpdesk.tickets import details as ticket_details
-from helpdesk.tickets.changes import add_cc, add_message, lock, set_status, system_event
+from helpdesk.tickets.changes import add_cc, add_message, announce, lock, set_status, system_event
 from helpdesk.tickets.checks import SUBJECT_MAX as SUBJECT_MAX  # the mail gateway cuts subjects to it
 from helpdesk.tickets.checks import NewAttachment as NewAttachment  # the doors build the operations' files
 from helpdesk.tickets.checks import (
@@ -147,6 +147,7 @@ def open_ticket(actor, *, subject, body_text="", body_html=None, requester_email
                                                                                   acting))
     ticket_details.attach_details(ticket, facts)
     device_gate.link_new_ticket(actor, ticket, device)
+    announce("ticket.created", ticket, batch, source=source)
     for email in cc:
         add_cc(ticket, email, known=known)
     author = actor if actor.is_customer else (None if unconfirmed else requester)
@@ -461,6 +462,7 @@ def update_ticket(actor, ticket, *, subject=_UNSET, priority=_UNSET, department=
     recorded = _do_update(actor, ticket, changes)
     if recorded:
         audit.record(actor, "ticket", ticket, "changed", recorded)
+        announce("ticket.updated", ticket, changes=recorded)
     if "status" in changes:
         _do_change_status(actor, ticket, changes["status"])
     commit_service_call(db.session)

@@ -209,7 +209,7 @@ def _attempt(sender, endpoint, row) -> Answer:
     timestamp = int(utcnow().timestamp())
     headers = signing.headers(secret_of(endpoint), row.event_id, timestamp, body)
     try:
-        return sender.send(target, body, headers, float(current_app.config.get("WEBHOOKS_TIMEOUT_SECONDS", 10)))
+        return sender.send(target, body, headers, float(current_app.config["WEBHOOKS_TIMEOUT_SECONDS"]))
     except Exception as exc:  # an adapter's bug must not leave the row claimed; the message carries no secret
         log.exception("webhooks: the sender failed on delivery %s", row.id)
         return Answer(error=f"{type(exc).__name__}")
@@ -266,8 +266,8 @@ def _maybe_disable(endpoint, now) -> None:
     from helpdesk.webhooks.notices import endpoint_disabled
 
     config = current_app.config
-    hours = float(config.get("WEBHOOKS_DISABLE_AFTER_HOURS", 24))
-    given_up = int(config.get("WEBHOOKS_DISABLE_AFTER_GIVEN_UP", 5))
+    hours = float(config["WEBHOOKS_DISABLE_AFTER_HOURS"])
+    given_up = int(config["WEBHOOKS_DISABLE_AFTER_GIVEN_UP"])
     if not endpoint.enabled:
         return
     if endpoint.failing_since is not None and endpoint.failing_since <= now - timedelta(hours=hours):
