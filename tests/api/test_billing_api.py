@@ -4,9 +4,11 @@ often it is sent)."""
 import pytest
 import sqlalchemy as sa
 
+from helpdesk.accounts.memberships import default_account_id
 from helpdesk.accounts.models import Membership
 from helpdesk.billing import access
-from helpdesk.billing.models import FINAL, PROFORMA, Payment
+from helpdesk.billing.models import FINAL, PROFORMA, Invoice, Payment
+from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
 from tests.api.conftest import pointers, problem_of
 from tests.integration.billing_shop import billing_app, build_shop, order
@@ -178,3 +180,23 @@ def test_a_member_of_two_accounts_reads_each(as_user, shop):
     assert [i["id"] for i in listed] == [shop.invoice.id]
     own = client.get(f"/api/v1/accounts/{shop.bora_account.customer_account_id}/invoices").get_json()["items"]
     assert own == []
+
+
+def test_account_for_answers_as_the_portal_would(shop, make_user):
+    """billing.access.account_for, the API's way from a customer account to its billing."""
+    assert access.account_for(shop.agent, shop.account_id) is shop.carla_account
+    assert access.account_for(shop.carla, shop.account_id) is shop.carla_account
+    with pytest.raises(NotFound):
+        access.account_for(shop.bora, shop.account_id)
+    with pytest.raises(NotFound):
+        access.account_for(shop.agent, 999_999)
+    viewer = make_user("customer")
+    db.session.add(Membership(account_id=shop.account_id, user_id=viewer.id, can_tickets=True))
+    db.session.commit()
+    viewer.acting_account_id = shop.account_id
+    with pytest.raises(NotAllowed):
+        access.account_for(viewer, shop.account_id)
+    no_billing_yet = make_user("customer")  # an account that never ordered: nothing to show, not an error
+    assert access.account_for(shop.agent, default_account_id(no_billing_yet)) is None
+    assert access.customer_account_of(Invoice, shop.invoice.id) == shop.account_id
+    assert access.customer_account_of(Invoice, 999_999) is None

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from helpdesk.devices import registry
+from helpdesk.errors import NotFound
 from helpdesk.extensions import db
 from tests.api.conftest import pointers, problem_of
 from tests.integration.devices_shop import build
@@ -83,3 +84,13 @@ def test_the_buyer_cannot_change_their_device(as_user, shop):
     assert answer.status_code == 404  # the console's change is staff's; not revealed to customers
     db.session.rollback()
     assert registry.get_device(shop.admin, shop.device.id).serial_number == "SN-4711"
+
+
+def test_account_devices_checks_like_devices_of(shop, make_user):
+    """devices.registry.account_devices, the select the API pages."""
+    assert list(db.session.scalars(registry.account_devices(shop.sara, shop.account.id))) == [shop.device]
+    assert list(db.session.scalars(registry.account_devices(shop.admin, shop.account.id))) == [shop.device]
+    with pytest.raises(NotFound):
+        registry.account_devices(make_user("customer"), shop.account.id)
+    with pytest.raises(NotFound):
+        registry.account_devices(shop.admin, 999_999)
