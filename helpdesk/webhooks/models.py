@@ -90,3 +90,8 @@ class WebhookDelivery(db.Model):
     @property
     def status_label(self):
         return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def retry_at(self):
+        """When it is tried next; None once it is settled (delivered or given up)."""
+        return self.next_attempt_at if self.status in WAITING else None

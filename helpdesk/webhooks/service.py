@@ -148,29 +148,38 @@ def _summary(endpoint: WebhookEndpoint) -> dict:
 
 # --------------------------------------------------------------------------- reads
 
-def endpoints_for(actor, account_id=None) -> list[WebhookEndpoint]:
-    """The desk-wide endpoints (``account_id`` None, admins) or one account's, oldest first."""
+def endpoints_select(actor, account_id=None):
+    """A select of the desk-wide endpoints (``account_id`` None, admins) or one account's, for a door that orders
+    and pages them itself."""
     if account_id is None:
         if not _is_admin(actor):
             raise NotAllowed()
-        condition = WebhookEndpoint.account_id.is_(None)
-    else:
-        account_id = parse_id(account_id)
-        if account_id is None:
-            raise NotFound()
-        _check_account(actor, account_id)
-        condition = WebhookEndpoint.account_id == account_id
-    return list(db.session.scalars(sa.select(WebhookEndpoint).where(condition).order_by(WebhookEndpoint.id)))
+        return sa.select(WebhookEndpoint).where(WebhookEndpoint.account_id.is_(None))
+    parsed = parse_id(account_id)
+    if parsed is None:
+        raise NotFound()
+    _check_account(actor, parsed)
+    return sa.select(WebhookEndpoint).where(WebhookEndpoint.account_id == parsed)
+
+
+def endpoints_for(actor, account_id=None) -> list[WebhookEndpoint]:
+    """The desk-wide endpoints (``account_id`` None, admins) or one account's, oldest first."""
+    return list(db.session.scalars(endpoints_select(actor, account_id).order_by(WebhookEndpoint.id)))
 
 
 def get_endpoint(actor, endpoint_id) -> WebhookEndpoint:
     return _endpoint(actor, endpoint_id)
 
 
+def deliveries_select(actor, endpoint_id):
+    """A select of the endpoint's delivery log, for a door that orders and pages it itself."""
+    endpoint = _endpoint(actor, endpoint_id)
+    return sa.select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+
+
 def deliveries(actor, endpoint_id, *, before_id=None, limit=50) -> list[WebhookDelivery]:
     """The endpoint's delivery log, newest first (``before_id``: the page after the one ending there)."""
-    endpoint = _endpoint(actor, endpoint_id)
-    query = sa.select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+    query = deliveries_select(actor, endpoint_id)
     before_id = parse_id(before_id) if before_id is not None else None
     if before_id is not None:
         query = query.where(WebhookDelivery.id < before_id)
