@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from helpdesk.accounts import memberships
 from helpdesk.extensions import db
 from helpdesk.webhooks import service as webhooks
-from helpdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
+from helpdesk.webhooks.models import REASON_FAILING, WebhookDelivery, WebhookEndpoint
 from tests.conftest import csrf_token, log_in
 from tests.fakes.loopback import LoopbackServer
 
@@ -199,19 +199,19 @@ def test_disabling_and_enabling_and_the_reason_the_desk_gave(app, admin):
     assert post_form(ada, f"{CONSOLE}/{endpoint_id}/disable", page=f"{CONSOLE}/").status_code == 302
     assert only_endpoint().enabled is False
     row = re.search(rf'<tr id="endpoint-{endpoint_id}">(.*?)</tr>', ada.get(f"{CONSOLE}/").text, re.S).group(1)
-    assert "Disabled" in row and "Enable" in row
+    assert "Disabled" in row and "Switched off by hand." in row and "Enable" in row
 
-    # The desk disables an endpoint that keeps failing, and says why.
+    # The helpdesk disables an endpoint that keeps failing, and says why.
     stored = only_endpoint()
-    stored.disabled_reason = "Every delivery failed for a day <b>(HTTP 500)</b>."
+    stored.disabled_reason = REASON_FAILING
     db.session.commit()
     listing = ada.get(f"{CONSOLE}/").text
-    assert "Every delivery failed for a day &lt;b&gt;(HTTP 500)&lt;/b&gt;." in listing
+    assert "Disabled by the helpdesk: Every delivery attempt failed for a day." in listing
 
     assert post_form(ada, f"{CONSOLE}/{endpoint_id}/enable", page=f"{CONSOLE}/").status_code == 302
     enabled = only_endpoint()
     assert enabled.enabled is True and enabled.disabled_reason is None
-    assert "Every delivery failed" not in ada.get(f"{CONSOLE}/").text
+    assert "Every delivery attempt failed" not in ada.get(f"{CONSOLE}/").text
 
 
 def test_deleting_asks_first(app, admin):
