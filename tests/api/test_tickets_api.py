@@ -312,3 +312,37 @@ def test_a_ticket_opened_through_the_api_is_acknowledged_by_mail(as_user, custom
     messages = smtp.wait_for(1)
     mine = [m for m in messages if customer.email in str(m["To"])]
     assert mine and str(response.get_json()["number"]) in str(mine[0]["Subject"])
+
+
+@pytest.mark.backends("postgresql")  # row locks: two requests at once, as two clients would send them
+def test_two_clients_changing_at_once_with_the_same_etag_one_gets_412(app, api_client, agent, token_for, ticket):
+    import threading
+
+    tokens = [token_for(agent, ["tickets:read", "tickets:write"]) for _ in range(2)]
+    api_client.token = tokens[0]
+    etag = api_client.get(f"/api/v1/tickets/{ticket.number}").headers["ETag"]
+    number = ticket.number  # read here: the threads must not load through the test's session
+    db.session.commit()
+    barrier, answers = threading.Barrier(2), []
+
+    def change(token, priority):
+        client = app.test_client()
+        barrier.wait(timeout=30)
+        try:
+            with app.app_context():
+                response = client.patch(f"/api/v1/tickets/{number}", json={"priority": priority},
+                                        headers={"Authorization": f"Bearer {token}", "If-Match": etag})
+                answers.append((response.status_code, priority))
+                db.session.remove()
+        except Exception as exc:  # shown by the assertion below
+            answers.append((exc, priority))
+
+    threads = [threading.Thread(target=change, args=(token, priority))
+               for token, priority in zip(tokens, ("urgent", "low"), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(str(code) for code, _ in answers) == ["200", "412"], answers
+    winner = next(priority for code, priority in answers if code == 200)
+    assert api_client.get(f"/api/v1/tickets/{number}").get_json()["priority"] == winner
