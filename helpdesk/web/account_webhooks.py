@@ -1,7 +1,7 @@
 """Webhooks in the portal (issue 20): the endpoints of the customer account the login acts for, which hear of that
 account's events. For its owners only: a member who is not an owner, a customer without an account and staff get
 404, a visitor the login page. The pages are webhook_pages'; the service checks the owner again."""
-from flask import Blueprint, abort
+from flask import Blueprint, abort, current_app
 from flask_login import login_required
 
 from helpdesk.accounts import memberships
@@ -21,4 +21,9 @@ def _owners_only():
         abort(404)
 
 
-add_webhook_pages(bp, Scope(account_id=current_account_id, templates="account/webhooks", desk=False))
+def _send_limit():
+    return current_app.config["ACCOUNT_FORM_RATE_LIMIT"]
+
+
+add_webhook_pages(bp, Scope(account_id=current_account_id, templates="account/webhooks", desk=False,
+                            send_limit=_send_limit))

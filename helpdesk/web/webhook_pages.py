@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from helpdesk.db import parse_id
 from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import limiter
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.webhook_forms import DeskEndpointForm, EndpointForm
@@ -31,6 +32,9 @@ class Scope:
     account_id: Callable[[], int | None]
     templates: str
     desk: bool
+    # How often test events and redeliveries may be asked for (Flask-Limiter syntax), or None: each sends a
+    # request to a URL the endpoint's owner chose, so a customer cannot make the helpdesk hammer a host.
+    send_limit: Callable[[], str] | None = None
 
 
 def flash_errors(exc: ValidationFailed):
@@ -144,7 +148,15 @@ def add_webhook_pages(bp, scope: Scope):
         secret = webhooks.rotate_secret(_actor(), endpoint.id)
         return secret_page(endpoint, secret, created=False)
 
+    def limited(view):
+        if not scope.send_limit:
+            return view
+        # Flask-Limiter knows a view by its module and name: these are the blueprint's own, not the console's.
+        view.__module__ = bp.import_name
+        return limiter.limit(scope.send_limit)(view)
+
     @bp.route("/<id:endpoint_id>/test", methods=["POST"])
+    @limited
     def send_test(endpoint_id):
         endpoint = endpoint_of(endpoint_id)
         check_post()
@@ -170,6 +182,7 @@ def add_webhook_pages(bp, scope: Scope):
                     button_form=PostForm())
 
     @bp.route("/<id:endpoint_id>/deliveries/<id:delivery_id>/redeliver", methods=["POST"])
+    @limited
     def redeliver(endpoint_id, delivery_id):
         endpoint = endpoint_of(endpoint_id)
         delivery = webhooks.get_delivery(_actor(), delivery_id)

@@ -368,3 +368,21 @@ def test_the_account_page_links_webhooks_for_owners_only(app, customer, account_
     client.post("/account/switch", data={"csrf_token": csrf_token(client.get("/profile").text),
                                          "account_id": account_id})
     assert "/account/webhooks" not in client.get("/account").text
+
+
+def test_test_events_are_rate_limited_in_the_portal_only(app, customer, account_id, admin, receiver):
+    # An admin may let an account's endpoint reach loopback (the receiver); Carla sends the test events.
+    endpoint, _secret = webhooks.create_endpoint(admin, url=receiver.url, events=["ticket.created"],
+                                                 account_id=account_id, allow_private=True)
+    endpoint_id, desk_id = endpoint.id, desk_endpoint(admin, receiver)
+    carla = browser(app, "carla@example.test")
+    token = csrf_token(carla.get(f"{PORTAL}/{endpoint_id}").text)
+    answers = [carla.post(f"{PORTAL}/{endpoint_id}/test", data={"csrf_token": token}).status_code
+               for _n in range(11)]
+    assert answers == [302] * 10 + [429]
+    assert len(receiver.requests) == 10
+
+    ada = browser(app, "ada@example.test")
+    token = csrf_token(ada.get(f"{CONSOLE}/{desk_id}").text)
+    answers = {ada.post(f"{CONSOLE}/{desk_id}/test", data={"csrf_token": token}).status_code for _n in range(11)}
+    assert answers == {302}
