@@ -2,6 +2,7 @@
 (every tag, operation and schema), after an introduction to what every endpoint shares. No script: the page is
 plain HTML with the site's stylesheet. A plain blueprint, so the document does not list the page itself."""
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from helpdesk.accounts import api_tokens
@@ -26,9 +27,8 @@ def type_of(schema) -> dict:
         return {"text": name, "ref": name, "nullable": False, "enum": None}
     for combined in ("anyOf", "oneOf", "allOf"):
         if combined in schema:
-            parts = [type_of(part) for part in schema[combined]]
-            nullable = any(part["text"] == "null" for part in parts)
-            real = [part for part in parts if part["text"] != "null"]
+            nullable = any(part.get("type") == "null" for part in schema[combined])
+            real = [type_of(part) for part in schema[combined] if part.get("type") != "null"]
             if len(real) == 1:
                 return dict(real[0], nullable=nullable or real[0]["nullable"])
             return {"text": " | ".join(part["text"] for part in real), "ref": None, "nullable": nullable,
@@ -39,8 +39,9 @@ def type_of(schema) -> dict:
     kinds = [kind for kind in kinds if kind != "null"]
     if kinds == ["array"]:
         item = type_of(schema.get("items"))
-        return {"text": f"array of {item['text']}", "ref": item["ref"], "nullable": nullable, "enum": item["enum"]}
-    text = " | ".join(kinds) or ("object" if "properties" in schema else "any")
+        return {"text": _("array of %(items)s", items=item["text"]), "ref": item["ref"], "nullable": nullable,
+                "enum": item["enum"]}
+    text = " | ".join(kinds) or ("object" if "properties" in schema else _("any"))
     if schema.get("format"):
         text += f" ({schema['format']})"
     return {"text": text, "ref": None, "nullable": nullable, "enum": schema.get("enum")}

@@ -1,10 +1,15 @@
 """Personal API tokens in the profile (issue 20), for customers and staff alike: the list, a form that creates
-one (shown once, on the page that answers the form, never again), and revoking one after a confirmation."""
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+one (shown once, on the page that answers the form, never again), and revoking one after a confirmation.
+
+Each create form carries a key that the browser's session spends when the form is sent: reloading the page that
+shows a new token sends the form again, and that must not make (and show) a second token."""
+import secrets
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -22,6 +27,8 @@ bp = Blueprint("account_api_tokens", __name__, url_prefix="/profile/api-tokens")
 # changing devices) are offered to staff only. Each service still checks the person behind the token.
 CUSTOMER_SCOPES = ("tickets:read", "tickets:write", "kb:read", "billing:read", "devices:read", "webhooks:manage")
 EXPIRY_DAYS = ("30", "90", "365")
+FORM_KEYS = "api_token_form_keys"  # session: the keys of the create forms given out and not sent yet
+KEPT_FORM_KEYS = 5  # so a form in another tab still works
 
 
 class ScopesField(SelectMultipleField):
@@ -43,6 +50,7 @@ class TokenForm(FlaskForm):
         SelectChoice("90", _l("In 90 days")),
         SelectChoice("365", _l("In a year")),
     ], default="90")
+    form_key = HiddenField()
 
 
 def offered_scopes(user) -> list[str]:
@@ -50,7 +58,7 @@ def offered_scopes(user) -> list[str]:
 
 
 def _no_store(response):
-    # The page can carry a token that is shown once: no cache, no back button, keeps it.
+    # The page can carry a token that is shown once: neither a cache nor the back button may keep it.
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -61,7 +69,24 @@ def _form(user, *, blank=False):
     return form
 
 
+def _give_form_key(form) -> None:
+    key = secrets.token_urlsafe(12)
+    session[FORM_KEYS] = [*session.get(FORM_KEYS, [])[-(KEPT_FORM_KEYS - 1):], key]
+    form.form_key.data, form.form_key.raw_data = key, []
+
+
+def _spend_form_key(form) -> bool:
+    """True the first time a form with this key is sent, False for a form sent again."""
+    keys = list(session.get(FORM_KEYS, []))
+    if not form.form_key.data or form.form_key.data not in keys:
+        return False
+    keys.remove(form.form_key.data)
+    session[FORM_KEYS] = keys
+    return True
+
+
 def _page(user, form, *, created=None, status=200):
+    _give_form_key(form)
     now = utcnow()
     rows = api_tokens.tokens_of(user)
     page = render_template("account/api_tokens.html", user=user, form=form, tokens=rows, created=created,
@@ -84,6 +109,10 @@ def create():
     user = current_user._get_current_object()
     form = _form(user)
     if form.validate_on_submit():
+        if not _spend_form_key(form):
+            flash(_("This form was sent already, and the token it created was shown then. A token is shown only "
+                    "once: if you did not copy it, revoke it below and create a new one."), "warning")
+            return _page(user, _form(user, blank=True), status=409)
         days = form.expires_in_days.data
         try:
             row, token = api_tokens.create_token(user, name=form.name.data, scopes=form.scopes.data,

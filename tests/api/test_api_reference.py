@@ -101,3 +101,16 @@ def test_the_page_speaks_the_reader_s_language(client, customer):
 def test_unknown_paths_under_the_api_are_still_problems(client):
     answer = client.get("/api/v1/docs/nothing")
     assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
+
+
+def test_every_schema_lists_its_fields_with_links_to_the_schemas_they_hold(document, reference):
+    schemas = document["components"]["schemas"]
+    for name in ("Me", "TokenInfo", "Problem", "FieldError"):
+        start = reference.index(f'<h3 id="schema-{name}">')
+        part = reference[start:reference.index("</article>", start)]
+        for field in schemas[name]["properties"]:
+            assert f'<code dir="ltr">{field}</code>' in part, f"{name}.{field}"
+    me = reference[reference.index('<h3 id="schema-Me">'):]
+    assert '<a href="#schema-TokenInfo">TokenInfo</a>' in me[:me.index("</article>")]
+    token_info = reference[reference.index('<h3 id="schema-TokenInfo">'):]
+    assert "string (date-time)</code> or null" in token_info[:token_info.index("</article>")]  # expires_at

@@ -10,7 +10,7 @@ from tests.conftest import csrf_token, log_in
 
 pytestmark = pytest.mark.backends("sqlite")
 
-TOKEN = re.compile(r'value="(hd_[0-9a-f]+_[A-Za-z0-9_-]+)"')
+TOKEN = re.compile(r'<textarea id="new-token"[^>]*>(hd_[0-9a-f]+_[A-Za-z0-9_-]+)</textarea>')
 
 
 def stored(user):
@@ -19,9 +19,15 @@ def stored(user):
     return api_tokens.tokens_of(user)
 
 
+def form_fields(page: str) -> dict:
+    """The hidden fields of the page's create form, as a browser sends them back."""
+    return {"csrf_token": csrf_token(page), "form_key": re.search(r'name="form_key"[^>]*value="([^"]+)"',
+                                                                  page).group(1)}
+
+
 def create(client, page=None, **data):
     page = page or client.get("/profile/api-tokens").get_data(as_text=True)
-    return client.post("/profile/api-tokens", data={"csrf_token": csrf_token(page), **data})
+    return client.post("/profile/api-tokens", data={**form_fields(page), **data})
 
 
 def test_the_profile_links_the_token_page_which_links_the_reference(client, customer):
@@ -135,11 +141,26 @@ def test_visitors_are_sent_to_log_in(client):
     assert "/login" in client.get("/profile/api-tokens").headers["Location"]
 
 
+def test_sending_the_form_again_makes_no_second_token(client, customer):
+    """Reloading the page that shows a new token sends its form again: no second token, no token shown."""
+    log_in(client, customer.email)
+    page = client.get("/profile/api-tokens").get_data(as_text=True)
+    first = create(client, page, name="Monitoring", scopes=["kb:read"])
+    assert first.status_code == 200 and TOKEN.search(first.get_data(as_text=True))
+    again = create(client, page, name="Monitoring", scopes=["kb:read"])
+    assert again.status_code == 409
+    assert "This form was sent already" in again.get_data(as_text=True)
+    assert TOKEN.search(again.get_data(as_text=True)) is None
+    assert len(stored(customer)) == 1
+    # The form on the page that showed the token makes the next one.
+    assert create(client, first.get_data(as_text=True), name="Second", scopes=["kb:read"]).status_code == 200
+    assert len(stored(customer)) == 2
+
+
 def test_creating_tokens_is_rate_limited(app, client, customer):
     app.config["ACCOUNT_FORM_RATE_LIMIT"] = "2 per minute"
     log_in(client, customer.email)
-    page = client.get("/profile/api-tokens").get_data(as_text=True)
-    answers = [create(client, page, name=f"Token {n}", scopes=["kb:read"]).status_code for n in range(3)]
+    answers = [create(client, name=f"Token {n}", scopes=["kb:read"]).status_code for n in range(3)]
     assert answers == [200, 200, 429]
     assert len(stored(customer)) == 2
 
