@@ -10,8 +10,8 @@ from helpdesk.billing import access
 from helpdesk.billing.models import FINAL, PROFORMA, Invoice, Payment
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
-from tests.api.conftest import pointers, problem_of
-from tests.integration.billing_shop import billing_app, build_shop, order
+from tests.api.conftest import ApiClient, openapi_of, pointers, problem_of
+from tests.integration.billing_shop import at_once, billing_app, build_shop, order
 
 pytestmark = pytest.mark.backends("sqlite")
 
@@ -139,6 +139,28 @@ def test_a_repeated_payment_is_booked_once(as_user, shop):
     assert invoice.status_code == 403  # the token lacks billing:read
     db.session.expire_all()
     assert shop.invoice.amount_paid == 500 and shop.invoice.status == PROFORMA
+
+
+@pytest.mark.backends("postgresql")  # real concurrency: SQLite has one writer at a time
+def test_the_same_payment_sent_at_once_is_booked_once(app, shop, token_for):
+    """Four requests at the same moment, two Idempotency-Keys, one bank reference: one payment."""
+    token = token_for(shop.agent, ["billing:write"])
+    body = {"invoice_id": shop.invoice.id, "bank_reference": "STMT-RACE",
+            "amount": {"amount": 700, "currency": "EUR"}}
+
+    def send(i):
+        client = ApiClient(app, app.response_class)
+        client.token = token
+        answer = client.post("/api/v1/payments", json=body, headers={"Idempotency-Key": f"race-{i % 2}"})
+        return answer.status_code, (answer.get_json() or {}).get("id")
+
+    openapi_of(app)  # the contract checker, built once here rather than by each thread
+    results, errors = at_once(app, 4, send)
+    assert errors == []
+    assert {status for status, _ in results} <= {201, 409}  # 409: the same key's first request still running
+    assert len({payment_id for status, payment_id in results if status == 201}) == 1
+    assert _payments() == 1
+    assert db.session.get(Invoice, shop.invoice.id).amount_paid == 700
 
 
 def test_a_large_payment_waits_for_a_second_staff_member(as_user, shop):
