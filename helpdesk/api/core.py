@@ -23,7 +23,7 @@ from functools import wraps
 
 from flask import g, request
 from flask_smorest import Api, Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from helpdesk.api import problems
 from helpdesk.i18n import lazy_gettext as _l
@@ -150,7 +150,7 @@ def with_etag(payload, status=200):
 class PageArgs(Schema):
     after = fields.String(metadata={"description": "The next_cursor of the page before"})
     before = fields.String(metadata={"description": "The prev_cursor of the page after"})
-    limit = fields.Integer(load_default=25, validate=lambda n: 1 <= n <= 100,
+    limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100),
                            metadata={"description": "Items per page, 1 to 100"})
 
 
