@@ -119,16 +119,17 @@ def add_webhook_pages(bp, scope: Scope):
         endpoint = endpoint_of(endpoint_id)
         check_post()
         webhooks.update_endpoint(_actor(), endpoint.id, enabled=enabled)
-        flash(done % {"url": endpoint.url}, "success")
+        flash(done(endpoint.url), "success")
         return redirect(url_for(".index"))
 
     @bp.route("/<id:endpoint_id>/enable", methods=["POST"])
     def enable(endpoint_id):
-        return switch(endpoint_id, True, _("The webhook endpoint %(url)s is enabled again."))
+        return switch(endpoint_id, True, lambda url: _("The webhook endpoint %(url)s is enabled again.", url=url))
 
     @bp.route("/<id:endpoint_id>/disable", methods=["POST"])
     def disable(endpoint_id):
-        return switch(endpoint_id, False, _("The webhook endpoint %(url)s is disabled: it hears of no events."))
+        return switch(endpoint_id, False,
+                      lambda url: _("The webhook endpoint %(url)s is disabled: it hears of no events.", url=url))
 
     @bp.route("/<id:endpoint_id>/delete", methods=["GET", "POST"])
     def delete(endpoint_id):

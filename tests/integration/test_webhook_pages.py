@@ -198,7 +198,9 @@ def test_disabling_and_enabling_and_the_reason_the_desk_gave(app, admin):
 
     assert post_form(ada, f"{CONSOLE}/{endpoint_id}/disable", page=f"{CONSOLE}/").status_code == 302
     assert only_endpoint().enabled is False
-    row = re.search(rf'<tr id="endpoint-{endpoint_id}">(.*?)</tr>', ada.get(f"{CONSOLE}/").text, re.S).group(1)
+    listing = ada.get(f"{CONSOLE}/").text
+    assert f"The webhook endpoint {PUBLIC_URL} is disabled: it hears of no events." in listing
+    row = re.search(rf'<tr id="endpoint-{endpoint_id}">(.*?)</tr>', listing, re.S).group(1)
     assert "Disabled" in row and "Switched off by hand." in row and "Enable" in row
 
     # The helpdesk disables an endpoint that keeps failing, and says why.
@@ -211,7 +213,8 @@ def test_disabling_and_enabling_and_the_reason_the_desk_gave(app, admin):
     assert post_form(ada, f"{CONSOLE}/{endpoint_id}/enable", page=f"{CONSOLE}/").status_code == 302
     enabled = only_endpoint()
     assert enabled.enabled is True and enabled.disabled_reason is None
-    assert "Every delivery attempt failed" not in ada.get(f"{CONSOLE}/").text
+    listing = ada.get(f"{CONSOLE}/").text
+    assert "is enabled again." in listing and "Every delivery attempt failed" not in listing
 
 
 def test_deleting_asks_first(app, admin):
