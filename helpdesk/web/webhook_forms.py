@@ -1,7 +1,7 @@
 """Forms of the webhook pages (issue 20), in the console (desk-wide endpoints, admins) and the portal (the acting
 customer account's endpoints, its owners). The service checks the values and answers every bad field at once."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -30,6 +30,7 @@ class EndpointForm(FlaskForm):
     url = StringField(_l("URL"), validators=[Length(max=2000)])
     description = StringField(_l("Description (optional)"), validators=[Length(max=500)])
     events = EventsField(_l("Events"))
+    form_key = HiddenField()  # the adding form's one-time key (webhook_pages): a form sent again adds nothing
 
 
 class DeskEndpointForm(EndpointForm):

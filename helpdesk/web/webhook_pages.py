@@ -4,11 +4,14 @@ log with redelivery. Each blueprint says who may reach it and which endpoints ar
 parses its form and calls one service function in helpdesk.webhooks.service, which checks the actor again.
 
 A secret is only ever in the answer to the POST that made it (adding an endpoint, rotating its secret): never in a
-redirect, a flash message or a page that can be asked for again, and that answer is not stored by any cache."""
+redirect, a flash message or a page that can be asked for again, and that answer is not stored by any cache. Each
+adding form carries a key that the browser's session spends when the form is sent: reloading the page that shows
+a new endpoint's secret sends the form again, and that must not add a second endpoint."""
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from helpdesk.db import parse_id
@@ -21,6 +24,8 @@ from helpdesk.webhooks import service as webhooks
 from helpdesk.webhooks.models import TEST_KIND
 
 DELIVERIES_PER_PAGE = 50
+FORM_KEYS = "webhook_form_keys"  # session: the keys of the adding forms given out and not sent yet
+KEPT_FORM_KEYS = 5  # so a form in another tab still works
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,22 @@ class Scope:
     # How often test events and redeliveries may be asked for (Flask-Limiter syntax), or None: each sends a
     # request to a URL the endpoint's owner chose, so a customer cannot make the helpdesk hammer a host.
     send_limit: Callable[[], str] | None = None
+
+
+def give_form_key(form) -> None:
+    key = secrets.token_urlsafe(12)
+    session[FORM_KEYS] = [*session.get(FORM_KEYS, [])[-(KEPT_FORM_KEYS - 1):], key]
+    form.form_key.data, form.form_key.raw_data = key, []
+
+
+def spend_form_key(form) -> bool:
+    """True the first time a form with this key is sent, False for a form sent again."""
+    keys = list(session.get(FORM_KEYS, []))
+    if not form.form_key.data or form.form_key.data not in keys:
+        return False
+    keys.remove(form.form_key.data)
+    session[FORM_KEYS] = keys
+    return True
 
 
 def flash_errors(exc: ValidationFailed):
@@ -88,14 +109,21 @@ def add_webhook_pages(bp, scope: Scope):
     def new():
         form = new_form()
         if not form.is_submitted():
+            give_form_key(form)
             return page("form", form=form, endpoint=None)
         if form.validate():
+            if not spend_form_key(form):
+                flash(_("This form was sent already, and the endpoint it added was shown then with its secret. A "
+                        "secret is shown only once: if you did not copy it, rotate it on the endpoint's page."),
+                      "warning")
+                return redirect(url_for(".index"))
             try:
                 endpoint, secret = webhooks.create_endpoint(_actor(), account_id=scope.account_id(), **fields(form))
             except ValidationFailed as exc:
                 apply_errors(form, exc.errors)
             else:
                 return secret_page(endpoint, secret, created=True)
+        give_form_key(form)
         return page("form", 400, form=form, endpoint=None)
 
     @bp.route("/<id:endpoint_id>", methods=["GET", "POST"])

@@ -80,9 +80,17 @@ def checked(page):
     return re.findall(r'<input checked[^>]*name="events" type="checkbox" value="([^"]+)"', page)
 
 
+def hidden(page):
+    """The hidden fields of a page's form: its CSRF token and, on an adding form, its one-time key."""
+    values = {"csrf_token": csrf_token(page)}
+    key = re.search(r'name="form_key" type="hidden" value="([^"]+)"', page)
+    if key:
+        values["form_key"] = key.group(1)
+    return values
+
+
 def post_form(client, path, data=None, *, page=None):
-    token = csrf_token(client.get(page or path).text)
-    return client.post(path, data={"csrf_token": token, **(data or {})})
+    return client.post(path, data={**hidden(client.get(page or path).text), **(data or {})})
 
 
 def only_endpoint():
@@ -109,9 +117,9 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(app, admin):
     assert "Ticket created" in form and "Payment recorded" in form and "Device status changed" in form
     assert 'name="allow_private"' in form
 
-    response = ada.post(f"{CONSOLE}/new", data={
-        "csrf_token": csrf_token(form), "url": PUBLIC_URL, "description": "Monitoring",
-        "events": ["ticket.created", "ticket.closed"]})
+    sent = {**hidden(form), "url": PUBLIC_URL, "description": "Monitoring",
+            "events": ["ticket.created", "ticket.closed"]}
+    response = ada.post(f"{CONSOLE}/new", data=sent)
 
     assert response.status_code == 200  # the answer itself: no redirect carries the secret
     assert "no-store" in response.headers["Cache-Control"]
@@ -128,6 +136,12 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(app, admin):
     for page in (f"{CONSOLE}/", f"{CONSOLE}/{endpoint_id}", f"{CONSOLE}/{endpoint_id}/deliveries"):
         assert "whsec_" not in ada.get(page).text
     assert 'href="/agent/admin/webhooks/"' in ada.get("/agent/admin/agents").text  # in the admin menu
+
+    # Reloading the page that showed the secret sends the form again: no second endpoint, no secret.
+    again = ada.post(f"{CONSOLE}/new", data=sent, follow_redirects=True)
+    assert "This form was sent already" in again.text and "whsec_" not in again.text
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(WebhookEndpoint.id))) == 1
 
 
 def test_mistakes_are_answered_beside_their_fields_and_no_endpoint_is_made(app, admin):
@@ -331,7 +345,7 @@ def test_an_owner_manages_the_acting_accounts_endpoints(app, customer, account_i
 
     form = carla.get(f"{PORTAL}/new").text
     assert "Ticket created" in form and 'name="allow_private"' not in form
-    created = carla.post(f"{PORTAL}/new", data={"csrf_token": csrf_token(form), "url": PUBLIC_URL,
+    created = carla.post(f"{PORTAL}/new", data={**hidden(form), "url": PUBLIC_URL,
                                                  "events": ["ticket.created", "invoice.finalised"],
                                                  "allow_private": "y"})
 
