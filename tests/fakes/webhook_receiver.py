@@ -44,6 +44,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         if status in (429, 503) and receiver.retry_after is not None:
             self.send_header("Retry-After", str(receiver.retry_after))
+        if 300 <= status < 400 and receiver.location:
+            self.send_header("Location", receiver.location)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
@@ -66,6 +68,7 @@ class WebhookReceiver:
         self.failures, self.fail_status, self.retry_after = 0, 500, None
         self.down, self.refused, self.attempts, self.delay = False, 0, 0, 0.0
         self.answer = b'{"ok": true}'
+        self.location = None  # sent with a 3xx
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-webhook-receiver", daemon=True)
 
     def start(self):
@@ -77,10 +80,11 @@ class WebhookReceiver:
         self.server.server_close()
         self.thread.join(timeout=5)
 
-    def fail(self, times: int, status: int = 500, retry_after=None):
-        """Answer the next ``times`` requests with ``status`` (not recorded as received)."""
+    def fail(self, times: int, status: int = 500, retry_after=None, location=None):
+        """Answer the next ``times`` requests with ``status`` (not recorded as received); a 3xx sends
+        ``location``."""
         with self.lock:
-            self.failures, self.fail_status, self.retry_after = times, status, retry_after
+            self.failures, self.fail_status, self.retry_after, self.location = times, status, retry_after, location
 
     def kinds(self) -> list[str]:
         return [item.json["type"] for item in self.received]

@@ -263,3 +263,33 @@ def test_unsubscribed_kinds_are_not_sent(admin, receiver, customer, agent):
     tickets.change_priority(agent, ticket, "high")
     tickets.close(agent, ticket)
     assert receiver.kinds() == ["ticket.closed"]
+
+
+def test_redirects_are_not_followed(desk_endpoint, receiver, admin):
+    endpoint, _secret = desk_endpoint
+    elsewhere = WebhookReceiver().start()
+    try:
+        receiver.fail(1, status=307, location=elsewhere.url)
+        service.send_test(admin, endpoint.id)
+        row = rows(endpoint.id)[0]
+        assert row.status == FAILED and row.last_status_code == 307
+        assert elsewhere.attempts == 0 and elsewhere.received == []
+    finally:
+        elsewhere.stop()
+
+
+def test_only_the_start_of_a_long_answer_is_kept(desk_endpoint, receiver, admin):
+    endpoint, _secret = desk_endpoint
+    receiver.answer = b"x" * 100_000
+    service.send_test(admin, endpoint.id)
+    row = rows(endpoint.id)[0]
+    assert row.status == DELIVERED and row.last_response == "x" * delivery.RESPONSE_EXCERPT
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_a_failure(desk_endpoint, receiver, admin, app, monkeypatch):
+    endpoint, _secret = desk_endpoint
+    monkeypatch.setitem(app.config, "WEBHOOKS_TIMEOUT_SECONDS", 0.3)
+    receiver.delay = 1.5
+    service.send_test(admin, endpoint.id)
+    row = rows(endpoint.id)[0]
+    assert row.status == FAILED and row.last_error == "timeout" and row.last_status_code is None
