@@ -293,3 +293,56 @@ def test_a_receiver_that_does_not_answer_in_time_is_a_failure(desk_endpoint, rec
     service.send_test(admin, endpoint.id)
     row = rows(endpoint.id)[0]
     assert row.status == FAILED and row.last_error == "timeout" and row.last_status_code is None
+
+
+def test_billing_events_reach_the_accounts_endpoint(app_factory, receiver):
+    from helpdesk.actors import SYSTEM
+    from helpdesk.billing import payments
+    from helpdesk.billing import services as billing_services
+    from tests.integration.billing_shop import SETTINGS, build_shop, order
+
+    app = app_factory(**SETTINGS, WEBHOOKS_ALLOW_PRIVATE_NETWORKS=True)
+    with app.app_context():
+        shop = build_shop()
+        kinds = ["invoice.finalised", "payment.recorded", "service.status_changed"]
+        service.create_endpoint(shop.carla, url=receiver.url, events=kinds,
+                                account_id=shop.carla_account.customer_account_id)
+        other = WebhookReceiver().start()
+        try:
+            service.create_endpoint(shop.bora, url=other.url, events=kinds,
+                                    account_id=shop.bora_account.customer_account_id)
+            placed, invoice = order(shop.carla, shop.carla_account, shop.web, identifier="carla.example")
+            payments.record_payment(SYSTEM, invoice=invoice, amount=invoice.total, currency="EUR", source="manual",
+                                    external_id="M-1")
+            bodies = {item.json["type"]: item.json["data"] for item in receiver.received}
+            assert sorted(bodies) == sorted(kinds)
+            db.session.refresh(invoice)
+            assert bodies["invoice.finalised"]["invoice"]["number"] == invoice.number
+            assert bodies["invoice.finalised"]["invoice"]["total"] == {"amount": invoice.total, "currency": "EUR"}
+            assert bodies["payment.recorded"]["payment"]["amount"] == {"amount": invoice.total, "currency": "EUR"}
+            assert bodies["service.status_changed"]["service"] == {
+                "id": placed.services[0].id, "status": "active", "previous_status": "pending"}
+            billing_services.change_status(shop.admin, placed.services[0], "suspend", reason="abuse")
+            assert receiver.received[-1].json["data"]["service"]["status"] == "suspended"
+            assert other.received == []  # Bora's account heard nothing of Carla's
+        finally:
+            other.stop()
+        db.session.remove()
+
+
+def test_a_device_status_change_reaches_the_accounts_endpoint(receiver, make_user):
+    from datetime import timedelta as days
+
+    from helpdesk.devices import registry
+    from tests.integration.devices_shop import build
+
+    shop = build(make_user)
+    service.create_endpoint(shop.sara, url=receiver.url, events=["device.status_changed"], account_id=shop.account.id)
+    device = shop.device
+    registry.update_device(shop.admin, device.id, device_type=device.device_type_id,
+                           serial_number=device.serial_number, installed_on=device.installed_on,
+                           warranty_ends_on=device.warranty_ends_on,
+                           service_ends_on=shop.today - days(days=1))
+    assert receiver.kinds() == ["device.status_changed"]
+    data = receiver.received[0].json["data"]["device"]
+    assert data["id"] == device.id and data["previous_status"] == "expiring" and data["status"] != "expiring"
