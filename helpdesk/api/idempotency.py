@@ -25,9 +25,24 @@ KEPT = timedelta(hours=24)
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 
+def _body_parts():
+    """The request's body as parts to hash: its bytes, or for multipart/form-data its fields and files (a client
+    sending the same form again picks a new boundary, so the bytes differ)."""
+    if request.mimetype != "multipart/form-data":
+        return [request.get_data(cache=True)]
+    parts = []
+    for name, value in sorted(request.form.items(multi=True)):
+        parts += [b"field", name.encode(), value.encode()]
+    for name, upload in request.files.items(multi=True):  # in the order sent: it is the attachments' order
+        parts += [b"file", name.encode(), (upload.filename or "").encode(), (upload.mimetype or "").encode(),
+                  upload.stream.read()]
+        upload.stream.seek(0)
+    return parts
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.full_path.encode(), request.get_data(cache=True)):
+    for part in (request.method.encode(), request.full_path.encode(), *_body_parts()):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
