@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 
 from helpdesk import audit
 from helpdesk.actors import SYSTEM
-from helpdesk.db import transaction_cache, utcnow
+from helpdesk.db import begin_write, transaction_cache, utcnow
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue, enqueue_after_commit
 from helpdesk.webhooks import addresses, signing
@@ -184,34 +184,51 @@ def body_of(row: WebhookDelivery) -> bytes:
 
 def send_delivery(delivery_id: int) -> str:
     """Send one delivery if it is due: "delivered", "failed" (retried later), "given_up" or "skipped" (not due,
-    waiting behind an earlier one, claimed elsewhere, or gone). Idempotent; safe in several workers at once."""
+    waiting behind an earlier one, claimed elsewhere, or gone). Idempotent; safe in several workers at once. No
+    transaction is open while the receiver answers."""
     sender = current_sender()
     if sender is None or not _claim(delivery_id):
         db.session.rollback()
         return "skipped"
-    row = db.session.get(WebhookDelivery, delivery_id)
-    endpoint = row.endpoint
-    answer = _attempt(sender, endpoint, row)
+    try:
+        outgoing = _outgoing(db.session.get(WebhookDelivery, delivery_id))
+    except Exception:  # the vault's keys changed under the secret: the attempt fails like any other
+        log.exception("webhooks: delivery %s could not be prepared", delivery_id)
+        outgoing = None
+    db.session.rollback()
+    answer = (_attempt(sender, delivery_id, **outgoing) if outgoing is not None
+              else Answer(error="the signing secret could not be opened"))
+    begin_write(db.session)
+    row = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    if row is None:  # the endpoint was deleted meanwhile
+        db.session.rollback()
+        return "skipped"
+    endpoint = db.session.get(WebhookEndpoint, row.endpoint_id, with_for_update=True, populate_existing=True)
     outcome = _settle(endpoint, row, answer)
     db.session.commit()
     return outcome
 
 
-def _attempt(sender, endpoint, row) -> Answer:
+def _outgoing(row) -> dict:
+    """What one attempt needs, read before the transaction ends (the secret opened only here)."""
     from helpdesk.webhooks.service import secret_of
 
-    allow = bool(endpoint.allow_private or current_app.config.get("WEBHOOKS_ALLOW_PRIVATE_NETWORKS"))
+    endpoint = row.endpoint
+    return {"url": endpoint.url, "secret": secret_of(endpoint), "event_id": row.event_id, "body": body_of(row),
+            "allow_private": bool(endpoint.allow_private
+                                  or current_app.config["WEBHOOKS_ALLOW_PRIVATE_NETWORKS"])}
+
+
+def _attempt(sender, delivery_id, *, url, secret, event_id, body, allow_private) -> Answer:
     try:
-        target = addresses.check(endpoint.url, allow_private=allow)
+        target = addresses.check(url, allow_private=allow_private)
     except addresses.UnsafeAddress as exc:
         return Answer(error=f"refused: {exc.reason}")
-    body = body_of(row)
-    timestamp = int(utcnow().timestamp())
-    headers = signing.headers(secret_of(endpoint), row.event_id, timestamp, body)
+    headers = signing.headers(secret, event_id, int(utcnow().timestamp()), body)
     try:
         return sender.send(target, body, headers, float(current_app.config["WEBHOOKS_TIMEOUT_SECONDS"]))
     except Exception as exc:  # an adapter's bug must not leave the row claimed; the message carries no secret
-        log.exception("webhooks: the sender failed on delivery %s", row.id)
+        log.exception("webhooks: the sender failed on delivery %s", delivery_id)
         return Answer(error=f"{type(exc).__name__}")
 
 
