@@ -305,7 +305,7 @@ def list_invoices(args, account_id):
 @scoped("billing:read")
 def list_payments(args, account_id):
     """The payments received for the account's invoices, newest first."""
-    return _account_page(account_id, Payment, args, payment_of)
+    return _account_page(account_id, Payment, args, payment_of, options=(selectinload(Payment.invoice),))
 
 
 @bp.route("/accounts/<int:account_id>/services")

@@ -63,6 +63,7 @@ def test_staff_correct_a_device_with_if_match(as_user, shop):
     assert body["status"]["code"] == "active" and body["status"]["days_remaining"] == 100
     assert body["dongle_id"] == read.get_json()["dongle_id"]  # what was not sent stays
     assert changed.headers["ETag"] != etag
+    assert client.get(f"/api/v1/devices/{shop.device.id}").headers["ETag"] == changed.headers["ETag"]
     stale = client.patch(f"/api/v1/devices/{shop.device.id}", json={"serial_number": "SN-9"},
                          headers={"If-Match": etag})
     assert stale.status_code == 412 and problem_of(stale)["status"] == 412
