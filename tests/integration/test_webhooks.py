@@ -96,7 +96,10 @@ def test_a_rolled_back_change_sends_nothing(desk_endpoint, receiver, customer):
     assert receiver.received == [] and rows() == []
 
 
-def test_a_failing_receiver_gets_retries_until_it_answers(desk_endpoint, receiver, customer):
+def test_a_failing_receiver_gets_retries_until_it_answers(desk_endpoint, receiver, customer, app):
+    from helpdesk import scheduler
+
+    assert "webhooks.sweep" in [job.name for job in scheduler.registered_jobs(app.config)]  # runs every minute
     endpoint, _secret = desk_endpoint
     receiver.fail(2, status=503)
     open_ticket(customer)
