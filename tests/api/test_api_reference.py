@@ -27,8 +27,9 @@ def reference(client):
 
 def article(page, method, path) -> str:
     """The part of the page about one operation."""
-    start = page.index(f'<h3 id="{"-".join([method, *re.sub(r"[^0-9A-Za-z]+", " ", path).split()])}">')
-    return page[start:page.index("</article>", start)]
+    heading = re.search(rf'<h3 id="[^"]+"><code dir="ltr">{method.upper()} {re.escape(path)}</code></h3>', page)
+    assert heading, f"{method.upper()} {path} is not on the page"
+    return page[heading.start():page.index("</article>", heading.start())]
 
 
 def test_every_tag_operation_and_schema_of_the_document_is_on_the_page(document, reference):
