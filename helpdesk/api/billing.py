@@ -383,9 +383,11 @@ class PaymentInSchema(Schema):
 @bp.doc(responses=problem_answers(409))
 @scoped("billing:write")
 def record_payment(body):
-    """Staff record a bank transfer received for an invoice, as the console books one: it counts at once (201, the
-    payment; the invoice is paid and final once covered), or above the approval threshold waits for a second staff
-    member (202, the booking). The same bank reference again returns the first payment, never a second."""
+    """Record a bank transfer received for an invoice (staff).
+
+    As the console books one: it counts at once (201, the payment; the invoice is paid and final once covered), or
+    above the approval threshold waits for a second staff member (202, the booking). The same bank reference again
+    returns the first payment, never a second."""
     user = actor()
     act_for(access.customer_account_of(Invoice, body["invoice_id"]))
     invoice = access.get_invoice(user, body["invoice_id"])  # NotFound for one the person may not see

@@ -119,11 +119,15 @@ class DevicePatchSchema(Schema):
 @bp.route("/devices/<int:device_id>", methods=["PATCH"])
 @bp.arguments(DevicePatchSchema)
 @bp.response(200, DeviceDetailSchema)
-@bp.doc(responses=problem_answers(412))
+@bp.doc(responses=problem_answers(412), parameters=[{
+    "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+    "description": "The ETag of the device as you read it: the change is refused (412) if it changed since."}])
 @scoped("devices:write")
 def update_device(body, device_id):
-    """Staff correct a device's type, serial number, dongle ID and dates (the fields sent; the rest stay), as the
-    console's device form does. Send the ETag you read as If-Match: 412 when someone changed it since."""
+    """Correct a device's type, serial number, dongle ID and dates (staff).
+
+    The fields sent change, the rest stay, as in the console's device form. Send the ETag you read as If-Match:
+    412 when someone changed the device since."""
     user = actor()
     device = registry.get_device(user, device_id)
     check_if_match(_detail(device))
