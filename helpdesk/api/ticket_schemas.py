@@ -69,13 +69,17 @@ class MessageAttachmentSchema(Schema):
 
 
 def _author(message):
-    return {"id": message.author_id, "name": message.author_name, "email": message.author_email}
+    """Who wrote it: the customer side with their address; agents by name only (their address is not the
+    desk's to hand out, as the web thread shows them)."""
+    email = message.author_email if message.kind == CUSTOMER_MESSAGE else None
+    return {"id": message.author_id, "name": message.author_name, "email": email}
 
 
 class MessageSchema(Schema):
     id = fields.Integer(required=True)
     kind = fields.Function(lambda m: KINDS[m.kind], required=True, metadata={"enum": list(KINDS.values())})
-    author = fields.Function(_author, required=True, metadata={"type": "object"})
+    author = fields.Function(_author, required=True, metadata={
+        "type": "object", "description": "{id, name, email}: id null for mail from outside, email null for agents"})
     body_text = fields.String(required=True)
     body_html = fields.String(required=True, metadata={"description": "Sanitised HTML, as stored"})
     created_at = fields.DateTime(required=True)
