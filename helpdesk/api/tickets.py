@@ -29,6 +29,11 @@ READ, WRITE = "tickets:read", "tickets:write"
 # Attachments served with their own type; anything else is an opaque download (as the web door serves them).
 SERVED_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain")
 _NOT_MODIFIED = {"description": "Not modified: If-None-Match names the current ETag."}
+_IN_USE = "The first request with this Idempotency-Key is still being answered."
+_IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                  "description": "The ETag you have: 304 while the ticket is unchanged"}
+_IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+             "description": "The ETag you read: 412 if the ticket changed since"}
 _ETAG_HEADER = {"ETag": {"description": "The representation's tag, for If-None-Match and If-Match",
                          "schema": {"type": "string"}}}
 
@@ -74,6 +79,7 @@ def list_tickets(args):
 @bp.route("/tickets/<int:number>")
 @bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
 @bp.alt_response(304, description=_NOT_MODIFIED["description"])
+@bp.doc(parameters=[_IF_NONE_MATCH])
 @scoped(READ)
 def read_ticket(number):
     """One ticket, with its ETag."""
@@ -84,6 +90,7 @@ def read_ticket(number):
 @idempotent
 @bp.arguments(schemas.NewTicketSchema)
 @bp.response(201, schemas.TicketSchema, headers=_ETAG_HEADER)
+@bp.alt_response(409, description=_IN_USE)
 @scoped(WRITE)
 def open_ticket(data):
     """Open a ticket, as the web form does: customers for themselves, agents for ``requester_email``. The
@@ -108,6 +115,7 @@ def open_ticket(data):
 @bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
 @bp.alt_response(409, description="The change clashes with the ticket's state.")
 @bp.alt_response(412, description="If-Match no longer names the ticket: read it again.")
+@bp.doc(parameters=[_IF_MATCH])
 @scoped(WRITE)
 def update_ticket(data, number):
     """Change subject, priority, department, status or assignee (only those sent). Send the ETag you read in
@@ -233,7 +241,8 @@ def _customer_fields_only(data):
 @bp.doc(requestBody=schemas.multipart_body(schemas.ReplySchema, "A reply, as JSON or with files as "
                                                                  "multipart/form-data"))
 @bp.response(201, schemas.MessageSchema)
-@bp.alt_response(409, description="The ticket was merged, or (seen_up_to) newer messages arrived.")
+@bp.alt_response(409, description="The ticket was merged, or (seen_up_to) newer messages arrived, or the first "
+                                   "request with this Idempotency-Key is still being answered.")
 @scoped(WRITE)
 def add_reply(number):
     """Reply on the ticket: an agent's reply is emailed to the requester and every CC (and sets the status);
@@ -260,6 +269,7 @@ def add_reply(number):
 @bp.doc(requestBody=schemas.multipart_body(schemas.NoteSchema, "An internal note, as JSON or with files as "
                                                                 "multipart/form-data"))
 @bp.response(201, schemas.MessageSchema)
+@bp.alt_response(409, description=_IN_USE)
 @scoped(WRITE)
 def add_note(number):
     """An internal note (agents): never emailed, never shown to customers."""
