@@ -191,11 +191,15 @@ class CcRemoveArgs(Schema):
     email = fields.String(required=True)
 
 
+_ID_OR_NONE = r"^(none|[1-9][0-9]{0,8})$"
+
+
 class SearchArgs(Schema):
     q = fields.String(required=True, validate=validate.Length(min=1, max=500))
     status = fields.String(validate=validate.OneOf(list(STATUSES)))
-    department = fields.String(metadata={"description": "Agents: a department id, or none"})
-    assignee = fields.String(metadata={"description": "Agents: an agent's id, or none"})
+    department = fields.String(validate=validate.Regexp(_ID_OR_NONE),
+                               metadata={"description": "A department id, or none"})
+    assignee = fields.String(validate=validate.Regexp(_ID_OR_NONE), metadata={"description": "An agent's id, or none"})
     limit = fields.Integer(load_default=25, validate=validate.Range(1, 50))
 
 

@@ -304,6 +304,8 @@ def test_search_finds_what_the_console_finds_and_no_more(as_user, agent, custome
     mine = client.get("/api/v1/search?q=smoke").get_json()
     assert [hit["ticket"]["number"] for hit in mine["items"]] == [ticket.number]
     assert client.get("/api/v1/search").status_code == 422
+    bad = client.get("/api/v1/search?q=smoke&department=abc&assignee=99999999999")
+    assert bad.status_code == 422 and pointers(bad) == {"department", "assignee"}
 
 
 def test_a_ticket_opened_through_the_api_is_acknowledged_by_mail(as_user, customer, smtp):
