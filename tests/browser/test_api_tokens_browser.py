@@ -3,10 +3,12 @@ uses it against the API with a plain HTTP call, no longer sees it on the page af
 same call is refused."""
 import re
 
+import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, log_in
+from helpdesk.web.account_api_tokens import CUSTOMER_SCOPES
+from tests.browser.conftest import SCREENSHOTS, WIDTHS, log_in, overflow
 
 
 def call_me(base_url, token):
@@ -61,3 +63,15 @@ def test_a_customer_creates_a_token_uses_it_once_shown_and_revokes_it(page, live
 
     status, problem = call_me(live_server, token)
     assert status == 401 and problem["status"] == 401
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_the_token_page_and_the_reference_fit_a_phone(window, customer, language):
+    from helpdesk.accounts import api_tokens
+
+    api_tokens.create_token(customer, name="Nagios on monitoring-01.example.test", scopes=list(CUSTOMER_SCOPES))
+    page = window(width=WIDTHS["phone"], height=800, language=language)
+    log_in(page, "carla@example.test")
+    for address in ("/profile/api-tokens", "/api/v1/docs"):
+        page.goto(address)
+        assert overflow(page)["by"] <= 0, (address, overflow(page))
