@@ -172,3 +172,24 @@ def test_the_page_speaks_the_reader_s_language(client, customer):
     log_in(client, customer.email)
     page = client.get("/profile/api-tokens").get_data(as_text=True)
     assert 'lang="de"' in page and "Zurück zu Ihrem Profil" in page
+
+
+def test_the_list_tells_expired_and_revoked_tokens_from_live_ones(client, customer, time_machine):
+    from datetime import timedelta
+
+    from helpdesk.db import utcnow
+
+    api_tokens.create_token(customer, name="Old script", scopes=["kb:read"], expires_in_days=30)
+    gone, _ = api_tokens.create_token(customer, name="Gone", scopes=["kb:read"])
+    api_tokens.revoke_token(customer, gone.id)
+    api_tokens.create_token(customer, name="Live", scopes=["kb:read"])
+    time_machine.move_to(utcnow() + timedelta(days=31))
+    log_in(client, customer.email)
+    page = client.get("/profile/api-tokens").get_data(as_text=True)
+    rows = {name: re.search(rf"<tr id=\"token-\d+\">\s*<th scope=\"row\"><bdi dir=\"auto\">{name}</bdi>.*?</tr>", page,
+                            re.S).group(0)
+            for name in ("Old script", "Gone", "Live")}
+    assert "expired" in rows["Old script"] and "Revoke" not in rows["Old script"]
+    assert "revoked" in rows["Gone"] and "Revoke" not in rows["Gone"]
+    assert "active" in rows["Live"] and "/revoke" in rows["Live"]
+    assert client.get(f"/profile/api-tokens/{gone.id}/revoke").status_code == 302  # nothing left to revoke
