@@ -518,3 +518,9 @@ WEBHOOKS_TIMEOUT_SECONDS = 10
 # every retry (0: never for that reason), is disabled and its owner told by email.
 WEBHOOKS_DISABLE_AFTER_HOURS = 24
 WEBHOOKS_DISABLE_AFTER_GIVEN_UP = 5
+
+# The REST API (/api/v1, issue 20): requests per personal token, and per client address for requests without a
+# valid token (counted in RATELIMIT_STORAGE_URI, so every web process counts together). The answers carry
+# RateLimit-Policy and RateLimit headers; over the limit, 429 with Retry-After.
+API_RATE_LIMIT = "600/minute"
+API_RATE_LIMIT_ANONYMOUS = "60/minute"

@@ -32,6 +32,9 @@ def init_app(app):
         "type": "http", "scheme": "bearer", "description": "A personal API token (hd_...), with scopes."})
     api.spec.components.schema("Problem", schema=problems.ProblemSchema)
     app.extensions["helpdesk_api"] = api
+    # Ids in paths use the app's <id:...> converter (ASCII digits up to 2^31-1; anything else is 404).
+    api.register_converter(app.url_map.converters["id"],
+                           lambda _converter: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
     for name in RESOURCES:
         try:
             module = importlib.import_module(f"helpdesk.api.{name}")

@@ -279,7 +279,7 @@ def _account_page(account_id, model, args, convert, *, permission=None, options=
     return {**page, "items": [convert(row) for row in page["items"]]}
 
 
-@bp.route("/accounts/<int:account_id>/orders")
+@bp.route("/accounts/<id:account_id>/orders")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, OrderPage)
 @scoped("billing:read")
@@ -290,7 +290,7 @@ def list_orders(args, account_id):
                                   selectinload(Order.services)))
 
 
-@bp.route("/accounts/<int:account_id>/invoices")
+@bp.route("/accounts/<id:account_id>/invoices")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, InvoicePage)
 @scoped("billing:read")
@@ -299,7 +299,7 @@ def list_invoices(args, account_id):
     return _account_page(account_id, Invoice, args, invoice_of, options=(selectinload(Invoice.lines),))
 
 
-@bp.route("/accounts/<int:account_id>/payments")
+@bp.route("/accounts/<id:account_id>/payments")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, PaymentPage)
 @scoped("billing:read")
@@ -308,7 +308,7 @@ def list_payments(args, account_id):
     return _account_page(account_id, Payment, args, payment_of, options=(selectinload(Payment.invoice),))
 
 
-@bp.route("/accounts/<int:account_id>/services")
+@bp.route("/accounts/<id:account_id>/services")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, ServicePage)
 @scoped("billing:read")
@@ -318,7 +318,7 @@ def list_services(args, account_id):
                          options=(selectinload(Service.product),))
 
 
-@bp.route("/orders/<int:order_id>")
+@bp.route("/orders/<id:order_id>")
 @bp.response(200, OrderSchema)
 @scoped("billing:read")
 def read_order(order_id):
@@ -327,7 +327,7 @@ def read_order(order_id):
     return order_of(access.get_order(actor(), order_id))
 
 
-@bp.route("/invoices/<int:invoice_id>")
+@bp.route("/invoices/<id:invoice_id>")
 @bp.response(200, InvoiceSchema)
 @bp.doc(responses=NOT_MODIFIED)
 @scoped("billing:read")
@@ -337,7 +337,7 @@ def read_invoice(invoice_id):
     return tagged(InvoiceSchema().dump(invoice_of(access.get_invoice(actor(), invoice_id))))
 
 
-@bp.route("/invoices/<int:invoice_id>/pdf")
+@bp.route("/invoices/<id:invoice_id>/pdf")
 @bp.doc(responses={"200": {"description": "The invoice as a PDF, the one the portal serves",
                            "content": {"application/pdf": {}}}})
 @scoped("billing:read")
@@ -354,7 +354,7 @@ def invoice_pdf(invoice_id):
     return response
 
 
-@bp.route("/services/<int:service_id>")
+@bp.route("/services/<id:service_id>")
 @bp.response(200, ServiceSchema)
 @scoped("billing:read")
 def read_service(service_id):

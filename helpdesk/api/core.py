@@ -5,7 +5,7 @@ An endpoint is written like this (see meta.py and tickets.py):
 
     bp = new_blueprint("tickets", __name__, _l("Tickets ..."))
 
-    @bp.route("/tickets/<int:number>")
+    @bp.route("/tickets/<id:number>")
     @bp.response(200, TicketSchema)
     @scoped("tickets:read")
     def read_ticket(number):

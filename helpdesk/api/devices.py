@@ -86,7 +86,7 @@ def _detail(device: Device) -> dict:
     return DeviceDetailSchema().dump(device_of(device, with_contracts=True))
 
 
-@bp.route("/accounts/<int:account_id>/devices")
+@bp.route("/accounts/<id:account_id>/devices")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, DevicePage)
 @scoped("devices:read")
@@ -98,7 +98,7 @@ def list_devices(args, account_id):
     return {**page, "items": [device_of(device, day) for device in page["items"]]}
 
 
-@bp.route("/devices/<int:device_id>")
+@bp.route("/devices/<id:device_id>")
 @bp.response(200, DeviceDetailSchema)
 @bp.doc(responses=NOT_MODIFIED)
 @scoped("devices:read")
@@ -116,7 +116,7 @@ class DevicePatchSchema(Schema):
     service_ends_on = fields.Date(allow_none=True, metadata={"description": "Exclusive"})
 
 
-@bp.route("/devices/<int:device_id>", methods=["PATCH"])
+@bp.route("/devices/<id:device_id>", methods=["PATCH"])
 @bp.arguments(DevicePatchSchema)
 @bp.response(200, DeviceDetailSchema)
 @bp.doc(responses=problem_answers(412), parameters=[{

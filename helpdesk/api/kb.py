@@ -175,7 +175,7 @@ def list_articles(args):
                        limit=args["limit"])
 
 
-@bp.route("/kb/articles/<int:article_id>")
+@bp.route("/kb/articles/<id:article_id>")
 @bp.response(200, ArticleSchema)
 @bp.doc(responses=NOT_MODIFIED)
 @scoped("kb:read")
@@ -201,7 +201,7 @@ def create_article(data):
     return tagged(ArticleSchema().dump(created), 201)
 
 
-@bp.route("/kb/articles/<int:article_id>", methods=["PATCH"])
+@bp.route("/kb/articles/<id:article_id>", methods=["PATCH"])
 @bp.arguments(ArticleChangeSchema)
 @bp.response(200, ArticleSchema)
 @bp.doc(responses=STALE)
@@ -225,7 +225,7 @@ def change_article(data, article_id):
     return _dump(article)
 
 
-@bp.route("/kb/articles/<int:article_id>/publish", methods=["POST"])
+@bp.route("/kb/articles/<id:article_id>/publish", methods=["POST"])
 @bp.response(200, ArticleSchema)
 @bp.doc(responses=STALE)
 @scoped("kb:write")
@@ -236,7 +236,7 @@ def publish_article(article_id):
     return _dump(service.publish(actor(), article))
 
 
-@bp.route("/kb/articles/<int:article_id>/unpublish", methods=["POST"])
+@bp.route("/kb/articles/<id:article_id>/unpublish", methods=["POST"])
 @bp.response(200, ArticleSchema)
 @bp.doc(responses=STALE)
 @scoped("kb:write")

@@ -161,7 +161,7 @@ def list_customers(args):
     return _page(directory.customers(actor(), args.get("q")), User.id, args)
 
 
-@bp.route("/customers/<int:customer_id>")
+@bp.route("/customers/<id:customer_id>")
 @bp.response(200, CustomerSchema)
 @bp.doc(responses=NOT_MODIFIED)
 @scoped("customers:read")
@@ -185,7 +185,7 @@ def create_customer(data):
     return tagged(CustomerSchema().dump(user), 201)
 
 
-@bp.route("/customers/<int:customer_id>", methods=["PATCH"])
+@bp.route("/customers/<id:customer_id>", methods=["PATCH"])
 @bp.arguments(CustomerChangeSchema)
 @bp.response(200, CustomerSchema)
 @bp.doc(responses=STALE)
@@ -211,7 +211,7 @@ def list_organisations(args):
     return _page(directory.organisations(actor(), args.get("q")), Organisation.id, args)
 
 
-@bp.route("/organisations/<int:organisation_id>")
+@bp.route("/organisations/<id:organisation_id>")
 @bp.response(200, OrganisationSchema)
 @scoped("customers:read")
 def read_organisation(organisation_id):
@@ -248,7 +248,7 @@ def list_accounts(args):
     return _page(directory.accounts(actor(), args.get("q")), CustomerAccount.id, args)
 
 
-@bp.route("/accounts/<int:account_id>")
+@bp.route("/accounts/<id:account_id>")
 @bp.response(200, AccountSchema)
 @scoped("customers:read")
 def read_account(account_id):
@@ -256,7 +256,7 @@ def read_account(account_id):
     return members.get_account(actor(), account_id)
 
 
-@bp.route("/accounts/<int:account_id>/members")
+@bp.route("/accounts/<id:account_id>/members")
 @bp.response(200, MembersSchema)
 @scoped("customers:read")
 def list_members(account_id):
@@ -264,7 +264,7 @@ def list_members(account_id):
     return {"items": members.list_members(actor(), account_id)}
 
 
-@bp.route("/accounts/<int:account_id>/members", methods=["POST"])
+@bp.route("/accounts/<id:account_id>/members", methods=["POST"])
 @idempotent
 @bp.arguments(NewMemberSchema)
 @bp.response(201, MemberSchema, description="Staff: the customer with this address is now a member.")
@@ -285,7 +285,7 @@ def add_member(data, account_id):
     return response
 
 
-@bp.route("/accounts/<int:account_id>/members/<int:user_id>", methods=["DELETE"])
+@bp.route("/accounts/<id:account_id>/members/<id:user_id>", methods=["DELETE"])
 @bp.response(204)
 @bp.doc(responses={"409": {"description": str(_l("That would leave the account without an owner.")),
                            "content": PROBLEM}})

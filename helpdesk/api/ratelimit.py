@@ -38,9 +38,9 @@ def reset() -> None:
 def check(token_row):
     """Count this request. Returns (headers, over_limit)."""
     if token_row is not None:
-        item, key = parse(current_app.config.get("API_RATE_LIMIT", "600/minute")), f"token:{token_row.id}"
+        item, key = parse(current_app.config["API_RATE_LIMIT"]), f"token:{token_row.id}"
     else:
-        item, key = parse(current_app.config.get("API_RATE_LIMIT_ANONYMOUS", "60/minute")), \
+        item, key = parse(current_app.config["API_RATE_LIMIT_ANONYMOUS"]), \
             f"address:{request.remote_addr}"
     # A fixed window's hit is one increment, whose result tells what is left: asking the storage for the count
     # again (limiter.get_window_stats) would cost every request a third round trip to Redis.

@@ -76,7 +76,7 @@ def list_tickets(args):
     return {"items": found.tickets, "next_cursor": found.next_cursor, "prev_cursor": found.prev_cursor}
 
 
-@bp.route("/tickets/<int:number>")
+@bp.route("/tickets/<id:number>")
 @bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
 @bp.alt_response(304, description=_NOT_MODIFIED["description"])
 @bp.doc(parameters=[_IF_NONE_MATCH])
@@ -110,7 +110,7 @@ def open_ticket(data):
     return _tagged(ticket, 201, {"Location": url_for("api_tickets.read_ticket", number=ticket.number)})
 
 
-@bp.route("/tickets/<int:number>", methods=["PATCH"])
+@bp.route("/tickets/<id:number>", methods=["PATCH"])
 @bp.arguments(schemas.TicketChangeSchema)
 @bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
 @bp.alt_response(409, description="The change clashes with the ticket's state.")
@@ -131,7 +131,7 @@ def _state_change(number, change):
     return _tagged(change(who, access.get_ticket(who, number)))
 
 
-@bp.route("/tickets/<int:number>/close", methods=["POST"])
+@bp.route("/tickets/<id:number>/close", methods=["POST"])
 @bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
 @bp.alt_response(409, description="The ticket is closed already.")
 @scoped(WRITE)
@@ -140,7 +140,7 @@ def close_ticket(number):
     return _state_change(number, service.close)
 
 
-@bp.route("/tickets/<int:number>/reopen", methods=["POST"])
+@bp.route("/tickets/<id:number>/reopen", methods=["POST"])
 @bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
 @bp.alt_response(409, description="The ticket is not closed.")
 @scoped(WRITE)
@@ -149,7 +149,7 @@ def reopen_ticket(number):
     return _state_change(number, service.reopen)
 
 
-@bp.route("/tickets/<int:number>/merge", methods=["POST"])
+@bp.route("/tickets/<id:number>/merge", methods=["POST"])
 @bp.arguments(schemas.MergeSchema)
 @bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
 @bp.alt_response(409, description="This ticket was merged already.")
@@ -170,7 +170,7 @@ def merge_ticket(data, number):
 
 # --------------------------------------------------------------------------- messages and attachments
 
-@bp.route("/tickets/<int:number>/messages")
+@bp.route("/tickets/<id:number>/messages")
 @bp.arguments(schemas.ListArgs, location="query")
 @bp.response(200, schemas.MessagePageSchema)
 @scoped(READ)
@@ -236,7 +236,7 @@ def _customer_fields_only(data):
         raise ValidationFailed({name: _("Only agents set this.") for name in agent_only})
 
 
-@bp.route("/tickets/<int:number>/replies", methods=["POST"])
+@bp.route("/tickets/<id:number>/replies", methods=["POST"])
 @idempotent
 @bp.doc(requestBody=schemas.multipart_body(schemas.ReplySchema, "A reply, as JSON or with files as "
                                                                  "multipart/form-data"))
@@ -264,7 +264,7 @@ def add_reply(number):
     return message, 201
 
 
-@bp.route("/tickets/<int:number>/notes", methods=["POST"])
+@bp.route("/tickets/<id:number>/notes", methods=["POST"])
 @idempotent
 @bp.doc(requestBody=schemas.multipart_body(schemas.NoteSchema, "An internal note, as JSON or with files as "
                                                                 "multipart/form-data"))
@@ -280,7 +280,7 @@ def add_note(number):
                                      attachments=files, source="api"), 201
 
 
-@bp.route("/attachments/<int:attachment_id>")
+@bp.route("/attachments/<id:attachment_id>")
 @bp.doc(responses={"200": {"description": "The file (Content-Disposition names it)", "content": {
     media: {"schema": {"type": "string", "format": "binary"}}
     for media in ("application/octet-stream", *SERVED_TYPES)}}})
@@ -310,7 +310,7 @@ def _participants(ticket):
     return {"items": list(ticket.participants)}
 
 
-@bp.route("/tickets/<int:number>/cc")
+@bp.route("/tickets/<id:number>/cc")
 @bp.response(200, schemas.TicketParticipantListSchema)
 @scoped(READ)
 def list_cc(number):
@@ -318,7 +318,7 @@ def list_cc(number):
     return _participants(access.get_ticket(actor(), number))
 
 
-@bp.route("/tickets/<int:number>/cc", methods=["POST"])
+@bp.route("/tickets/<id:number>/cc", methods=["POST"])
 @bp.arguments(schemas.CcArgs)
 @bp.response(201, schemas.TicketParticipantListSchema)
 @scoped(WRITE)
@@ -333,7 +333,7 @@ def add_cc(data, number):
     return _participants(ticket), 201
 
 
-@bp.route("/tickets/<int:number>/cc", methods=["DELETE"])
+@bp.route("/tickets/<id:number>/cc", methods=["DELETE"])
 @bp.arguments(schemas.CcRemoveArgs, location="query")
 @bp.response(204)
 @scoped(WRITE)

@@ -124,7 +124,7 @@ def create_endpoint(body):
     return endpoint
 
 
-@bp.route("/webhooks/<int:endpoint_id>")
+@bp.route("/webhooks/<id:endpoint_id>")
 @bp.response(200, EndpointSchema)
 @bp.doc(responses=NOT_MODIFIED)
 @scoped(SCOPE)
@@ -133,7 +133,7 @@ def read_endpoint(endpoint_id):
     return tagged(endpoint_of(service.get_endpoint(actor(), endpoint_id)))
 
 
-@bp.route("/webhooks/<int:endpoint_id>", methods=["PATCH"])
+@bp.route("/webhooks/<id:endpoint_id>", methods=["PATCH"])
 @bp.arguments(EndpointPatchSchema)
 @bp.response(200, EndpointSchema)
 @bp.doc(responses=problem_answers(412))
@@ -145,7 +145,7 @@ def update_endpoint(body, endpoint_id):
     return tagged(endpoint_of(service.update_endpoint(user, endpoint_id, **body)))
 
 
-@bp.route("/webhooks/<int:endpoint_id>", methods=["DELETE"])
+@bp.route("/webhooks/<id:endpoint_id>", methods=["DELETE"])
 @bp.response(204)
 @scoped(SCOPE)
 def delete_endpoint(endpoint_id):
@@ -154,7 +154,7 @@ def delete_endpoint(endpoint_id):
     return "", 204
 
 
-@bp.route("/webhooks/<int:endpoint_id>/rotate-secret", methods=["POST"])
+@bp.route("/webhooks/<id:endpoint_id>/rotate-secret", methods=["POST"])
 @bp.response(200, SecretSchema)
 @scoped(SCOPE)
 def rotate_secret(endpoint_id):
@@ -162,7 +162,7 @@ def rotate_secret(endpoint_id):
     return {"secret": service.rotate_secret(actor(), endpoint_id)}
 
 
-@bp.route("/webhooks/<int:endpoint_id>/deliveries")
+@bp.route("/webhooks/<id:endpoint_id>/deliveries")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, DeliveryPage)
 @scoped(SCOPE)
@@ -173,7 +173,7 @@ def list_deliveries(args, endpoint_id):
     return page
 
 
-@bp.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
+@bp.route("/deliveries/<id:delivery_id>/redeliver", methods=["POST"])
 @bp.response(202, DeliverySchema)
 @scoped(SCOPE)
 def redeliver(delivery_id):
@@ -182,7 +182,7 @@ def redeliver(delivery_id):
     return service.redeliver(actor(), delivery_id)
 
 
-@bp.route("/webhooks/<int:endpoint_id>/test", methods=["POST"])
+@bp.route("/webhooks/<id:endpoint_id>/test", methods=["POST"])
 @bp.response(202, DeliverySchema)
 @scoped(SCOPE)
 def send_test(endpoint_id):
