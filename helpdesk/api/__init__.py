@@ -49,6 +49,7 @@ def init_app(app):
     app.register_blueprint(reference.bp)
     from helpdesk.api.meta import fallback
 
+    api.finish()
     csrf.exempt(fallback)
     app.register_blueprint(fallback)
 

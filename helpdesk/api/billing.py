@@ -9,9 +9,18 @@ from sqlalchemy.orm import selectinload
 from werkzeug.http import dump_options_header
 
 from helpdesk.accounts.models import PERM_SERVICES
-from helpdesk.api.core import PageArgs, actor, keyset_page, new_blueprint, page_schema, scoped, with_etag
+from helpdesk.api.core import (
+    NOT_MODIFIED,
+    PageArgs,
+    actor,
+    keyset_page,
+    new_blueprint,
+    page_schema,
+    problem_answers,
+    scoped,
+    with_etag,
+)
 from helpdesk.api.idempotency import idempotent
-from helpdesk.api.problems import MEDIA_TYPE
 from helpdesk.billing import access, invoices, transfers
 from helpdesk.billing import services as billing_services
 from helpdesk.billing.catalogue import default_language
@@ -32,26 +41,6 @@ from helpdesk.i18n import lazy_gettext as _l
 bp = new_blueprint("billing", __name__, _l("Orders, invoices, payments and services of customer accounts."))
 
 # An account's id in these paths and answers is the customer account's (as in /accounts/{id}), not billing's own.
-
-
-def problem_answers(*codes):
-    """Document more problem answers of an operation than ``scoped`` lists."""
-    texts = {409: "The resource is not in a state this change starts from.",
-             412: "If-Match names an older version: read the resource again."}
-    return {str(code): {"description": texts[code],
-                        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-            for code in codes}
-
-
-NOT_MODIFIED = {"304": {"description": "Not modified: If-None-Match names the current ETag."}}
-
-
-def tagged(payload):
-    """``payload`` (already dumped) as a response with its ETag, or 304 (core.with_etag, without a second dump)."""
-    body, status, headers = with_etag(payload)
-    response = make_response(jsonify(body) if status != 304 else "", status)
-    response.headers.update(headers)
-    return response
 
 
 # --------------------------------------------------------------------------- representations
@@ -334,7 +323,7 @@ def read_order(order_id):
 def read_invoice(invoice_id):
     """One invoice or credit note as it was frozen: lines, taxes, totals, what was paid and what is due (ETag)."""
     act_for(access.customer_account_of(Invoice, invoice_id))
-    return tagged(InvoiceSchema().dump(invoice_of(access.get_invoice(actor(), invoice_id))))
+    return with_etag(InvoiceSchema().dump(invoice_of(access.get_invoice(actor(), invoice_id))))
 
 
 @bp.route("/invoices/<id:invoice_id>/pdf")

@@ -19,9 +19,10 @@ import base64
 import copy
 import hashlib
 import json
+import re
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -47,6 +48,35 @@ class HelpdeskApi(Api):
 
     def _register_error_handlers(self):
         pass
+
+    def finish(self) -> None:
+        """Once every blueprint is registered: each operation gets an operationId (its view's name, so a generated
+        client reads ``open_ticket`` rather than ``post_api_v1_tickets``), every error answer declared without a body
+        gets the problem details it carries, and docstrings' ``code`` reads as Markdown's `code`."""
+        names = {}
+        for rule in self._app.url_map.iter_rules():
+            if rule.rule.startswith(PREFIX + "/"):
+                path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)  # as the document writes it
+                for method in rule.methods - {"HEAD", "OPTIONS"}:
+                    names[(path, method.lower())] = rule.endpoint.rsplit(".", 1)[-1]
+        seen = set()
+        for path, item in self.spec._paths.items():
+            for method, operation in item.items():
+                if not isinstance(operation, dict) or method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                self._finish_operation(operation, names.get((path, method), method), seen)
+
+    @staticmethod
+    def _finish_operation(operation, view, seen):
+        operation_id = view if view not in seen else f"{view}_{len(seen)}"
+        seen.add(operation_id)
+        operation.setdefault("operationId", operation_id)
+        for key in ("summary", "description"):
+            if isinstance(operation.get(key), str):
+                operation[key] = operation[key].replace("``", "`")
+        for status, answer in operation.get("responses", {}).items():
+            if str(status)[0] in "45" and isinstance(answer, dict) and "content" not in answer and "$ref" not in answer:
+                answer["content"] = {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
     def register_blueprint(self, blp, **options):
         """Register ``blp``; its tag in the document is its name without the "api_" that keeps it apart from
@@ -137,12 +167,40 @@ def check_if_match(current_payload) -> None:
                                     "change with its new ETag.")))
 
 
-def with_etag(payload, status=200):
-    """The answer for a representation, with its ETag; 304 when the client's If-None-Match already names it."""
+def with_etag(payload, status=200, headers=None):
+    """The answer for a dumped representation: JSON with its ETag (and ``headers``); 304 when the client's
+    If-None-Match already names it. A ready response, so flask-smorest does not dump it a second time."""
     tag = etag_of(payload)
     if request.method in ("GET", "HEAD") and tag in _tags(request.headers.get("If-None-Match")):
-        return "", 304, {"ETag": tag}
-    return payload, status, {"ETag": tag}
+        return current_app.response_class(status=304, headers={"ETag": tag})
+    response = jsonify(payload)
+    response.status_code = status
+    response.headers["ETag"] = tag
+    response.headers.update(headers or {})
+    return response
+
+
+# What operations with ETags add to the document: @bp.doc(parameters=[IF_NONE_MATCH], responses=NOT_MODIFIED) on
+# reads, @bp.doc(parameters=[IF_MATCH], responses=problem_answers(412)) on changes, headers=ETAG_HEADER on answers.
+IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                 "description": "The ETag you have: 304 while the resource is unchanged"}
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": "The ETag you read: 412 if the resource changed since"}
+ETAG_HEADER = {"ETag": {"description": "The representation's tag, for If-None-Match and If-Match",
+                        "schema": {"type": "string"}}}
+NOT_MODIFIED = {"304": {"description": "Not modified: If-None-Match names the current ETag."}}
+_PROBLEM_TEXTS = {
+    409: "The resource is not in a state this change starts from, or a request with this Idempotency-Key is still "
+         "being answered.",
+    412: "If-Match names an older version: read the resource again.",
+}
+
+
+def problem_answers(*codes) -> dict:
+    """Document problem answers of an operation beyond those ``scoped`` lists (409, 412)."""
+    return {str(code): {"description": _PROBLEM_TEXTS[code],
+                        "content": {problems.MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for code in codes}
 
 
 # --------------------------------------------------------------------------- shared schemas and parameters

@@ -4,8 +4,18 @@ correct a device (type, identifiers, dates) through the registry, as the console
 If-Match."""
 from marshmallow import Schema, fields, validate
 
-from helpdesk.api.billing import NOT_MODIFIED, problem_answers, tagged
-from helpdesk.api.core import PageArgs, actor, check_if_match, keyset_page, new_blueprint, page_schema, scoped
+from helpdesk.api.core import (
+    NOT_MODIFIED,
+    PageArgs,
+    actor,
+    check_if_match,
+    keyset_page,
+    new_blueprint,
+    page_schema,
+    problem_answers,
+    scoped,
+    with_etag,
+)
 from helpdesk.devices import contracts, registry
 from helpdesk.devices.models import PLANS, Device
 from helpdesk.devices.status import SOURCES, STATUSES, status_of
@@ -104,7 +114,7 @@ def list_devices(args, account_id):
 @scoped("devices:read")
 def read_device(device_id):
     """One device: its status and days remaining, warranty and service ends, and contract history (ETag)."""
-    return tagged(_detail(registry.get_device(actor(), device_id)))
+    return with_etag(_detail(registry.get_device(actor(), device_id)))
 
 
 class DevicePatchSchema(Schema):
@@ -140,4 +150,4 @@ def update_device(body, device_id):
         failed.errors = {("device_type_id" if key == "device_type" else key): value
                          for key, value in failed.errors.items()}
         raise
-    return tagged(_detail(updated))
+    return with_etag(_detail(updated))

@@ -5,6 +5,7 @@ Drafts appear only to editors whose token has kb:write; a token without it reads
 from marshmallow import Schema, fields, validate
 
 from helpdesk.api.core import (
+    NOT_MODIFIED,
     PageArgs,
     actor,
     check_if_match,
@@ -12,10 +13,11 @@ from helpdesk.api.core import (
     keyset_page,
     new_blueprint,
     page_schema,
+    problem_answers,
     scoped,
+    with_etag,
 )
 from helpdesk.api.idempotency import idempotent
-from helpdesk.api.people import IN_USE, NOT_MODIFIED, STALE, tagged
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -139,7 +141,7 @@ def _folder(folder_id):
 
 
 def _dump(article):
-    return tagged(ArticleSchema().dump(article))
+    return with_etag(ArticleSchema().dump(article))
 
 
 # --------------------------------------------------------------------------- reading
@@ -190,7 +192,7 @@ def read_article(article_id):
 @idempotent
 @bp.arguments(NewArticleSchema)
 @bp.response(201, ArticleSchema)
-@bp.doc(responses=IN_USE)
+@bp.doc(responses=problem_answers(409))
 @scoped("kb:write")
 def create_article(data):
     """Write a new article (editors): a draft unless ``publish``; its first revision is kept."""
@@ -198,13 +200,13 @@ def create_article(data):
         actor(), folder=_folder(data["folder"]), language=data["language"] or service.default_language(),
         title=data["title"], body=data["body"], body_format=data["body_format"], tags=data["tags"],
         product=data["product"], video_url=data["video_url"], publish=data["publish"])
-    return tagged(ArticleSchema().dump(created), 201)
+    return with_etag(ArticleSchema().dump(created), 201)
 
 
 @bp.route("/kb/articles/<id:article_id>", methods=["PATCH"])
 @bp.arguments(ArticleChangeSchema)
 @bp.response(200, ArticleSchema)
-@bp.doc(responses=STALE)
+@bp.doc(responses=problem_answers(412))
 @scoped("kb:write")
 def change_article(data, article_id):
     """Edit an article (editors): its text in ``language`` and any other field given; every edit keeps a
@@ -227,7 +229,7 @@ def change_article(data, article_id):
 
 @bp.route("/kb/articles/<id:article_id>/publish", methods=["POST"])
 @bp.response(200, ArticleSchema)
-@bp.doc(responses=STALE)
+@bp.doc(responses=problem_answers(412))
 @scoped("kb:write")
 def publish_article(article_id):
     """Publish the article for its folder's readers (editors; If-Match honoured)."""
@@ -238,7 +240,7 @@ def publish_article(article_id):
 
 @bp.route("/kb/articles/<id:article_id>/unpublish", methods=["POST"])
 @bp.response(200, ArticleSchema)
-@bp.doc(responses=STALE)
+@bp.doc(responses=problem_answers(412))
 @scoped("kb:write")
 def unpublish_article(article_id):
     """Take the article back to a draft that only editors see (editors; If-Match honoured)."""

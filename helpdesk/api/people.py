@@ -2,19 +2,21 @@
 
 Staff read and change customers as in the console; a customer reads the accounts they belong to and, with the
 members permission, manages their members as in the portal (an address they add is invited by email)."""
-from flask import current_app, jsonify
+from flask import jsonify
 from marshmallow import Schema, fields
 
 from helpdesk.accounts import directory, invitations, members
 from helpdesk.accounts import service as accounts
 from helpdesk.accounts.models import PERMISSIONS, ROLE_CUSTOMER, CustomerAccount, Organisation, User
 from helpdesk.api.core import (
+    NOT_MODIFIED,
     PageArgs,
     actor,
     check_if_match,
     keyset_page,
     new_blueprint,
     page_schema,
+    problem_answers,
     scoped,
     with_etag,
 )
@@ -26,21 +28,8 @@ from helpdesk.tickets.models import Department
 bp = new_blueprint("people", __name__, _l("Customers, customer accounts and their members, organisations, "
                                           "departments and agents."))
 
-PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-NOT_MODIFIED = {"304": {"description": str(_l("Not modified: the If-None-Match named the current ETag."))}}
-STALE = {"412": {"description": str(_l("The If-Match no longer names the resource: read it again.")),
-                 "content": PROBLEM}}
-IN_USE = {"409": {"description": str(_l("A request with this Idempotency-Key is still being answered.")),
-                  "content": PROBLEM}}
-
-
-def tagged(payload, status=200):
-    """``payload`` (a dumped representation) as a response with its ETag (304 when the client has it)."""
-    body, code, headers = with_etag(payload, status)
-    response = jsonify(body) if code != 304 else current_app.response_class(status=304)
-    response.status_code = code
-    response.headers.update(headers)
-    return response
+STALE = problem_answers(412)
+IN_USE = problem_answers(409)
 
 
 # --------------------------------------------------------------------------- schemas
@@ -167,7 +156,7 @@ def list_customers(args):
 @scoped("customers:read")
 def read_customer(customer_id):
     """One customer (staff), with its ETag."""
-    return tagged(CustomerSchema().dump(directory.get_customer(actor(), customer_id)))
+    return with_etag(CustomerSchema().dump(directory.get_customer(actor(), customer_id)))
 
 
 @bp.route("/customers", methods=["POST"])
@@ -182,7 +171,7 @@ def create_customer(data):
     user = accounts.create_user(actor(), email=data["email"], full_name=data["full_name"], role=ROLE_CUSTOMER,
                                 username=data.get("username") or None, locale=data.get("locale") or None,
                                 welcome=True)
-    return tagged(CustomerSchema().dump(user), 201)
+    return with_etag(CustomerSchema().dump(user), 201)
 
 
 @bp.route("/customers/<id:customer_id>", methods=["PATCH"])
@@ -197,7 +186,7 @@ def change_customer(data, customer_id):
     check_if_match(CustomerSchema().dump(user))
     changes = {name: ("" if value is None else value) for name, value in data.items()}
     user = accounts.update_profile(actor(), user, **changes)
-    return tagged(CustomerSchema().dump(user))
+    return with_etag(CustomerSchema().dump(user))
 
 
 # --------------------------------------------------------------------------- organisations, departments, agents
@@ -287,8 +276,7 @@ def add_member(data, account_id):
 
 @bp.route("/accounts/<id:account_id>/members/<id:user_id>", methods=["DELETE"])
 @bp.response(204)
-@bp.doc(responses={"409": {"description": str(_l("That would leave the account without an owner.")),
-                           "content": PROBLEM}})
+@bp.doc(responses={"409": {"description": str(_l("That would leave the account without an owner."))}})
 @scoped("customers:write")
 def remove_member(account_id, user_id):
     """Take a member out of the account (staff, members who manage members; only owners remove owners; never the

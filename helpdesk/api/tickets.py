@@ -7,14 +7,26 @@ Attachments travel with a reply or a note: send it as multipart/form-data with t
 the files in ``attachments`` (one part per file); GET /attachments/{id} downloads one."""
 import io
 
-from flask import Response, current_app, request, send_file, url_for
+from flask import current_app, request, send_file, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy.orm import selectinload
 
 from helpdesk import storage
 from helpdesk.api import ticket_schemas as schemas
-from helpdesk.api.core import actor, check_if_match, keyset_page, new_blueprint, scoped, with_etag
+from helpdesk.api.core import (
+    ETAG_HEADER,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    actor,
+    check_if_match,
+    keyset_page,
+    new_blueprint,
+    problem_answers,
+    scoped,
+    with_etag,
+)
 from helpdesk.api.idempotency import idempotent
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.i18n import lazy_gettext as _l
@@ -28,22 +40,11 @@ bp = new_blueprint("tickets", __name__, _l("Tickets, their messages, attachments
 READ, WRITE = "tickets:read", "tickets:write"
 # Attachments served with their own type; anything else is an opaque download (as the web door serves them).
 SERVED_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain")
-_NOT_MODIFIED = {"description": "Not modified: If-None-Match names the current ETag."}
-_IN_USE = "The first request with this Idempotency-Key is still being answered."
-_IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
-                  "description": "The ETag you have: 304 while the ticket is unchanged"}
-_IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
-             "description": "The ETag you read: 412 if the ticket changed since"}
-_ETAG_HEADER = {"ETag": {"description": "The representation's tag, for If-None-Match and If-Match",
-                         "schema": {"type": "string"}}}
 
 
 def _tagged(ticket, status=200, headers=None):
     """The ticket's representation with its ETag (304 for a GET whose If-None-Match names it)."""
-    _payload, code, tag_headers = with_etag(schemas.TicketSchema().dump(ticket), status)
-    if code == 304:
-        return Response(status=304, headers=tag_headers)
-    return ticket, code, {**tag_headers, **(headers or {})}
+    return with_etag(schemas.TicketSchema().dump(ticket), status, headers)
 
 
 def _in_query(error: ValidationFailed, renames=None) -> ValidationFailed:
@@ -77,9 +78,9 @@ def list_tickets(args):
 
 
 @bp.route("/tickets/<id:number>")
-@bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
-@bp.alt_response(304, description=_NOT_MODIFIED["description"])
-@bp.doc(parameters=[_IF_NONE_MATCH])
+@bp.response(200, schemas.TicketSchema, headers=ETAG_HEADER)
+@bp.doc(responses=NOT_MODIFIED)
+@bp.doc(parameters=[IF_NONE_MATCH])
 @scoped(READ)
 def read_ticket(number):
     """One ticket, with its ETag."""
@@ -89,8 +90,8 @@ def read_ticket(number):
 @bp.route("/tickets", methods=["POST"])
 @idempotent
 @bp.arguments(schemas.NewTicketSchema)
-@bp.response(201, schemas.TicketSchema, headers=_ETAG_HEADER)
-@bp.alt_response(409, description=_IN_USE)
+@bp.response(201, schemas.TicketSchema, headers=ETAG_HEADER)
+@bp.doc(responses=problem_answers(409))
 @scoped(WRITE)
 def open_ticket(data):
     """Open a ticket, as the web form does: customers for themselves, agents for ``requester_email``. The
@@ -112,10 +113,10 @@ def open_ticket(data):
 
 @bp.route("/tickets/<id:number>", methods=["PATCH"])
 @bp.arguments(schemas.TicketChangeSchema)
-@bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
+@bp.response(200, schemas.TicketSchema, headers=ETAG_HEADER)
 @bp.alt_response(409, description="The change clashes with the ticket's state.")
 @bp.alt_response(412, description="If-Match no longer names the ticket: read it again.")
-@bp.doc(parameters=[_IF_MATCH])
+@bp.doc(parameters=[IF_MATCH])
 @scoped(WRITE)
 def update_ticket(data, number):
     """Change subject, priority, department, status or assignee (only those sent). Send the ETag you read in
@@ -132,7 +133,7 @@ def _state_change(number, change):
 
 
 @bp.route("/tickets/<id:number>/close", methods=["POST"])
-@bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
+@bp.response(200, schemas.TicketSchema, headers=ETAG_HEADER)
 @bp.alt_response(409, description="The ticket is closed already.")
 @scoped(WRITE)
 def close_ticket(number):
@@ -141,7 +142,7 @@ def close_ticket(number):
 
 
 @bp.route("/tickets/<id:number>/reopen", methods=["POST"])
-@bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
+@bp.response(200, schemas.TicketSchema, headers=ETAG_HEADER)
 @bp.alt_response(409, description="The ticket is not closed.")
 @scoped(WRITE)
 def reopen_ticket(number):
@@ -151,7 +152,7 @@ def reopen_ticket(number):
 
 @bp.route("/tickets/<id:number>/merge", methods=["POST"])
 @bp.arguments(schemas.MergeSchema)
-@bp.response(200, schemas.TicketSchema, headers=_ETAG_HEADER)
+@bp.response(200, schemas.TicketSchema, headers=ETAG_HEADER)
 @bp.alt_response(409, description="This ticket was merged already.")
 @scoped(WRITE)
 def merge_ticket(data, number):
@@ -269,7 +270,7 @@ def add_reply(number):
 @bp.doc(requestBody=schemas.multipart_body(schemas.NoteSchema, "An internal note, as JSON or with files as "
                                                                 "multipart/form-data"))
 @bp.response(201, schemas.MessageSchema)
-@bp.alt_response(409, description=_IN_USE)
+@bp.doc(responses=problem_answers(409))
 @scoped(WRITE)
 def add_note(number):
     """An internal note (agents): never emailed, never shown to customers."""

@@ -4,8 +4,18 @@ redelivery and a test event. Scope webhooks:manage; who may do what is the webho
 from marshmallow import Schema, fields, validate
 
 from helpdesk.accounts.memberships import acting_account_id
-from helpdesk.api.billing import NOT_MODIFIED, problem_answers, tagged
-from helpdesk.api.core import PageArgs, actor, check_if_match, keyset_page, new_blueprint, page_schema, scoped
+from helpdesk.api.core import (
+    NOT_MODIFIED,
+    PageArgs,
+    actor,
+    check_if_match,
+    keyset_page,
+    new_blueprint,
+    page_schema,
+    problem_answers,
+    scoped,
+    with_etag,
+)
 from helpdesk.events import KINDS
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.webhooks import service
@@ -130,7 +140,7 @@ def create_endpoint(body):
 @scoped(SCOPE)
 def read_endpoint(endpoint_id):
     """One endpoint (ETag)."""
-    return tagged(endpoint_of(service.get_endpoint(actor(), endpoint_id)))
+    return with_etag(endpoint_of(service.get_endpoint(actor(), endpoint_id)))
 
 
 @bp.route("/webhooks/<id:endpoint_id>", methods=["PATCH"])
@@ -142,7 +152,7 @@ def update_endpoint(body, endpoint_id):
     """Change the fields sent; enabling a disabled endpoint sends what waited. If-Match: 412 when it changed."""
     user = actor()
     check_if_match(endpoint_of(service.get_endpoint(user, endpoint_id)))
-    return tagged(endpoint_of(service.update_endpoint(user, endpoint_id, **body)))
+    return with_etag(endpoint_of(service.update_endpoint(user, endpoint_id, **body)))
 
 
 @bp.route("/webhooks/<id:endpoint_id>", methods=["DELETE"])
