@@ -21,19 +21,22 @@ class TicketDepartmentSchema(Schema):
 
 class TicketAgentSchema(Schema):
     id = fields.Integer(required=True)
-    name = fields.Function(lambda user: user.display_name, required=True)
+    name = fields.String(attribute="display_name", required=True)
 
 
 class TicketRequesterSchema(Schema):
     id = fields.Integer(required=True)
-    name = fields.Function(lambda user: user.full_name or user.email, required=True)
+    name = fields.Function(lambda user: user.full_name or user.email, required=True, metadata={"type": "string"})
     email = fields.String(required=True)
 
 
 class TicketLinksSchema(Schema):
-    self = fields.Function(lambda t: url_for("api_tickets.read_ticket", number=t.number), required=True)
-    messages = fields.Function(lambda t: url_for("api_tickets.list_messages", number=t.number), required=True)
-    cc = fields.Function(lambda t: url_for("api_tickets.list_cc", number=t.number), required=True)
+    self = fields.Function(lambda t: url_for("api_tickets.read_ticket", number=t.number),
+                          required=True, metadata={"type": "string"})
+    messages = fields.Function(lambda t: url_for("api_tickets.list_messages", number=t.number),
+                          required=True, metadata={"type": "string"})
+    cc = fields.Function(lambda t: url_for("api_tickets.list_cc", number=t.number),
+                          required=True, metadata={"type": "string"})
 
 
 class TicketSchema(Schema):
@@ -65,7 +68,8 @@ class MessageAttachmentSchema(Schema):
     filename = fields.String(required=True)
     size = fields.Integer(required=True)
     content_type = fields.String(required=True)
-    url = fields.Function(lambda a: url_for("api_tickets.download_attachment", attachment_id=a.id), required=True)
+    url = fields.Function(lambda a: url_for("api_tickets.download_attachment", attachment_id=a.id),
+                          required=True, metadata={"type": "string"})
 
 
 def _author(message):
