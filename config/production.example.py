@@ -31,3 +31,8 @@ TRUSTED_PROXIES = 1
 # DIDAR_API_KEY = "…"
 # Device buyers' accounts created by staff only:
 # SELF_REGISTRATION = False
+# The REST API's limits per personal token and per address without one (counted in Redis, RATELIMIT_STORAGE_URI):
+# API_RATE_LIMIT = "600/minute"
+# API_RATE_LIMIT_ANONYMOUS = "60/minute"
+# Webhook receivers on your own network (SSRF protection off for every endpoint; an admin can allow one instead):
+# WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
