@@ -3,9 +3,8 @@ one (shown once, on the page that answers the form, never again), and revoking o
 
 Each create form carries a key that the browser's session spends when the form is sent: reloading the page that
 shows a new token sends the form again, and that must not make (and show) a second token."""
-import secrets
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -18,6 +17,7 @@ from helpdesk.db import utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import limiter
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.web import form_keys
 from helpdesk.web.account import form_rate_limit
 from helpdesk.web.forms import PostForm, apply_errors
 
@@ -28,7 +28,6 @@ bp = Blueprint("account_api_tokens", __name__, url_prefix="/profile/api-tokens")
 CUSTOMER_SCOPES = ("tickets:read", "tickets:write", "kb:read", "billing:read", "devices:read", "webhooks:manage")
 EXPIRY_DAYS = ("30", "90", "365")
 FORM_KEYS = "api_token_form_keys"  # session: the keys of the create forms given out and not sent yet
-KEPT_FORM_KEYS = 5  # so a form in another tab still works
 
 
 class ScopesField(SelectMultipleField):
@@ -69,24 +68,8 @@ def _form(user, *, blank=False):
     return form
 
 
-def _give_form_key(form) -> None:
-    key = secrets.token_urlsafe(12)
-    session[FORM_KEYS] = [*session.get(FORM_KEYS, [])[-(KEPT_FORM_KEYS - 1):], key]
-    form.form_key.data, form.form_key.raw_data = key, []
-
-
-def _spend_form_key(form) -> bool:
-    """True the first time a form with this key is sent, False for a form sent again."""
-    keys = list(session.get(FORM_KEYS, []))
-    if not form.form_key.data or form.form_key.data not in keys:
-        return False
-    keys.remove(form.form_key.data)
-    session[FORM_KEYS] = keys
-    return True
-
-
 def _page(user, form, *, created=None, status=200):
-    _give_form_key(form)
+    form_keys.give(form, FORM_KEYS)
     now = utcnow()
     rows = api_tokens.tokens_of(user)
     page = render_template("account/api_tokens.html", user=user, form=form, tokens=rows, created=created,
@@ -109,7 +92,7 @@ def create():
     user = current_user._get_current_object()
     form = _form(user)
     if form.validate_on_submit():
-        if not _spend_form_key(form):
+        if not form_keys.spend(form, FORM_KEYS):
             flash(_("This form was sent already, and the token it created was shown then. A token is shown only "
                     "once: if you did not copy it, revoke it below and create a new one."), "warning")
             return _page(user, _form(user, blank=True), status=409)

@@ -7,16 +7,16 @@ A secret is only ever in the answer to the POST that made it (adding an endpoint
 redirect, a flash message or a page that can be asked for again, and that answer is not stored by any cache. Each
 adding form carries a key that the browser's session spends when the form is sent: reloading the page that shows
 a new endpoint's secret sends the form again, and that must not add a second endpoint."""
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from helpdesk.db import parse_id
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import limiter
+from helpdesk.web import form_keys
 from helpdesk.web.forms import PostForm, apply_errors
 from helpdesk.web.guards import current_actor as _actor
 from helpdesk.web.webhook_forms import DeskEndpointForm, EndpointForm
@@ -25,7 +25,6 @@ from helpdesk.webhooks.models import TEST_KIND
 
 DELIVERIES_PER_PAGE = 50
 FORM_KEYS = "webhook_form_keys"  # session: the keys of the adding forms given out and not sent yet
-KEPT_FORM_KEYS = 5  # so a form in another tab still works
 
 
 @dataclass(frozen=True)
@@ -40,22 +39,6 @@ class Scope:
     # How often test events and redeliveries may be asked for (Flask-Limiter syntax), or None: each sends a
     # request to a URL the endpoint's owner chose, so a customer cannot make the helpdesk hammer a host.
     send_limit: Callable[[], str] | None = None
-
-
-def give_form_key(form) -> None:
-    key = secrets.token_urlsafe(12)
-    session[FORM_KEYS] = [*session.get(FORM_KEYS, [])[-(KEPT_FORM_KEYS - 1):], key]
-    form.form_key.data, form.form_key.raw_data = key, []
-
-
-def spend_form_key(form) -> bool:
-    """True the first time a form with this key is sent, False for a form sent again."""
-    keys = list(session.get(FORM_KEYS, []))
-    if not form.form_key.data or form.form_key.data not in keys:
-        return False
-    keys.remove(form.form_key.data)
-    session[FORM_KEYS] = keys
-    return True
 
 
 def flash_errors(exc: ValidationFailed):
@@ -109,10 +92,10 @@ def add_webhook_pages(bp, scope: Scope):
     def new():
         form = new_form()
         if not form.is_submitted():
-            give_form_key(form)
+            form_keys.give(form, FORM_KEYS)
             return page("form", form=form, endpoint=None)
         if form.validate():
-            if not spend_form_key(form):
+            if not form_keys.spend(form, FORM_KEYS):
                 flash(_("This form was sent already, and the endpoint it added was shown then with its secret. A "
                         "secret is shown only once: if you did not copy it, rotate it on the endpoint's page."),
                       "warning")
@@ -123,7 +106,7 @@ def add_webhook_pages(bp, scope: Scope):
                 apply_errors(form, exc.errors)
             else:
                 return secret_page(endpoint, secret, created=True)
-        give_form_key(form)
+        form_keys.give(form, FORM_KEYS)
         return page("form", 400, form=form, endpoint=None)
 
     @bp.route("/<id:endpoint_id>", methods=["GET", "POST"])

@@ -90,8 +90,12 @@ def token_for(app):
 @pytest.fixture
 def as_user(api_client, token_for):
     """``as_user(user, scopes=None)``: the api_client, now sending a token of ``user``."""
+    from helpdesk.extensions import db
 
     def switch(user, scopes=ALL_SCOPES):
+        # End the test's own read transaction first: on SQLite a write (the new token) from a snapshot older than
+        # the requests' writes is refused.
+        db.session.commit()
         api_client.token = token_for(user, scopes)
         return api_client
 

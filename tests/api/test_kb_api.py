@@ -11,19 +11,6 @@ pytestmark = pytest.mark.backends("sqlite")
 
 
 @pytest.fixture
-def as_user(as_user):
-    """The harness's as_user, after ending the test's own read transaction: SQLite refuses the new token's write
-    from a snapshot older than the requests' writes."""
-    from helpdesk.extensions import db
-
-    def switch(user, scopes=None):
-        db.session.commit()
-        return as_user(user, scopes)
-
-    return switch
-
-
-@pytest.fixture
 def editor(make_user):
     return service.set_editor(SYSTEM, make_user("agent", email="editor@example.test", full_name="Edna Editor"), True)
 

@@ -11,19 +11,6 @@ from tests.api.conftest import pointers, problem_of
 pytestmark = pytest.mark.backends("sqlite")
 
 
-@pytest.fixture
-def as_user(as_user):
-    """The harness's as_user, after ending the test's own read transaction: SQLite refuses the new token's write
-    from a snapshot older than the requests' writes."""
-    from helpdesk.extensions import db
-
-    def switch(user, scopes=None):
-        db.session.commit()
-        return as_user(user, scopes)
-
-    return switch
-
-
 def ids(response, key="id"):
     assert response.status_code == 200, response.get_data(as_text=True)
     return [item[key] for item in response.get_json()["items"]]
