@@ -1,8 +1,8 @@
 """The shapes of the tickets API (helpdesk/api/tickets.py): what a client sends and what it gets back."""
-from flask import url_for
+from flask import request, url_for
 from marshmallow import Schema, fields, validate
 
-from helpdesk.api.core import PageArgs, page_schema
+from helpdesk.api.core import PREFIX, PageArgs, page_schema
 from helpdesk.tickets.models import AGENT_REPLY, CUSTOMER_MESSAGE, INTERNAL_NOTE, PRIORITIES, STATUSES
 from helpdesk.tickets.queue import SORTS, VIEWS
 
@@ -30,13 +30,15 @@ class TicketRequesterSchema(Schema):
     email = fields.String(required=True)
 
 
-class TicketLinksSchema(Schema):
-    self = fields.Function(lambda t: url_for("api_tickets.read_ticket", number=t.number),
-                          required=True, metadata={"type": "string"})
-    messages = fields.Function(lambda t: url_for("api_tickets.list_messages", number=t.number),
-                          required=True, metadata={"type": "string"})
-    cc = fields.Function(lambda t: url_for("api_tickets.list_cc", number=t.number),
-                          required=True, metadata={"type": "string"})
+def _links(ticket) -> dict:
+    """Where the ticket, its messages and its CCs are (built as strings: url_for three times per ticket was a
+    quarter of a list page's time)."""
+    base = f"{request.script_root}{PREFIX}/tickets/{ticket.number}"
+    return {"self": base, "messages": f"{base}/messages", "cc": f"{base}/cc"}
+
+
+_LINKS = {"type": "object", "required": ["self", "messages", "cc"],
+          "properties": {name: {"type": "string"} for name in ("self", "messages", "cc")}}
 
 
 class TicketSchema(Schema):
@@ -56,8 +58,7 @@ class TicketSchema(Schema):
     last_activity_at = fields.DateTime(required=True)
     first_response_at = fields.DateTime(allow_none=True, required=True)
     closed_at = fields.DateTime(allow_none=True, required=True)
-    links = fields.Function(lambda t: TicketLinksSchema().dump(t), required=True,
-                            metadata={"type": "object", "description": "self, messages, cc"})
+    links = fields.Function(_links, required=True, metadata=_LINKS)
 
 
 TicketPageSchema = page_schema(TicketSchema, "TicketPage")
