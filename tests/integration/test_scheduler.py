@@ -181,7 +181,8 @@ def test_helpdesk_serve_runs_the_daily_jobs(tmp_path, backend):
             time.sleep(0.3)
             try:
                 with engine.connect() as conn:
-                    runs = conn.execute(sa.text("SELECT job, period FROM scheduler_runs ORDER BY job")).all()
+                    runs = conn.execute(sa.text(  # the daily runs (a minute's job, webhooks.sweep, runs too)
+                        "SELECT job, period FROM scheduler_runs WHERE period NOT LIKE '%T%' ORDER BY job")).all()
             except sa.exc.OperationalError:  # the database is still being created
                 pass
         # Whatever the jobs made of an empty database, serve claimed today's run of each once (the retention of
