@@ -32,6 +32,7 @@ from helpdesk.i18n import lazy_gettext as _l
 PREFIX = "/api/v1"
 SECURITY_SCHEME = "bearerAuth"
 ERROR_ANSWERS = {
+    400: _l("The request could not be read, e.g. a body that is not JSON."),
     401: _l("No valid API token was sent."),
     403: _l("The token lacks the scope, or its owner may not do this."),
     404: _l("Not found, or not yours to see."),

@@ -104,6 +104,8 @@ def from_http_exception(error: HTTPException):
     if code >= 500:
         current_app.logger.exception("API error %s on %s %s", code, request.method, request.path)
     detail = data.get("message") or (error.description if code < 500 else None)
+    if code == 400 and request.is_json and not data.get("message"):
+        detail = _("The request body is not valid JSON.")
     return problem(code, detail, headers=headers)
 
 

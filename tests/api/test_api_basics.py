@@ -97,3 +97,11 @@ def test_the_document_is_valid_openapi_3_1_and_every_operation_needs_a_token(app
     for path, method, operation in operations:
         assert operation.get("security"), f"{method.upper()} {path} declares no token"
         assert "401" in operation["responses"], f"{method.upper()} {path}"
+
+
+def test_a_body_that_is_not_json_says_so(as_user, customer):
+    client = as_user(customer, ["tickets:write"])
+    for body in ('{"subject": ', "not json", "\x00"):
+        response = client.post("/api/v1/tickets", data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert problem_of(response)["detail"] == "The request body is not valid JSON."
