@@ -93,9 +93,12 @@ def run_day_task(day_iso: str | None = None) -> int:
 
 
 def register(app) -> None:
-    """Run the reminders daily at DEVICES_REMINDER_RUN_AT (local time; "" switches them off)."""
+    """Run the reminders daily at DEVICES_REMINDER_RUN_AT (local time; "" switches them off), as each app's own
+    settings say (a process may build several apps)."""
     from helpdesk import scheduler
 
-    if app.config.get("DEVICES_REMINDER_RUN_AT"):
-        scheduler.register(Job("devices.contract_reminders", TASK,
-                               daily_at=parse_time_of_day(app.config["DEVICES_REMINDER_RUN_AT"])))
+    def make(config):
+        run_at = config.get("DEVICES_REMINDER_RUN_AT")
+        return Job("devices.contract_reminders", TASK, daily_at=parse_time_of_day(run_at)) if run_at else None
+
+    scheduler.register_when("devices.contract_reminders", make)
