@@ -36,7 +36,7 @@ INSTALLED_PACKAGES = (
     "helpdesk.webhooks",
 )
 # The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run, periodic runs).
-KERNEL_MODELS = ("helpdesk.db", "helpdesk.jobs", "helpdesk.scheduler")
+KERNEL_MODELS = ("helpdesk.db", "helpdesk.stamps", "helpdesk.jobs", "helpdesk.scheduler")
 
 
 def create_app(config=None, overrides=None) -> Flask:

@@ -30,9 +30,10 @@ from sqlalchemy.orm import aliased
 
 from helpdesk import audit
 from helpdesk.actors import SYSTEM
-from helpdesk.db import begin_write, transaction_cache, utcnow
+from helpdesk.db import begin_write, utcnow
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue, enqueue_after_commit
+from helpdesk.stamps import cached, watch
 from helpdesk.webhooks import addresses, signing
 from helpdesk.webhooks.models import (
     DELIVERED,
@@ -102,14 +103,19 @@ def _payload(kind: str, data: dict, occurred_at) -> dict:
     return {"type": kind, "timestamp": occurred_at.isoformat().replace("+00:00", "Z"), "data": data}
 
 
-def _listeners() -> list[tuple[int, int | None, frozenset]]:
-    """(id, account id, kinds) of every enabled endpoint, read once per transaction (a mail batch emits many)."""
-    cache = transaction_cache(db.session, "webhook-endpoints")
-    if "rows" not in cache:
-        cache["rows"] = [(row.id, row.account_id, frozenset(row.events or ())) for row in db.session.execute(
-            sa.select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.events)
-            .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id))]
-    return cache["rows"]
+watch("webhook-endpoints", WebhookEndpoint)
+
+
+def _listeners() -> tuple[tuple[int, int | None, frozenset], ...]:
+    """(id, account id, kinds) of every enabled endpoint, kept by the process until an endpoint changes
+    (helpdesk.stamps): every change to a ticket, invoice or device asks, and a mail batch asks many times."""
+    return cached("webhook-endpoints", _read_listeners)
+
+
+def _read_listeners():
+    return tuple((row.id, row.account_id, frozenset(row.events or ())) for row in db.session.execute(
+        sa.select(WebhookEndpoint.id, WebhookEndpoint.account_id, WebhookEndpoint.events)
+        .where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id)))
 
 
 def on_event(event, batch=None) -> None:

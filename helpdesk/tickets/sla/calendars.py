@@ -1,15 +1,16 @@
 """Which business calendar a department's clocks count in: its own calendar, else the desk's default, else the
 built-in Monday–Friday 09:00–17:00, in the calendar's time zone (the desk's BUSINESS_TIMEZONE when it names
-none). Every calendar, window, department choice and holiday is read in three queries once per transaction, so
-a bulk change or a mail batch touching many tickets asks the database once, not once per ticket."""
+none). Every calendar, window, department choice and holiday is read in a few queries and kept by the process
+until an admin changes one of them (helpdesk.stamps), so tickets opened one after another, a bulk change or a
+mail batch touching many tickets ask the database once, not once per ticket."""
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 
-from helpdesk.db import transaction_cache
 from helpdesk.extensions import db
+from helpdesk.stamps import cached, watch
 from helpdesk.tickets.sla.business_calendar import DEFAULT_WINDOWS, Calendar
 from helpdesk.tickets.sla_models import CalendarWindow, DepartmentCalendar, Holiday, SLACalendar
 
@@ -45,16 +46,16 @@ def _read() -> _Loaded:
     return _Loaded(default or Calendar(_zone(None), DEFAULT_WINDOWS, holidays), by_id, departments)
 
 
+watch("sla-calendars", SLACalendar, CalendarWindow, Holiday, DepartmentCalendar)
+
+
 def _loaded() -> _Loaded:
-    cache = transaction_cache(db.session, "sla_calendars")
-    if "loaded" not in cache:
-        cache["loaded"] = _read()
-    return cache["loaded"]
+    return cached("sla-calendars", _read)
 
 
 def forget_calendars():
-    """Drop what this transaction read (an admin changed calendars, holidays or a department's choice)."""
-    transaction_cache(db.session, "sla_calendars").clear()
+    """Nothing to do: any write to calendars, windows, holidays or a department's choice moves the stamp, and
+    the next read in this transaction and every later one reads them again. Kept for callers that say so."""
 
 
 def calendar_for(department_id=None) -> Calendar:

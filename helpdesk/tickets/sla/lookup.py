@@ -1,12 +1,13 @@
 """Which target and which calendar apply to a ticket: the department's own target for its priority, else the
 one for all departments, else the default; the department's calendar, else the desk's (see calendars).
-Read once per transaction: a mail batch's hundred tickets need them a hundred times."""
+Every target is read in one query and kept by the process until an admin changes one (helpdesk.stamps): each
+new ticket needs them, and a mail batch's hundred tickets need them a hundred times."""
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from helpdesk.db import transaction_cache
 from helpdesk.extensions import db
+from helpdesk.stamps import cached, watch
 from helpdesk.tickets.models import HIGH, LOW, NORMAL, URGENT
 from helpdesk.tickets.sla.business_calendar import Calendar
 from helpdesk.tickets.sla.calendars import calendar_for
@@ -33,25 +34,23 @@ def load_calendar(department_id=None) -> Calendar:
     return calendar_for(department_id)
 
 
+watch("sla-targets", SLATarget)
+
+
 def target_for(department_id, priority) -> Target:
     """The target of the department's own row, else the one for all departments, else the default."""
-    cache = transaction_cache(db.session, "sla")
-    key = ("target", department_id, priority)
-    if key not in cache:
-        cache[key] = _read_target(department_id, priority)
-    return cache[key]
+    targets = cached("sla-targets", _read_targets)
+    return (targets.get((department_id, priority)) or targets.get((None, priority))
+            or DEFAULT_TARGETS.get(priority, DEFAULT_TARGETS[NORMAL]))
 
 
-def _read_target(department_id, priority) -> Target:
-    rows = db.session.scalars(sa.select(SLATarget).where(
-        SLATarget.priority == priority,
-        sa.or_(SLATarget.department_id.is_(None), SLATarget.department_id == department_id)
-        if department_id is not None else SLATarget.department_id.is_(None))).all()
-    rows.sort(key=lambda r: r.department_id is None)  # the department's own first
-    if rows:
-        row = rows[0]
-        return Target(row.first_response_minutes, row.resolution_minutes, row.business_hours)
-    return DEFAULT_TARGETS.get(priority, DEFAULT_TARGETS[NORMAL])
+def _read_targets() -> dict:
+    """(department id or None, priority) → Target, for every target row."""
+    return {(row.department_id, row.priority): Target(row.first_response_minutes, row.resolution_minutes,
+                                                      row.business_hours)
+            for row in db.session.execute(sa.select(
+                SLATarget.department_id, SLATarget.priority, SLATarget.first_response_minutes,
+                SLATarget.resolution_minutes, SLATarget.business_hours))}
 
 
 def target_and_calendar(ticket):
