@@ -524,3 +524,25 @@ WEBHOOKS_DISABLE_AFTER_GIVEN_UP = 5
 # RateLimit-Policy and RateLimit headers; over the limit, 429 with Retry-After.
 API_RATE_LIMIT = "600/minute"
 API_RATE_LIMIT_ANONYMOUS = "60/minute"
+
+# ---------------------------------------------------------------- issue 21: live chat
+# Live chat on the portal's pages (and on other websites through the embeddable snippet). False hides the panel
+# and answers the chat door's URLs with 404.
+CHAT_ENABLED = True
+# The name of the SLA calendar (console: SLA calendars) whose hours are the chat's hours; "" means around the
+# clock. Outside them the panel offers to leave the message as a ticket.
+CHAT_CALENDAR = ""
+# Chats one agent may have at once unless their own limit says otherwise.
+CHAT_MAX_PER_AGENT = 3
+# Seconds a visitor waits for an agent before the panel also offers to leave the message as a ticket.
+CHAT_OFFER_TICKET_AFTER_SECONDS = 120
+# Seconds after an online agent's last sign of life (an open inbox pings) when they count as away.
+CHAT_AGENT_TIMEOUT_SECONDS = 60
+# Websites (origins such as "https://www.example.com") allowed to embed the chat snippet; the portal's own
+# pages need no entry.
+CHAT_ALLOWED_ORIGINS = []
+# Seconds between keep-alive comments on an open chat stream (proxies close idle connections); each stream also
+# reads the database then, so a nudge lost with a Redis restart delays a message by at most this long.
+CHAT_STREAM_KEEPALIVE_SECONDS = 15
+# Seconds a stream stays open before the client is asked to reconnect (frees a server thread now and then).
+CHAT_STREAM_MAX_SECONDS = 300

@@ -19,6 +19,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 INSTALLED_PACKAGES = (
     "helpdesk.web",
     "helpdesk.api",
+    "helpdesk.livechat",
     "helpdesk.mailgateway",
     "helpdesk.inbound",
     "helpdesk.search",
@@ -34,6 +35,7 @@ INSTALLED_PACKAGES = (
     "helpdesk.domains",
     "helpdesk.devices",
     "helpdesk.webhooks",
+    "helpdesk.chat",
 )
 # The shared kernel's modules that define tables (ticket-number counters, jobs waiting to run, periodic runs).
 KERNEL_MODELS = ("helpdesk.db", "helpdesk.stamps", "helpdesk.jobs", "helpdesk.scheduler")
