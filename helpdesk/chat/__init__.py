@@ -13,4 +13,5 @@ MODELS = ("models",)
 
 
 def init_app(app):
-    """Nothing to register yet beyond the tables; the door registers the hub."""
+    """Register the audit sentences of chat actions; the door registers the hub."""
+    from helpdesk.chat import audit_sentences  # noqa: F401 (registers on import)

@@ -117,7 +117,11 @@ def check_cc_list(errors, addresses, exclude=()):
     return result
 
 
+# Tickets made of a live chat (helpdesk.chat.convert): converted by an agent, or left when nobody could chat.
+CHAT_SOURCE = "chat"
+
+
 def check_source(errors, source):
-    if source not in SOURCES:
+    if source not in SOURCES and source != CHAT_SOURCE:
         errors["source"] = _l("Unknown source.")
     return source

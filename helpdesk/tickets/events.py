@@ -92,6 +92,10 @@ def _linked(event):
     return _("This ticket follows up ticket #%(number)s.", number=event.get("number", ""))
 
 
+def _from_chat(event):
+    return _("This ticket was opened from live chat #%(chat)s.", chat=event.get("chat", ""))
+
+
 def _merged_in(event):
     return _("Ticket #%(number)s (%(subject)s) was merged into this ticket.", number=event.get("number", ""),
              subject=event.get("subject", ""))
@@ -152,6 +156,7 @@ _SENTENCES = {
     "not-acknowledged": lambda event: _not_acknowledged(event.get("reason"), event.get("sender", "")),
     "cc-removed": _cc_removed,
     "linked": _linked,
+    "from-chat": _from_chat,
     "merged-in": _merged_in,
     "merged-into": _merged_into,
     "requester": _requester_changed,
