@@ -1,0 +1,150 @@
+"""Live chat in Chromium (issue 21): a guest chats from the portal's panel with an agent in the console's inbox,
+loses the connection for a while and misses nothing, and the agent turns the chat into a ticket whose number the
+guest sees and into which an email reply to the acknowledgement threads; outside the chat's hours (nobody
+online) the panel leaves the message as a ticket instead."""
+import re
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from helpdesk.extensions import db
+from helpdesk.mailgateway import pipeline
+from helpdesk.tickets.models import Ticket
+from tests.browser.conftest import log_in
+
+GUEST_EMAIL = "gina@guest.test"
+
+
+def open_inbox(window):
+    """The agent's console inbox, online."""
+    console = window(1280, 900)
+    log_in(console, "agent@example.test")
+    console.goto("/chat/desk/")
+    expect(console.get_by_role("heading", name="Chats", level=1)).to_be_visible()
+    with console.expect_response(lambda r: r.url.endswith("/chat/desk/availability")) as answer:
+        console.get_by_label("Availability").select_option("online")
+    assert answer.value.ok
+    return console
+
+
+def panel_of(page):
+    return page.locator("#hdchat-panel")
+
+
+def ticket_by_number(number):
+    db.session.rollback()  # the app's server thread wrote it: read afresh
+    return db.session.scalar(sa.select(Ticket).where(Ticket.number == number))
+
+
+def reply_by_mail(ack, text):
+    raw = (f"From: Gina Guest <{GUEST_EMAIL}>\r\nTo: {ack['Reply-To'] or ack['From']}\r\n"
+           f"Subject: Re: {ack['Subject']}\r\nDate: Fri, 4 Dec 2026 10:15:00 +0000\r\n"
+           f"Message-ID: <gina.reply.1@guest.test>\r\nIn-Reply-To: {ack['Message-ID']}\r\n"
+           f"References: {ack['Message-ID']}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
+    (outcome,) = pipeline.ingest([pipeline.Fetched("imap:support", raw, label="reply")])
+    return outcome
+
+
+def test_a_guest_chats_loses_the_connection_and_the_chat_becomes_a_ticket_a_mail_reply_joins(
+        window, live_server, agent, department, smtp, screenshot):
+    console = open_inbox(window)
+    guest = window(1100, 800)
+    guest.goto("/")
+    guest.get_by_role("button", name="Chat with us").click()
+    panel = panel_of(guest)
+    panel.get_by_label("Your name").fill("Gina Guest")
+    panel.get_by_label("Your email address").fill(GUEST_EMAIL)
+    panel.get_by_label("How can we help?").fill("My router keeps dropping the VPN.")
+    panel.get_by_role("button", name="Start chat").click()
+    expect(panel.locator(".hdchat-waiting")).to_be_visible()
+    expect(panel.locator(".hdchat-mine")).to_contain_text("My router keeps dropping the VPN.")
+
+    waiting = console.locator("#chat-waiting li", has_text="Gina Guest")
+    expect(waiting).to_contain_text("waiting")
+    waiting.get_by_role("button", name="Accept").click()
+    expect(console.get_by_role("tab", name="Gina Guest")).to_have_attribute("aria-selected", "true")
+    expect(console.locator("#chat-log")).to_contain_text("My router keeps dropping the VPN.")
+    expect(console.locator("#chat-waiting")).not_to_contain_text("Gina Guest")
+    expect(panel.locator(".hdchat-waiting")).to_be_hidden()
+
+    console.get_by_label("Message").fill("Which router model is it?")
+    console.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.locator(".hdchat-theirs")).to_contain_text("Which router model is it?")
+    # The guest's panel is open: the agent's message is read, and the agent's tick says so.
+    expect(console.locator("#chat-log .chat-agent .chat-ticks").last).to_have_text(" ✓✓")
+
+    panel.get_by_label("Message").fill("A Fritz!Box 7590.")
+    panel.get_by_label("Message").press("Enter")
+    expect(console.locator("#chat-log .chat-customer").last).to_contain_text("A Fritz!Box 7590.")
+    console.get_by_label("Message").fill("Firmware 7.57 drops VPN after ten minutes: a known bug.")
+    console.get_by_role("button", name="Add internal note").click()
+    expect(console.locator("#chat-log .chat-note")).to_contain_text("Internal note")
+
+    # The guest's connection drops; what the agent says meanwhile arrives once it is back, once.
+    guest.context.set_offline(True)
+    console.get_by_label("Message").fill("Please update to 7.59.")
+    console.get_by_role("button", name="Send", exact=True).click()
+    console.get_by_label("Message").fill("It fixes exactly this.")
+    console.get_by_role("button", name="Send", exact=True).click()
+    expect(console.locator("#chat-log .chat-agent")).to_have_count(3)
+    guest.wait_for_timeout(1500)
+    guest.context.set_offline(False)
+    expect(panel.locator(".hdchat-theirs", has_text="It fixes exactly this.")).to_have_count(1, timeout=20_000)
+    expect(panel.locator(".hdchat-theirs")).to_have_count(3)
+    expect(panel.locator(".hdchat-theirs", has_text="Please update to 7.59.")).to_have_count(1)
+    expect(panel).not_to_contain_text("known bug")  # the note stays in the console
+
+    # A reload reattaches to the same chat with its whole transcript.
+    guest.reload()
+    panel = panel_of(guest)
+    expect(panel.locator(".hdchat-theirs")).to_have_count(3)
+    expect(panel.locator(".hdchat-mine")).to_have_count(2)
+
+    console.once("dialog", lambda dialog: dialog.accept())
+    console.get_by_role("button", name="Convert to ticket").click()
+    link = console.locator("#chat-ticket a")
+    expect(link).to_contain_text("was opened from this chat")
+    number = int(re.search(r"#(\d+)", link.inner_text()).group(1))
+    expect(panel.locator(".hdchat-system", has_text=f"#{number}")).to_contain_text(
+        f"This conversation is now ticket #{number}")
+    screenshot(guest, "guest")
+    screenshot(console, "console")
+
+    ticket = ticket_by_number(number)
+    assert ticket is not None and ticket.requester.email == GUEST_EMAIL
+    ack = next(m for m in smtp.wait_for(1) if GUEST_EMAIL in str(m["To"]))
+    assert str(number) in ack["Subject"] or str(number) in ack.get_body(("plain",)).get_content()
+
+    outcome = reply_by_mail(ack, "Updated to 7.59, the VPN holds now. Thanks!")
+    assert outcome.ticket_number == number
+    ticket = ticket_by_number(number)
+    assert "Updated to 7.59, the VPN holds now." in ticket.messages[-1].body_text
+    link.click()
+    expect(console.locator("#main")).to_contain_text("Updated to 7.59, the VPN holds now.")
+
+
+def test_with_nobody_online_the_panel_leaves_the_message_as_a_ticket(window, live_server, agent, department,
+                                                                      smtp, screenshot):
+    guest = window(1100, 800)
+    guest.goto("/")
+    guest.get_by_role("button", name="Chat with us").click()
+    panel = panel_of(guest)
+    expect(panel).to_contain_text("No agent is available right now.")
+    expect(panel.get_by_role("button", name="Start chat")).to_have_count(0)
+    panel.get_by_label("Your name").fill("Otto Late")
+    panel.get_by_label("Your email address").fill("not an address")
+    panel.get_by_label("Subject").fill("Invoice address")
+    panel.get_by_label("Your message").fill("Please put our new address on the next invoice.")
+    panel.get_by_role("button", name="Send message").click()
+    expect(panel.locator(".hdchat-error").first).to_be_visible()
+
+    panel.get_by_label("Your email address").fill("otto@late.test")
+    panel.get_by_role("button", name="Send message").click()
+    made = panel.locator(".hdchat-ticket-made")
+    expect(made).to_contain_text("Your ticket number is #")
+    number = int(re.search(r"#(\d+)", made.inner_text()).group(1))
+    screenshot(guest)
+
+    ticket = ticket_by_number(number)
+    assert ticket.subject == "Invoice address" and ticket.requester.email == "otto@late.test"
+    assert "new address" in ticket.messages[0].body_text
