@@ -131,7 +131,7 @@
   function renderTabs() {
     var tabs = $("chat-tabs");
     tabs.replaceChildren.apply(tabs, state.mine.map(function (chat) {
-      var unread = state.unread[chat.id] || 0;
+      var unread = Object.keys(state.unread[chat.id] || {}).length;
       return el("button", {type: "button", role: "tab", id: "chat-tab-" + chat.id, "data-chat": chat.id,
                            "aria-selected": String(chat.id === state.current), "aria-controls": "chat-pane",
                            on: {click: function () { select(chat.id); }}}, [
@@ -145,26 +145,29 @@
 
   function loadState() {
     return api("GET", "/desk/state").then(function (result) {
-      if (!result.ok) {
-        return;
+      if (result.ok) {
+        applyDeskState(result.data);
       }
-      state.waiting = result.data.waiting || [];
-      state.mine = result.data.mine || [];
-      if (result.data.availability) {
-        $("chat-availability").value = result.data.availability;
-      }
-      renderWaiting();
-      var mineIds = state.mine.map(function (chat) { return chat.id; });
-      if (state.current && mineIds.indexOf(state.current) < 0 && !(state.chats[state.current] &&
-          state.chats[state.current].chat.status === "ended")) {
-        state.current = null;
-        $("chat-pane").hidden = true;
-      }
-      if (!state.current && mineIds.length) {
-        select(mineIds[0]);
-      }
-      renderTabs();
     });
+  }
+
+  function applyDeskState(desk) {
+    state.waiting = desk.waiting || [];
+    state.mine = desk.mine || [];
+    if (desk.availability && document.activeElement !== $("chat-availability")) {
+      $("chat-availability").value = desk.availability;
+    }
+    renderWaiting();
+    var mineIds = state.mine.map(function (chat) { return chat.id; });
+    if (state.current && mineIds.indexOf(state.current) < 0 && !(state.chats[state.current] &&
+        state.chats[state.current].chat.status === "ended")) {
+      state.current = null;
+      $("chat-pane").hidden = true;
+    }
+    if (!state.current && mineIds.length) {
+      select(mineIds[0]);
+    }
+    renderTabs();
   }
 
   function reloadSoon() {
@@ -184,8 +187,8 @@
         return;
       }
       notice("");
-      state.current = null;
-      loadState().then(function () { select(id); });
+      select(id);
+      loadState();
     });
   }
 
@@ -229,10 +232,7 @@
       entry.chat.ticket = {number: event.data.number};
     }
     if (state.current !== chatId) {
-      if (event.side === "customer") {
-        state.unread[chatId] = (state.unread[chatId] || 0) + 1;
-        renderTabs();
-      }
+      countUnread(chatId, event);
       return;
     }
     var log = $("chat-log");
@@ -252,6 +252,17 @@
       markRead();
     }
     updateTicks();
+  }
+
+  // A customer's message in a chat that is not on screen, past what the agent has read of it: a count on its tab.
+  function countUnread(chatId, event) {
+    var chat = state.mine.filter(function (c) { return c.id === chatId; })[0];
+    if (event.side !== "customer" || (chat && event.id <= (chat.agent_read_upto || 0))) {
+      return;
+    }
+    state.unread[chatId] = state.unread[chatId] || {};
+    state.unread[chatId][event.id] = true;
+    renderTabs();
   }
 
   function updateTicks() {
@@ -335,7 +346,7 @@
 
   function select(id) {
     state.current = id;
-    state.unread[id] = 0;
+    state.unread[id] = {};
     renderTabs();
     return api("GET", "/desk/chats/" + id).then(function (result) {
       if (!result.ok) {
@@ -492,7 +503,11 @@
       return;
     }
     if (frame.event === "desk") {
-      reloadSoon();
+      if (data && data.waiting) {
+        applyDeskState(data);
+      } else {
+        reloadSoon();
+      }
       return;
     }
     if (!data) {
@@ -502,10 +517,9 @@
     var entry = state.chats[chatId];
     if (frame.event === "chat-event") {
       if (entry) {
-        addEvent(chatId, data.event || data);
-      } else if ((data.event || data).side === "customer") {
-        state.unread[chatId] = (state.unread[chatId] || 0) + 1;
-        renderTabs();
+        addEvent(chatId, data);
+      } else {
+        countUnread(chatId, data);
       }
     } else if (frame.event === "typing") {
       if (chatId === state.current && data.side === "customer" && entry) {
@@ -540,19 +554,23 @@
     }
     var controller = new AbortController();
     state.stream = controller;
-    fetch(BASE + "/desk/stream", {headers: {"Accept": "text/event-stream"}, credentials: "same-origin",
-                                  signal: controller.signal, cache: "no-store"})
+    var headers = {"Accept": "text/event-stream"};
+    if (state.lastStreamId) {
+      headers["Last-Event-ID"] = String(state.lastStreamId);
+    }
+    fetch(BASE + "/desk/stream", {headers: headers, credentials: "same-origin", signal: controller.signal,
+                                  cache: "no-store"})
       .then(function (response) {
         if (!response.ok || !response.body) {
           throw new Error("stream " + response.status);
         }
         notice("");
         state.backoff = 1000;
-        // Whatever happened while we were away: read the inbox and the open chat again.
-        loadState();
-        if (state.current) {
+        // Whatever happened while we were away: the first desk frame brings the inbox; read the open chat again.
+        if (state.connectedBefore && state.current) {
           select(state.current);
         }
+        state.connectedBefore = true;
         return readFrames(response.body.getReader(), handleFrame);
       })
       .then(function () {
@@ -597,6 +615,8 @@
               data.push(value);
             } else if (name === "event") {
               frame.event = value;
+            } else if (name === "id" && Number(value) > (state.lastStreamId || 0)) {
+              state.lastStreamId = Number(value);
             }
           });
           if (data.length || frame.event !== "message") {
