@@ -148,3 +148,19 @@ def test_with_nobody_online_the_panel_leaves_the_message_as_a_ticket(window, liv
     ticket = ticket_by_number(number)
     assert ticket.subject == "Invoice address" and ticket.requester.email == "otto@late.test"
     assert "new address" in ticket.messages[0].body_text
+
+
+def test_the_chat_button_sits_in_the_bottom_corner_on_the_reading_side_left_in_persian(window, live_server, department):
+    guest = window(1100, 800, language="fa")
+    guest.goto("/")
+    launcher = guest.locator(".hdchat-launcher")
+    expect(launcher).to_be_visible()
+    expect(guest.locator(".hdchat")).to_have_attribute("dir", "rtl")
+    box = launcher.bounding_box()
+    assert box["x"] < 1100 / 2 and box["y"] > 800 / 2  # bottom-left in a right-to-left page
+
+    english = window(1100, 800)
+    english.goto("/")
+    box = english.locator(".hdchat-launcher").bounding_box()
+    assert box["x"] > 1100 / 2 and box["y"] > 800 / 2
+    expect(english.locator(".hdchat-launcher")).to_have_text("Chat with us")

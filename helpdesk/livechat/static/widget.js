@@ -231,6 +231,10 @@
       form.querySelector("button[type=submit]").disabled = true;
       api("POST", "/chat/start", data, headers).then(function (result) {
         form.querySelector("button[type=submit]").disabled = false;
+        if (result.status === 409) {  // the chat hours ended meanwhile: leave a ticket instead
+          showTicketForm(status, (result.data && result.data.error) || text("closed"));
+          return;
+        }
         if (!result.ok) {
           showErrors(form, result);
           return;
