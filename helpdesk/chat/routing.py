@@ -15,7 +15,7 @@ from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets.models import department_agents
-from helpdesk.tickets.sla import calendars
+from helpdesk.tickets.sla.calendars import _loaded as loaded_calendars
 from helpdesk.tickets.sla_models import SLACalendar
 
 log = logging.getLogger(__name__)
@@ -112,24 +112,26 @@ def chat_calendar():
     if not name:
         return None
     calendar_id = db.session.scalar(sa.select(SLACalendar.id).where(SLACalendar.name == name))
-    # The SLA package keeps every calendar read once per change (calendars._loaded); it offers them by
+    # The SLA package keeps every calendar read once per change (tickets/sla/calendars.py); it offers them by
     # department only, so the chat looks its one up by id there rather than reading windows and holidays again.
-    loaded = calendars._loaded()
+    loaded = loaded_calendars()
     if calendar_id is None:
         log.warning("CHAT_CALENDAR names no SLA calendar (%r): using the desk's default calendar", name)
     return loaded.by_id.get(calendar_id) or loaded.default
 
 
-def is_open(now=None) -> bool:
-    """Whether ``now`` falls within the chat hours."""
-    calendar = chat_calendar()
+def open_at(calendar, now) -> bool:
+    """Whether instant ``now`` falls within ``calendar``'s hours (None: around the clock)."""
     if calendar is None or calendar.around_the_clock:
         return True
-    now = now or utcnow()
     local_day = now.astimezone(calendar.zone).date()
-    # A window past midnight belongs to the day it opened on: look at yesterday's spans too.
-    return any(start <= now < end for day in (local_day - timedelta(days=1), local_day)
-               for start, end in calendar.spans(day))
+    # Each local day's spans include the part of yesterday's night window after midnight (business_calendar).
+    return any(start <= now < end for start, end in calendar.spans(local_day))
+
+
+def is_open(now=None) -> bool:
+    """Whether ``now`` (default: this moment) falls within the chat hours."""
+    return open_at(chat_calendar(), now or utcnow())
 
 
 def desk_status(department=None) -> dict:

@@ -119,8 +119,8 @@ def _side_in(actor, chat) -> str:
     if isinstance(actor, Visitor):
         raise NotFound()
     if getattr(actor, "is_agent", False):
-        if chat.status == ACTIVE and chat.agent_id == actor.id:
-            return AGENT_SIDE
+        if chat.status in (ACTIVE, ENDED) and chat.agent_id == actor.id:
+            return AGENT_SIDE  # an ended chat answers Conflict
         raise NotAllowed(_l("Only the agent who has this chat can write in it."))
     raise NotAllowed()
 
