@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from helpdesk import errors
+from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.livechat.blueprint import bp
 
 STATUS = {errors.ValidationFailed: 400, errors.NotAllowed: 403, errors.NotFound: 404, errors.Conflict: 409}
@@ -50,6 +51,23 @@ def _csrf_error(exc):
     return json_error(400, _("The page was open too long or came from elsewhere. Reload it and try again."))
 
 
+MESSAGES = {
+    400: _l("The request could not be understood."),
+    403: _l("You are not allowed to do that."),
+    404: _l("Not found."),
+    405: _l("That method is not allowed here."),
+    413: _l("The upload is larger than the allowed size."),
+    429: _l("Too many attempts. Please wait a minute and try again."),
+}
+
+
+# By code as well: the app's own handlers for these codes (its HTML pages) would otherwise come first.
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(405)
+@bp.errorhandler(413)
+@bp.errorhandler(429)
 @bp.errorhandler(HTTPException)
 def _http_error(exc):
     if exc.code is None or exc.code < 400:  # a routing redirect (a missing slash) stays one
@@ -58,15 +76,7 @@ def _http_error(exc):
         page = _as_page(exc)
         if page is not None:
             return page
-    messages = {
-        400: _("The request could not be understood."),
-        403: _("You are not allowed to do that."),
-        404: _("Not found."),
-        405: _("That method is not allowed here."),
-        413: _("The upload is larger than the allowed size."),
-        429: _("Too many attempts. Please wait a minute and try again."),
-    }
-    response = json_error(exc.code or 500, messages.get(exc.code, exc.name))
+    response = json_error(exc.code or 500, MESSAGES.get(exc.code, exc.name))
     if exc.code == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
