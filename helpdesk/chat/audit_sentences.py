@@ -3,7 +3,7 @@ Registered on import (helpdesk.chat.init_app). Messages and notes are named by t
 import sqlalchemy as sa
 
 from helpdesk.audit.sentences import Ref, pair, register, register_kind
-from helpdesk.chat.models import Chat
+from helpdesk.chat.models import AWAY, OFFLINE, ONLINE, Chat
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 
@@ -20,9 +20,13 @@ def _transferred(reading):
     return reading.sentence(_l("Passed the chat %(name)s to a department."))
 
 
+_AVAILABILITIES = {ONLINE: _l("online"), AWAY: _l("away"), OFFLINE: _l("offline")}
+
+
 def _availability(reading):
     _old, new = pair(reading.changes.get("availability"))
-    return reading.sentence(_l("Set their chat availability to %(availability)s."), availability=new or "")
+    return reading.sentence(_l("Set the chat availability of %(name)s to %(availability)s."),
+                            availability=str(_AVAILABILITIES.get(new, new or "")))
 
 
 register_kind("chat", name=_l("Chat"), describe=_chats)
@@ -32,4 +36,4 @@ register("chat", "note", _l("Added a note to the chat %(name)s."))
 register("chat", "transferred", _transferred)
 register("chat", "ended", _l("Ended the chat %(name)s."))
 register("chat", "converted", _l("Made the chat %(name)s into ticket #%(number)s."))
-register("chat-agent", "availability", _availability)
+register("user", "chat-availability", _availability)

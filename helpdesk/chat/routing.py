@@ -51,7 +51,7 @@ def set_availability(agent, availability) -> str:
     if availability == ONLINE:
         row.seen_at = utcnow()
     if old != availability:
-        audit.record(agent, "chat-agent", agent.id, "availability", {"availability": [old, availability]})
+        audit.record(agent, "user", agent, "chat-availability", {"availability": [old, availability]})
     hub.publish_after_commit(hub.DESK, {"type": "desk"})
     commit_service_call(db.session)
     return availability

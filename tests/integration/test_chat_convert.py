@@ -96,3 +96,11 @@ def test_a_customer_leaves_a_ticket_as_themselves(app, smtp, customer):
     assert (ticket.requester_id, ticket.source) == (customer.id, "chat")
     with pytest.raises(NotAllowed):
         service.leave_ticket(service.Visitor(service.start_chat(customer)[0]), subject="x", body="y")
+
+
+def test_a_guest_chat_in_a_registered_customers_name_waits_for_their_confirmation(app, smtp, online, customer):
+    chat, _key = service.start_chat(GUEST_FORM, name="Mallory", email="carla@example.test", message="Cancel it all")
+    service.accept(online, chat)
+    ticket = service.convert_to_ticket(online, chat)
+    assert ticket.requester_id == customer.id and ticket.requester_unconfirmed is True
+    assert smtp.wait_for(1)[0]["To"].addresses[0].addr_spec == "carla@example.test"

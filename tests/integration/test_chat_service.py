@@ -280,3 +280,20 @@ def test_the_transcript_is_mailed_once_without_notes(app, smtp, online):
     assert len(smtp.wait_for(2, timeout=1.0)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ChatEvent)
                              .where(ChatEvent.chat_id == chat.id)) == 4
+
+
+def test_agents_chat_actions_read_as_sentences_in_the_audit_trail(app, online):
+    from helpdesk.audit import sentences
+    from helpdesk.audit.models import AuditEvent
+
+    chat, _visitor = guest_chat()
+    service.accept(online, chat)
+    service.add_note(online, chat, body="Private words")
+    service.end_chat(online, chat)
+    rows = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    told = [str(s) for t in sentences.tell(rows) for s in t.sentences]
+    assert "Set the chat availability of Alex Agent to online." in told
+    assert f"Took the chat #{chat.id} Gina Guest." in told
+    assert f"Added a note to the chat #{chat.id} Gina Guest." in told
+    assert f"Ended the chat #{chat.id} Gina Guest." in told
+    assert not any("Private words" in sentence for sentence in told)
