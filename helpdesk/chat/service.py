@@ -3,7 +3,6 @@ need. Each public function takes the actor first (a Visitor, a customer, GUEST_F
 transaction, writes the event before anyone hears of it, and nudges the open streams through the hub after the
 commit. Availability, limits and chat hours are in routing.py; chat to ticket in convert.py; the transcript mail
 in transcript.py (both called through the names below)."""
-import hashlib
 import secrets
 
 import sqlalchemy as sa
@@ -15,6 +14,14 @@ from helpdesk import audit, storage
 from helpdesk.accounts import service as accounts
 from helpdesk.actors import GUEST_FORM
 from helpdesk.chat import hub
+from helpdesk.chat.access import (  # noqa: F401 (Visitor and visitor_for_key: the doors' names)
+    Visitor,
+    hash_key,
+    is_visitor_of,
+    require_reader,
+    side_in,
+    visitor_for_key,
+)
 from helpdesk.chat.models import (
     ACTIVE,
     AGENT_SIDE,
@@ -53,76 +60,6 @@ NAME_MAX = 200
 ORIGIN_MAX = 500
 COMMENT_MAX = 2000
 EVENTS_MAX = 500
-
-
-class Visitor:
-    """The person chatting, known by the chat's visitor key (a guest) or also by login (``user``, a customer).
-    Like helpdesk.actors.SystemActor it is no user: no id, not an agent, customer or the system."""
-
-    id = None
-    is_agent = False
-    is_admin = False
-    is_customer = False
-    is_system = False
-
-    def __init__(self, chat, user=None):
-        self.chat = chat
-        self.user = user if user is not None else chat.customer
-
-    @property
-    def name(self):
-        return self.chat.name
-
-    @property
-    def label(self):
-        return f"chat-visitor:{self.chat.id}"
-
-    def __repr__(self):
-        return f"<Visitor of chat {self.chat.id}>"
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def visitor_for_key(key) -> Visitor:
-    """The Visitor a chat's key stands for; NotFound for any other string (the key is the visitor's only proof)."""
-    if not isinstance(key, str) or not 16 <= len(key) <= 128:
-        raise NotFound()
-    chat = db.session.scalar(sa.select(Chat).where(Chat.visitor_key_hash == hash_key(key)))
-    if chat is None:
-        raise NotFound()
-    return Visitor(chat)
-
-
-# --------------------------------------------------------------------------- who may do what
-
-def is_visitor_of(actor, chat) -> bool:
-    return isinstance(actor, Visitor) and actor.chat.id == chat.id
-
-
-def _require_reader(actor, chat):
-    """Agents read every chat (as every ticket); a visitor only theirs, a customer the chats they started.
-    Anyone else is told the chat does not exist."""
-    if getattr(actor, "is_agent", False) or is_visitor_of(actor, chat):
-        return
-    if getattr(actor, "is_customer", False) and chat.customer_id is not None and chat.customer_id == actor.id:
-        return
-    raise NotFound()
-
-
-def _side_in(actor, chat) -> str:
-    """The side ``actor`` speaks for in ``chat``: its visitor, or the agent who has it. A visitor of another chat
-    does not learn this one exists; an agent who does not have it may read it but not speak in it."""
-    if is_visitor_of(actor, chat):
-        return CUSTOMER_SIDE
-    if isinstance(actor, Visitor):
-        raise NotFound()
-    if getattr(actor, "is_agent", False):
-        if chat.status in (ACTIVE, ENDED) and chat.agent_id == actor.id:
-            return AGENT_SIDE  # an ended chat answers Conflict
-        raise NotAllowed(_l("Only the agent who has this chat can write in it."))
-    raise NotAllowed()
 
 
 def _require_not_ended(chat):
@@ -253,7 +190,7 @@ def start_chat(actor, *, name="", email="", department=None, message="", origin=
 def post_message(actor, chat, *, body="", attachments=()) -> ChatEvent:
     """A message from the chat's visitor or from the agent who has the chat, with files (checked like a ticket's
     attachments). A message needs words or a file; an ended chat takes none."""
-    side = _side_in(actor, chat)
+    side = side_in(actor, chat)
     _require_not_ended(chat)
     errors = {}
     files = _check_files(errors, attachments)
@@ -286,14 +223,14 @@ def add_note(agent, chat, *, body) -> ChatEvent:
 
 def typing(actor, chat) -> None:
     """Tell the other side someone is typing (nothing is stored; a lost nudge loses nothing)."""
-    side = _side_in(actor, chat)
+    side = side_in(actor, chat)
     if chat.status != ENDED:
         hub.publish_now(hub.chat_channel(chat.id), {"type": "typing", "chat": chat.id, "side": side})
 
 
 def mark_read(actor, chat, upto) -> int:
     """The visitor or the agents have read the chat up to event ``upto`` (never moves backwards); returns the mark."""
-    _require_reader(actor, chat)
+    require_reader(actor, chat)
     upto = parse_id(upto)
     if upto is None:
         raise ValidationFailed({"upto": _l("Invalid event.")})
@@ -312,7 +249,7 @@ def mark_read(actor, chat, upto) -> int:
 
 def events_for(actor, chat, after_id=0, limit=EVENTS_MAX) -> list[ChatEvent]:
     """The chat's events after ``after_id`` in order: messages and system events; agents also see the notes."""
-    _require_reader(actor, chat)
+    require_reader(actor, chat)
     after_id = parse_id(after_id) or 0
     limit = max(1, min(int(limit or EVENTS_MAX), EVENTS_MAX))
     query = sa.select(ChatEvent).where(ChatEvent.chat_id == chat.id, ChatEvent.id > after_id)
@@ -327,7 +264,7 @@ def get_chat(actor, chat_id) -> Chat:
     found = db.session.get(Chat, parse_id(chat_id)) if parse_id(chat_id) is not None else None
     if found is None:
         raise NotFound()
-    _require_reader(actor, found)
+    require_reader(actor, found)
     return found
 
 

@@ -7,6 +7,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from helpdesk.chat.access import is_visitor_of
 from helpdesk.chat.models import AGENT_SIDE, CUSTOMER_SIDE, NOTE, SYSTEM, Chat, ChatEvent
 from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotFound
@@ -54,8 +55,6 @@ def as_text(chat, events) -> str:
 def send_transcript(visitor, chat) -> bool:
     """Mail the conversation so far (messages and system events, no notes) to the chat's address, in the chat's
     language, through the outbox. Once per chat: asking again sends nothing more (False)."""
-    from helpdesk.chat.service import is_visitor_of
-
     if not is_visitor_of(visitor, chat):
         raise NotFound()
     now = utcnow()
