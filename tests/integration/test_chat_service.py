@@ -262,6 +262,18 @@ def test_a_message_reaches_open_streams_only_after_its_commit(app, online):
         service.accept(online, chat)
         got = stream.get(1.0) + stream.get(0.2)
         assert {"type": "desk"} in got and {"type": "status", "chat": chat.id, "status": "active"} in got
+        service.typing(visitor, chat)  # nothing to commit: told at once
+        assert stream.get(1.0) == [{"type": "typing", "chat": chat.id, "side": "customer"}]
+
+
+def test_only_the_chats_own_people_type_in_it(app, online, other_agent):
+    chat, _visitor = guest_chat()
+    _other, stranger = guest_chat(email="hal@example.test")
+    service.accept(online, chat)
+    with pytest.raises(NotAllowed):
+        service.typing(other_agent, chat)
+    with pytest.raises(NotFound):
+        service.typing(stranger, chat)
 
 
 def test_the_transcript_is_mailed_once_without_notes(app, smtp, online):
