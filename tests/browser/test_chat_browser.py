@@ -136,7 +136,7 @@ def test_with_nobody_online_the_panel_leaves_the_message_as_a_ticket(window, liv
     panel.get_by_label("Subject").fill("Invoice address")
     panel.get_by_label("Your message").fill("Please put our new address on the next invoice.")
     panel.get_by_role("button", name="Send message").click()
-    expect(panel.locator(".hdchat-error").first).to_be_visible()
+    expect(panel.locator("#hdchat-email-error")).to_have_text("Enter a valid email address.")
 
     panel.get_by_label("Your email address").fill("otto@late.test")
     panel.get_by_role("button", name="Send message").click()

@@ -298,8 +298,8 @@
       return;
     }
     var label = text("ticket_made", {number: ticket.number});
-    p.replaceChildren(ticket.url ? el("a", {"class": "chat-ticket-link", href: ticket.url, text: label})
-                                 : el("span", {"class": "chat-ticket-link", text: label}));
+    var url = ticket.url || box.dataset.ticketUrl.replace("123456789", String(ticket.number));
+    p.replaceChildren(el("a", {"class": "chat-ticket-link", href: url, text: label}));
     p.hidden = false;
     $("chat-convert").disabled = true;
   }
@@ -404,18 +404,28 @@
       payload.append("body", message);
       payload.append("file", file);
     }
+    // The box empties at once (the agent may type the next line meanwhile) and gets the text back on a failure.
+    area.value = "";
+    if (kind === "messages") {
+      $("chat-file").value = "";
+    }
+    function giveBack() {
+      if (!area.value && state.current === id) {
+        area.value = message;
+      }
+    }
     api("POST", "/desk/chats/" + id + "/" + kind, payload).then(function (result) {
       if (!result.ok) {
+        giveBack();
         failed(result);
         return;
       }
       notice("");
-      area.value = "";
-      if (kind === "messages") {
-        $("chat-file").value = "";
-      }
       addEvent(id, result.data);
-    }).catch(function () { notice(text("error")); });
+    }).catch(function () {
+      giveBack();
+      notice(text("error"));
+    });
   }
 
   $("chat-composer").addEventListener("submit", function (event) {

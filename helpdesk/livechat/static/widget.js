@@ -510,12 +510,12 @@
         showNotice("");
         addEvent(result.data);
       } else {
-        input.value = message;
+        input.value = input.value || message;
         showNotice((result.data && (result.data.error || Object.values(result.data.fields || {})[0])) ||
                    text("error"));
       }
     }).catch(function () {
-      input.value = message;
+      input.value = input.value || message;
       showNotice(text("error"));
     });
   }
