@@ -57,7 +57,7 @@ class WebProcess:
         # A stream holds its thread (and its connection) for as long as it is open: threads must outnumber them.
         command = [str(gunicorn), "--worker-class", "gthread", "--workers", "1", "--threads", str(self.threads),
                    "--worker-connections", str(max(1000, self.threads * 2)), "--keep-alive", "75",
-                   "--timeout", "60", "--graceful-timeout", "5", "--bind", f"127.0.0.1:{self.port}",
+                   "--timeout", "60", "--graceful-timeout", "2", "--bind", f"127.0.0.1:{self.port}",
                    "helpdesk:create_app()"]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
@@ -194,6 +194,7 @@ class StreamReader:
         except httpx.HTTPError as error:
             self.error = error
         finally:
+            self.client.close()
             self.opened.set()
             self.closed.set()
 
@@ -225,11 +226,11 @@ class StreamReader:
             except queue.Empty:
                 return got
 
-    def close(self):
-        """Stops at the next line (keep-alives bring one); the connection goes with the client."""
+    def close(self, wait=0.5):
+        """Stop reading: at the next line (keep-alives bring one) or when the server ends the stream, whichever
+        comes first; the thread closes its client then."""
         self._stop.set()
-        self._thread.join(timeout=5.0)
-        self.client.close()
+        self._thread.join(timeout=wait)
 
 
 # --------------------------------------------------------------------------- people
