@@ -15,7 +15,7 @@ from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
 from helpdesk.tickets.models import department_agents
-from helpdesk.tickets.sla.calendars import _loaded as loaded_calendars
+from helpdesk.tickets.sla.calendars import calendar_by_id
 from helpdesk.tickets.sla_models import SLACalendar
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,10 @@ def chat_calendar():
     if not name:
         return None
     calendar_id = db.session.scalar(sa.select(SLACalendar.id).where(SLACalendar.name == name))
-    # The SLA package keeps every calendar read once per change (tickets/sla/calendars.py); it offers them by
-    # department only, so the chat looks its one up by id there rather than reading windows and holidays again.
-    loaded = loaded_calendars()
     if calendar_id is None:
         log.warning("CHAT_CALENDAR names no SLA calendar (%r): using the desk's default calendar", name)
-    return loaded.by_id.get(calendar_id) or loaded.default
+    # The SLA package keeps every calendar read until one changes (tickets/sla/calendars.py).
+    return calendar_by_id(calendar_id)
 
 
 def open_at(calendar, now) -> bool:

@@ -63,3 +63,9 @@ def calendar_for(department_id=None) -> Calendar:
     desk's default."""
     loaded = _loaded()
     return loaded.by_id.get(loaded.departments.get(department_id)) or loaded.default
+
+
+def calendar_by_id(calendar_id) -> Calendar:
+    """Calendar ``calendar_id`` (the chat's hours name one), else the desk's default."""
+    loaded = _loaded()
+    return loaded.by_id.get(calendar_id) or loaded.default
