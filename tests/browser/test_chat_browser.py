@@ -87,11 +87,14 @@ def test_a_guest_chats_loses_the_connection_and_the_chat_becomes_a_ticket_a_mail
     console.get_by_label("Message").fill("It fixes exactly this.")
     console.get_by_role("button", name="Send", exact=True).click()
     expect(console.locator("#chat-log .chat-agent")).to_have_count(3)
+    expect(panel.locator(".hdchat-notice")).to_have_text("Connection lost. Reconnecting…")
     guest.wait_for_timeout(1500)
+    expect(panel.locator(".hdchat-theirs")).to_have_count(1)  # nothing got through meanwhile
     guest.context.set_offline(False)
     expect(panel.locator(".hdchat-theirs", has_text="It fixes exactly this.")).to_have_count(1, timeout=20_000)
     expect(panel.locator(".hdchat-theirs")).to_have_count(3)
     expect(panel.locator(".hdchat-theirs", has_text="Please update to 7.59.")).to_have_count(1)
+    expect(panel.locator(".hdchat-notice")).to_be_hidden()
     expect(panel).not_to_contain_text("known bug")  # the note stays in the console
 
     # A reload reattaches to the same chat with its whole transcript.

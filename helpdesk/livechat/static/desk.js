@@ -640,6 +640,14 @@
     return pump();
   }
 
+  window.addEventListener("offline", function () {
+    notice(text("reconnecting"));
+  });
+  window.addEventListener("online", function () {
+    state.backoff = 1000;
+    connect();
+  });
+
   renderWaiting();
   renderTabs();
   ping();

@@ -716,8 +716,17 @@
     return pump();
   }
 
+  // A lost network often leaves a connection that looks open until a keep-alive fails: when the browser says it
+  // is offline the stream is given up at once (and retried with back-off), and taken up again when it is back.
+  window.addEventListener("offline", function () {
+    if (state.stream) {
+      stopStream();
+      showNotice(text("reconnecting"));
+      scheduleReconnect(state.backoff);
+    }
+  });
   window.addEventListener("online", function () {
-    if (state.key && !state.stream) {
+    if (state.key && state.chat && state.status !== "ended") {
       state.backoff = 1000;
       scheduleReconnect(0);
     }
