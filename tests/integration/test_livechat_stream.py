@@ -4,6 +4,7 @@ What the agent writes reaches the visitor's open stream, a reconnect with Last-E
 missed, an internal note never reaches the visitor, an open stream holds no database connection while it waits,
 and it asks the client to reconnect after CHAT_STREAM_MAX_SECONDS."""
 import threading
+import time
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from tests.chat_client import StreamReader, log_in_agent
 from tests.conftest import REDIS_URL
 
 EMBEDDING_SITE = "https://www.hosting.example"
+NUDGED = 2.0  # seconds within which a nudged stream sends what happened
 
 
 @pytest.fixture(params=["in-process", "redis"])
@@ -76,8 +78,10 @@ def _open(url, path, **kwargs):
 
 
 def test_what_the_agent_writes_reaches_the_visitors_open_stream(served, people):
-    _, url = served
+    app, url = served
     guest, key, chat_id, staff, csrf = people
+    # Polls far apart: what arrives within NUDGED seconds came by the hub's nudge, not by a keep-alive's read.
+    app.config["CHAT_STREAM_KEEPALIVE_SECONDS"] = 6
     stream = _open(url, "/chat/visitor/stream", headers=key)
     try:
         assert stream.content_type.startswith("text/event-stream")
@@ -88,20 +92,23 @@ def test_what_the_agent_writes_reaches_the_visitors_open_stream(served, people):
         assert staff.post(f"/chat/desk/chats/{chat_id}/accept", headers=csrf).status_code == 200
         active = stream.next("status", where=lambda data: data["status"] == "active")
         assert active.json["agent"] == "Alex Agent"
-        said = staff.post(f"/chat/desk/chats/{chat_id}/messages", json={"body": "Hi Gita, Alex here."},
-                          headers=csrf)
-        assert said.status_code == 201
-        heard = stream.next(where=_body("Hi Gita, Alex here."), timeout=5.0)
-        assert heard.json["side"] == "agent" and heard.id == str(said.json()["id"])
+        for text in ("Hi Gita, Alex here.", "Which site is it?", "I see it, one moment."):
+            said = staff.post(f"/chat/desk/chats/{chat_id}/messages", json={"body": text}, headers=csrf)
+            assert said.status_code == 201
+            heard = stream.next(where=_body(text), timeout=NUDGED)
+            assert heard.json["side"] == "agent" and heard.id == str(said.json()["id"])
 
         assert staff.post(f"/chat/desk/chats/{chat_id}/typing", headers=csrf).status_code == 204
-        assert stream.next("typing", timeout=5.0).json == {"side": "agent"}
+        assert stream.next("typing", timeout=NUDGED).json == {"side": "agent"}
         assert guest.post("/chat/visitor/typing", headers=key).status_code == 204  # not sent back to the guest
         staff.post(f"/chat/desk/chats/{chat_id}/read", json={"upto": said.json()["id"]}, headers=csrf)
-        assert stream.next("read", timeout=5.0).json == {"side": "agent", "upto": said.json()["id"]}
+        assert stream.next("read", timeout=NUDGED).json == {"side": "agent", "upto": said.json()["id"]}
         assert [frame for frame in stream.drain(0.5) if frame.event == "typing"] == []
     finally:
         stream.close()
+    for _ in range(3):  # frames to a closed connection end its stream now, not at the next keep-alive
+        staff.post(f"/chat/desk/chats/{chat_id}/typing", headers=csrf)
+        time.sleep(0.1)
 
 
 def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events(served, people):
