@@ -167,3 +167,106 @@ def test_the_chat_button_sits_in_the_bottom_corner_on_the_reading_side_left_in_p
     box = english.locator(".hdchat-launcher").bounding_box()
     assert box["x"] > 1100 / 2 and box["y"] > 800 / 2
     expect(english.locator(".hdchat-launcher")).to_have_text("Chat with us")
+
+
+def _calendar_closed_now(admin, name):
+    """An SLA calendar whose only window is on a weekday three days from today: closed now."""
+    from helpdesk.db import utcnow
+    from helpdesk.tickets.sla import calendar_admin
+
+    calendar = calendar_admin.create_calendar(admin, name=name, time_zone="UTC")
+    day = (utcnow().weekday() + 3) % 7
+    if day >= 5:
+        calendar_admin.add_window(admin, calendar.id, weekday=day, opens="09:00", closes="17:00")
+    for window in list(calendar_admin.get_calendar(calendar.id).windows):
+        if window.weekday != day:
+            calendar_admin.remove_window(admin, calendar.id, calendar_admin.window_key(window))
+    return calendar
+
+
+def test_outside_the_chat_hours_the_panel_leaves_a_ticket_though_an_agent_is_online(
+        app, window, live_server, agent, department, make_user, smtp):
+    _calendar_closed_now(make_user("admin"), "Chat hours")
+    app.config["CHAT_CALENDAR"] = "Chat hours"
+    open_inbox(window)
+    guest = window(1100, 800)
+    guest.goto("/kb/")
+    guest.get_by_role("button", name="Chat with us").click()
+    panel = panel_of(guest)
+    expect(panel).to_contain_text("We are not available for chat right now.")
+    expect(panel.get_by_role("button", name="Start chat")).to_have_count(0)
+    panel.get_by_label("Your name").fill("Nora Night")
+    panel.get_by_label("Your email address").fill("nora@night.test")
+    panel.get_by_label("Subject").fill("Backup failed")
+    panel.get_by_label("Your message").fill("Last night's backup failed with error 28.")
+    panel.get_by_role("button", name="Send message").click()
+    made = panel.locator(".hdchat-ticket-made")
+    expect(made).to_contain_text("Your ticket number is #")
+    number = int(re.search(r"#(\d+)", made.inner_text()).group(1))
+    assert ticket_by_number(number).subject == "Backup failed"
+    ack = next(m for m in smtp.wait_for(1) if "nora@night.test" in str(m["To"]))
+    assert str(number) in ack["Subject"]
+
+
+def test_a_visitor_who_waits_too_long_is_offered_a_ticket(app, window, live_server, agent, department, smtp):
+    app.config["CHAT_OFFER_TICKET_AFTER_SECONDS"] = 2
+    open_inbox(window)
+    guest = window(1100, 800)
+    guest.goto("/")
+    guest.get_by_role("button", name="Chat with us").click()
+    panel = panel_of(guest)
+    panel.get_by_label("Your name").fill("Wanda Wait")
+    panel.get_by_label("Your email address").fill("wanda@wait.test")
+    panel.get_by_role("button", name="Start chat").click()
+    expect(panel.locator(".hdchat-waiting")).to_be_visible()
+    offer = panel.locator(".hdchat-offer")
+    expect(offer).to_contain_text("Nobody has answered yet.", timeout=10_000)
+    offer.get_by_text("Leave a message as a ticket").click()
+    expect(offer.get_by_label("Your email address")).to_have_value("wanda@wait.test")
+    offer.get_by_label("Subject").fill("Still waiting")
+    offer.get_by_label("Your message").fill("Please call me back about the renewal.")
+    offer.get_by_role("button", name="Send message").click()
+    expect(offer.locator(".hdchat-ticket-made")).to_contain_text("Your ticket number is #")
+
+
+def test_a_customer_chats_under_their_account_ends_rates_and_gets_the_transcript(
+        window, live_server, agent, customer, department, smtp):
+    from helpdesk.tickets import service
+
+    service.open_ticket(customer, subject="Printer offline", body_text="Since Monday.", department=department,
+                        acknowledge=False)
+    console = open_inbox(window)
+    page = window(1100, 800)
+    log_in(page, customer.email)
+    page.get_by_role("button", name="Chat with us").click()
+    panel = panel_of(page)
+    expect(panel.get_by_role("button", name="Start chat")).to_be_visible()
+    expect(panel.get_by_label("Your email address")).to_have_count(0)  # known from the account
+    panel.get_by_label("How can we help?").fill("Is the printer ticket being looked at?")
+    panel.get_by_role("button", name="Start chat").click()
+
+    console.locator("#chat-waiting li", has_text="Carla Customer").get_by_role("button", name="Accept").click()
+    expect(console.locator("#chat-customer")).to_contain_text("carla@example.test")
+    expect(console.locator("#chat-tickets")).to_contain_text("Printer offline")
+    console.get_by_label("Message").fill("Yes, a technician comes tomorrow.")
+    console.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.locator(".hdchat-theirs")).to_contain_text("a technician comes tomorrow")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    panel.get_by_role("button", name="End chat").click()
+    expect(panel.locator(".hdchat-composer")).to_be_hidden()
+    expect(console.locator("#chat-log .chat-system").last).to_contain_text("The chat has ended.")
+    panel.get_by_label("Good").check()
+    panel.get_by_label("Comment (optional)").fill("Quick and clear.")
+    panel.get_by_role("button", name="Send rating").click()
+    expect(panel).to_contain_text("Thank you for your rating.")
+    panel.get_by_role("button", name="Email me the transcript").click()
+    expect(panel).to_contain_text("The transcript is on its way to your inbox.")
+    transcript = smtp.wait_for(1)[-1]
+    assert "carla@example.test" in str(transcript["To"])
+    assert "a technician comes tomorrow" in transcript.get_body(("plain",)).get_content()
+
+    console.goto("/chat/desk/history?q=printer")
+    console.get_by_role("link", name="Carla Customer").click()
+    expect(console.locator(".chat-log")).to_contain_text("Is the printer ticket being looked at?")
+    expect(console.locator("#main")).to_contain_text("Rated good")

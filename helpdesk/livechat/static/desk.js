@@ -159,10 +159,10 @@
     }
     renderWaiting();
     var mineIds = state.mine.map(function (chat) { return chat.id; });
-    if (state.current && mineIds.indexOf(state.current) < 0 && !(state.chats[state.current] &&
-        state.chats[state.current].chat.status === "ended")) {
-      state.current = null;
-      $("chat-pane").hidden = true;
+    var shown = state.chats[state.current];
+    if (state.current && mineIds.indexOf(state.current) < 0 && !(shown && shown.chat.status === "ended")) {
+      // It left the agent's hands: ended by the visitor (read it again to show how it ended) or passed on.
+      select(state.current, true);
     }
     if (!state.current && mineIds.length) {
       select(mineIds[0]);
@@ -344,7 +344,7 @@
     markRead();
   }
 
-  function select(id) {
+  function select(id, leaving) {
     state.current = id;
     state.unread[id] = {};
     renderTabs();
@@ -359,6 +359,13 @@
         entry.lastId = Math.max(entry.lastId, event.id);
       });
       state.chats[id] = entry;
+      if (leaving && entry.chat.status !== "ended") {
+        if (state.current === id) {
+          state.current = null;
+          $("chat-pane").hidden = true;
+        }
+        return;
+      }
       if (state.current === id) {
         renderPane();
         loadCanned(id);

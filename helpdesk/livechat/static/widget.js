@@ -240,6 +240,7 @@
           return;
         }
         state.key = result.data.key;
+        state.given = {name: data.name || "", email: data.email || ""};  // for a ticket form later
         storeKey(state.key);
         showNotice("");
         api("GET", "/chat/visitor").then(function (again) {
@@ -580,7 +581,8 @@
         offerBox.replaceChildren(
           el("p", {text: text("long_wait")}),
           el("details", {}, [el("summary", {text: text("leave_ticket")}),
-                             ticketForm(state.statusForTicket, {name: state.chat.name, email: state.chat.email})]));
+                             ticketForm(state.statusForTicket, {name: state.chat.name,
+                                                                email: (state.given || {}).email})]));
         offerBox.hidden = false;
       }
     }, 1000);
