@@ -36,7 +36,7 @@ def staff_only(view):
     @wraps(view)
     def checked(*args, **kwargs):
         if not current_user.is_authenticated:
-            return json_error(403, _("Please log in."))
+            return json_error(403, _("Please log in to see this page."))
         if not current_user.is_agent:
             return json_error(403, _("You are not allowed to do that."))
         return view(*args, **kwargs)

@@ -48,14 +48,14 @@ def _csrf_error(exc):
         page = _as_page(exc)
         if page is not None:
             return page
-    return json_error(400, _("The page was open too long or came from elsewhere. Reload it and try again."))
+    return json_error(400, _("The form has expired: load the page again."))
 
 
 MESSAGES = {
-    400: _l("The request could not be understood."),
+    400: _l("Bad request"),
     403: _l("You are not allowed to do that."),
     404: _l("Not found."),
-    405: _l("That method is not allowed here."),
+    405: _l("Method not allowed"),
     413: _l("The upload is larger than the allowed size."),
     429: _l("Too many attempts. Please wait a minute and try again."),
 }

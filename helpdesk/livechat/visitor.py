@@ -45,7 +45,7 @@ def visitor_endpoint(view):
 @bp.before_request
 def _refuse_other_websites():
     if request.endpoint in VISITOR_ENDPOINTS and cors.origin_refused():
-        return json_error(403, _("This website may not use the chat."))
+        return json_error(403, _("You are not allowed to do that."))  # a website not on the list
     return None
 
 
