@@ -17,6 +17,7 @@ from flask import Response, current_app, stream_with_context
 from helpdesk.chat import hub
 from helpdesk.chat import service as chats
 from helpdesk.chat.models import AGENT_SIDE, CUSTOMER_SIDE
+from helpdesk.db import parse_id
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
 
@@ -36,11 +37,8 @@ def last_event_id(request) -> int:
     """Where the client's stream stopped: the Last-Event-ID header (EventSource sends it when it reconnects),
     else ?after=N; 0 (from the start) when neither is a valid id."""
     for value in (request.headers.get("Last-Event-ID"), request.args.get("after")):
-        try:
-            number = int((value or "").strip())
-        except ValueError:
-            continue
-        if number >= 0:
+        number = parse_id(value or "")
+        if number is not None:
             return number
     return 0
 

@@ -242,3 +242,18 @@ def test_the_agents_desk_stream_tells_of_waiting_chats_and_carries_their_own(ser
         assert "Hello?" not in [f.json.get("body") for f in desk.drain(1.5) if f.event == "chat-event"]
     finally:
         desk.close()
+
+
+def test_ids_sent_lately_are_read_past_again_so_a_late_commit_is_not_skipped(monkeypatch):
+    from helpdesk.livechat import streams
+
+    now = [1000.0]
+    monkeypatch.setattr(streams.time, "monotonic", lambda: now[0])
+    sent = streams.SentIds(after=7)
+    sent.add(11)  # id 10 was handed out first but its transaction has not committed yet
+    assert sent.read_from() == 7
+    assert (sent.is_new(10), sent.is_new(11), sent.is_new(7)) == (True, False, False)
+    sent.add(10)
+    now[0] += streams.SETTLE_SECONDS + 1
+    assert sent.read_from() == 11  # settled: read after the newest again
+    assert not sent.is_new(10) and sent.is_new(12)
