@@ -3,9 +3,12 @@ loses the connection for a while and misses nothing, and the agent turns the cha
 guest sees and into which an email reply to the acknowledgement threads; outside the chat's hours (nobody
 online) the panel leaves the message as a ticket instead."""
 import re
+import threading
 
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
+from werkzeug.serving import make_server
 
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
@@ -270,3 +273,43 @@ def test_a_customer_chats_under_their_account_ends_rates_and_gets_the_transcript
     console.get_by_role("link", name="Carla Customer").click()
     expect(console.locator(".chat-log")).to_contain_text("Is the printer ticket being looked at?")
     expect(console.locator("#main")).to_contain_text("Rated good")
+
+
+@pytest.fixture
+def other_website(live_server):
+    """Another website on loopback (another origin) whose page embeds the chat snippet from the desk."""
+    page = (f'<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Our shop</h1>'
+            f'<script src="{live_server}/chat/widget.js" async></script></body></html>').encode()
+
+    def shop(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [page]
+
+    server = make_server("127.0.0.1", 0, shop, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="other-website", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_the_snippet_embedded_on_another_website_chats_with_the_desk(app, window, live_server, other_website,
+                                                                      agent, department):
+    app.config["CHAT_ALLOWED_ORIGINS"] = [other_website]
+    console = open_inbox(window)
+    shopper = window(1100, 800)
+    shopper.goto(f"{other_website}/cart")
+    expect(shopper.get_by_role("heading", name="Our shop")).to_be_visible()
+    shopper.get_by_role("button", name="Chat with us").click()
+    panel = panel_of(shopper)
+    panel.get_by_label("Your name").fill("Sam Shopper")
+    panel.get_by_label("Your email address").fill("sam@shop.test")
+    panel.get_by_label("How can we help?").fill("Do you ship to Izmir?")
+    panel.get_by_role("button", name="Start chat").click()
+    expect(panel.locator(".hdchat-mine")).to_contain_text("Do you ship to Izmir?")
+
+    console.locator("#chat-waiting li", has_text="Sam Shopper").get_by_role("button", name="Accept").click()
+    console.get_by_label("Message").fill("Yes, in two days.")
+    console.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.locator(".hdchat-theirs")).to_contain_text("Yes, in two days.")
