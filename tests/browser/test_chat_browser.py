@@ -313,3 +313,55 @@ def test_the_snippet_embedded_on_another_website_chats_with_the_desk(app, window
     console.get_by_label("Message").fill("Yes, in two days.")
     console.get_by_role("button", name="Send", exact=True).click()
     expect(panel.locator(".hdchat-theirs")).to_contain_text("Yes, in two days.")
+
+
+def test_canned_answers_typing_files_ticks_and_a_transfer_to_a_colleague(window, live_server, agent, department,
+                                                                         make_user, tmp_path):
+    from helpdesk.actors import SYSTEM
+    from helpdesk.chat import service as chat_service
+    from helpdesk.tickets import canned, departments
+
+    canned.create_response(SYSTEM, title="Greeting", body="Hello {customer_name}, I am {agent_name}.")
+    colleague = make_user("agent", email="bo@example.test", full_name="Bo Colleague")
+    departments.add_agent_to_department(SYSTEM, department, colleague)
+    chat_service.set_availability(colleague, "online")
+
+    console = open_inbox(window)
+    guest = window(1100, 800)
+    guest.goto("/")
+    guest.get_by_role("button", name="Chat with us").click()
+    panel = panel_of(guest)
+    panel.get_by_label("Your name").fill("Tess Tester")
+    panel.get_by_label("Your email address").fill("tess@guest.test")
+    panel.get_by_role("button", name="Start chat").click()
+    console.locator("#chat-waiting li", has_text="Tess Tester").get_by_role("button", name="Accept").click()
+    expect(panel.locator(".hdchat-system")).to_contain_text("Alex Agent joined the chat.")
+
+    console.get_by_label("Canned response").select_option(label="Greeting")
+    expect(console.get_by_label("Message")).to_have_value("Hello Tess Tester, I am Alex Agent.")
+    console.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.locator(".hdchat-theirs")).to_contain_text("Hello Tess Tester, I am Alex Agent.")
+
+    panel.get_by_label("Message").press_sequentially("Here is a")
+    expect(console.locator("#chat-typing")).to_have_text("Tess Tester is typing…")
+    console.get_by_label("Message").press_sequentially("Let me")
+    expect(panel.locator(".hdchat-typing")).to_be_visible()
+
+    screenshot_file = tmp_path / "error.txt"
+    screenshot_file.write_text("E-42 FUSER OVERHEAT\n")
+    panel.get_by_label("Message").fill("Here is a photo of the display.")
+    panel.locator("input[type=file]").set_input_files(str(screenshot_file))
+    expect(console.locator("#chat-log .chat-customer").last).to_contain_text("error.txt")
+    # The agent's inbox has the chat open, so it is read at once: the guest sees two ticks.
+    expect(panel.locator(".hdchat-mine .hdchat-ticks").last).to_have_text("✓✓")
+    expect(console.get_by_role("link", name="error.txt")).to_have_attribute(
+        "href", re.compile(r"/chat/desk/attachments/\d+"))
+
+    console.get_by_label("Transfer to").select_option(label="Bo Colleague")
+    console.get_by_role("button", name="Transfer").click()
+    expect(console.locator("#chat-notice")).to_be_hidden()
+    expect(console.locator("#chat-pane")).to_be_hidden()
+    expect(console.get_by_role("tab", name="Tess Tester")).to_have_count(0)
+    expect(panel.locator(".hdchat-system").last).to_contain_text("The chat was passed to Bo Colleague.")
+    db.session.rollback()
+    assert [chat.name for chat in chat_service.my_chats(colleague)] == ["Tess Tester"]
