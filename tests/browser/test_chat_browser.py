@@ -365,3 +365,16 @@ def test_canned_answers_typing_files_ticks_and_a_transfer_to_a_colleague(window,
     expect(panel.locator(".hdchat-system").last).to_contain_text("The chat was passed to Bo Colleague.")
     db.session.rollback()
     assert [chat.name for chat in chat_service.my_chats(colleague)] == ["Tess Tester"]
+
+
+def test_with_chat_turned_off_neither_the_button_nor_the_inbox_link_shows(app, window, live_server, agent):
+    app.config["CHAT_ENABLED"] = False
+    guest = window(1100, 800)
+    guest.goto("/")
+    expect(guest.get_by_role("heading", level=1)).to_be_visible()
+    expect(guest.locator(".hdchat-launcher")).to_have_count(0)
+    console = window(1280, 800)
+    log_in(console, "agent@example.test")
+    expect(console.get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(console.get_by_role("link", name="Chats", exact=True)).to_have_count(0)
+    assert console.goto("/chat/desk/").status == 404

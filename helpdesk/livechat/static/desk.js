@@ -490,6 +490,7 @@
       entry.chat.ticket = result.data.ticket;
       if (state.current === id) {
         showTicket(entry);
+        select(id);  // the customer's tickets beside it now include this one
       }
     });
   });

@@ -311,8 +311,8 @@
                              "aria-label": text("attach")});
     composer = el("form", {"class": "hdchat-composer"}, [
       input,
-      el("label", {"for": "hdchat-file", "class": "hdchat-attach", title: text("attach"), text: "📎"},
-         [el("span", {"class": "hdchat-visually-hidden", text: text("attach")})]),
+      el("label", {"for": "hdchat-file", "class": "hdchat-attach", title: text("attach")},
+         [paperclip(), el("span", {"class": "hdchat-visually-hidden", text: text("attach")})]),
       fileInput,
       el("button", {type: "submit", "class": "hdchat-primary", text: text("send")})
     ]);
@@ -336,6 +336,24 @@
     applyStatus(chat);
     connect();
     watchWaiting();
+  }
+
+  // Drawn, not an emoji: not every system has a font with one.
+  function paperclip() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "20");
+    svg.setAttribute("height", "20");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5");
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "1.8");
+    path.setAttribute("stroke-linecap", "round");
+    svg.appendChild(path);
+    return svg;
   }
 
   function time(iso) {
