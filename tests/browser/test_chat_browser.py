@@ -265,6 +265,13 @@ def test_a_customer_chats_under_their_account_ends_rates_and_gets_the_transcript
     expect(panel).to_contain_text("Thank you for your rating.")
     panel.get_by_role("button", name="Email me the transcript").click()
     expect(panel).to_contain_text("The transcript is on its way to your inbox.")
+    page.reload()  # an ended chat no longer opens by itself; the button brings it back
+    expect(page.locator(".hdchat-launcher")).to_be_visible()
+    expect(panel).to_be_hidden()
+    page.get_by_role("button", name="Chat with us").click()
+    expect(panel.locator(".hdchat-theirs")).to_contain_text("a technician comes tomorrow")
+    expect(panel.get_by_role("button", name="Send rating")).to_have_count(0)  # rated already
+    expect(panel.get_by_role("button", name="Start a new chat")).to_be_visible()
     transcript = smtp.wait_for(1)[-1]
     assert "carla@example.test" in str(transcript["To"])
     assert "a technician comes tomorrow" in transcript.get_body(("plain",)).get_content()

@@ -58,7 +58,17 @@
   function storeKey(key) {
     try {
       if (key) { localStorage.setItem(KEY_NAME, key); } else { localStorage.removeItem(KEY_NAME); }
+      localStorage.removeItem(KEY_NAME + ":ended");
     } catch (e) { /* private mode: the chat lasts as long as the page */ }
+  }
+
+  // An ended chat stays reachable (rating, transcript) but no longer opens the panel on every page.
+  function rememberEnded() {
+    try { localStorage.setItem(KEY_NAME + ":ended", "1"); } catch (e) { /* as above */ }
+  }
+
+  function endedBefore() {
+    try { return localStorage.getItem(KEY_NAME + ":ended") === "1"; } catch (e) { return false; }
   }
 
   function api(method, path, body, extraHeaders) {
@@ -456,6 +466,7 @@
 
   function showAfterEnd() {
     stopStream();
+    rememberEnded();
     composer.hidden = true;
     actions.hidden = true;
     typingLine.hidden = true;
@@ -465,8 +476,8 @@
       var rating = el("form", {"class": "hdchat-rating"}, [
         el("fieldset", {}, [
           el("legend", {text: text("rate_question")}),
-          el("label", {}, [el("input", {type: "radio", name: "rating", value: "good"}), " 👍 " + text("good")]),
-          el("label", {}, [el("input", {type: "radio", name: "rating", value: "bad"}), " 👎 " + text("bad")])
+          el("label", {}, [el("input", {type: "radio", name: "rating", value: "good"}), " " + text("good")]),
+          el("label", {}, [el("input", {type: "radio", name: "rating", value: "bad"}), " " + text("bad")])
         ]),
         field(text("comment"), comment),
         el("button", {type: "submit", text: text("send_rating")})
@@ -760,7 +771,7 @@
     }
     document.body.appendChild(root);
     // A chat in progress (a reload, another page of the site): reattach at once and show it.
-    if (storedKey()) {
+    if (storedKey() && !endedBefore()) {
       open();
     }
   }
