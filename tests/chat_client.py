@@ -44,8 +44,9 @@ class WebProcess:
     """One gunicorn web process (a master and one gthread worker) on 127.0.0.1:``port``, in a process group of
     its own so that killing it (as a crash would) takes its worker too."""
 
-    def __init__(self, env, *, port=None, threads=16, log_path=None):
+    def __init__(self, env, *, port=None, threads=16, log_path=None, access_log=None):
         self.env, self.port, self.threads, self.log_path = env, port or free_port(), threads, log_path
+        self.access_log = access_log  # a file for each request's line: method and path, status, microseconds
         self.process = None
 
     @property
@@ -59,6 +60,8 @@ class WebProcess:
                    "--worker-connections", str(max(1000, self.threads * 2)), "--keep-alive", "75",
                    "--timeout", "60", "--graceful-timeout", "2", "--bind", f"127.0.0.1:{self.port}",
                    "helpdesk:create_app()"]
+        if self.access_log:
+            command[-1:-1] = ["--access-logfile", str(self.access_log), "--access-logformat", "%(r)s %(s)s %(D)s"]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
