@@ -6,6 +6,7 @@ from functools import wraps
 from pathlib import Path
 
 from flask import Response, abort, current_app, render_template, request, send_from_directory
+from flask_babel import get_locale
 from flask_login import current_user
 
 from helpdesk.chat import service as chat_service
@@ -125,6 +126,7 @@ def widget_js():
     _chat_on()
     texts = _texts(WIDGET_TEXTS)
     texts["dir"] = text_direction()
+    texts["lang"] = str(get_locale() or "en").replace("_", "-")
     script = (STATIC / "widget.js").read_text(encoding="utf-8")
     head = "window.HelpdeskChatTexts = %s;\n" % json.dumps(texts, ensure_ascii=False)
     response = Response(head + script, mimetype="text/javascript")

@@ -97,7 +97,7 @@
   // ------------------------------------------------------------------ the button and the panel
 
   var root = el("div", {"class": "hdchat", dir: T.dir || document.documentElement.dir || "ltr",
-                        lang: document.documentElement.lang || null});
+                        lang: T.lang || document.documentElement.lang || null});
   var launcher = el("button", {type: "button", "class": "hdchat-launcher", "aria-expanded": "false",
                                "aria-controls": "hdchat-panel", text: text("open")});
   var panel = el("section", {id: "hdchat-panel", "class": "hdchat-panel", role: "dialog",
@@ -368,7 +368,7 @@
 
   function time(iso) {
     try {
-      return new Date(iso).toLocaleTimeString(document.documentElement.lang || undefined,
+      return new Date(iso).toLocaleTimeString(T.lang || document.documentElement.lang || undefined,
                                               {hour: "2-digit", minute: "2-digit"});
     } catch (e) {
       return "";
