@@ -156,7 +156,9 @@ def test_with_nobody_online_the_panel_leaves_the_message_as_a_ticket(window, liv
     assert "new address" in ticket.messages[0].body_text
 
 
-def test_the_chat_button_sits_in_the_bottom_corner_on_the_reading_side_left_in_persian(window, live_server, department):
+def test_the_chat_button_sits_in_the_bottom_corner_on_the_reading_side_left_in_persian(window, live_server, agent,
+                                                                                       department, screenshot):
+    open_inbox(window)
     guest = window(1100, 800, language="fa")
     guest.goto("/")
     launcher = guest.locator(".hdchat-launcher")
@@ -164,6 +166,12 @@ def test_the_chat_button_sits_in_the_bottom_corner_on_the_reading_side_left_in_p
     expect(guest.locator(".hdchat")).to_have_attribute("dir", "rtl")
     box = launcher.bounding_box()
     assert box["x"] < 1100 / 2 and box["y"] > 800 / 2  # bottom-left in a right-to-left page
+    launcher.click()
+    panel = panel_of(guest)
+    expect(panel.locator("form.hdchat-start")).to_be_visible()
+    box = panel.bounding_box()
+    assert box["x"] < 1100 / 2 and box["x"] + box["width"] < 1100 * 0.6
+    screenshot(guest)
 
     english = window(1100, 800)
     english.goto("/")
