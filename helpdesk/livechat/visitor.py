@@ -53,14 +53,15 @@ def _refuse_other_websites():
 def _cross_origin_headers(response):
     if request.endpoint in VISITOR_ENDPOINTS:
         cors.add_headers(response)
-        response.headers["Referrer-Policy"] = "no-referrer"  # a chat key may be in the URL
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def visitor(allow_query=False) -> chats.Visitor:
-    """The visitor the request's chat key stands for (NotFound without a valid one)."""
-    key = request.headers.get("X-Chat-Key") or (request.args.get("key") if allow_query else None)
-    return chats.visitor_for_key(key)
+def visitor() -> chats.Visitor:
+    """The visitor the request's chat key stands for (NotFound without a valid one). The key is taken from the
+    X-Chat-Key header only, never from the URL, where access logs and proxies would keep it: the widget reads
+    its stream with fetch() and downloads files as blobs, both of which send the header."""
+    return chats.visitor_for_key(request.headers.get("X-Chat-Key"))
 
 
 def logged_in_customer():
@@ -152,7 +153,7 @@ def _all_events(actor, chat):
 @bp.route("/visitor/stream")
 @visitor_endpoint
 def stream():
-    chat_id = visitor(allow_query=True).chat.id
+    chat_id = visitor().chat.id
 
     def load():
         chat = db.session.get(Chat, chat_id)
@@ -217,7 +218,7 @@ def send_transcript():
 @bp.route("/visitor/attachments/<id:attachment_id>")
 @visitor_endpoint
 def attachment(attachment_id):
-    return attachment_download(visitor(allow_query=True), attachment_id, for_agent=False)
+    return attachment_download(visitor(), attachment_id, for_agent=False)
 
 
 def attachment_download(actor, attachment_id, *, for_agent: bool):

@@ -127,11 +127,16 @@ def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events(served, p
         assert [(frame.id, frame.json["body"]) for frame in replayed] == [
             (str(m["id"]), m["body"]) for m in missed]
         assert [f for f in back.drain(1.5) if f.event == "chat-event"] == []  # nothing twice, nothing older
-        after = _open(url, f"/chat/visitor/stream?after={missed[1]['id']}&key={key['X-Chat-Key']}")
+        after = _open(url, f"/chat/visitor/stream?after={missed[1]['id']}", headers=key)
         try:
-            assert after.next(timeout=5.0).json["body"] == "Step 3"  # EventSource cannot send a header
+            assert after.next(timeout=5.0).json["body"] == "Step 3"
         finally:
             after.close()
+        in_the_url = StreamReader(url, f"/chat/visitor/stream?key={key['X-Chat-Key']}")
+        try:
+            assert in_the_url.wait_open() == 404  # a key in the URL would end up in access logs
+        finally:
+            in_the_url.close()
     finally:
         back.close()
 
