@@ -13,7 +13,7 @@ from helpdesk.chat import service as chat_service
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.i18n import text_direction
+from helpdesk.i18n import lazy_pgettext, text_direction
 from helpdesk.livechat.blueprint import bp
 from helpdesk.tickets import departments
 
@@ -36,8 +36,8 @@ WIDGET_TEXTS = {
     "send": _l("Send"),
     "attach": _l("Attach a file"),
     "typing": _l("Typing…"),
-    "sent": _l("Sent"),
-    "read": _l("Read"),
+    "sent": lazy_pgettext("chat message", "Sent"),
+    "read": lazy_pgettext("chat message", "Read"),
     "you": _l("You"),
     "agent": _l("Agent"),
     "end": _l("End chat"),
@@ -72,8 +72,8 @@ DESK_TEXTS = {
     "no_waiting": _l("Nobody is waiting."),
     "no_mine": _l("You have no open chats."),
     "typing": _l("%(name)s is typing…", name="{name}"),
-    "read": _l("Read"),
-    "sent": _l("Sent"),
+    "read": lazy_pgettext("chat message", "Read"),
+    "sent": lazy_pgettext("chat message", "Sent"),
     "note": _l("Internal note"),
     "ticket": _l("Ticket #%(number)s", number="{number}"),
     "ticket_made": _l("Ticket #%(number)s was opened from this chat.", number="{number}"),
