@@ -16,6 +16,7 @@ own; without it the bench starts --processes of its own."""
 import argparse
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import multiprocessing
@@ -40,14 +41,14 @@ import sqlalchemy as sa
 from bench.databases import throwaway_database
 from helpdesk import create_app
 from helpdesk.extensions import db
-from tests.chat_client import FrameParser, WebProcess, log_in_agent, web_environment
+from tests.chat_client import FrameParser, StreamReader, WebProcess, log_in_agent, web_environment
 
 TARGET_P95_MS = 200
 PASSWORD = "bench chat password"  # noqa: S105 (throwaway agents of a throwaway database)
 SECRET_KEY = "bench-chat-secret"  # noqa: S105 (shared by the web processes: an agent's session holds on each of them)
 CLIENT_CPU_LIMIT = 0.8  # of one core: above it (or with a laggy event loop) the client, not the desk, is slow
 CLIENT_LAG_LIMIT_MS = 20
-STREAMS_PER_CLIENT = 25  # streams sharing one httpx client (and its connection pool)
+SIDES_PER_CLIENT = 10  # sides (a stream and its posts) sharing one httpx client and its connection pool
 
 
 def make_app(url, instance):
@@ -93,8 +94,9 @@ def load_agents(app, count, max_chats) -> list[str]:
 
 def start_web_processes(args, url, instance, queue_prefix, max_chats):
     env = web_environment(url, instance, redis_url=args.redis, queue_prefix=queue_prefix, secret_key=SECRET_KEY,
-                          RATELIMIT_ENABLED=False, SMTP_HOST="", CHAT_MAX_PER_AGENT=max_chats, LOG_LEVEL="WARNING")
-    threads = args.threads or math.ceil(args.connections / args.processes) + 50  # the streams, and the POSTs
+                          RATELIMIT_ENABLED=False, SMTP_HOST="", CHAT_MAX_PER_AGENT=max_chats, LOG_LEVEL="WARNING",
+                          **({"CHAT_STREAM_KEEPALIVE_SECONDS": args.keepalive} if args.keepalive else {}))
+    threads = args.threads or math.ceil(args.connections / args.processes) + 100  # the streams, and the POSTs
     processes = [WebProcess(env, threads=threads, log_path=instance / f"web-{i}.log",
                             access_log=instance / f"access-{i}.log") for i in range(args.processes)]
     for process in processes:
@@ -146,6 +148,7 @@ class Side:
     post_url: str
     post_headers: dict
     opened: asyncio.Event = field(default_factory=asyncio.Event)
+    client: httpx.AsyncClient | None = None
 
 
 def sides_of(plan) -> list[Side]:
@@ -175,17 +178,18 @@ class ChatLoad:
         self.stopping = False
 
     async def run(self, ready, go):
-        # httpx's connection pool looks through its connections for each request: posts through the pool that
-        # holds 500 streams waited seconds in the client. Posts get a client of their own, streams one per group.
+        # httpx's connection pool looks through all its connections (a poll() of each idle one) for every request
+        # and response: one client for 500 streams and their posts spent most of its time there, and its posts
+        # waited seconds. Small groups of sides share a client each.
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=60)
         timeout = httpx.Timeout(30.0, read=120.0)
         async with contextlib.AsyncExitStack() as clients:
-            self.post_client = await clients.enter_async_context(httpx.AsyncClient(limits=limits, timeout=timeout))
             groups = [await clients.enter_async_context(httpx.AsyncClient(limits=limits, timeout=timeout))
-                      for _ in range(math.ceil(len(self.sides) / STREAMS_PER_CLIENT))]
+                      for _ in range(math.ceil(len(self.sides) / SIDES_PER_CLIENT))]
+            for i, side in enumerate(self.sides):
+                side.client = groups[i // SIDES_PER_CLIENT]
             started = time.perf_counter()
-            readers = [asyncio.create_task(self.hold(side, groups[i // STREAMS_PER_CLIENT]))
-                       for i, side in enumerate(self.sides)]
+            readers = [asyncio.create_task(self.hold(side)) for side in self.sides]
             try:
                 await asyncio.wait_for(asyncio.gather(*(side.opened.wait() for side in self.sides)), 120)
             except TimeoutError:
@@ -210,7 +214,7 @@ class ChatLoad:
                 "lost": len(self.posted - self.delivered.keys()), "post_ms": self.post_ms, "lag_ms": self.lag_ms,
                 "stream_errors": dict(self.stream_errors), "cpu": cpu, "wall": wall}
 
-    async def hold(self, side, client):
+    async def hold(self, side):
         """Hold the side's stream; reconnect with the last event id when it closes, as EventSource does."""
         last_id = None
         while not self.stopping:
@@ -219,7 +223,7 @@ class ChatLoad:
                 headers["Last-Event-ID"] = last_id
             opened = False
             try:
-                async with client.stream("GET", side.stream_url, headers=headers) as response:
+                async with side.client.stream("GET", side.stream_url, headers=headers) as response:
                     if response.status_code != 200:
                         self.stream_errors[f"HTTP {response.status_code}"] += 1
                         await response.aread()
@@ -263,7 +267,7 @@ class ChatLoad:
             seq += 1
             self.sent[body] = started = time.perf_counter()
             try:
-                response = await self.post_client.post(side.post_url, json={"body": body}, headers=side.post_headers)
+                response = await side.client.post(side.post_url, json={"body": body}, headers=side.post_headers)
                 if response.status_code == 201:
                     self.posted.add(body)
                     self.post_ms.append((time.perf_counter() - started) * 1000)
@@ -283,7 +287,16 @@ class ChatLoad:
 
 def client_process(plan, args, ready, go, results):
     random.seed(os.getpid())
-    results.put(asyncio.run(ChatLoad(plan, args).run(ready, go)))
+    if not args.profile_client:
+        results.put(asyncio.run(ChatLoad(plan, args).run(ready, go)))
+        return
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    outcome = profiler.runcall(asyncio.run, ChatLoad(plan, args).run(ready, go))
+    pstats.Stats(profiler).strip_dirs().sort_stats("tottime").print_stats(25)
+    results.put(outcome)
 
 
 # --------------------------------------------------------------------------- what the web processes used
@@ -364,19 +377,32 @@ def served_posts(logged) -> list[float]:
     return times
 
 
-def probe_posts(chat, seconds) -> list[float]:
-    """Milliseconds of a guest's POSTs, one every quarter second, from this otherwise idle process: what a
-    browser would wait while the load runs, whatever the load's own client is busy with."""
-    times, deadline = [], time.perf_counter() + seconds
-    with httpx.Client(timeout=30.0) as client:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            answer = client.post(chat["guest_url"] + "/chat/visitor/messages", json={"body": "probe"},
-                                 headers={"X-Chat-Key": chat["key"]})
-            if answer.status_code == 201:
-                times.append((time.perf_counter() - started) * 1000)
-            time.sleep(0.25)
-    return times
+def probe_posts(chat, seconds) -> tuple[list[float], list[float]]:
+    """A lone guest and agent in this otherwise idle process while the load runs: the guest posts every quarter
+    second; (milliseconds of each POST, milliseconds until the agent's stream on the other process had it). What
+    one browser would see on the loaded desk, whatever the load's own client is busy with."""
+    posts, deliveries, deadline = [], [], time.perf_counter() + seconds
+    agent = StreamReader(chat["agent_url"], f"/chat/desk/chats/{chat['chat']}/stream", {"Cookie": chat["cookie"]})
+    try:
+        agent.wait_open()
+        with httpx.Client(timeout=30.0) as client:
+            for n in itertools.count():
+                if time.perf_counter() >= deadline:
+                    break
+                body, started = f"probe {n}", time.perf_counter()
+                answer = client.post(chat["guest_url"] + "/chat/visitor/messages", json={"body": body},
+                                     headers={"X-Chat-Key": chat["key"]})
+                if answer.status_code == 201:
+                    posts.append((time.perf_counter() - started) * 1000)
+                    try:
+                        agent.next(where=lambda data, body=body: data.get("body") == body, timeout=10.0)
+                        deliveries.append((time.perf_counter() - started) * 1000)
+                    except AssertionError:
+                        pass
+                time.sleep(0.25)
+    finally:
+        agent.close()
+    return posts, deliveries
 
 
 def report(args, chats, outcomes, threads, workers, cpu, during, connections, served, probed):
@@ -407,9 +433,14 @@ def report(args, chats, outcomes, threads, workers, cpu, during, connections, se
         print(f"  POST message          median {statistics.median(post_ms):.1f} ms, p95 {_p95(post_ms):.1f} ms at the "
               f"client" + (f"; median {statistics.median(served):.1f} ms, p95 {_p95(served):.1f} ms in the web "
                            f"processes (their access logs)" if served else ""))
-    if probed:
-        print(f"  POST, a lone client   median {statistics.median(probed):.1f} ms, p95 {_p95(probed):.1f} ms "
-              f"({len(probed)} posts from the bench's own idle process meanwhile)")
+    posts, deliveries = probed
+    if deliveries:
+        lone95 = _p95(deliveries)
+        print(f"  a lone guest and agent meanwhile (the bench's own idle process, {len(posts)} messages, "
+              f"{len(posts) - len(deliveries)} not delivered in 10 s):")
+        print(f"    POST                median {statistics.median(posts):7.1f} ms, p95 {_p95(posts):7.1f} ms")
+        print(f"    delivery            median {statistics.median(deliveries):7.1f} ms, p95 {lone95:7.1f} ms "
+              f"(target < {TARGET_P95_MS} ms)    {'PASS' if lone95 < TARGET_P95_MS else 'MISS'}")
     client_cpu = max(o["cpu"] / o["wall"] for o in outcomes)
     lag95 = _p95(lag) if lag else 0.0
     if client_cpu >= CLIENT_CPU_LIMIT:
@@ -446,8 +477,12 @@ def main():
     parser.add_argument("--seconds", type=int, default=30, help="how long the sides post")
     parser.add_argument("--processes", type=int, default=2, help="web processes to start")
     parser.add_argument("--threads", type=int, default=0, help="threads per web process (default: its share of "
-                                                                "the streams + 50)")
+                                                                "the streams + 100)")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between one side's messages (+-50%%)")
+    parser.add_argument("--keepalive", type=float, default=0,
+                        help="the web processes' CHAT_STREAM_KEEPALIVE_SECONDS (default: the desk's own)")
+    parser.add_argument("--profile-client", action="store_true",
+                        help="print where the client processes spent their time (cProfile, by own time)")
     parser.add_argument("--clients", type=int, default=1, help="client processes sharing the chats")
     parser.add_argument("--agents", type=int, default=0, help="agents sharing the chats (default: a chat's tenth)")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds to wait for the last messages")
