@@ -260,7 +260,11 @@ class ChatLoad:
 
     async def post(self, side, deadline):
         interval = self.args.interval
-        await asyncio.sleep(random.uniform(0, interval))  # the sides' posts spread over the interval
+
+        async def pause(seconds):  # never past the end of the run
+            await asyncio.sleep(max(0.0, min(seconds, deadline - time.perf_counter())))
+
+        await pause(random.uniform(0, interval))  # the sides' posts spread over the interval
         seq = 0
         while time.perf_counter() < deadline:
             body = f"bench {side.name} {side.chat} {seq}"
@@ -275,7 +279,7 @@ class ChatLoad:
                     self.post_failures[f"HTTP {response.status_code}"] += 1
             except httpx.HTTPError as error:
                 self.post_failures[type(error).__name__] += 1
-            await asyncio.sleep(random.uniform(0.5, 1.5) * interval)
+            await pause(random.uniform(0.5, 1.5) * interval)
 
     async def watch_lag(self):
         """How late the event loop wakes up: a busy client delays the frames it reads."""
@@ -422,7 +426,7 @@ def report(args, chats, outcomes, threads, workers, cpu, during, connections, se
           f"processes (through Redis); {args.clients} client process(es)")
     print(f"  streams held          {held} of {2 * chats} at the end (dropped during the run: "
           f"{sum(o['drops'] for o in outcomes)}; stream errors: {dict(errors) or 'none'})")
-    print(f"  messages sent         {sent} ({sent / args.seconds:.0f}/s; failed posts: {dict(failed) or 'none'})")
+    print(f"  messages sent         {sent} ({sent / args.seconds:.1f}/s; failed posts: {dict(failed) or 'none'})")
     print(f"  received              {len(delivered)}")
     print(f"  lost                  {lost}    {'PASS' if lost == 0 and sent else 'MISS'}")
     if delivered:
