@@ -120,6 +120,17 @@ def _livechat_context():
     return {"livechat_enabled": bool(current_app.config.get("CHAT_ENABLED"))}
 
 
+def _script(name: str, head: str = "") -> Response:
+    """One of the chat's scripts as served: what goes before it, then the code both scripts share
+    (chat-common.js), then the script itself, as one file (the panel must stay one script on other websites).
+    Browsers ask again each time (no-cache) and get a 304 while the ETag still matches."""
+    parts = [head] + [(STATIC / file).read_text(encoding="utf-8") for file in ("chat-common.js", name)]
+    response = Response("".join(parts), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
 @bp.route("/widget.js")
 def widget_js():
     """The visitor panel's script with its texts in the reader's language, for the portal and other websites."""
@@ -127,11 +138,9 @@ def widget_js():
     texts = _texts(WIDGET_TEXTS)
     texts["dir"] = text_direction()
     texts["lang"] = str(get_locale() or "en").replace("_", "-")
-    script = (STATIC / "widget.js").read_text(encoding="utf-8")
     head = "window.HelpdeskChatTexts = %s;\n" % json.dumps(texts, ensure_ascii=False)
-    response = Response(head + script, mimetype="text/javascript")
+    response = _script("widget.js", head)
     # The texts follow the reader's language (cookie or Accept-Language): keep caches from mixing them.
-    response.headers["Cache-Control"] = "no-cache"
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
     return response
@@ -141,7 +150,7 @@ def widget_js():
 def desk_js():
     """The inbox's script."""
     _chat_on()
-    return send_from_directory(STATIC, "desk.js", mimetype="text/javascript", max_age=0)
+    return _script("desk.js")
 
 
 @bp.route("/chat.css")

@@ -2,10 +2,11 @@
 // their live wait time, the agent's own chats as tabs, the conversation with notes, canned responses, transfer,
 // convert to ticket, end, and the customer's tickets and services beside it. Live updates come from the desk
 // stream (Server-Sent Events read with fetch, reconnecting with back-off); every change is a POST to the door.
+// What it shares with the visitor's panel is chat-common.js, served in front of it.
 (function () {
   "use strict";
   var box = document.getElementById("chat-inbox");
-  if (!box || !window.fetch || !window.TextDecoder) {
+  if (!box || !window.fetch || !window.TextDecoder || !window.HelpdeskChatCommon) {
     return;
   }
   var BASE = box.dataset.base;
@@ -13,58 +14,17 @@
   var LANG = box.dataset.lang || undefined;
   var T = JSON.parse(document.getElementById("chat-texts").textContent);
   var $ = function (id) { return document.getElementById(id); };
+  var common = window.HelpdeskChatCommon;
+  var text = common.texts(T);
+  var el = common.el;
+  // The agent's session cookie says who it is; every change also carries the page's CSRF token.
+  var api = common.apiClient({
+    base: BASE,
+    headers: function (method) { return method !== "GET" ? {"X-CSRFToken": CSRF} : {}; }
+  });
 
-  var state = {waiting: [], mine: [], chats: {}, current: null, unread: {}, backoff: 1000, stream: null,
+  var state = {waiting: [], mine: [], chats: {}, current: null, unread: {},
                lastTyping: 0, typingTimer: null, reloadTimer: null};
-
-  function text(name, fields) {
-    var value = T[name] || name;
-    Object.keys(fields || {}).forEach(function (field) {
-      value = value.split("{" + field + "}").join(fields[field]);
-    });
-    return value;
-  }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") {
-        node.textContent = attrs[name];
-      } else if (name === "on") {
-        Object.keys(attrs.on).forEach(function (type) { node.addEventListener(type, attrs.on[type]); });
-      } else if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) {
-        node.setAttribute(name, attrs[name] === true ? "" : attrs[name]);
-      }
-    });
-    (children || []).forEach(function (child) {
-      if (child) {
-        node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-      }
-    });
-    return node;
-  }
-
-  function api(method, path, body) {
-    var headers = {"Accept": "application/json"};
-    var options = {method: method, headers: headers, credentials: "same-origin"};
-    if (method !== "GET") {
-      headers["X-CSRFToken"] = CSRF;
-    }
-    if (body instanceof FormData) {
-      options.body = body;
-    } else if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(BASE + path, options).then(function (response) {
-      if (response.status === 204) {
-        return {ok: true, status: 204, data: null};
-      }
-      return response.json().catch(function () { return null; }).then(function (data) {
-        return {ok: response.ok, status: response.status, data: data};
-      });
-    });
-  }
 
   function notice(message) {
     $("chat-notice").textContent = message || "";
@@ -214,8 +174,7 @@
       event.body ? el("p", {"class": "chat-text", dir: "auto", text: event.body}) : null,
       files.length ? el("ul", {}, files) : null,
       el("span", {"class": "chat-meta"}, [
-        el("time", {datetime: event.created_at,
-                    text: new Date(event.created_at).toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit"})}),
+        el("time", {datetime: event.created_at, text: common.clockTime(event.created_at, LANG)}),
         mine && !note ? el("span", {"class": "chat-ticks"}) : null
       ])
     ]);
@@ -236,16 +195,7 @@
       return;
     }
     var log = $("chat-log");
-    var item = eventItem(chatId, event);
-    var before = null;
-    Array.prototype.some.call(log.children, function (child) {
-      if (Number(child.dataset.id) > event.id) {
-        before = child;
-        return true;
-      }
-      return false;
-    });
-    log.insertBefore(item, before);
+    common.insertById(log, eventItem(chatId, event), event.id);
     log.scrollTop = log.scrollHeight;
     if (event.side === "customer") {
       $("chat-typing").textContent = "";
@@ -271,11 +221,7 @@
       return;
     }
     var upto = entry.chat.customer_read_upto || 0;
-    document.querySelectorAll("#chat-log .chat-agent .chat-ticks").forEach(function (span) {
-      var read = Number(span.closest("li").dataset.id) <= upto;
-      span.textContent = read ? " ✓✓" : " ✓";
-      span.title = read ? text("read") : text("sent");
-    });
+    common.markTicks(document.querySelectorAll("#chat-log .chat-agent .chat-ticks"), upto, text, " ");
   }
 
   function markRead() {
@@ -514,10 +460,8 @@
   // ------------------------------------------------------------------ the desk stream
 
   function handleFrame(frame) {
-    var data = null;
-    try {
-      data = frame.data ? JSON.parse(frame.data) : null;
-    } catch (e) {
+    var data = common.frameData(frame);
+    if (data === undefined) {
       return;
     }
     if (frame.event === "desk") {
@@ -562,98 +506,30 @@
       }
       reloadSoon();
     } else if (frame.event === "reconnect") {
-      connect();
+      stream.connect();
     }
   }
 
-  function connect() {
-    if (state.stream) {
-      state.stream.abort();
-    }
-    var controller = new AbortController();
-    state.stream = controller;
-    var headers = {"Accept": "text/event-stream"};
-    if (state.lastStreamId) {
-      headers["Last-Event-ID"] = String(state.lastStreamId);
-    }
-    fetch(BASE + "/desk/stream", {headers: headers, credentials: "same-origin", signal: controller.signal,
-                                  cache: "no-store"})
-      .then(function (response) {
-        if (!response.ok || !response.body) {
-          throw new Error("stream " + response.status);
-        }
-        notice("");
-        state.backoff = 1000;
-        // Whatever happened while we were away: the first desk frame brings the inbox; read the open chat again.
-        if (state.connectedBefore && state.current) {
-          select(state.current);
-        }
-        state.connectedBefore = true;
-        return readFrames(response.body.getReader(), handleFrame);
-      })
-      .then(function () {
-        if (state.stream === controller) {
-          setTimeout(connect, state.backoff);
-        }
-      })
-      .catch(function () {
-        if (state.stream !== controller) {
-          return;
-        }
-        notice(text("reconnecting"));
-        setTimeout(connect, state.backoff);
-        state.backoff = Math.min(state.backoff * 2, 30000);
-      });
-  }
-
-  // The SSE format: frames separated by a blank line; "field: value" lines; ":" starts a comment.
-  function readFrames(reader, onFrame) {
-    var decoder = new TextDecoder();
-    var buffer = "";
-    function pump() {
-      return reader.read().then(function (chunk) {
-        if (chunk.done) {
-          return;
-        }
-        buffer += decoder.decode(chunk.value, {stream: true}).replace(/\r\n?/g, "\n");
-        var end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          var raw = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          var frame = {event: "message", data: ""};
-          var data = [];
-          raw.split("\n").forEach(function (line) {
-            if (!line || line.charAt(0) === ":") {
-              return;
-            }
-            var colon = line.indexOf(":");
-            var name = colon < 0 ? line : line.slice(0, colon);
-            var value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-            if (name === "data") {
-              data.push(value);
-            } else if (name === "event") {
-              frame.event = value;
-            } else if (name === "id" && Number(value) > (state.lastStreamId || 0)) {
-              state.lastStreamId = Number(value);
-            }
-          });
-          if (data.length || frame.event !== "message") {
-            frame.data = data.join("\n");
-            onFrame(frame);
-          }
-        }
-        return pump();
-      });
-    }
-    return pump();
-  }
+  var stream = common.eventStream({
+    url: function () { return BASE + "/desk/stream"; },
+    onOpen: function () {
+      notice("");
+      // Whatever happened while we were away: the first desk frame brings the inbox; read the open chat again.
+      if (state.connectedBefore && state.current) {
+        select(state.current);
+      }
+      state.connectedBefore = true;
+    },
+    onLost: function () { notice(text("reconnecting")); },
+    onFrame: handleFrame
+  });
 
   window.addEventListener("offline", function () {
     notice(text("reconnecting"));
   });
   window.addEventListener("online", function () {
-    state.backoff = 1000;
-    connect();
+    stream.backoff = 1000;
+    stream.connect();
   });
 
   renderWaiting();
@@ -661,5 +537,5 @@
   ping();
   setInterval(ping, 20000);
   setInterval(tickWaits, 1000);
-  connect();
+  stream.connect();
 }());

@@ -3,12 +3,16 @@
 // other websites (it learns the helpdesk's address from its own src). Its texts come from the server with the
 // script (window.HelpdeskChatTexts). The visitor key stays in localStorage, so a reload reattaches to the chat.
 // Server to browser: Server-Sent Events read with fetch() (EventSource cannot send the X-Chat-Key header).
+// What it shares with the inbox (elements, the API call, the stream) is chat-common.js, served in front of it.
 (function () {
   "use strict";
-  if (window.HelpdeskChat || !window.fetch || !window.TextDecoder) {
+  if (window.HelpdeskChat || !window.fetch || !window.TextDecoder || !window.HelpdeskChatCommon) {
     return;
   }
   var T = window.HelpdeskChatTexts || {};
+  var common = window.HelpdeskChatCommon;
+  var text = common.texts(T);
+  var el = common.el;
   var script = document.currentScript || document.querySelector("script[src*='/chat/widget.js']");
   if (!script) {
     return;
@@ -18,38 +22,11 @@
   var sameOrigin = new URL(BASE, location.href).origin === location.origin;
 
   var state = {
-    key: null, chat: null, events: {}, lastId: 0, status: null, stream: null, backoff: 1000,
-    typingTimer: null, lastTypingSent: 0, waitTimer: null, offerShown: false, reconnectTimer: null
+    key: null, chat: null, events: {}, lastId: 0, status: null,
+    typingTimer: null, lastTypingSent: 0, waitTimer: null, offerShown: false
   };
 
   // ------------------------------------------------------------------ small helpers
-
-  function text(name, fields) {
-    var value = T[name] || name;
-    Object.keys(fields || {}).forEach(function (field) {
-      value = value.split("{" + field + "}").join(fields[field]);
-    });
-    return value;
-  }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") {
-        node.textContent = attrs[name];
-      } else if (name === "on") {
-        Object.keys(attrs.on).forEach(function (type) { node.addEventListener(type, attrs.on[type]); });
-      } else if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) {
-        node.setAttribute(name, attrs[name] === true ? "" : attrs[name]);
-      }
-    });
-    (children || []).forEach(function (child) {
-      if (child) {
-        node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-      }
-    });
-    return node;
-  }
 
   function storedKey() {
     try { return localStorage.getItem(KEY_NAME); } catch (e) { return null; }
@@ -71,28 +48,13 @@
     try { return localStorage.getItem(KEY_NAME + ":ended") === "1"; } catch (e) { return false; }
   }
 
-  function api(method, path, body, extraHeaders) {
-    var headers = {"Accept": "application/json"};
-    if (state.key) {
-      headers["X-Chat-Key"] = state.key;
-    }
-    Object.keys(extraHeaders || {}).forEach(function (name) { headers[name] = extraHeaders[name]; });
-    var options = {method: method, headers: headers, credentials: sameOrigin ? "same-origin" : "omit"};
-    if (body instanceof FormData) {
-      options.body = body;
-    } else if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(BASE + path, options).then(function (response) {
-      if (response.status === 204) {
-        return {ok: true, status: 204, data: null};
-      }
-      return response.json().catch(function () { return null; }).then(function (data) {
-        return {ok: response.ok, status: response.status, data: data};
-      });
-    });
-  }
+  // The visitor's key says whose chat it is; cookies go along only on the helpdesk's own site (the portal's
+  // customer, the CSRF token of its forms).
+  var api = common.apiClient({
+    base: BASE,
+    headers: function () { return state.key ? {"X-Chat-Key": state.key} : {}; },
+    credentials: function () { return sameOrigin ? "same-origin" : "omit"; }
+  });
 
   // ------------------------------------------------------------------ the button and the panel
 
@@ -344,7 +306,7 @@
     setBody([waitingLine, list, typingLine, offerBox, composer, actions]);
     (events || []).forEach(addEvent);
     applyStatus(chat);
-    connect();
+    stream.connect();
     watchWaiting();
   }
 
@@ -367,12 +329,7 @@
   }
 
   function time(iso) {
-    try {
-      return new Date(iso).toLocaleTimeString(T.lang || document.documentElement.lang || undefined,
-                                              {hour: "2-digit", minute: "2-digit"});
-    } catch (e) {
-      return "";
-    }
+    return common.clockTime(iso, T.lang || document.documentElement.lang || undefined);
   }
 
   function systemSentence(event) {
@@ -405,16 +362,7 @@
           mine ? el("span", {"class": "hdchat-ticks"}) : null])
       ]);
     }
-    // Events arrive in id order, except a reply to our own POST racing the stream: keep the list sorted.
-    var after = null;
-    Array.prototype.some.call(list.children, function (child) {
-      if (Number(child.dataset.id) > event.id) {
-        after = child;
-        return true;
-      }
-      return false;
-    });
-    list.insertBefore(item, after);
+    common.insertById(list, item, event.id);
     if (event.side === "agent") {
       typingLine.hidden = true;
     }
@@ -442,12 +390,7 @@
       return;
     }
     var upto = state.chat.agent_read_upto || 0;
-    list.querySelectorAll(".hdchat-mine .hdchat-ticks").forEach(function (span) {
-      var read = Number(span.closest("li").dataset.id) <= upto;
-      span.textContent = read ? "✓✓" : "✓";
-      span.title = read ? text("read") : text("sent");
-      span.classList.toggle("hdchat-read", read);
-    });
+    common.markTicks(list.querySelectorAll(".hdchat-mine .hdchat-ticks"), upto, text, "", "hdchat-read");
   }
 
   function applyStatus(chat) {
@@ -465,7 +408,7 @@
   }
 
   function showAfterEnd() {
-    stopStream();
+    stream.stop();
     rememberEnded();
     composer.hidden = true;
     actions.hidden = true;
@@ -619,27 +562,9 @@
 
   // ------------------------------------------------------------------ the stream
 
-  function stopStream() {
-    clearTimeout(state.reconnectTimer);
-    if (state.stream) {
-      state.stream.abort();
-      state.stream = null;
-    }
-  }
-
-  function scheduleReconnect(delay) {
-    clearTimeout(state.reconnectTimer);
-    if (!state.key || state.status === "ended") {
-      return;
-    }
-    state.reconnectTimer = setTimeout(connect, delay);
-  }
-
   function handleFrame(frame) {
-    var data = null;
-    try {
-      data = frame.data ? JSON.parse(frame.data) : null;
-    } catch (e) {
+    var data = common.frameData(frame);
+    if (data === undefined) {
       return;
     }
     if (frame.event === "chat-event") {
@@ -658,108 +583,43 @@
     } else if (frame.event === "status") {
       applyStatus(data && data.chat ? data.chat : data);
     } else if (frame.event === "reconnect") {
-      state.backoff = 1000;
-      scheduleReconnect(0);
+      stream.backoff = 1000;
+      stream.reconnect(0);
     }
   }
 
-  function connect() {
-    stopStream();
-    if (!state.key || state.status === "ended") {
-      return;
-    }
-    var controller = new AbortController();
-    state.stream = controller;
-    var headers = {"Accept": "text/event-stream", "X-Chat-Key": state.key};
-    if (state.lastId) {
-      headers["Last-Event-ID"] = String(state.lastId);
-    }
-    fetch(BASE + "/chat/visitor/stream?after=" + state.lastId, {headers: headers, signal: controller.signal,
-                                                                 cache: "no-store"})
-      .then(function (response) {
-        if (response.status === 404) {
-          storeKey(null);
-          state.key = null;
-          showStart();
-          return null;
-        }
-        if (!response.ok || !response.body) {
-          throw new Error("stream " + response.status);
-        }
-        showNotice("");
-        state.backoff = 1000;
-        return readFrames(response.body.getReader(), handleFrame);
-      })
-      .then(function () {
-        if (state.stream === controller) {
-          scheduleReconnect(state.backoff);
-        }
-      })
-      .catch(function () {
-        if (state.stream !== controller) {
-          return;  // stopped on purpose
-        }
-        showNotice(text("reconnecting"));
-        scheduleReconnect(state.backoff);
-        state.backoff = Math.min(state.backoff * 2, 30000);
-      });
-  }
-
-  // The SSE format: frames separated by a blank line; "field: value" lines; ":" starts a comment.
-  function readFrames(reader, onFrame) {
-    var decoder = new TextDecoder();
-    var buffer = "";
-    function pump() {
-      return reader.read().then(function (chunk) {
-        if (chunk.done) {
-          return;
-        }
-        buffer += decoder.decode(chunk.value, {stream: true}).replace(/\r\n?/g, "\n");
-        var end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          var raw = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          var frame = {event: "message", data: "", id: null};
-          var data = [];
-          raw.split("\n").forEach(function (line) {
-            if (!line || line.charAt(0) === ":") {
-              return;
-            }
-            var colon = line.indexOf(":");
-            var name = colon < 0 ? line : line.slice(0, colon);
-            var value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-            if (name === "data") {
-              data.push(value);
-            } else if (name === "event") {
-              frame.event = value;
-            } else if (name === "id") {
-              frame.id = value;
-            }
-          });
-          if (data.length || frame.event !== "message") {
-            frame.data = data.join("\n");
-            onFrame(frame);
-          }
-        }
-        return pump();
-      });
-    }
-    return pump();
-  }
+  var stream = common.eventStream({
+    url: function () { return BASE + "/chat/visitor/stream?after=" + state.lastId; },
+    headers: function () { return {"X-Chat-Key": state.key}; },
+    lastEventId: function () { return state.lastId; },
+    wanted: function () { return !!state.key && state.status !== "ended"; },
+    giveUp: function (response) {
+      if (response.status !== 404) {
+        return false;
+      }
+      storeKey(null);  // the chat is gone: start afresh
+      state.key = null;
+      showStart();
+      return true;
+    },
+    onOpen: function () { showNotice(""); },
+    onLost: function () { showNotice(text("reconnecting")); },
+    onFrame: handleFrame
+  });
 
   // A lost network often leaves a connection that looks open until a keep-alive fails: when the browser says it
   // is offline the stream is given up at once (and retried with back-off), and taken up again when it is back.
   window.addEventListener("offline", function () {
-    if (state.stream) {
-      stopStream();
+    if (stream.controller) {
+      stream.stop();
       showNotice(text("reconnecting"));
-      scheduleReconnect(state.backoff);
+      stream.reconnect(stream.backoff);
     }
   });
   window.addEventListener("online", function () {
     if (state.key && state.chat && state.status !== "ended") {
-      state.backoff = 1000;
-      scheduleReconnect(0);
+      stream.backoff = 1000;
+      stream.reconnect(0);
     }
   });
 
