@@ -86,7 +86,7 @@ def test_the_page_runs_no_outside_script(client):
     page = answer.get_data(as_text=True)
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
     for source in re.findall(r'<script[^>]*src="([^"]+)"', page):
-        assert source.startswith("/static/"), source
+        assert source.startswith(("/static/", "/chat/")), source  # ours: the app's files and the chat panel
     assert not re.search(r"<script(?![^>]*src=)[^>]*>", page)  # nothing inline either
 
 
