@@ -121,6 +121,23 @@ class _Clock:
         return max(0.0, min(self.keepalive, self.deadline - time.monotonic()))
 
 
+def _frames(first: list[str], held: list, answer):
+    """The body of a stream: ``first`` frames, then for every batch of nudges (or a keep-alive without any) what
+    ``answer(nudges)`` makes of them, until the stream's time is up and it asks the client to reconnect.
+    ``held[0]`` is the stream's subscription (the desk stream replaces it as the agent's chats change)."""
+    clock = _Clock()
+    yield f"retry: {RETRY_MILLISECONDS}\n\n" + "".join(first)
+    while True:
+        wait = clock.wait()
+        if wait <= 0:
+            yield frame("reconnect", {})
+            return
+        nudges = held[0].get(wait)
+        out = ([] if nudges else [": keepalive\n\n"]) + answer(nudges)
+        if out:
+            yield "".join(out)
+
+
 def chat_stream(load, chat_id: int, *, for_agent: bool, after: int) -> Response:
     """The stream of one chat. ``load()`` returns (actor, chat) in the current transaction (NotFound when the
     reader may no longer see it); it is called again for every read, as nothing is kept between transactions."""
@@ -136,28 +153,21 @@ def chat_stream(load, chat_id: int, *, for_agent: bool, after: int) -> Response:
         finally:
             db.session.remove()  # no session, no connection while the stream waits or writes
 
+    def answer(nudges) -> list[str]:
+        out = [text for text in (_ephemeral(p, other_side) for p in nudges) if text]
+        status = any(p.get("type") in ("status", hub.RESYNC["type"]) for p in nudges)
+        if not nudges or status or any(p.get("type") == "event" for p in nudges):
+            out += read(status)
+        return out
+
     def generate():
-        subscription = hub.subscribe([hub.chat_channel(chat_id)])  # before the first read: nothing falls between
+        held = [hub.subscribe([hub.chat_channel(chat_id)])]  # before the first read: nothing falls between
         try:
-            clock = _Clock()
-            yield f"retry: {RETRY_MILLISECONDS}\n\n" + "".join(read(status=True))
-            while True:
-                wait = clock.wait()
-                if wait <= 0:
-                    yield frame("reconnect", {})
-                    return
-                nudges = subscription.get(wait)
-                out = [] if nudges else [": keepalive\n\n"]
-                out += [text for text in (_ephemeral(p, other_side) for p in nudges) if text]
-                status = any(p.get("type") in ("status", hub.RESYNC["type"]) for p in nudges)
-                if not nudges or status or any(p.get("type") == "event" for p in nudges):
-                    out += read(status)
-                if out:
-                    yield "".join(out)
+            yield from _frames(read(status=True), held, answer)
         except NotFound:
             return  # the chat went away (or the reader lost access): the reconnect will say 404
         finally:
-            subscription.close()
+            held[0].close()
             db.session.remove()
 
     sent = SentIds(after)
@@ -200,34 +210,28 @@ def desk_stream(load_agent, desk_state, *, after: int) -> Response:
         finally:
             db.session.remove()
 
+    def answer(nudges) -> list[str]:
+        out = [text for text in (_ephemeral(p, CUSTOMER_SIDE, with_chat=True) for p in nudges) if text]
+        if not nudges or any(p.get("type") != "typing" and p.get("type") != "read" for p in nudges):
+            frames, channels = read(nudges)
+            held[0], frames = _follow(held[0], channels, read, frames)
+            out += frames
+        return out
+
     def generate():
-        subscription = hub.subscribe([hub.DESK])
+        held.append(hub.subscribe([hub.DESK]))  # here, not before: a stream never started holds none
         try:
-            clock = _Clock()
             frames, channels = read([], first=True)
-            subscription, frames = _follow(subscription, channels, read, frames)
-            yield f"retry: {RETRY_MILLISECONDS}\n\n" + "".join(frames)
-            while True:
-                wait = clock.wait()
-                if wait <= 0:
-                    yield frame("reconnect", {})
-                    return
-                nudges = subscription.get(wait)
-                out = [] if nudges else [": keepalive\n\n"]
-                out += [text for text in (_ephemeral(p, CUSTOMER_SIDE, with_chat=True) for p in nudges) if text]
-                if not nudges or any(p.get("type") != "typing" and p.get("type") != "read" for p in nudges):
-                    frames, channels = read(nudges)
-                    subscription, frames = _follow(subscription, channels, read, frames)
-                    out += frames
-                if out:
-                    yield "".join(out)
+            held[0], frames = _follow(held[0], channels, read, frames)
+            yield from _frames(frames, held, answer)
         except NotFound:
             return
         finally:
-            subscription.close()
+            held[0].close()
             db.session.remove()
 
     sent, shown = SentIds(after), {"inbox": None}
+    held = []  # the subscription of the moment: it follows the agent's chats
     return event_stream(generate)
 
 
