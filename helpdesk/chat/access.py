@@ -9,6 +9,8 @@ from helpdesk.chat.models import ACTIVE, AGENT_SIDE, CUSTOMER_SIDE, ENDED, Chat
 from helpdesk.errors import NotAllowed, NotFound
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
+from helpdesk.tickets import access as ticket_access
+from helpdesk.tickets.models import department_agents
 
 
 class Visitor:
@@ -55,10 +57,27 @@ def is_visitor_of(actor, chat) -> bool:
     return isinstance(actor, Visitor) and actor.chat.id == chat.id
 
 
+def agent_reaches(agent, chat) -> bool:
+    """The tickets' rule for departments: admins reach every chat; an agent the chats of their departments, chats
+    sent to no department and chats they have; an agent in no department reaches all (a one-team desk)."""
+    return chat.agent_id == agent.id or ticket_access.agent_reaches_department(agent, chat.department_id)
+
+
+def reachable_by(agent):
+    """The SQL condition of agent_reaches, for lists (waiting chats, search)."""
+    if getattr(agent, "is_admin", False) or getattr(agent, "is_system", False):
+        return sa.true()
+    departments = list(db.session.scalars(sa.select(department_agents.c.department_id).where(
+        department_agents.c.user_id == agent.id)))
+    if not departments:
+        return sa.true()
+    return sa.or_(Chat.department_id.in_(departments), Chat.department_id.is_(None), Chat.agent_id == agent.id)
+
+
 def require_reader(actor, chat):
-    """Agents read every chat (as every ticket); a visitor only theirs, a customer the chats they started.
-    Anyone else is told the chat does not exist."""
-    if getattr(actor, "is_agent", False) or is_visitor_of(actor, chat):
+    """Agents read the chats they reach (agent_reaches: the tickets' department rule); a visitor only theirs, a
+    customer the chats they started. Anyone else is told the chat does not exist."""
+    if (getattr(actor, "is_agent", False) and agent_reaches(actor, chat)) or is_visitor_of(actor, chat):
         return
     if getattr(actor, "is_customer", False) and chat.customer_id is not None and chat.customer_id == actor.id:
         return

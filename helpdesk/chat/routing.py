@@ -9,6 +9,7 @@ from flask import current_app
 
 from helpdesk import audit
 from helpdesk.chat import hub
+from helpdesk.chat.access import reachable_by
 from helpdesk.chat.models import ACTIVE, AVAILABILITIES, AWAY, OFFLINE, ONLINE, WAITING, Chat, ChatAgent
 from helpdesk.db import commit_service_call, utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
@@ -146,9 +147,10 @@ def _department_ids(agent) -> list[int]:
 
 
 def waiting_chats(agent) -> list[Chat]:
-    """Chats waiting for an agent, oldest first; those of the agent's departments before the others."""
+    """Chats waiting for an agent that the agent reaches (their departments' and those sent to no department),
+    oldest first; those of the agent's departments before the others."""
     require_agent(agent)
-    query = sa.select(Chat).where(Chat.status == WAITING)
+    query = sa.select(Chat).where(Chat.status == WAITING, reachable_by(agent))
     ids = _department_ids(agent)
     order = [Chat.created_at, Chat.id]
     if ids:

@@ -18,6 +18,7 @@ from helpdesk.chat.access import (  # noqa: F401 (Visitor and visitor_for_key: t
     Visitor,
     hash_key,
     is_visitor_of,
+    reachable_by,
     require_reader,
     side_in,
     visitor_for_key,
@@ -285,7 +286,7 @@ def search_chats(agent, query, limit=50) -> list[Chat]:
     words = (query or "").split()[:8]
     if not words:
         return []
-    statement = sa.select(Chat)
+    statement = sa.select(Chat).where(reachable_by(agent))
     for word in words:
         pattern = _like(word)
         in_events = sa.select(ChatEvent.id).where(ChatEvent.chat_id == Chat.id,
@@ -370,6 +371,7 @@ def accept(agent, chat) -> Chat:
     """The agent takes a waiting chat. Refused (NotAllowed) when the agent has their limit of open chats;
     Conflict when another agent took it first or it ended."""
     require_agent(agent)
+    require_reader(agent, chat)
     if not has_room(agent):
         raise NotAllowed(_l("You already have as many chats as you can take. End one first."))
     now = utcnow()

@@ -24,6 +24,7 @@ from helpdesk.livechat import streams
 from helpdesk.livechat.blueprint import bp, posted, text
 from helpdesk.livechat.errors import json_error
 from helpdesk.livechat.visitor import attachment_download, uploaded_files
+from helpdesk.tickets import access as ticket_access
 from helpdesk.tickets import canned
 from helpdesk.tickets.models import STATUSES, Ticket
 
@@ -234,8 +235,8 @@ def customer_panel(agent, chat) -> dict:
     customer = _chat_customer(chat)
     if customer is None:
         return {"tickets": [], "services": []}
-    tickets = db.session.scalars(
-        sa.select(Ticket).where(Ticket.requester_id == customer.id)
+    tickets = db.session.scalars(  # only those the agent may open (the tickets' department rule)
+        ticket_access.visible_tickets(agent).where(Ticket.requester_id == customer.id)
         .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(OTHER_TICKETS)).all()
     return {
         "tickets": [{"id": t.id, "number": t.number, "subject": t.subject, "status": t.status,
