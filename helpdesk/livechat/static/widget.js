@@ -22,7 +22,7 @@
   var sameOrigin = new URL(BASE, location.href).origin === location.origin;
 
   var state = {
-    key: null, chat: null, events: {}, lastId: 0, status: null,
+    key: null, chat: null, events: {}, lastId: 0, status: null, settledId: 0, arrivals: [],
     typingTimer: null, lastTypingSent: 0, waitTimer: null, offerShown: false
   };
 
@@ -274,6 +274,8 @@
     state.status = chat.status;
     state.events = {};
     state.lastId = 0;
+    state.settledId = 0;
+    state.arrivals = [];
     list = el("ol", {"class": "hdchat-messages", "aria-live": "polite"});
     typingLine = el("p", {"class": "hdchat-typing", hidden: true, text: text("typing")});
     waitingLine = el("p", {"class": "hdchat-waiting", text: text("waiting"), hidden: chat.status !== "waiting"});
@@ -342,6 +344,7 @@
     }
     state.events[event.id] = event;
     state.lastId = Math.max(state.lastId, event.id);
+    state.arrivals.push([Date.now(), event.id]);
     var item;
     if (event.kind === "system") {
       item = el("li", {"class": "hdchat-system", "data-id": event.id, "data-type": (event.data || {}).type || null},
@@ -588,10 +591,28 @@
     }
   }
 
+  // Where a new stream takes up: not the newest id received but the newest received SETTLE_MS ago. Ids are
+  // handed out when an event is written, so an older one can commit just after a newer one was sent; the server
+  // reads past recent ids again for a few seconds, and a stream that drops within them must ask for them again
+  // (what comes twice is shown once: events are kept by id).
+  var SETTLE_MS = 6000;
+
+  function resumeId() {
+    var horizon = Date.now() - SETTLE_MS;
+    state.arrivals = state.arrivals.filter(function (arrival) {
+      if (arrival[0] < horizon) {
+        state.settledId = Math.max(state.settledId, arrival[1]);
+        return false;
+      }
+      return true;
+    });
+    return state.settledId;
+  }
+
   var stream = common.eventStream({
-    url: function () { return BASE + "/chat/visitor/stream?after=" + state.lastId; },
+    url: function () { return BASE + "/chat/visitor/stream?after=" + resumeId(); },
     headers: function () { return {"X-Chat-Key": state.key}; },
-    lastEventId: function () { return state.lastId; },
+    lastEventId: function () { return resumeId(); },
     wanted: function () { return !!state.key && state.status !== "ended"; },
     giveUp: function (response) {
       if (response.status !== 404) {
