@@ -75,12 +75,15 @@ def convert_to_ticket(agent, chat, *, subject=""):
 _FIELDS = {"requester_email": "email"}  # open_ticket's names for the fields the chat panel calls otherwise
 
 
-def leave_ticket(actor, *, name="", email="", subject="", body="", department=None):
+def leave_ticket(actor, *, name="", email="", subject="", body="", department=None, privacy=False):
     """Leave a message as a ticket (out of hours, or nobody answered): a customer's own ticket, or a guest's under
-    the portal's guest form rules (name and address required, a registered address waits for its owner's
-    confirmation). Every field error at once; the acknowledgement mail names the ticket's number."""
+    the portal's guest form rules (name and address required, agreement to the privacy policy (``privacy``)
+    recorded with the policy's version, a registered address waits for its owner's confirmation). Every field
+    error at once; the acknowledgement mail names the ticket's number."""
     errors, extra = {}, {}
     if actor == GUEST_FORM:
+        if privacy is not True:
+            errors["privacy"] = _l("Please agree to the privacy policy.")
         name = " ".join((name or "").split())
         if not name:
             errors["name"] = _l("Enter your name.")

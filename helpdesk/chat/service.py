@@ -489,11 +489,12 @@ def convert_to_ticket(agent, chat, *, subject=""):
     return convert.convert_to_ticket(agent, chat, subject=subject)
 
 
-def leave_ticket(actor, *, name="", email="", subject="", body="", department=None):
+def leave_ticket(actor, *, name="", email="", subject="", body="", department=None, privacy=False):
     """Leave a message as a ticket when nobody can chat (see convert.py)."""
     from helpdesk.chat import convert
 
-    return convert.leave_ticket(actor, name=name, email=email, subject=subject, body=body, department=department)
+    return convert.leave_ticket(actor, name=name, email=email, subject=subject, body=body, department=department,
+                                privacy=privacy)
 
 
 def send_transcript(visitor, chat) -> bool:

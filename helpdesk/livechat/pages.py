@@ -59,6 +59,7 @@ WIDGET_TEXTS = {
     "subject": _l("Subject"),
     "body": _l("Your message"),
     "send_ticket": _l("Send message"),
+    "privacy": _l("I agree that my data is processed to handle this request, as the privacy policy describes."),
     "ticket_made": _l("Thank you. Your ticket number is #%(number)s. We answer by email.", number="{number}"),
     "reconnecting": _l("Connection lost. Reconnecting…"),
     "error": _l("Something went wrong. Please try again."),

@@ -125,7 +125,8 @@ def leave_ticket():
     values = posted()
     ticket = chats.leave_ticket(_acting(values), name=text(values, "name"), email=text(values, "email"),
                                 subject=text(values, "subject"), body=text(values, "body"),
-                                department=text(values, "department") or None)
+                                department=text(values, "department") or None,
+                                privacy=values.get("privacy") in (True, "yes", "on", "true", "1"))
     return jsonify({"number": ticket.number}), 201
 
 

@@ -143,8 +143,10 @@ def test_with_nobody_online_the_panel_leaves_the_message_as_a_ticket(window, liv
     panel.get_by_label("Your message").fill("Please put our new address on the next invoice.")
     panel.get_by_role("button", name="Send message").click()
     expect(panel.locator("#hdchat-email-error")).to_have_text("Enter a valid email address.")
+    expect(panel.locator("#hdchat-privacy-error")).to_have_text("Please agree to the privacy policy.")
 
     panel.get_by_label("Your email address").fill("otto@late.test")
+    panel.get_by_label("I agree that my data is processed").check()
     panel.get_by_role("button", name="Send message").click()
     made = panel.locator(".hdchat-ticket-made")
     expect(made).to_contain_text("Your ticket number is #")
@@ -210,6 +212,7 @@ def test_outside_the_chat_hours_the_panel_leaves_a_ticket_though_an_agent_is_onl
     panel.get_by_label("Your email address").fill("nora@night.test")
     panel.get_by_label("Subject").fill("Backup failed")
     panel.get_by_label("Your message").fill("Last night's backup failed with error 28.")
+    panel.get_by_label("I agree that my data is processed").check()
     panel.get_by_role("button", name="Send message").click()
     made = panel.locator(".hdchat-ticket-made")
     expect(made).to_contain_text("Your ticket number is #")
@@ -236,6 +239,7 @@ def test_a_visitor_who_waits_too_long_is_offered_a_ticket(app, window, live_serv
     expect(offer.get_by_label("Your email address")).to_have_value("wanda@wait.test")
     offer.get_by_label("Subject").fill("Still waiting")
     offer.get_by_label("Your message").fill("Please call me back about the renewal.")
+    offer.get_by_label("I agree that my data is processed").check()
     offer.get_by_role("button", name="Send message").click()
     expect(offer.locator(".hdchat-ticket-made")).to_contain_text("Your ticket number is #")
 

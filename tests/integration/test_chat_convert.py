@@ -76,14 +76,15 @@ def test_only_agents_convert_chats(app, online):
 def test_leaving_a_ticket_follows_the_guest_form_rules(app, smtp, department):
     with pytest.raises(ValidationFailed) as refused:
         service.leave_ticket(GUEST_FORM, name="Gina Guest", email="gina at example", subject="Help",
-                             body="Nobody answered the chat")
+                             body="Nobody answered the chat", privacy=True)
     assert set(refused.value.errors) == {"email"}
     with pytest.raises(ValidationFailed) as refused:
         service.leave_ticket(GUEST_FORM, name="", email="gina@example.test", subject="", body="")
-    assert set(refused.value.errors) == {"name", "subject", "body"}
+    assert set(refused.value.errors) == {"name", "subject", "body", "privacy"}
 
     ticket = service.leave_ticket(GUEST_FORM, name="Gina Guest", email="gina@example.test", subject="Help",
-                                  body="Nobody answered the chat", department=department.id)
+                                  body="Nobody answered the chat", department=department.id, privacy=True)
+    assert ticket.requester.consent_policy_version == app.config["PRIVACY_POLICY_VERSION"]
     assert (ticket.source, ticket.subject, ticket.requester.full_name) == ("chat", "Help", "Gina Guest")
     assert ticket.messages[0].body_text == "Nobody answered the chat"
     mail = smtp.wait_for(1)[0]

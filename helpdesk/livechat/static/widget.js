@@ -236,6 +236,9 @@
       departmentSelect(status),
       field(text("subject"), el("input", {type: "text", name: "subject"})),
       field(text("body"), el("textarea", {name: "body", rows: 4})),
+      known ? null : el("div", {"class": "hdchat-field hdchat-consent"}, [
+        el("label", {}, [el("input", {type: "checkbox", name: "privacy", value: "yes"}), " ", text("privacy")]),
+        el("p", {"class": "hdchat-error", id: "hdchat-privacy-error", hidden: true})]),
       el("button", {type: "submit", "class": "hdchat-primary", text: text("send_ticket")})
     ]);
     form.addEventListener("submit", function (event) {
@@ -246,6 +249,9 @@
           data[name] = form.elements[name].value;
         }
       });
+      if (form.elements.privacy) {
+        data.privacy = form.elements.privacy.checked;  // the guest form's rule: a guest agrees to the policy
+      }
       var headers = status && status.csrf_token && sameOrigin ? {"X-CSRFToken": status.csrf_token} : {};
       api("POST", "/chat/ticket", data, headers).then(function (result) {
         if (!result.ok) {
