@@ -250,3 +250,18 @@ def log_in_agent(client: httpx.Client, login, password=PASSWORD) -> str:
     if status.status_code != 200:
         raise AssertionError(f"GET /chat/status: {status.status_code} {status.text[:300]}")
     return status.json()["csrf_token"]
+
+
+def calendar_closed_now(admin, name):
+    """An SLA calendar whose only window is on a weekday three days from today: closed now (chat hours tests)."""
+    from helpdesk.db import utcnow
+    from helpdesk.tickets.sla import calendar_admin
+
+    calendar = calendar_admin.create_calendar(admin, name=name, time_zone="UTC")
+    day = (utcnow().weekday() + 3) % 7
+    if day >= 5:
+        calendar_admin.add_window(admin, calendar.id, weekday=day, opens="09:00", closes="17:00")
+    for window in list(calendar_admin.get_calendar(calendar.id).windows):
+        if window.weekday != day:
+            calendar_admin.remove_window(admin, calendar.id, calendar_admin.window_key(window))
+    return calendar

@@ -14,6 +14,7 @@ from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 from helpdesk.tickets.models import Ticket
 from tests.browser.conftest import log_in
+from tests.chat_client import calendar_closed_now
 
 GUEST_EMAIL = "gina@guest.test"
 
@@ -182,24 +183,9 @@ def test_the_chat_button_sits_in_the_bottom_corner_on_the_reading_side_left_in_p
     expect(english.locator(".hdchat-launcher")).to_have_text("Chat with us")
 
 
-def _calendar_closed_now(admin, name):
-    """An SLA calendar whose only window is on a weekday three days from today: closed now."""
-    from helpdesk.db import utcnow
-    from helpdesk.tickets.sla import calendar_admin
-
-    calendar = calendar_admin.create_calendar(admin, name=name, time_zone="UTC")
-    day = (utcnow().weekday() + 3) % 7
-    if day >= 5:
-        calendar_admin.add_window(admin, calendar.id, weekday=day, opens="09:00", closes="17:00")
-    for window in list(calendar_admin.get_calendar(calendar.id).windows):
-        if window.weekday != day:
-            calendar_admin.remove_window(admin, calendar.id, calendar_admin.window_key(window))
-    return calendar
-
-
 def test_outside_the_chat_hours_the_panel_leaves_a_ticket_though_an_agent_is_online(
         app, window, live_server, agent, department, make_user, smtp):
-    _calendar_closed_now(make_user("admin"), "Chat hours")
+    calendar_closed_now(make_user("admin"), "Chat hours")
     app.config["CHAT_CALENDAR"] = "Chat hours"
     open_inbox(window)
     guest = window(1100, 800)

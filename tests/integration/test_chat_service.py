@@ -14,6 +14,7 @@ from helpdesk.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import departments
 from helpdesk.tickets.satisfaction import GOOD
+from tests.chat_client import calendar_closed_now
 
 
 def guest_chat(message="Hello, my server is down", name="Gina Guest", email="gina@example.test", **kwargs):
@@ -175,26 +176,12 @@ def test_a_chat_passes_to_an_online_agent_with_room_or_back_to_a_department(app,
     assert "The chat was passed to Technical. Please wait for an agent." in said
 
 
-def _calendar_closed_now(admin, name):
-    """A calendar whose only window is on a weekday three days from today: closed now."""
-    from helpdesk.tickets.sla import calendar_admin
-
-    calendar = calendar_admin.create_calendar(admin, name=name, time_zone="UTC")
-    day = (utcnow().weekday() + 3) % 7
-    if day >= 5:
-        calendar_admin.add_window(admin, calendar.id, weekday=day, opens="09:00", closes="17:00")
-    for window in list(calendar_admin.get_calendar(calendar.id).windows):
-        if window.weekday != day:
-            calendar_admin.remove_window(admin, calendar.id, calendar_admin.window_key(window))
-    return calendar
-
-
 def test_chat_hours_follow_the_named_sla_calendar(app, make_user):
     from helpdesk.tickets.sla import calendar_admin
 
     admin = make_user("admin")
     assert service.desk_status()["open"] is True  # no calendar named: around the clock
-    _calendar_closed_now(admin, "Chat hours")
+    calendar_closed_now(admin, "Chat hours")
     app.config["CHAT_CALENDAR"] = "Chat hours"
     status = service.desk_status()
     assert status == {"open": False, "agents_online": 0,
