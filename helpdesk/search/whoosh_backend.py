@@ -5,8 +5,8 @@ KB_INDEX_PATH), written by one writer at a time: the ``search`` queue's one work
 For speed at a million tickets it reads posting lists into sets of document numbers (kept per segment:
 segments never change, and their deletions only grow), intersects them with the filter's set (kept per
 searcher), ranks only the most recently active matches when there are very many, and keeps a second
-index of the recently active documents (the recent tier) for words in a third of all tickets. Only
-Whoosh's public API is used."""
+index of the recently active documents (the recent tier) for words in a third of all tickets. Whoosh's
+public API is used, but for one seam of its writer (``_LengthsReader``: a cache Whoosh lacks)."""
 import bisect
 import os
 import re
@@ -22,6 +22,7 @@ from pathlib import Path
 import snowballstemmer
 from whoosh import highlight, index, matching, qparser, query, writing
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang import has_stemmer, has_stopwords
 from whoosh.reading import TermNotFound
@@ -411,6 +412,33 @@ _open_searchers = threading.local()
 _PRUNED = {}  # recent tier path -> when its old documents were last taken out (per process)
 
 
+class _LengthsReader(W3PerDocReader):
+    """The new segment's field lengths as the writer reads them while it writes the postings: Whoosh asks
+    whether a field has a lengths column once per posting, and for a field without one (nothing cached)
+    that is a file-system lookup each time, a third of the commit. The segment is complete when this is
+    read, so each answer is kept."""
+
+    def has_column(self, fieldname):
+        known = self.__dict__.setdefault("_columns", {})
+        if fieldname not in known:
+            known[fieldname] = super().has_column(fieldname)
+        return known[fieldname]
+
+
+def _lengths_reader(writer):
+    """A replacement for ``writer.per_document_reader`` (an instance attribute: nothing of ours is pickled
+    into the index's table of contents, unlike a codec of our own would be)."""
+
+    def read():
+        if not writer.perdocwriter.is_closed:
+            raise RuntimeError("the per-document writer is still open")
+        if type(writer.codec) is not W3Codec:
+            return writer.codec.per_document_reader(writer.storage, writer.get_segment())
+        return _LengthsReader(writer.storage, writer.get_segment())
+
+    return read
+
+
 class WhooshBackend(backend.SearchBackend):
     """Whoosh indexes on this machine's disk (see the module docstring)."""
 
@@ -473,6 +501,8 @@ class WhooshBackend(backend.SearchBackend):
                 targets.append((recent, recent_change))
             for path, apply in targets:
                 writer = self.open(path, collection).writer(timeout=WRITER_TIMEOUT, **(writer_options or {}))
+                if type(writer) is writing.SegmentWriter:
+                    writer.per_document_reader = _lengths_reader(writer)
                 try:
                     apply(writer)
                 except BaseException:
