@@ -11,8 +11,9 @@ inprocess they are written by the ingesting process itself (the embedded default
     .venv/bin/python bench/ingest.py --via cli [--count 2000]
 
 times ``helpdesk mail ingest <Maildir>`` as an operator runs it (a separate process, configured only by
-HELPDESK_* variables): SQLite without Redis (the embedded default: acknowledgements written and the index
-up to date when the command returns), SQLite with Redis, and PostgreSQL with Redis. Issue 13's targets
+HELPDESK_* variables, running from compiled bytecode as an installed helpdesk does): SQLite without
+Redis (the embedded default: acknowledgements written and the index up to date when the command
+returns), SQLite with Redis, and PostgreSQL with Redis. Issue 13's targets
 are 350, 700 and 500 messages per second."""
 import argparse
 import os
@@ -116,7 +117,11 @@ def run_cli(backend, count, jobs):
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-cli-{backend}-"))
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     with throwaway_database(backend, workdir) as url:
-        env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_INSTANCE_PATH": str(workdir / "instance"),
+        # An installed helpdesk runs from compiled bytecode (pip writes it at install): so does this one, from a
+        # cache of its own (this machine's environment may say PYTHONDONTWRITEBYTECODE), warmed before timing.
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        env = {**env, "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "helpdesk-bench-pycache"),
+               "HELPDESK_DATABASE_URL": url, "HELPDESK_INSTANCE_PATH": str(workdir / "instance"),
                "HELPDESK_REDIS_URL": REDIS if jobs == "redis" else "", "HELPDESK_QUEUE_PREFIX": prefix,
                "HELPDESK_SECRET_KEY": "bench-secret", "HELPDESK_MAIL_SENDER_SOFT_LIMIT": "10000",
                "HELPDESK_MAIL_SENDER_HARD_LIMIT": "10000"}
@@ -135,6 +140,10 @@ def run_cli(backend, count, jobs):
             db.session.remove()
             db.engine.dispose()
         helpdesk = str(Path(sys.executable).with_name("helpdesk"))
+        empty = workdir / "empty"
+        for folder in ("new", "cur", "tmp"):
+            (empty / folder).mkdir(parents=True, exist_ok=True)
+        subprocess.run([helpdesk, "mail", "ingest", str(empty)], env=env, capture_output=True, check=True)  # noqa: S603
         started = time.perf_counter()
         done = subprocess.run([helpdesk, "mail", "ingest", str(maildir), "--department", "Technical"], env=env,  # noqa: S603
                               capture_output=True, text=True)
