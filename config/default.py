@@ -52,7 +52,9 @@ QUEUE_COUNTS_CACHE_SECONDS = 5
 GC_TUNING = True
 # The search backend tickets and knowledge base articles are indexed in (helpdesk.search.backend lists
 # them): "whoosh", index folders on this machine's disk (SEARCH_INDEX_PATH, KB_INDEX_PATH), written by the
-# one worker of the `search` queue. A backend for several machines (PostgreSQL full-text search) plugs in here.
+# one worker of the `search` queue; or "postgresql", the search_documents table of the PostgreSQL database
+# (migration 0042): any number of processes on any machine index and search it, the `search` queue may have
+# several workers. Refused at start-up on SQLite.
 SEARCH_BACKEND = "whoosh"
 # Ticket search ranks by relevance; when more tickets match than this (a common word on a big desk), it
 # ranks the most recently active this many of them and says so on the page (add words or filters to

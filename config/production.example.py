@@ -36,3 +36,5 @@ TRUSTED_PROXIES = 1
 # API_RATE_LIMIT_ANONYMOUS = "60/minute"
 # Webhook receivers on your own network (SSRF protection off for every endpoint; an admin can allow one instead):
 # WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+# Search in PostgreSQL (full-text search, shared by every machine) instead of Whoosh's folders on one disk:
+SEARCH_BACKEND = "postgresql"
