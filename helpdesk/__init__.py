@@ -14,6 +14,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #   MODELS = ("models", ...)   its modules that define tables (imported before migrations or queries run)
 #   TEMPLATES = "templates"    its template folder (looked up in this order: the web door's first)
 #   def init_app(app)          called once the tables of every package are known
+#   SERVES_HTTP = True         a door whose init_app only adds what answers HTTP requests (routes, request
+#                              hooks, page helpers): skipped by create_app(http=False)
 # A package that is not listed here has no tables and no templates as far as the app is concerned; the test
 # tests/integration/test_installed_packages.py fails when a module defining tables is not reached.
 INSTALLED_PACKAGES = (
@@ -41,9 +43,13 @@ INSTALLED_PACKAGES = (
 KERNEL_MODELS = ("helpdesk.db", "helpdesk.stamps", "helpdesk.jobs", "helpdesk.scheduler")
 
 
-def create_app(config=None, overrides=None) -> Flask:
+def create_app(config=None, overrides=None, http=True) -> Flask:
     """Build the app. ``config`` names a settings profile in config/ ("testing") or a .py path;
-    ``overrides`` is a dict applied last. Nothing is read at import time."""
+    ``overrides`` is a dict applied last. Nothing is read at import time.
+
+    ``http=False`` leaves out the doors that answer HTTP requests (SERVES_HTTP): for a command that serves
+    no page (``helpdesk mail ingest``), which then starts in half the time. Their tables are still known,
+    and mail renders the same (its template helpers are the app's, ``template_helpers``)."""
     from helpdesk import settings
     from helpdesk.extensions import babel, csrf, db, limiter, login_manager, migrate
     from helpdesk.i18n import select_locale, select_timezone
@@ -76,12 +82,38 @@ def create_app(config=None, overrides=None) -> Flask:
     limiter.init_app(app)
 
     import_models(packages)
+    template_helpers(app)
     for package in packages:
-        if hasattr(package, "init_app"):
+        if hasattr(package, "init_app") and (http or not getattr(package, "SERVES_HTTP", False)):
             package.init_app(app)
     if app.config["GC_TUNING"] and not app.testing:
         tune_gc()
     return app
+
+
+def template_helpers(app):
+    """What every template may use, pages and mail alike: the reader's language and text direction, dates
+    (Jalali for Persian readers), digits, time zones, isolated user text, the brand."""
+    from flask_babel import get_locale
+
+    from helpdesk.i18n import LANGUAGES, format_datetime, format_day, isolate, local_digits, text_direction
+    from helpdesk.timezones import zone_label
+
+    @app.context_processor
+    def _layout_helpers():
+        return {
+            "languages": LANGUAGES,
+            "current_locale": lambda: str(get_locale()),
+            "text_direction": text_direction,
+            "brand": app.config["BRAND_NAME"],
+        }
+
+    app.jinja_env.globals.update(current_locale=lambda: str(get_locale()), text_direction=text_direction)
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["day"] = format_day  # a calendar day, Jalali for Persian readers
+    app.jinja_env.filters["local_digits"] = local_digits  # counts in the reader's digits: {{ text|local_digits }}
+    app.jinja_env.filters["zone"] = zone_label  # a time zone in the reader's words: {{ user.timezone|zone }}
+    app.jinja_env.filters["bdi"] = isolate  # user text in pages and mail: {{ ticket.subject|bdi }}
 
 
 def tune_gc():

@@ -8,6 +8,7 @@ from flask import g, request
 
 MODELS = ("models",)
 TEMPLATES = "templates"
+SERVES_HTTP = True
 
 # The modules with endpoints, each a blueprint ``bp`` (their order is the reference's order).
 RESOURCES = ("meta", "tickets", "people", "kb", "billing", "devices", "webhooks")

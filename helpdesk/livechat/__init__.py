@@ -3,6 +3,7 @@ the snippet embedded on other websites) and agents (the console's chat inbox), t
 inbox pages. It calls helpdesk.chat's services and holds no rules of its own."""
 
 TEMPLATES = "templates"
+SERVES_HTTP = True
 
 
 def init_app(app):

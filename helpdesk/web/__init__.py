@@ -1,6 +1,5 @@
 """The web door: blueprints, the session user, error pages and security headers."""
 from flask import redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -8,11 +7,10 @@ from helpdesk import errors
 from helpdesk.accounts import sessions
 from helpdesk.db import begin_write
 from helpdesk.extensions import db, login_manager
-from helpdesk.i18n import LANGUAGES, format_datetime, format_day, isolate, local_digits, text_direction
 from helpdesk.i18n import lazy_gettext as _l
-from helpdesk.timezones import zone_label
 
 TEMPLATES = "templates"  # every page and its layout
+SERVES_HTTP = True
 
 
 def init_app(app):
@@ -148,22 +146,6 @@ def init_app(app):
 
     app.register_blueprint(desk_webhooks.bp)
     app.register_blueprint(account_webhooks.bp)
-
-    @app.context_processor
-    def _layout_helpers():
-        return {
-            "languages": LANGUAGES,
-            "current_locale": lambda: str(get_locale()),
-            "text_direction": text_direction,
-            "brand": app.config["BRAND_NAME"],
-        }
-
-    app.jinja_env.globals.update(current_locale=lambda: str(get_locale()), text_direction=text_direction)
-    app.jinja_env.filters["datetime"] = format_datetime
-    app.jinja_env.filters["day"] = format_day  # a calendar day, Jalali for Persian readers
-    app.jinja_env.filters["local_digits"] = local_digits  # counts in the reader's digits: {{ text|local_digits }}
-    app.jinja_env.filters["zone"] = zone_label  # a time zone in the reader's words: {{ user.timezone|zone }}
-    app.jinja_env.filters["bdi"] = isolate  # user text in pages and mail: {{ ticket.subject|bdi }}
 
     @app.route("/favicon.ico")
     def favicon():
