@@ -2,6 +2,7 @@
 configured only through HELPDESK_* environment variables, on .eml folders, mbox files and Maildirs."""
 import json
 import mailbox
+import re
 import shutil
 from pathlib import Path
 
@@ -276,3 +277,37 @@ def test_an_import_that_stops_on_an_error_still_acknowledges_what_it_committed(
     assert isinstance(result.exception, OSError), repr(result.exception)
     assert len(tickets()) == 5 and len(smtp.messages) == 5
     assert [hit.number for hit in search.search_tickets(agent, "zebra3word")] == [tickets()[3].number]
+
+
+def test_the_command_starts_without_the_web_doors_and_its_acknowledgements_read_as_the_web_apps(
+        app, helpdesk, tmp_path, smtp):
+    # `mail ingest` builds its app without the pages, the API and live chat (it serves none): the mail it sends
+    # must not notice. The same kind of mail, once through the command and once through this test's full app.
+    from helpdesk import create_app
+    from helpdesk.mailgateway import pipeline
+
+    assert not [rule for rule in create_app("testing", {"DATABASE_URL": "sqlite://"}, http=False).url_map.iter_rules()
+                if rule.endpoint != "static"]
+    raws = [(f"From: Zoe Quinn <zoe@client.example>\r\nTo: support@example.test\r\nSubject: Fan noise {n}\r\n"
+             f"Message-ID: <doors-{n}@client.example>\r\nDate: Thu, 3 Dec 2026 08:00:00 +0000\r\n\r\n"
+             "The fan is loud.\r\n").encode() for n in (1, 2)]
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(raws[0])
+
+    assert helpdesk("mail", "ingest", folder).exit_code == 0
+    pipeline.ingest([pipeline.Fetched("file", raws[1], label="2")])
+    db.session.commit()
+
+    by_command, by_app = [*smtp.wait_for(2), None, None][:2]
+    assert by_command is not None and by_app is not None
+
+    def text(message, number):
+        body = re.sub(r"[\w-]+\.[\w-]+\.[\w-]+(?=\r?$)", "<signed link>", message.get_body(("plain",)).get_content(),
+                      flags=re.MULTILINE)  # each ticket's own
+        return body.replace(str(number), "N").replace("Fan noise 1", "S").replace("Fan noise 2", "S")
+
+    numbers = {t.subject: t.number for t in tickets()}
+    assert "Fan noise 1" in by_command["Subject"] and "Fan noise 2" in by_app["Subject"]
+    assert text(by_command, numbers["Fan noise 1"]) == text(by_app, numbers["Fan noise 2"])
+    assert by_command.get_body(("html",)) is not None
