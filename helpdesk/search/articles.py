@@ -34,7 +34,8 @@ ARTICLES = Collection("articles", {
     "parent_visibility": Field(TAG),  # the parent folder's, "none" at the top level
     "status": Field(TAG),
     "updated": Field(DATE),
-    **{f"text_{language}": Field(TEXT, analyser=language) for language in LANGUAGES},
+    # One document has one language's text, so they share a weight class.
+    **{f"text_{language}": Field(TEXT, analyser=language, weight="A") for language in LANGUAGES},
 })
 
 

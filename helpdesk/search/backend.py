@@ -28,6 +28,7 @@ from flask import current_app
 
 BACKENDS = {  # SEARCH_BACKEND value -> "module:class"
     "whoosh": "helpdesk.search.whoosh_backend:WhooshBackend",
+    "postgresql": "helpdesk.search.postgres_backend:PostgresBackend",
 }
 
 # Field kinds
@@ -46,6 +47,9 @@ class Field:
     analyser: str = "neutral"
     boost: float = 1.0
     stored: bool = False
+    # TEXT fields only: the class (A, B, C or D) a backend with few field classes (PostgreSQL's tsvector
+    # weights) files the field under; fields searched apart (notes for agents only) need classes of their own.
+    weight: str | None = None
 
 
 @dataclass(frozen=True)

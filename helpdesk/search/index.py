@@ -24,11 +24,11 @@ _NONE = "none"  # department or assignee of a ticket without one
 TICKETS = Collection("tickets", {
     "id": Field(KEY),
     "number": Field(NUMBER),
-    "subject": Field(TEXT, boost=2.0),
-    "body": Field(TEXT),  # every public message: the customer's and agents' replies
-    "notes": Field(TEXT),  # internal notes: searched for agents only
-    "details": Field(TEXT),  # the facts given with the ticket: reference, server IP, service, diagnostics...
-    "participants": Field(TEXT, analyser="people"),
+    "subject": Field(TEXT, boost=2.0, weight="A"),
+    "body": Field(TEXT, weight="C"),  # every public message: the customer's and agents' replies
+    "notes": Field(TEXT, weight="D"),  # internal notes: searched for agents only
+    "details": Field(TEXT, weight="C"),  # the facts given with the ticket: reference, server IP, diagnostics...
+    "participants": Field(TEXT, analyser="people", weight="B"),
     "status": Field(TAG),
     "department": Field(TAG),
     "assignee": Field(TAG),
