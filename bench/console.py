@@ -12,7 +12,8 @@ later runs with --url and --instance measure again without the slow load (--acto
 When the normal search rebuild would take over 15 minutes, the same documents are indexed by a bulk path
 (Whoosh's two-process writer: about 25 minutes for a million tickets here), with the recent tier;
 --index-subset N indexes only the newest N (the output says so). Views that miss their target get the
-EXPLAIN ANALYZE of their slowest queries."""
+EXPLAIN ANALYZE of their slowest queries. --search-backend postgresql measures the PostgreSQL full-text
+backend instead of Whoosh (indexed by its own rebuild; with --url, pass --index normal to index again)."""
 import argparse
 import atexit
 import html
@@ -68,9 +69,10 @@ def kept_database():
     yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def make_app(url, instance):
+def make_app(url, instance, search_backend="whoosh"):
     return create_app(None, {"DATABASE_URL": url, "INSTANCE_PATH": str(instance), "REDIS_URL": "",
-                             "SECRET_KEY": "bench-console-secret", "RATELIMIT_ENABLED": False})
+                             "SECRET_KEY": "bench-console-secret", "RATELIMIT_ENABLED": False,
+                             "SEARCH_BACKEND": search_backend})
 
 
 def staff_email(n):
@@ -129,7 +131,8 @@ def _documents_by_sql(session, first_id, last_id, only=None):
     participants by id, as the relationships load)."""
     which = "BETWEEN :a AND :b" + (" AND {col} = ANY(:only)" if only is not None else "")
     params = {"a": first_id, "b": last_id, "only": list(only) if only is not None else None}
-    tickets = {row.id: SimpleNamespace(**row._mapping, messages=[], participants=[]) for row in session.execute(
+    tickets = {row.id: SimpleNamespace(**row._mapping, messages=[], participants=[], details=None)
+               for row in session.execute(
         sa.text("SELECT id, number, subject, status, department_id, assignee_id, created_at, updated_at, "  # noqa: S608
                 f"last_activity_at FROM tickets WHERE id {which.format(col='id')} ORDER BY id"),
         params)}
@@ -174,6 +177,38 @@ def _same_documents(sample_ids):
         bulk = _documents_by_sql(db.session, ticket_id, ticket_id)[0]
         if bulk != normal[str(ticket_id)]:
             raise SystemExit(f"bulk index document differs from search.index's for ticket {ticket_id}")
+
+
+def build_postgres_index(app, subset=0):
+    """The PostgreSQL backend's search_documents, by its own rebuild (one transaction) fed with the bulk path's
+    documents (search.index.document over SQL rows); the newest ``subset`` tickets only when given."""
+    with app.app_context():
+        total, max_id = db.session.execute(sa.select(sa.func.count(), sa.func.max(Ticket.id))).one()
+        _same_documents(random.Random(1).sample(range(1, max_id + 1), min(20, max_id)))
+        lowest = max(1, max_id - subset + 1) if subset else 1
+        started, batch = time.perf_counter(), 5000
+
+        def documents():
+            done = 0
+            for first in range(lowest, max_id + 1, batch):
+                chunk = _documents_by_sql(db.session, first, first + batch - 1)
+                yield from chunk
+                done += len(chunk)
+                db.session.expunge_all()
+                if (first - lowest) // batch % 20 == 0:
+                    print(f"  {done:,} tickets indexed, {time.perf_counter() - started:.0f} s", flush=True)
+
+        count = get_backend().rebuild(search.TICKETS, documents())
+        how = "PostgreSQL backend rebuild() over the bulk path's documents"
+        if lowest > 1:
+            how += f"; ONLY THE NEWEST {count:,} OF {total:,} TICKETS (ids {lowest:,}+)"
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE search_documents"))
+        (Path(app.config["INSTANCE_PATH"]) / INDEX_NOTE).write_text(json.dumps(
+            {"lowest_id": lowest if count < total else 1, "indexed": count, "tickets": total}))
+        elapsed = time.perf_counter() - started
+        print(f"search index: {count:,} tickets in {elapsed:.0f} s ({count / elapsed:,.0f}/s) by {how}", flush=True)
+        return elapsed
 
 
 def build_index(app, sample, mode="auto", subset=0):
@@ -413,6 +448,9 @@ def main():
                         help="measure as an agent in the Technical department, as an admin, or both")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="measure only the views whose name contains TEXT (repeatable), e.g. --only search")
+    parser.add_argument("--search-backend", choices=["whoosh", "postgresql"], default="whoosh",
+                        help="SEARCH_BACKEND of the measured app (postgresql: indexed into search_documents, "
+                             "--index and --index-sample do not apply)")
     parser.add_argument("--no-explain", action="store_true", help="skip EXPLAIN ANALYZE of views that fail")
     args = parser.parse_args()
     if args.url and not args.instance:
@@ -427,8 +465,13 @@ def main():
     else:
         database = throwaway_database("postgresql", instance)
     with database as url:
-        app = make_app(url, instance)
-        if not args.url:
+        app = make_app(url, instance, args.search_backend)
+        if args.search_backend == "postgresql":
+            if not args.url:
+                load(app, url, args.tickets)
+            if not args.url or args.index != "auto":
+                build_postgres_index(app, args.index_subset)
+        elif not args.url:
             load(app, url, args.tickets)
             build_index(app, args.index_sample, args.index, args.index_subset)
         elif args.index == "recent":

@@ -48,10 +48,9 @@ def numbers(actor, text):
     return [hit.number for hit in search.search_tickets(actor, text)]
 
 
-@pytest.mark.backends("sqlite")
-def test_the_postgresql_backend_is_refused_at_start_up_on_sqlite(database_urls, tmp_path):
+def test_the_postgresql_backend_is_refused_at_start_up_on_sqlite(tmp_path):
     with pytest.raises(RuntimeError, match='SEARCH_BACKEND = "postgresql" needs a PostgreSQL database'):
-        make_app(database_urls["sqlite"], tmp_path / "instance", SEARCH_BACKEND="postgresql")
+        make_app(f"sqlite:///{tmp_path / 'helpdesk.db'}", tmp_path / "instance", SEARCH_BACKEND="postgresql")
 
 
 _OPEN_AND_SEARCH = textwrap.dedent("""
