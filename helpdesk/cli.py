@@ -310,7 +310,7 @@ def search_rebuild():
     from helpdesk.search import index
 
     count = index.rebuild()
-    click.echo(f"search index rebuilt: {count} ticket(s) in {current_app.config['SEARCH_INDEX_PATH']}")
+    click.echo(f"search index rebuilt: {count} ticket(s) in {index.status()['location']}")
     from helpdesk.search import articles as kb_index
 
     articles = kb_index.rebuild()
