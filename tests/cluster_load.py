@@ -152,7 +152,8 @@ class Customer(Person):
             message.add_attachment(self.upload(), maintype="application", subtype="pdf", filename="log.pdf")
         drop_mail(self.maildir, message.as_bytes())
         self.sent.append((time.monotonic(), message["Message-ID"]))
-        self.journal.add("mails", {"message_id": message["Message-ID"], "kind": "new", "token": word})
+        self.journal.add("mails", {"message_id": message["Message-ID"], "kind": "new", "token": word,
+                                   "dropped_at": time_now()})
         self.journal.add("tokens", word)
 
     def mail_reply(self):
@@ -160,7 +161,8 @@ class Customer(Person):
         message = self._mail("Re: my question", "One more detail: it happens every hour.")
         message["In-Reply-To"] = message["References"] = parent
         drop_mail(self.maildir, message.as_bytes())
-        self.journal.add("mails", {"message_id": message["Message-ID"], "kind": "reply", "parent": parent})
+        self.journal.add("mails", {"message_id": message["Message-ID"], "kind": "reply", "parent": parent,
+                                   "dropped_at": time_now()})
 
     def _mail(self, subject, text):
         message = EmailMessage()
@@ -295,7 +297,16 @@ def check_mail(checks, app, journal):
         rows = db.session.execute(sa.text(
             "SELECT trim(both '<>' from message_id) AS mid, count(*), min(ticket_id) FROM messages "
             "WHERE trim(both '<>' from message_id) = ANY(:ids) GROUP BY 1"), {"ids": ids}).all()
+        processed = dict(db.session.execute(sa.text(
+            "SELECT trim(both '<>' from message_id), processed_at FROM inbound_messages "
+            "WHERE trim(both '<>' from message_id) = ANY(:ids) AND processed_at IS NOT NULL"), {"ids": ids}).all())
         db.session.remove()
+    lags = sorted((processed[mail["message_id"].strip("<>")] - mail["dropped_at"]).total_seconds()
+                  for mail in journal.mails if mail["message_id"].strip("<>") in processed)
+    if len(lags) > 1:
+        checks.out(f"mail dropped to processed: p50 {statistics.median(lags):.1f} s, "
+                   f"p95 {statistics.quantiles(lags, n=20)[18]:.1f} s, max {lags[-1]:.1f} s (polls every second; "
+                   f"the max includes the reading gateway's kill and the other's take-over)")
     found = {mid: (count, ticket) for mid, count, ticket in rows}
     missing = [mid for mid in ids if mid not in found]
     doubled = [mid for mid, (count, _) in found.items() if count > 1]
