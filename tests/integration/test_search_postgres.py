@@ -9,8 +9,10 @@ import textwrap
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from helpdesk.actors import SYSTEM
+from helpdesk.cli import main
 from helpdesk.extensions import db
 from helpdesk.search import backend, postgres_backend
 from helpdesk.search import index as search
@@ -156,3 +158,24 @@ def test_typos_are_looked_up_in_small_collections_only(app, monkeypatch):
     monkeypatch.setattr(postgres_backend, "FUZZY_MAX_DOCUMENTS", 0)
 
     assert backend.get_backend().search(search.TICKETS, request).documents == []
+
+
+@pytest.mark.backends("postgresql")
+def test_the_search_commands_rebuild_and_report_the_postgresql_index(app, agent, department):
+    ticket = service.open_ticket(agent, subject="Printer on fire", body_text="Smoke.", department=department,
+                                 requester_email="a@example.test")
+    with db.engine.begin() as conn:  # as after restoring a backup without the index
+        conn.execute(sa.text("DELETE FROM search_documents"))
+    db.session.commit()
+    env = {"HELPDESK_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "HELPDESK_SEARCH_BACKEND": "postgresql",
+           "HELPDESK_INSTANCE_PATH": app.config["INSTANCE_PATH"], "HELPDESK_SECRET_KEY": app.config["SECRET_KEY"],
+           "HELPDESK_REDIS_URL": "", "HELPDESK_CONFIG": None}
+    assert numbers(agent, "fire") == []
+
+    rebuilt = CliRunner().invoke(main, ["search", "rebuild"], env=env)
+    status = CliRunner().invoke(main, ["search", "status"], env=env)
+
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "search index rebuilt: 1 ticket(s) in PostgreSQL table search_documents" in rebuilt.output
+    assert numbers(agent, "fire") == [ticket.number]
+    assert status.exit_code == 0 and "up to date" in status.output
