@@ -179,3 +179,43 @@ def test_the_search_commands_rebuild_and_report_the_postgresql_index(app, agent,
     assert "search index rebuilt: 1 ticket(s) in PostgreSQL table search_documents" in rebuilt.output
     assert numbers(agent, "fire") == [ticket.number]
     assert status.exit_code == 0 and "up to date" in status.output
+
+
+@pytest.mark.backends("postgresql")
+def test_two_search_workers_on_two_instance_folders_share_the_queue(app_factory, smtp, redis_prefix, tmp_path):
+    """With Redis, requests queue index updates on the `search` queue as with Whoosh, but any number of workers,
+    on any machine, may serve it: two run here at once, each with its own instance folder."""
+    from pathlib import Path
+
+    from redis import Redis
+    from rq import Queue
+
+    from helpdesk.accounts import service as accounts
+
+    queued = app_factory(REDIS_URL="redis://127.0.0.1:6379/0", QUEUE_PREFIX=redis_prefix)
+    with queued.app_context():
+        agent = accounts.create_user(SYSTEM, email="q@example.test", full_name="Quinn Queue", role="agent",
+                                     password="correct horse battery")
+        for n in range(8):
+            service.open_ticket(agent, subject=f"Queued kangaroo {n}", body_text="Through Redis",
+                                requester_email=f"k{n}@example.test")
+        assert Queue(f"{redis_prefix}-search", connection=Redis.from_url("redis://127.0.0.1:6379/0")).count == 8
+        assert numbers(SYSTEM, "kangaroo") == []
+        db.session.remove()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env.update(HELPDESK_DATABASE_URL=queued.config["SQLALCHEMY_DATABASE_URI"], HELPDESK_SEARCH_BACKEND="postgresql",
+               HELPDESK_REDIS_URL="redis://127.0.0.1:6379/0", HELPDESK_QUEUE_PREFIX=redis_prefix,
+               HELPDESK_SECRET_KEY=queued.config["SECRET_KEY"], HELPDESK_SMTP_HOST="127.0.0.1",
+               HELPDESK_SMTP_PORT=str(smtp.port))
+    helpdesk = Path(sys.executable).with_name("helpdesk")
+    workers = [subprocess.Popen([str(helpdesk), "worker", "--burst", "--queue", "search"],
+                                env={**env, "HELPDESK_INSTANCE_PATH": str(tmp_path / f"machine{n}")},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in (1, 2)]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err[-2000:]
+
+    with queued.app_context():
+        assert len(numbers(SYSTEM, "kangaroo")) == 8
+        db.session.remove()
+    assert not list(tmp_path.glob("machine*/*index*"))
