@@ -115,7 +115,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 LOST_HEADER = "X-Cluster-Balancer"  # on the balancer's own 502 answers: why it gave up
 # Counters shared with the bench through shared memory (the balancer runs in a process of its own).
-REQUESTS, RETRIED, LOST_IN_FLIGHT, NO_UPSTREAM = range(4)
+REQUESTS, RETRIED, LOST_IN_FLIGHT, NO_UPSTREAM, RESET = range(5)
 
 
 class _Proxy(BaseHTTPRequestHandler):
@@ -156,6 +156,7 @@ class _Proxy(BaseHTTPRequestHandler):
                     payload = response.read()
                 except (OSError, http.client.HTTPException):
                     if self.command in IDEMPOTENT:
+                        balancer.count(RESET)
                         continue  # proxy_next_upstream error: safe to send again
                     balancer.count(LOST_IN_FLIGHT)  # nginx, too, never sends a POST twice
                     return self._give_up("lost-in-flight")
@@ -192,7 +193,7 @@ class Balancer:
     def __init__(self, upstream_ports, port=None):
         self.upstream_ports, self.port = list(upstream_ports), port or free_port()
         context = multiprocessing.get_context("fork")
-        self.counts = context.Array("q", 4)
+        self.counts = context.Array("q", 5)
         self._next = 0
         self._lock = threading.Lock()
         self._process = context.Process(target=self._serve, name="cluster-balancer", daemon=True)
@@ -235,7 +236,8 @@ class Balancer:
 
     def figures(self) -> dict:
         return {"requests": self.counts[REQUESTS], "retried": self.counts[RETRIED],
-                "lost_in_flight": self.counts[LOST_IN_FLIGHT], "no_upstream": self.counts[NO_UPSTREAM]}
+                "lost_in_flight": self.counts[LOST_IN_FLIGHT], "no_upstream": self.counts[NO_UPSTREAM],
+                "reset": self.counts[RESET]}
 
 
 def socket_to(port):

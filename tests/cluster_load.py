@@ -463,7 +463,8 @@ def run_scenario(cluster, scenario, out=print):
     lines = figures(journal.records, seconds)
     balancer = cluster.balancer.figures()
     lines.append(f"balancer: {balancer['requests']} requests, {balancer['retried']} sent again to the other "
-                 f"process, {balancer['lost_in_flight']} POSTs lost in flight, "
+                 f"process ({balancer['reset']} of them GETs cut off by the kill, the rest refused), "
+                 f"{balancer['lost_in_flight']} POSTs lost in flight, "
                  f"{balancer['no_upstream']} with no process left")
     lines.append(f"mail: {len(journal.mails)} dropped; forms: {len(journal.forms)}; files sent: "
                  f"{len(journal.uploads)}")
