@@ -481,6 +481,10 @@ def run_scenario(cluster, scenario, out=print):
     urls = [web.url for web in cluster.webs]
     check_search(checks, app, urls, people["agents"][0])
     check_attachments(checks, app, urls, people["agents"][0], journal)
+    if cluster.features["s3"]:
+        on_disk = [path for path in (cluster.folder / "instance").glob("*/attachments/**/*") if path.is_file()]
+        checks.check("no file kept on a process's own disk (all in S3)", not on_disk,
+                     f"{len(on_disk)} files in the processes' instance folders")
     with app.app_context():
         from helpdesk.extensions import db
 
