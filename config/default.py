@@ -66,6 +66,10 @@ SEARCH_RANKED_WINDOW = 500
 # page says which tickets were searched.
 SEARCH_RECENT_DAYS = 30
 SEARCH_FULL_INDEX_POSTINGS = 20000
+# PostgreSQL search backend only: count at most this many matches of a search (0: count them all). An exact
+# count reads every matching row: ~0.4 s for a word in a fifth of a million tickets. Above the limit the page
+# says this many tickets were found.
+SEARCH_COUNT_LIMIT = 0
 # Time zone of the business hours and holidays that business-time SLA targets count in.
 BUSINESS_TIMEZONE = "UTC"
 # Seconds a delivery may stay claimed ("sending") before a sweep assumes its worker died.
