@@ -142,3 +142,15 @@ def test_units_start_each_process_with_its_queues():
     for name in ("helpdesk-web@.service", "helpdesk-chat@.service"):
         assert "bin/gunicorn" in units[name] and "helpdesk:create_app()" in units[name], name
     assert "--worker-class gthread" in units["helpdesk-chat@.service"]
+
+
+def test_links_inside_the_guide_reach_its_headings():
+    text = GUIDE.read_text(encoding="utf-8")
+    prose = re.sub(r"^[ \t]*```[^\n]*\n.*?^[ \t]*```", "", text, flags=re.MULTILINE | re.DOTALL)
+    # GitHub's anchors: lower case, punctuation dropped, spaces to hyphens.
+    anchors = {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+               for heading in re.findall(r"^#+ (.+)$", prose, flags=re.MULTILINE)}
+    links = re.findall(r"\]\(#([^)]+)\)", prose)
+    assert links
+    for link in links:
+        assert link in anchors, f"docs/deploy.md links to #{link}, which no heading makes"
