@@ -69,10 +69,10 @@ def kept_database():
     yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def make_app(url, instance, search_backend="whoosh"):
+def make_app(url, instance, search_backend="whoosh", count_limit=0):
     return create_app(None, {"DATABASE_URL": url, "INSTANCE_PATH": str(instance), "REDIS_URL": "",
                              "SECRET_KEY": "bench-console-secret", "RATELIMIT_ENABLED": False,
-                             "SEARCH_BACKEND": search_backend})
+                             "SEARCH_BACKEND": search_backend, "SEARCH_COUNT_LIMIT": count_limit})
 
 
 def staff_email(n):
@@ -451,6 +451,8 @@ def main():
     parser.add_argument("--search-backend", choices=["whoosh", "postgresql"], default="whoosh",
                         help="SEARCH_BACKEND of the measured app (postgresql: indexed into search_documents, "
                              "--index and --index-sample do not apply)")
+    parser.add_argument("--search-count-limit", type=int, default=0,
+                        help="SEARCH_COUNT_LIMIT (PostgreSQL backend: count at most this many matches; 0: all)")
     parser.add_argument("--no-explain", action="store_true", help="skip EXPLAIN ANALYZE of views that fail")
     args = parser.parse_args()
     if args.url and not args.instance:
@@ -465,7 +467,7 @@ def main():
     else:
         database = throwaway_database("postgresql", instance)
     with database as url:
-        app = make_app(url, instance, args.search_backend)
+        app = make_app(url, instance, args.search_backend, args.search_count_limit)
         if args.search_backend == "postgresql":
             if not args.url:
                 load(app, url, args.tickets)

@@ -219,3 +219,17 @@ def test_two_search_workers_on_two_instance_folders_share_the_queue(app_factory,
         assert len(numbers(SYSTEM, "kangaroo")) == 8
         db.session.remove()
     assert not list(tmp_path.glob("machine*/*index*"))
+
+
+@pytest.mark.backends("postgresql")
+def test_a_count_limit_stops_counting_but_still_ranks_the_newest(app, agent, department):
+    app.config.update(SEARCH_COUNT_LIMIT=3, SEARCH_RANKED_WINDOW=2)
+    opened = [service.open_ticket(agent, subject=f"Printer {n}", body_text="Jammed.", department=department,
+                                  requester_email=f"p{n}@example.test").number for n in range(5)]
+
+    found = search.search_tickets(agent, "printer")
+
+    assert found.total == 3 and found.ranked == 2
+    assert sorted(hit.number for hit in found) == sorted(opened[-2:])
+    app.config["SEARCH_COUNT_LIMIT"] = 0
+    assert search.search_tickets(agent, "printer").total == 5
