@@ -38,3 +38,5 @@ TRUSTED_PROXIES = 1
 # WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
 # Search in PostgreSQL (full-text search, shared by every machine) instead of Whoosh's folders on one disk:
 SEARCH_BACKEND = "postgresql"
+# Count at most 1,000 matches of a search (a common word among a million tickets: 10 ms instead of 0.4 s):
+SEARCH_COUNT_LIMIT = 1000
