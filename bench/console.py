@@ -13,7 +13,8 @@ When the normal search rebuild would take over 15 minutes, the same documents ar
 (Whoosh's two-process writer: about 25 minutes for a million tickets here), with the recent tier;
 --index-subset N indexes only the newest N (the output says so). Views that miss their target get the
 EXPLAIN ANALYZE of their slowest queries. --search-backend postgresql measures the PostgreSQL full-text
-backend instead of Whoosh (indexed by its own rebuild; with --url, pass --index normal to index again)."""
+backend instead of Whoosh (indexed by its own rebuild; with --url, pass --index normal to index again), with
+--search-count-limit N as SEARCH_COUNT_LIMIT (1000 in the production example)."""
 import argparse
 import atexit
 import html
