@@ -2,7 +2,8 @@
 ``index_ticket``, ``index_tickets``, ``remove_ticket``, ``rebuild`` and ``search_tickets``. The index itself
 is the configured backend's (``helpdesk.search.backend``); nothing here knows which one.
 
-Writes come from the ``search`` queue (one worker) or, without Redis, from in-process jobs."""
+Writes come from the ``search`` queue (one worker for Whoosh, any number for PostgreSQL) or, without Redis,
+from in-process jobs."""
 from dataclasses import dataclass, field
 from datetime import UTC
 from html import escape

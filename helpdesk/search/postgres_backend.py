@@ -8,9 +8,11 @@ weighted ``tsvector`` (GIN): each TEXT field under its ``Field.weight`` class, s
 fields asks for their classes only (``'word':AC``) and ts_rank_cd weighs them. Text is folded with
 ``helpdesk.search.folding`` in Python first (Persian letters, digits, accents: as Whoosh folds), then
 analysed by our text search configurations (unaccent + the Snowball stemmer of en, de, tr, hu; ``simple`` for
-the rest). Differences from Whoosh: no recent tier (``recent_postings`` is ignored: a GIN index reads a
-common word's postings fast enough), and ``fuzzy`` looks at the collection's words only while it holds at
-most FUZZY_MAX_DOCUMENTS documents (the knowledge base, not a million tickets)."""
+the rest). Differences from Whoosh: no recent tier (``recent_postings`` is ignored; when more than
+``window`` documents match, the newest are read along an index on the recent field instead); SEARCH_COUNT_LIMIT
+may bound ``Found.total`` (an exact count reads every matching row); ``fuzzy`` looks through the collection's
+words only while it holds at most FUZZY_MAX_DOCUMENTS documents (the knowledge base, not a million tickets);
+highlights are marked ``<mark>`` without Whoosh's classes."""
 import json
 import re
 from datetime import UTC
