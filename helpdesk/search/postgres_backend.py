@@ -32,6 +32,10 @@ FUZZY_MAX_DOCUMENTS = 20_000
 _FUZZY_MIN_LETTERS = 4  # shorter words must match exactly (as with Whoosh)
 _INSERT_BATCH = 500
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # fixed width: compared as text
+# Bumped when the folding or the text search configurations change: every row carries the version it was
+# analysed with (a tag), and ``status`` asks for a rebuild while older rows remain.
+ANALYSIS_VERSION = "1"
+_ANALYSIS_TAG = f"_analysis={ANALYSIS_VERSION}"
 
 
 def configuration(analyser: str) -> str:
@@ -132,7 +136,7 @@ class PostgresBackend(backend.SearchBackend):
     def _rows(self, collection, documents):
         texts = weights_of(collection)
         for document in documents:
-            tags, dates, stored, recent = [], {}, {}, None
+            tags, dates, stored, recent = [_ANALYSIS_TAG], {}, {}, None
             for name, spec in collection.fields.items():
                 value = document.get(name)
                 if value is None or spec.kind == backend.TEXT:
@@ -196,11 +200,11 @@ class PostgresBackend(backend.SearchBackend):
 
     def status(self, collection) -> dict:
         with self.engine.connect() as conn:
-            documents, updated = conn.execute(sa.text(
-                "SELECT count(*), max(indexed_at) FROM search_documents WHERE collection = :c"),
-                {"c": collection.name}).one()
+            documents, updated, older = conn.execute(sa.text(
+                "SELECT count(*), max(indexed_at), count(*) FILTER (WHERE NOT tags @> CAST(:t AS text[])) "
+                "FROM search_documents WHERE collection = :c"), {"c": collection.name, "t": [_ANALYSIS_TAG]}).one()
         return {"location": f"PostgreSQL table search_documents (collection {collection.name})", "documents": documents,
-                "last_update": updated, "rebuild_needed": False}
+                "last_update": updated, "rebuild_needed": bool(older)}
 
     # ----------------------------------------------------------------- searching
 

@@ -233,3 +233,18 @@ def test_a_count_limit_stops_counting_but_still_ranks_the_newest(app, agent, dep
     assert sorted(hit.number for hit in found) == sorted(opened[-2:])
     app.config["SEARCH_COUNT_LIMIT"] = 0
     assert search.search_tickets(agent, "printer").total == 5
+
+
+@pytest.mark.backends("postgresql")
+def test_status_asks_for_a_rebuild_while_documents_of_an_older_analysis_remain(app, agent, department):
+    ticket = service.open_ticket(agent, subject="Printer", body_text="x", department=department,
+                                 requester_email="a@example.test")
+    assert search.status()["rebuild_needed"] is False
+    with db.engine.begin() as conn:  # as written by a release whose folding differed
+        conn.execute(sa.text("UPDATE search_documents SET tags = array_remove(tags, :t)"),
+                     {"t": f"_analysis={postgres_backend.ANALYSIS_VERSION}"})
+    assert search.status()["rebuild_needed"] is True
+
+    search.rebuild()
+
+    assert search.status()["rebuild_needed"] is False and numbers(agent, "printer") == [ticket.number]
