@@ -265,9 +265,12 @@ class PostgresBackend(backend.SearchBackend):
         q = self._query(collection, request, sql, words, typing, alternatives)
         if q is None:
             return backend.Found()
-        where = f"collection = {sql.param(collection.name)} AND vector @@ q.q"
+        where = f"collection = {sql.param(collection.name)}"
         if request.filter is not None:
             where += " AND " + compile_filter(request.filter, sql)
+        # Last: PostgreSQL keeps the written order of equally cheap conditions, and the filters' arrays are
+        # cheaper to test than a (compressed) tsvector, read while walking the newest rows.
+        where += " AND vector @@ q.q"
         # Every value in ``q`` and ``where`` is a bound parameter (``_Sql``).
         matching = f"FROM search_documents, (SELECT {q} AS q) q WHERE {where}"
         limit = int(self.app.config.get("SEARCH_COUNT_LIMIT") or 0)
