@@ -377,6 +377,21 @@ def check_search(checks, app, web_urls, agent_email):
                  f"{len(tickets)} tickets, {results.count(False)} not found (alternating web processes)")
 
 
+def check_probes(checks, web_urls):
+    """After the kills and restarts, every web process live (/healthz) and ready (/readyz: database, Redis,
+    storage), as a load balancer's health check sees it; a note when this checkout has no probes."""
+    answers = [(httpx.get(url + "/healthz", timeout=10).status_code, httpx.get(url + "/readyz", timeout=10))
+               for url in web_urls]
+    if all(live == 404 and ready.status_code == 404 for live, ready in answers):
+        checks.out("note: no /healthz or /readyz in this checkout")
+        return
+    good = [live == 200 and ready.status_code == 200 and ready.json().get("status") == "ok"
+            for live, ready in answers]
+    checks.check("every web process live and ready after the run (/healthz, /readyz)", all(good),
+                 ", ".join(f"{url}: {live}/{ready.status_code}"
+                           for url, (live, ready) in zip(web_urls, answers, strict=True)))
+
+
 def check_attachments(checks, app, web_urls, agent_email, journal):
     """Every attachment downloadable from every web process, the same bytes as sent."""
     import sqlalchemy as sa
@@ -481,6 +496,7 @@ def run_scenario(cluster, scenario, out=print):
     urls = [web.url for web in cluster.webs]
     check_search(checks, app, urls, people["agents"][0])
     check_attachments(checks, app, urls, people["agents"][0], journal)
+    check_probes(checks, urls)
     if cluster.features["s3"]:
         on_disk = [path for path in (cluster.folder / "instance").glob("*/attachments/**/*") if path.is_file()]
         checks.check("no file kept on a process's own disk (all in S3)", not on_disk,
