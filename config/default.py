@@ -120,8 +120,9 @@ PASSWORD_MIN_LENGTH = 10
 REMEMBER_COOKIE_DAYS = 30
 # Send the session and remember-me cookies only over HTTPS; None: yes when ENV is "production".
 SESSION_COOKIE_SECURE = None
-# Storage URI for rate-limit counters: "memory://" for one process, a redis:// URL for several.
-RATELIMIT_STORAGE_URI = "memory://"
+# Storage URI for rate-limit counters: "memory://" for one process, a redis:// URL for several. Empty: REDIS_URL
+# when it is set (every web process counts together), else "memory://".
+RATELIMIT_STORAGE_URI = ""
 # Log level of the helpdesk's own loggers.
 LOG_LEVEL = "INFO"
 # "text" (readable lines with key=value details) or "json" (one object per line, for log collectors).
@@ -552,3 +553,14 @@ CHAT_ALLOWED_ORIGINS = []
 CHAT_STREAM_KEEPALIVE_SECONDS = 15
 # Seconds a stream stays open before the client is asked to reconnect (frees a server thread now and then).
 CHAT_STREAM_MAX_SECONDS = 300
+
+# --- Operations: health checks and metrics (helpdesk/ops)
+# /healthz (liveness) and /readyz (database, Redis, attachment folder) need no setting and no login.
+# /metrics (Prometheus text format) is off (404) unless one of these is set; with both, a scraper needs both.
+# A bearer token the scraper sends: "Authorization: Bearer <METRICS_TOKEN>" (compared in constant time).
+METRICS_TOKEN = ""
+# Networks (CIDRs, a list or a comma-separated string) allowed to read /metrics; the client address is the one
+# the app sees after TRUSTED_PROXIES. Example: ["10.0.0.0/8", "127.0.0.1/32"].
+METRICS_ALLOWED_IPS = []
+# The rq queues whose depth /metrics reports (when REDIS_URL is set).
+METRICS_QUEUES = ["default", "mail", "search"]

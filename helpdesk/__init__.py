@@ -19,6 +19,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # A package that is not listed here has no tables and no templates as far as the app is concerned; the test
 # tests/integration/test_installed_packages.py fails when a module defining tables is not reached.
 INSTALLED_PACKAGES = (
+    "helpdesk.ops",
     "helpdesk.web",
     "helpdesk.api",
     "helpdesk.livechat",
@@ -79,6 +80,7 @@ def create_app(config=None, overrides=None, http=True) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(PACKAGE_DIR / "translations"))
     app.config.setdefault("RATELIMIT_ENABLED", True)
+    rate_limit_storage(app)
     limiter.init_app(app)
 
     import_models(packages)
@@ -89,6 +91,18 @@ def create_app(config=None, overrides=None, http=True) -> Flask:
     if app.config["GC_TUNING"] and not app.testing:
         tune_gc()
     return app
+
+
+def rate_limit_storage(app):
+    """Rate-limit counters in Redis when REDIS_URL is set and RATELIMIT_STORAGE_URI is not: counters in one
+    process's memory let a client try N times on each web process. Production with memory:// is warned about."""
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    if app.config["ENV"] == "production" and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        logging.getLogger("helpdesk").warning(
+            "RATELIMIT_STORAGE_URI is memory:// in production: each web process counts login attempts and API "
+            "requests on its own, so with N processes a client gets N times the limit. Set REDIS_URL or "
+            "RATELIMIT_STORAGE_URI to a redis:// URL.")
 
 
 def template_helpers(app):
