@@ -41,3 +41,17 @@ def test_probes_are_not_rate_limited_nor_need_csrf(client):
     statuses = {client.get("/healthz").status_code for _ in range(30)}
     assert statuses == {200}
     assert client.post("/healthz").status_code == 405  # a probe is a GET; a POST is refused, not a CSRF error
+
+
+def test_unreachable_database_gives_503_naming_it(tmp_path):
+    from helpdesk import create_app
+
+    # Nothing listens on port 1: the connection is refused at once.
+    app = create_app("testing", {"DATABASE_URL": "postgresql://helpdesk@127.0.0.1:1/none",
+                                 "INSTANCE_PATH": str(tmp_path), "REDIS_URL": ""})
+    started = time.monotonic()
+    answer = app.test_client().get("/readyz")
+    assert time.monotonic() - started < 2
+    assert answer.status_code == 503
+    assert answer.json["failing"] == ["database"]
+    assert app.test_client().get("/healthz").status_code == 200  # liveness never asks the database
