@@ -23,6 +23,22 @@ JOBS_REDISPATCH_SECONDS = 600
 # Sync raw mail and attachments to disk (file and folder) before the database row that refers to them is
 # committed; off only for throwaway setups (it costs a disk flush per stored file).
 STORAGE_FSYNC = True
+# Where attachments, raw mail and identity documents are kept: "local" (folders under INSTANCE_PATH,
+# ATTACHMENTS_PATH) or "s3" (an S3-compatible bucket, shared by every process on every machine). Moving an
+# existing desk: `helpdesk storage migrate --to s3`, then switch this setting.
+STORAGE_BACKEND = "local"
+# The bucket for STORAGE_BACKEND "s3" (it must exist), and the key prefix inside it (e.g. "helpdesk/").
+S3_BUCKET = ""
+S3_PREFIX = ""
+# The S3 endpoint: empty for AWS; the URL of MinIO, Ceph RGW, Garage, R2 or another S3-compatible server.
+S3_ENDPOINT_URL = ""
+S3_REGION = ""
+# Empty: boto3's own credentials (AWS_* environment variables, an instance role). Keep the secret out of files
+# others can read: an environment variable (HELPDESK_S3_SECRET_ACCESS_KEY) or a file named by HELPDESK_CONFIG.
+S3_ACCESS_KEY_ID = ""
+S3_SECRET_ACCESS_KEY = ""
+# "path" for most self-hosted servers (MinIO, Ceph), "virtual" or "auto" (boto3 decides) for AWS.
+S3_ADDRESSING_STYLE = "auto"
 # How passwords are hashed (Werkzeug's method string): scrypt with Werkzeug's work factor. Stored hashes
 # name their method, so changing this applies to new and changed passwords only.
 PASSWORD_HASH_METHOD = "scrypt"

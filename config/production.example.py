@@ -8,6 +8,15 @@ INSTANCE_PATH = "/var/lib/helpdesk"
 DATABASE_URL = "postgresql+psycopg://helpdesk@127.0.0.1:5432/helpdesk"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/1"
+# Attachments, raw mail and identity documents in an S3-compatible bucket, so every machine reads the same files
+# (`helpdesk storage migrate --to s3` copies an existing desk's files there first).
+STORAGE_BACKEND = "s3"
+S3_BUCKET = "helpdesk"
+S3_ENDPOINT_URL = "https://s3.example.com"  # empty for AWS
+S3_REGION = "eu-central-1"
+S3_ACCESS_KEY_ID = "…"
+S3_SECRET_ACCESS_KEY = "…"
+S3_ADDRESSING_STYLE = "path"
 SMTP_HOST = "smtp.example.com"
 SMTP_PORT = 587
 SMTP_SECURITY = "starttls"

@@ -9,12 +9,9 @@ their own and are deleted IDENTITY_DOCUMENT_RETENTION_DAYS after the decision; t
 The verification ticket and the held orders belong to packages above this one (tickets, billing), which this package
 never imports: they follow submissions and decisions through ``follow``, in the same transaction (a Batch)."""
 import logging
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -199,24 +196,12 @@ def _check_document(filename, data) -> tuple[str, str]:
     return name, content_type
 
 
-def documents_root() -> Path:
-    """The ID documents' own folder: under the instance path, never the attachment store."""
-    return Path(current_app.config["INSTANCE_PATH"]) / "identity-documents"
-
-
 def _store(data: bytes) -> str:
     """Write ``data`` under a random key (not its hash: two accounts' copies of one file stay apart and a deletion
-    removes one of them) and return the key. On disk, synced, before the row naming it commits."""
+    removes one of them) among the identity documents (never the attachment store) and return the key; durable
+    before the row naming it commits."""
     key = secrets.token_hex(32)
-    target = storage.path_for(key, documents_root())
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        if current_app.config.get("STORAGE_FSYNC", True):
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    storage.put_as(key, data, storage.DOCUMENTS)
     return key
 
 
@@ -266,7 +251,7 @@ def submit_document(actor, account_id, *, filename, data: bytes) -> IdentityDocu
             for hook in _on_submitted:
                 hook(actor, account, document, batch)
     except BaseException:
-        storage.path_for(key, documents_root()).unlink(missing_ok=True)
+        storage.delete(key, storage.DOCUMENTS)
         raise
     return document
 
@@ -360,7 +345,7 @@ def open_document(actor, document_id) -> tuple[IdentityDocument, bytes]:
     if document is None or document.deleted_at is not None:
         raise NotFound()
     try:
-        data = storage.path_for(document.storage_key, documents_root()).read_bytes()
+        data = storage.get(document.storage_key, storage.DOCUMENTS)
     except FileNotFoundError:
         log.error("identity document %s: its file is missing", document.id)
         raise NotFound() from None
@@ -471,7 +456,7 @@ def delete_expired_documents(now=None) -> int:
                                                                    IdentityDocument.deleted_at.is_(None))
                                  .with_for_update()).all()
     for document in expired:
-        storage.path_for(document.storage_key, documents_root()).unlink(missing_ok=True)
+        storage.delete(document.storage_key, storage.DOCUMENTS)
         document.deleted_at = now
         audit.record(SYSTEM, "customer-account", document.account_id, "identity-document-deleted",
                      {"document": document.id})

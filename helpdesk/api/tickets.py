@@ -5,7 +5,6 @@ same people see and do the same things (customers their own tickets only; agents
 
 Attachments travel with a reply or a note: send it as multipart/form-data with the fields of the JSON body and
 the files in ``attachments`` (one part per file); GET /attachments/{id} downloads one."""
-import io
 
 from flask import current_app, request, send_file, url_for
 from flask_babel import gettext as _
@@ -293,12 +292,13 @@ def download_attachment(attachment_id):
     if content_type not in SERVED_TYPES:
         content_type = "application/octet-stream"
     try:
-        data = storage.get(found.sha256)
+        data = storage.open(found.sha256)
     except (OSError, ValueError):
         raise NotFound() from None
-    response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=True,
+    response = send_file(data, mimetype=content_type, as_attachment=True,
                          download_name=clean_filename(found.filename, default="download"), etag=False,
                          conditional=False, max_age=None)
+    response.content_length = data.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"

@@ -5,7 +5,6 @@ endpoints are exempt from the session's CSRF check and work from the websites in
 and a download link cannot send a header: the stream and the attachments also take the key as ?key=. The one
 use of the session is starting (or leaving a ticket) as the logged-in customer, which then needs the CSRF token
 (header X-CSRFToken); a guest needs no session at all."""
-import io
 
 import sqlalchemy as sa
 from flask import jsonify, request, send_file
@@ -229,13 +228,14 @@ def attachment_download(actor, attachment_id, *, for_agent: bool):
         raise NotFound()
     chats.get_chat(actor, found.event.chat_id)  # NotFound for a visitor of another chat
     try:
-        data = storage.get(found.sha256)
+        data = storage.open(found.sha256)
     except (OSError, ValueError):
         raise NotFound() from None
     content_type = found.content_type.split(";")[0].strip().lower()
-    response = send_file(io.BytesIO(data), mimetype=content_type if content_type in SAFE_TYPES
+    response = send_file(data, mimetype=content_type if content_type in SAFE_TYPES
                          else "application/octet-stream", as_attachment=True, download_name=found.filename,
-                         max_age=0)
+                         max_age=0, conditional=False)
+    response.content_length = data.size
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -619,7 +619,7 @@ class Prepared:
     cleaned: tuple | None  # (html, clean_html(html)) for the ticket service
 
 
-def _prepare_in_worker(raws, storage_root, max_attachment_bytes):
+def _prepare_in_worker(raws, store, max_attachment_bytes):
     """In the parser process: each message fingerprinted, written to storage, its header block read,
     parsed and its HTML sanitised, so the gateway process only writes rows."""
     results = []
@@ -629,7 +629,7 @@ def _prepare_in_worker(raws, storage_root, max_attachment_bytes):
         except Exception:
             mail = None
         html = strip_control(mail.html) if mail is not None and mail.html else ""
-        results.append(Prepared(fingerprint(raw), storage.put(raw, storage_root, durable=False), _listed(raw), mail,
+        results.append(Prepared(fingerprint(raw), storage.put(raw, store, durable=False), _listed(raw), mail,
                                 (html, clean_html(html)) if html else None))
     return results
 
@@ -669,7 +669,7 @@ class Parser:
         the processes are still starting: the gateway prepares the batch itself)."""
         if not self.ready():
             return None
-        return self._pool.submit(_prepare_in_worker, [item.raw for item in batch], str(storage.root()),
+        return self._pool.submit(_prepare_in_worker, [item.raw for item in batch], storage.location(),
                                  current_app.config["MAX_ATTACHMENT_BYTES"])
 
     @staticmethod

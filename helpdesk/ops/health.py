@@ -71,7 +71,12 @@ def probe_redis(app):
 
 
 def check_storage() -> str:
-    """The attachment folder exists and is writable (a cheap look; object storage is not asked here)."""
+    """The attachment folder exists and is writable, or the object store's bucket answers (STORAGE_BACKEND)."""
+    if current_app.config.get("STORAGE_BACKEND", "local") == "s3":
+        from helpdesk import storage
+
+        problem = storage.check()
+        return "ok" if problem is None else "unavailable"
     folder = Path(current_app.config["ATTACHMENTS_PATH"])
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # created on the first upload: its nearest existing parent must be writable

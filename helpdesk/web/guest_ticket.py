@@ -122,10 +122,11 @@ def attachment(token, attachment_id):
     if content_type not in INLINE_SAFE_TYPES:
         content_type = "application/octet-stream"
     try:
-        data = storage.get(found.sha256)
+        data = storage.open(found.sha256)
     except (OSError, ValueError):
         abort(404)
     response = Response(data, mimetype=content_type)
+    response.content_length = data.size
     response.headers["Content-Disposition"] = content_disposition(found.filename)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

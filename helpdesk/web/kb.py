@@ -251,7 +251,12 @@ def video_response(item):
     """An uploaded video with its own type, never sniffed, named for a download."""
     if not item.video_key or item.video_content_type not in current_app.config["KB_VIDEO_TYPES"]:
         abort(404)
-    response = Response(storage.get(item.video_key), mimetype=item.video_content_type)
+    try:
+        video = storage.open(item.video_key)
+    except (OSError, ValueError):
+        abort(404)
+    response = Response(video, mimetype=item.video_content_type)
+    response.content_length = video.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Disposition"] = content_disposition(item.video_filename, inline=True)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
