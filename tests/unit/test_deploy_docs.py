@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "deploy.md"
 DEPLOY = ROOT / "deploy"
 
-# Environment names in the guide and units that belong to gunicorn's units, not to helpdesk (no HELPDESK_ prefix,
-# never read by the app).
-NOT_SETTINGS = {"BIND_HOST", "WEB_CONCURRENCY", "WEB_THREADS", "CHAT_CONCURRENCY", "CHAT_THREADS"}
+# Environment names in the guide and units that are no helpdesk settings (no HELPDESK_ prefix): gunicorn's sizes in
+# the units, and prometheus-client's folder for several processes.
+NOT_SETTINGS = {"BIND_HOST", "WEB_CONCURRENCY", "WEB_THREADS", "CHAT_CONCURRENCY", "CHAT_THREADS",
+                "PROMETHEUS_MULTIPROC_DIR"}  # prometheus-client's own, read from the environment
 
 # Where a line calls the helpdesk program: at its start, by path (…/bin/helpdesk), through sudo or after && ; |.
 INVOCATION = re.compile(r"(?:^\s*(?:\$\s+)?|bin/|sudo -u helpdesk |&&\s*|;\s*|\|\s*)(helpdesk(?:-cli)?)[ \t]+(.*)$",
