@@ -491,6 +491,47 @@ def billing_run(day, dry_run):
             click.echo(_("Dry run: nothing was changed."))
 
 
+@main.group("storage")
+def storage_group():
+    """Where attachments, raw mail and identity documents are kept (STORAGE_BACKEND)."""
+
+
+@storage_group.command("migrate")
+@click.option("--to", "target", type=click.Choice(["s3"]), required=True, help="The store to copy every file into.")
+@click.option("--dry-run", is_flag=True, help="Count what would be copied; copy nothing.")
+@with_appcontext
+def storage_migrate(target, dry_run):
+    """Copy every local file (attachments, raw mail, identity documents) into the S3 bucket of the S3_* settings,
+    streamed and checked; files already there are skipped, so run it again after an interruption, and once more
+    just before switching STORAGE_BACKEND to "s3". Local files are kept. Exits 1 when a file is damaged."""
+    from flask_babel import gettext as _
+
+    from helpdesk import storage
+
+    def progress(report):
+        click.echo(_("%(seen)s files looked at: %(copied)s copied, %(present)s already there.",
+                     seen=report.seen, copied=report.copied, present=report.present))
+
+    try:
+        report = storage.migrate_to_s3(dry_run=dry_run, progress=progress)
+    except Exception as exc:  # the bucket or the endpoint refused: say so, without a traceback
+        _fail(exc)
+    if dry_run:
+        click.echo(_("Dry run: %(copied)s files (%(megabytes)s MB) would be copied, %(present)s are there already.",
+                     copied=report.copied, megabytes=round(report.copied_bytes / 1_000_000, 1),
+                     present=report.present))
+    else:
+        click.echo(_("%(copied)s files (%(megabytes)s MB) copied, %(present)s were there already.",
+                     copied=report.copied, megabytes=round(report.copied_bytes / 1_000_000, 1),
+                     present=report.present))
+    for path in report.damaged:
+        click.echo(_("Damaged (its content does not match its name; not copied): %(path)s", path=path), err=True)
+    if report.damaged:
+        sys.exit(1)
+    if not dry_run:
+        click.echo(_("Now set STORAGE_BACKEND to \"s3\" on every machine and restart the processes."))
+
+
 @main.group("vault")
 def vault_group():
     """The credential vault (VAULT_KEYS)."""

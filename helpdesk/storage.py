@@ -47,9 +47,7 @@ def location() -> dict:
     config = current_app.config
     if config.get("STORAGE_BACKEND", "local") == "s3":
         return {"backend": "s3", **{name: config.get(name, "") for name in S3_SETTINGS}}
-    return {"backend": "local", "roots": {ATTACHMENTS: str(config["ATTACHMENTS_PATH"]),
-                                          DOCUMENTS: str(Path(config["INSTANCE_PATH"]) / "identity-documents")},
-            "durable": bool(config.get("STORAGE_FSYNC", True))}
+    return {"backend": "local", "roots": location_of_local(config), "durable": bool(config.get("STORAGE_FSYNC", True))}
 
 
 def root() -> Path:
@@ -132,6 +130,64 @@ def check() -> str | None:
         return _store_for().check()
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"[:200]
+
+
+# --------------------------------------------------------------------------- moving a desk to S3
+
+class Migration:
+    """What ``migrate_to_s3`` did: files copied (and their bytes), found there already, and damaged ones (an
+    attachment whose bytes no longer have the sha256 it is named by: left where it is, for a person to look at)."""
+
+    def __init__(self):
+        self.copied = self.copied_bytes = self.present = 0
+        self.damaged = []
+
+    @property
+    def seen(self):
+        return self.copied + self.present + len(self.damaged)
+
+
+def migrate_to_s3(dry_run=False, progress=None, every=500) -> Migration:
+    """Copy every file of the local store (ATTACHMENTS_PATH and the identity documents' folder) into the S3 bucket
+    of the S3_* settings, whatever STORAGE_BACKEND says now: streamed, each attachment's sha256 checked on the
+    way, each upload's size checked after it. Files already in the bucket with the same size are left alone, so
+    a run stopped half way is simply run again. Local files stay (remove them once the desk runs on S3)."""
+    config = current_app.config
+    source = LocalStore(location_of_local(config), durable=True)
+    target = S3Store.for_settings({name: config.get(name, "") for name in S3_SETTINGS})
+    report = Migration()
+    for area in AREAS:
+        for key in source.keys(area):
+            path = source.path(area, key)
+            size = path.stat().st_size
+            if target.size(area, key) == size:
+                report.present += 1
+            elif area == ATTACHMENTS and _sha256_of(path) != key:
+                report.damaged.append(str(path))
+            else:
+                if not dry_run:
+                    with path.open("rb") as fh:
+                        target.upload(area, key, fh, size)
+                    if target.size(area, key) != size:
+                        raise OSError(f"{area}/{key}: the bucket holds a different size after the upload")
+                report.copied += 1
+                report.copied_bytes += size
+            if progress is not None and report.seen % every == 0:
+                progress(report)
+    return report
+
+
+def location_of_local(config) -> dict:
+    return {ATTACHMENTS: str(config["ATTACHMENTS_PATH"]),
+            DOCUMENTS: str(Path(config["INSTANCE_PATH"]) / "identity-documents")}
+
+
+def _sha256_of(path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- streams
