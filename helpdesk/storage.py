@@ -86,6 +86,12 @@ def put(data: bytes, base=None, durable=None) -> tuple[str, int]:
     return key, len(data)
 
 
+def put_file(fileobj) -> tuple[str, int]:
+    """``put`` for a large upload (a KB video): read from ``fileobj`` in chunks, hashed on the way, never held
+    in memory whole; returns (key, size)."""
+    return _store_for().write_file(ATTACHMENTS, fileobj)
+
+
 def put_as(key: str, data: bytes, area: str = DOCUMENTS):
     """Store ``data`` under a key of the caller's (identity documents: a random key per upload)."""
     _store_for().write(area, _check(key), data, durable=None, if_absent=False)
@@ -257,6 +263,27 @@ class LocalStore:
         if durable:
             _sync_folder(folder)
 
+    def write_file(self, area, fileobj):
+        base = Path(self.roots[area])
+        base.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=base, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                key, size = _copy_hashing(fileobj, fh)
+                if self.durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            target = self.path(area, key)
+            if target.exists():
+                return key, size
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+            if self.durable:
+                _sync_folder(target.parent)
+            return key, size
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
     def open(self, area, key) -> Stream:
         path = self.path(area, key)
         try:
@@ -290,6 +317,15 @@ class LocalStore:
         base = Path(self.roots[ATTACHMENTS])
         base.mkdir(parents=True, exist_ok=True)
         return None if os.access(base, os.W_OK) else f"{base} is not writable"
+
+
+def _copy_hashing(source, target) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
+        target.write(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _sync_folder(folder):
@@ -346,6 +382,13 @@ class S3Store:
         # PUT costs less than a HEAD and a PUT.
         self.client.put_object(Bucket=self.bucket, Key=self.name(area, key), Body=data,
                                ContentLength=len(data), ContentType="application/octet-stream")
+
+    def write_file(self, area, fileobj):
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+            key, size = _copy_hashing(fileobj, spool)
+            spool.seek(0)
+            self.upload(area, key, spool, size)
+        return key, size
 
     def upload(self, area, key, fileobj, size):
         """Upload from a file (``helpdesk storage migrate``): multipart for large files, streamed."""

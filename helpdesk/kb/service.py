@@ -189,7 +189,7 @@ def _check_video_file(errors, video):
         return None
     if video.content_type not in current_app.config["KB_VIDEO_TYPES"]:
         errors["video"] = _l("Upload an MP4, WebM or Ogg video.")
-    elif len(video.data) > current_app.config["KB_VIDEO_MAX_BYTES"]:
+    elif video.size > current_app.config["KB_VIDEO_MAX_BYTES"]:
         errors["video"] = _l("The video is too large.")
     return video
 
@@ -267,7 +267,11 @@ def _editor_id(actor):
 
 
 def _store_video(article, video):
-    key, _size = storage.put(video.data)
+    if video.stream is not None:
+        video.stream.seek(0)
+        key, _size = storage.put_file(video.stream)
+    else:
+        key, _size = storage.put(video.data)
     article.video_key, article.video_content_type = key, video.content_type
     article.video_filename = clean_filename(video.filename, default="video")
 

@@ -20,12 +20,24 @@ SUBJECT_MAX = 255
 
 @dataclass(frozen=True)
 class NewAttachment:
-    """A file handed to the store by a door: its name as sent, its declared type and its bytes."""
+    """A file handed to the store by a door: its name as sent, its declared type and its bytes (or, for a large
+    upload, ``stream``: a seekable file to read it from in pieces)."""
 
     filename: str
     content_type: str
     data: bytes
     content_id: str | None = None
+    stream: object = None
+
+    @property
+    def size(self) -> int:
+        if self.stream is None:
+            return len(self.data)
+        position = self.stream.tell()
+        self.stream.seek(0, 2)
+        end = self.stream.tell()
+        self.stream.seek(position)
+        return end
 
 
 def check_subject(errors, subject):

@@ -71,7 +71,8 @@ def _upload(field):
     data = field.data
     if not data or not getattr(data, "filename", ""):
         return None
-    return NewAttachment(filename=data.filename, content_type=data.mimetype or "", data=data.read())
+    # A video may be large: handed over as the upload's own (spooled) file, read in pieces when stored.
+    return NewAttachment(filename=data.filename, content_type=data.mimetype or "", data=b"", stream=data.stream)
 
 
 # --------------------------------------------------------------------------- reading

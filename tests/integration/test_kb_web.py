@@ -269,3 +269,29 @@ def test_german_reader_gets_the_german_text_and_english_where_there_is_none(clie
     assert "Toner wechseln" in text(client.get(f"/kb/articles/{toner.id}"))
     hits = client.get("/kb/suggest?q=Klappen").get_json()["articles"]
     assert [h["title"] for h in hits] == ["Toner wechseln"]
+
+
+def test_an_editor_uploads_a_video_through_the_form_and_readers_get_it_back_whole(client, editor, folder, app):
+    # The upload is stored from the request's own spooled file, in pieces (a video may be large), and served back
+    # streamed with its length; one over KB_VIDEO_MAX_BYTES is refused with the field's error.
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4096  # about 1 MB: spooled to disk by the server
+    log_in(client, editor.email)
+    form = client.get("/agent/kb/articles/new").text
+
+    saved = client.post("/agent/kb/articles/new", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(form), "language": "en", "title": "Unboxing", "body": "Watch it.",
+        "body_format": "markdown", "folder": str(folder.id), "publish": "y",
+        "video": (io.BytesIO(video), "unboxing.mp4", "video/mp4")})
+    assert saved.status_code == 302, saved.text
+    item = db.session.scalar(sa.select(KBArticle).where(KBArticle.video_key.is_not(None)))
+    served = client.get(f"/kb/articles/{item.id}/video")
+    assert served.status_code == 200 and served.data == video
+    assert served.headers["Content-Length"] == str(len(video))
+
+    app.config["KB_VIDEO_MAX_BYTES"] = len(video) - 1
+    refused = client.post("/agent/kb/articles/new", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(form), "language": "en", "title": "Too long", "body": "Watch it.",
+        "body_format": "markdown", "folder": str(folder.id),
+        "video": (io.BytesIO(video), "long.mp4", "video/mp4")})
+    assert refused.status_code == 400 and "The video is too large." in text(refused)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(KBArticle)) == 1
