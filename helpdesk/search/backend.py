@@ -22,6 +22,7 @@ callers check every key they get back against the database, so a backend may ret
 the filter allows (never less)."""
 import importlib
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from flask import current_app
@@ -195,3 +196,24 @@ def get_backend(app=None) -> SearchBackend:
         module, _, cls = BACKENDS[name].partition(":")
         backend = app.extensions["helpdesk_search"] = getattr(importlib.import_module(module), cls)(app)
     return backend
+
+
+def marked_fragments(text, matches, count=2, surround=40, maxchars=200, between="…") -> str:
+    """Up to ``count`` pieces of ``text`` around ``matches`` (regex matches, in order), HTML-escaped, each match in
+    <mark>, joined by ``between``: the snippets of search hits, whichever backend found them."""
+    pieces = []  # [start, end, matches]
+    for match in matches:
+        if pieces and match.start() - pieces[-1][1] <= surround and match.end() - pieces[-1][0] <= maxchars:
+            pieces[-1][1] = min(len(text), match.end() + surround)
+            pieces[-1][2].append(match)
+        elif len(pieces) < count:
+            pieces.append([max(0, match.start() - surround), min(len(text), match.end() + surround), [match]])
+    rendered = []
+    for start, end, found in pieces:
+        html, at = [], start
+        for match in found:
+            html += [escape(text[at:match.start()]), "<mark>", escape(match.group()), "</mark>"]
+            at = match.end()
+        html.append(escape(text[at:end]))
+        rendered.append(("…" if start else "") + "".join(html).strip() + ("…" if end < len(text) else ""))
+    return between.join(rendered)

@@ -6,7 +6,6 @@ Writes come from the ``search`` queue (one worker for Whoosh, any number for Pos
 from in-process jobs."""
 from dataclasses import dataclass, field
 from datetime import UTC
-from html import escape
 
 import sqlalchemy as sa
 from flask import current_app
@@ -188,22 +187,7 @@ def snippet(text, words, fragments=2, surround=40, maxchars=200) -> str:
     them, folded), HTML-escaped, the words in <mark>; "" when none is in it. Tokenised with the index's
     own word pattern and folding, so what was found is what is marked."""
     found = [m for m in folding.WORD.finditer(text) if folding.fold(m.group()) in words]
-    pieces = []  # [start, end, matches]
-    for match in found:
-        if pieces and match.start() - pieces[-1][1] <= surround and match.end() - pieces[-1][0] <= maxchars:
-            pieces[-1][1] = min(len(text), match.end() + surround)
-            pieces[-1][2].append(match)
-        elif len(pieces) < fragments:
-            pieces.append([max(0, match.start() - surround), min(len(text), match.end() + surround), [match]])
-    rendered = []
-    for start, end, matches in pieces:
-        html, at = [], start
-        for match in matches:
-            html += [escape(text[at:match.start()]), "<mark>", escape(match.group()), "</mark>"]
-            at = match.end()
-        html.append(escape(text[at:end]))
-        rendered.append(("…" if start else "") + "".join(html).strip() + ("…" if end < len(text) else ""))
-    return " ".join(rendered)
+    return backend.marked_fragments(text, found, fragments, surround, maxchars, between=" ")
 
 
 def _hit(ticket, fields, words):

@@ -16,7 +16,6 @@ highlights are marked ``<mark>`` without Whoosh's classes."""
 import json
 import re
 from datetime import UTC
-from html import escape
 
 import sqlalchemy as sa
 
@@ -385,22 +384,7 @@ def _analyse(conn, pairs) -> list:
 
 def fragments(text, matches, count=2, surround=40, maxchars=200) -> str:
     """Up to ``count`` pieces of ``text`` around ``matches`` (regex matches), escaped, each match in <mark>."""
-    pieces = []  # [start, end, matches]
-    for match in matches:
-        if pieces and match.start() - pieces[-1][1] <= surround and match.end() - pieces[-1][0] <= maxchars:
-            pieces[-1][1] = min(len(text), match.end() + surround)
-            pieces[-1][2].append(match)
-        elif len(pieces) < count:
-            pieces.append([max(0, match.start() - surround), min(len(text), match.end() + surround), [match]])
-    rendered = []
-    for start, end, found in pieces:
-        html, at = [], start
-        for match in found:
-            html += [escape(text[at:match.start()]), "<mark>", escape(match.group()), "</mark>"]
-            at = match.end()
-        html.append(escape(text[at:end]))
-        rendered.append(("…" if start else "") + "".join(html).strip() + ("…" if end < len(text) else ""))
-    return "…".join(rendered)
+    return backend.marked_fragments(text, matches, count, surround, maxchars)
 
 
 _VECTOR_ITEM = re.compile(r"'((?:[^']|'')*)'(?::([0-9A-D,]+))?")
