@@ -56,8 +56,9 @@ class WebProcess:
     def start(self, timeout=60.0):
         gunicorn = Path(sys.executable).parent / "gunicorn"
         # A stream holds its thread (and its connection) for as long as it is open: threads must outnumber them.
-        command = [str(gunicorn), "--worker-class", "gthread", "--workers", "1", "--threads", str(self.threads),
-                   "--worker-connections", str(max(1000, self.threads * 2)), "--keep-alive", "75",
+        command = [str(gunicorn), "--no-control-socket", "--worker-class", "gthread", "--workers", "1",
+                   "--threads", str(self.threads), "--worker-connections", str(max(1000, self.threads * 2)),
+                   "--keep-alive", "75",
                    "--timeout", "60", "--graceful-timeout", "2", "--bind", f"127.0.0.1:{self.port}",
                    "helpdesk:create_app()"]
         if self.access_log:
