@@ -2,7 +2,7 @@
 for editors also drafts, the folder and article forms, publishing, ordering, revisions, and readers'
 feedback with its "turn into a ticket" button."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -30,6 +30,18 @@ bp = Blueprint("kb_editor", __name__, url_prefix="/agent/kb")
 def _agents_only():
     if not current_user.is_agent:
         abort(404)
+
+
+VIDEO_FORMS = ("kb_editor.new_article", "kb_editor.edit_article")
+
+
+@bp.url_value_preprocessor  # runs before any before_request (the CSRF check reads the form)
+def _room_for_a_video(endpoint, _values):
+    """An article's form may carry a video (KB_VIDEO_MAX_BYTES): more than other requests (MAX_CONTENT_LENGTH), for
+    agents only (anyone else is refused before the body is read)."""
+    if endpoint in VIDEO_FORMS and current_user.is_authenticated and current_user.is_agent:
+        config = current_app.config
+        request.max_content_length = max(config["MAX_CONTENT_LENGTH"] or 0, config["KB_VIDEO_MAX_BYTES"] + 2**20)
 
 
 

@@ -275,6 +275,7 @@ def test_an_editor_uploads_a_video_through_the_form_and_readers_get_it_back_whol
     # The upload is stored from the request's own spooled file, in pieces (a video may be large), and served back
     # streamed with its length; one over KB_VIDEO_MAX_BYTES is refused with the field's error.
     video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4096  # about 1 MB: spooled to disk by the server
+    app.config["MAX_CONTENT_LENGTH"] = 100_000  # other forms' limit: an article's form may carry a whole video
     log_in(client, editor.email)
     form = client.get("/agent/kb/articles/new").text
 

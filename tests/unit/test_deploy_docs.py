@@ -121,6 +121,9 @@ def test_nginx_limits_fit_the_apps_defaults():
     body_limit = re.search(r"^\s*client_max_body_size (\d+)m;", site, flags=re.MULTILINE)
     # The app, not nginx, must be the one to refuse an upload that is too large (its own page, translated).
     assert int(body_limit.group(1)) * 1024 * 1024 >= app.config["MAX_CONTENT_LENGTH"]
+    articles = re.search(r"location /agent/kb/articles/ \{(.*?)\}", site, flags=re.DOTALL).group(1)
+    video_limit = re.search(r"client_max_body_size (\d+)m;", articles)
+    assert int(video_limit.group(1)) * 1024 * 1024 > app.config["KB_VIDEO_MAX_BYTES"]
     chat = re.search(r"location /chat/ \{(.*?)\}", site, flags=re.DOTALL).group(1)
     assert "proxy_buffering off;" in chat
     read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", chat).group(1))
