@@ -1,0 +1,94 @@
+"""Real flows on a desk whose STORAGE_BACKEND is "s3" (moto's S3 server on loopback): a customer's attachment lands
+in the bucket and is downloaded (streamed) by the customer and the agent with the same access checks as on disk;
+another customer still gets 404."""
+import hashlib
+import io
+import socket
+import uuid
+
+import boto3
+import pytest
+import sqlalchemy as sa
+from moto.server import ThreadedMotoServer
+
+from helpdesk.extensions import db
+from helpdesk.tickets import service
+from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.service import NewAttachment
+from tests.conftest import csrf_token, log_in
+
+pytestmark = pytest.mark.backends("postgresql")
+
+S3 = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KEY": "test",
+      "S3_ADDRESSING_STYLE": "path", "S3_PREFIX": "desk/"}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint):
+    name = f"flows-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+    client.create_bucket(Bucket=name)
+    return client, name
+
+
+@pytest.fixture
+def app(app_factory, smtp, bucket, s3_endpoint):
+    app = app_factory(STORAGE_BACKEND="s3", S3_BUCKET=bucket[1], S3_ENDPOINT_URL=s3_endpoint, **S3)
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def in_bucket(bucket):
+    client, name = bucket
+    return {item["Key"].rsplit("/", 1)[1] for item in client.list_objects_v2(Bucket=name).get("Contents", [])}
+
+
+def test_attachment_in_the_bucket_is_downloaded_by_its_customer_and_the_agent_not_by_another(
+        client, app, customer, agent, make_user, bucket):
+    data = b"2026-12-04 disk full\n" * 5000
+    ticket = service.open_ticket(customer, subject="Server log", body_text="See the log.",
+                                 attachments=[NewAttachment("server.log", "text/plain", data)])
+    attachment = ticket.messages[0].attachments[0]
+    assert attachment.sha256 in in_bucket(bucket)
+
+    log_in(client, "carla@example.test")
+    response = client.get(f"/attachments/{attachment.id}")
+    assert response.status_code == 200 and response.data == data
+    assert response.headers["Content-Length"] == str(len(data))
+    assert response.headers["Content-Disposition"] == "attachment; filename=server.log"
+
+    as_agent = app.test_client()
+    log_in(as_agent, "agent@example.test")
+    assert as_agent.get(f"/attachments/{attachment.id}").data == data
+
+    make_user("customer", email="olga@other.example", full_name="Olga Other")
+    as_other = app.test_client()
+    log_in(as_other, "olga@other.example")
+    assert as_other.get(f"/attachments/{attachment.id}").status_code == 404
+
+
+def test_a_guest_uploads_through_the_form_and_the_file_is_stored_in_the_bucket(client, app, department, bucket):
+    data = {"csrf_token": csrf_token(client.get("/tickets/new").text), "email": "gina@guest.example",
+            "full_name": "Gina Guest", "company": "Guest GmbH", "subject": "Printer on fire", "description": "Smoke.",
+            "priority": "high", "department": str(department.id), "problem_timezone": "Europe/Berlin", "privacy": "y",
+            "attachments": [(io.BytesIO(b"smoke detected\n"), "printer.log", "text/plain")]}
+    response = client.post("/tickets/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    db.session.rollback()
+    ticket = db.session.scalars(sa.select(Ticket)).one()
+    stored = ticket.messages[0].attachments[0]
+    assert stored.sha256 == hashlib.sha256(b"smoke detected\n").hexdigest()
+    assert stored.sha256 in in_bucket(bucket)
