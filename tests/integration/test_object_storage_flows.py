@@ -92,3 +92,40 @@ def test_a_guest_uploads_through_the_form_and_the_file_is_stored_in_the_bucket(c
     stored = ticket.messages[0].attachments[0]
     assert stored.sha256 == hashlib.sha256(b"smoke detected\n").hexdigest()
     assert stored.sha256 in in_bucket(bucket)
+
+
+def test_a_mail_with_an_attachment_goes_through_the_gateway_into_the_bucket_and_the_agent_downloads_it(
+        client, app, agent, bucket):
+    from email.message import EmailMessage
+
+    from helpdesk.mailgateway import pipeline
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Mia <mia@customer.example>", "support@example.test", "Broken"
+    mail["Message-ID"] = "<broken-1@customer.example>"
+    mail.set_content("The photo shows it.")
+    mail.add_attachment(b"%PDF-1.4 invoice scan", maintype="application", subtype="pdf", filename="invoice.pdf")
+    raw = mail.as_bytes()
+
+    [outcome] = pipeline.ingest([pipeline.Fetched("file", raw, label="broken.eml")])
+    assert outcome.outcome != "quarantined"
+    db.session.rollback()
+    ticket = db.session.scalars(sa.select(Ticket)).one()
+    [attachment] = ticket.messages[0].attachments
+    assert {hashlib.sha256(raw).hexdigest(), attachment.sha256} <= in_bucket(bucket)
+
+    log_in(client, agent.email)
+    response = client.get(f"/attachments/{attachment.id}")
+    assert response.status_code == 200 and response.data == b"%PDF-1.4 invoice scan"
+
+
+def test_a_quarantined_mail_is_downloaded_raw_from_the_bucket(client, app, agent, bucket):
+    from helpdesk.mailgateway import pipeline
+
+    garbage = b"\x00\x01\xfe\xff not mail at all"
+    [outcome] = pipeline.ingest([pipeline.Fetched("file", garbage, label="bad.eml")])
+    assert outcome.outcome == "quarantined"
+    assert hashlib.sha256(garbage).hexdigest() in in_bucket(bucket)
+    log_in(client, agent.email)
+    response = client.get(f"/agent/quarantine/{outcome.inbound_id}/raw")
+    assert response.status_code == 200 and response.data == garbage
