@@ -183,8 +183,9 @@ def make_context(rows=(), batch=None):
     for mailbox in config.get("MAIL_MAILBOXES") or []:
         if mailbox.get("address"):
             own.add(mailbox["address"].lower())
-    if batch is not None and batch.deferred:  # one query for the batch's senders instead of one per new ticket
-        accounts.users_by_email([r.sender for r in rows if r.sender], batch)
+    if batch is not None and batch.deferred:  # a few queries for the batch's senders instead of a few per message
+        senders = accounts.users_by_email([r.sender for r in rows if r.sender], batch)
+        intake.prefetch_senders(senders.values())
     return rules.Context(
         own_addresses=frozenset(own),
         loop_marker=config["MAIL_MESSAGE_ID_DOMAIN"],

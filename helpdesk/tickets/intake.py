@@ -176,6 +176,16 @@ def cc_for(arrival: Arrival, exclude) -> list[str]:
 
 # --------------------------------------------------------------------------- carrying it out
 
+def prefetch_senders(users):
+    """Before a batch of arrivals from ``users`` (already stored ones): the accounts their new tickets belong to
+    and the addresses their acknowledgements go to, each kind in one query instead of one per sender."""
+    from helpdesk.accounts import memberships
+
+    users = [user for user in users if user is not None]
+    memberships.prefetch_default_accounts(users)
+    contacts.prefetch_confirmed(users, contacts.PURPOSE_SUPPORT)
+
+
 def receive(sender: Sender, arrival: Arrival, policy: Policy, *, via, now=None, batch=None) -> Received:
     """Take in a message from ``sender`` by the rules of ``decide``; ``via`` is the door's system actor,
     which writes a customer's message or a new ticket on their behalf. A refusal writes nothing and is

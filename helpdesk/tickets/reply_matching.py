@@ -152,7 +152,8 @@ def _unchecked(values, index, checked):
 
 def _prefetch_query(batch):
     """The query for the tickets, and the batch's index of locked tickets (None on SQLite: no row locks)."""
-    query = sa.select(Ticket).options(selectinload(Ticket.participants)).order_by(Ticket.id)
+    query = sa.select(Ticket).options(selectinload(Ticket.participants), selectinload(Ticket.customer_account)) \
+        .order_by(Ticket.id)
     if db.session.get_bind().dialect.name == "sqlite":
         return query, None
     # Read them under a row lock, in id order, as the ticket service would one at a time.
