@@ -129,3 +129,25 @@ def test_a_quarantined_mail_is_downloaded_raw_from_the_bucket(client, app, agent
     log_in(client, agent.email)
     response = client.get(f"/agent/quarantine/{outcome.inbound_id}/raw")
     assert response.status_code == 200 and response.data == garbage
+
+
+def test_a_chat_visitors_file_is_stored_in_the_bucket_and_downloaded_with_the_chat_key_only(client, app, agent,
+                                                                                            bucket):
+    def start(name, email):
+        answer = client.post("/chat/start", json={"name": name, "email": email, "message": "Hello?",
+                                                  "origin": "https://helpdesk.example.test/kb/"})
+        assert answer.status_code == 201, answer.text
+        return {"X-Chat-Key": answer.json["key"]}
+
+    key = start("Gita Guest", "gita@example.test")
+    sent = client.post("/chat/visitor/messages", headers=key, content_type="multipart/form-data",
+                       data={"body": "The error", "file": (io.BytesIO(b"error trace\n" * 100), "trace.txt",
+                                                            "text/plain")})
+    assert sent.status_code == 201, sent.text
+    [attachment] = sent.json["attachments"]
+    assert hashlib.sha256(b"error trace\n" * 100).hexdigest() in in_bucket(bucket)
+
+    download = client.get(f"/chat/visitor/attachments/{attachment['id']}", headers=key)
+    assert download.status_code == 200 and download.data == b"error trace\n" * 100
+    other = start("Olga Other", "olga@example.test")
+    assert client.get(f"/chat/visitor/attachments/{attachment['id']}", headers=other).status_code == 404
