@@ -99,3 +99,25 @@ def test_a_bucket_that_does_not_exist_is_a_clear_error(app, s3_endpoint):
     assert result.exit_code == 2
     assert result.output.startswith("error:") and "NoSuchBucket" in result.output
     assert "test" not in result.output.replace("error:", "")  # no credentials in the message
+
+
+def test_after_the_switch_a_customer_downloads_a_migrated_attachment_through_the_web(app, app_factory, bucket,
+                                                                                   s3_endpoint, customer):
+    from helpdesk.tickets import service
+    from helpdesk.tickets.service import NewAttachment
+    from tests.conftest import log_in
+
+    data = b"an attachment written on local disk\n" * 300
+    ticket = service.open_ticket(customer, subject="Old file", body_text="Before the move.",
+                                 attachments=[NewAttachment("old.txt", "text/plain", data)])
+    attachment_id = ticket.messages[0].attachments[0].id
+    settings = {"S3_BUCKET": bucket[1], "S3_ENDPOINT_URL": s3_endpoint, **S3}
+    done = run(app, "storage", "migrate", "--to", "s3", **settings)
+    assert done.exit_code == 0, done.output
+
+    storage.path_for(ticket.messages[0].attachments[0].sha256).unlink()  # served from the bucket, not the disk
+    on_s3 = app_factory(STORAGE_BACKEND="s3", **settings)
+    browser = on_s3.test_client()
+    log_in(browser, "carla@example.test")
+    response = browser.get(f"/attachments/{attachment_id}")
+    assert response.status_code == 200 and response.data == data
