@@ -2,9 +2,9 @@
 loopback, a real HTTP server speaking the S3 protocol, so boto3 runs exactly as against AWS or MinIO)."""
 import hashlib
 import io
+import multiprocessing
 import pickle
 import socket
-import threading
 import uuid
 
 import boto3
@@ -107,21 +107,70 @@ def test_identity_documents_live_apart_and_can_be_deleted(store):
     assert not storage.exists(key, storage.DOCUMENTS)
 
 
+def _put_in_a_parser_process(where, data):
+    """Run in a spawned process: no app, no Flask context, only the plain-data location it was handed."""
+    assert not has_app_context()
+    return storage.put(data, base=where)
+
+
 def test_a_process_without_the_app_writes_through_the_pickled_location(store):
-    where = pickle.loads(pickle.dumps(storage.location()))  # noqa: S301 -- our own bytes, as multiprocessing does
+    where = storage.location()
+    assert pickle.loads(pickle.dumps(where)) == where  # noqa: S301 -- our own bytes, as multiprocessing does
     data = b"mail parsed in another process"
-    written = []
-
-    def parser():  # a new thread starts with no app context, as the gateway's parser processes run
-        assert not has_app_context()
-        written.append(storage.put(data, base=where))
-
-    worker = threading.Thread(target=parser)
-    worker.start()
-    worker.join()
-    assert written == [(hashlib.sha256(data).hexdigest(), len(data))]
-    assert storage.get(written[0][0]) == data
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # a fresh interpreter, as MAIL_PARSE_PROCESSES
+        written = pool.apply(_put_in_a_parser_process, (where, data))
+    assert written == (hashlib.sha256(data).hexdigest(), len(data))
+    assert storage.get(written[0]) == data
+    if store is not None:
+        assert _objects(store) == [f"desk/attachments/{written[0][:2]}/{written[0][2:4]}/{written[0]}"]
 
 
 def test_the_store_answers_the_readiness_check(store):
     assert storage.check() is None
+
+
+def test_the_same_key_holds_different_bytes_in_each_area_and_delete_removes_only_one(store):
+    key = uuid.uuid4().hex * 2
+    storage.put_as(key, b"an attachment's bytes", storage.ATTACHMENTS)
+    storage.put_as(key, b"an identity document's bytes", storage.DOCUMENTS)
+    assert storage.get(key, storage.ATTACHMENTS) == b"an attachment's bytes"
+    assert storage.get(key, storage.DOCUMENTS) == b"an identity document's bytes"
+    storage.delete(key, storage.DOCUMENTS)
+    assert not storage.exists(key, storage.DOCUMENTS)
+    assert storage.get(key, storage.ATTACHMENTS) == b"an attachment's bytes"
+    with pytest.raises(storage.Missing):
+        storage.open(key, storage.DOCUMENTS)
+
+
+class _Reads:
+    """Wraps what a Stream reads from and records every size asked for."""
+
+    def __init__(self, raw):
+        self.raw, self.asked = raw, []
+
+    def read(self, n=-1):
+        self.asked.append(n)
+        return self.raw.read(n)
+
+    def close(self):
+        self.raw.close()
+
+
+def test_five_megabytes_are_read_64_kb_at_a_time_never_whole(store):
+    data = hashlib.sha256(b"seed").digest() * (5 * 1024 * 1024 // 32)  # 5 MB
+    key, _ = storage.put(data)
+    stream = storage.open(key)
+    assert stream.size == len(data)
+    stream._raw = reads = _Reads(stream._raw)
+    sizes = [len(chunk) for chunk in stream]
+    assert sizes[:-1] == [64 * 1024] * (len(sizes) - 1) and 0 < sizes[-1] <= 64 * 1024
+    assert sum(sizes) == len(data) and len(sizes) == 80
+    assert all(0 < n <= 64 * 1024 for n in reads.asked)  # never read(-1), never more than a chunk
+
+
+def test_the_readiness_check_names_a_bucket_that_does_not_exist(app_factory, s3_endpoint):
+    on_s3 = app_factory(STORAGE_BACKEND="s3", S3_BUCKET=f"absent-{uuid.uuid4().hex[:12]}",
+                        S3_ENDPOINT_URL=s3_endpoint, **S3)
+    with on_s3.app_context():
+        problem = storage.check()
+    assert problem is not None and problem.startswith("ClientError") and "404" in problem, problem
