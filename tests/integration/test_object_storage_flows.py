@@ -5,6 +5,7 @@ import hashlib
 import io
 import socket
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -151,3 +152,71 @@ def test_a_chat_visitors_file_is_stored_in_the_bucket_and_downloaded_with_the_ch
     assert download.status_code == 200 and download.data == b"error trace\n" * 100
     other = start("Olga Other", "olga@example.test")
     assert client.get(f"/chat/visitor/attachments/{attachment['id']}", headers=other).status_code == 404
+
+
+def _files_under(folder):
+    return [path for path in Path(folder).rglob("*") if path.is_file()]
+
+
+def _mail_with_attachment(n):
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"] = f"Guest {n} <guest{n}@customer.example>", "support@example.test"
+    mail["Subject"], mail["Message-ID"] = f"Scan {n}", f"<scan-{n}@customer.example>"
+    mail.set_content(f"Scan {n} attached.")
+    mail.add_attachment(f"%PDF-1.4 scan number {n}".encode(), maintype="application", subtype="pdf",
+                        filename=f"scan-{n}.pdf")
+    return mail.as_bytes()
+
+
+def test_mail_prepared_by_a_parser_process_lands_in_the_bucket_and_nothing_on_local_disk(
+        app, department, bucket, tmp_path, monkeypatch):
+    from helpdesk import storage
+    from helpdesk.mailgateway import pipeline
+    from helpdesk.mailgateway.daemon import Runner
+    from helpdesk.mailgateway.sources import MaildirSource
+
+    source = MaildirSource("scans", tmp_path / "box", department="Technical")
+    raws = [_mail_with_attachment(n) for n in range(30)]
+    for n, raw in enumerate(raws):
+        (source.path / "new" / f"{1_700_000_000 + n}.{n:05d}.test").write_bytes(raw)
+    written_here = []  # S3 writes of this (the gateway's) process; the parser process is a fresh interpreter
+    real_write = storage.S3Store.write
+
+    def recording_write(self, area, key, data, **kwargs):
+        written_here.append(key)
+        return real_write(self, area, key, data, **kwargs)
+
+    monkeypatch.setattr(storage.S3Store, "write", recording_write)
+    parser = pipeline.Parser(1)
+    try:
+        runner = Runner(source, 10, parser)
+        outcomes = []
+        while batch := runner.run_once():
+            outcomes += batch
+    finally:
+        parser.close()
+
+    assert [o.outcome for o in outcomes] == ["new_ticket"] * 30
+    raw_keys = {hashlib.sha256(raw).hexdigest() for raw in raws}
+    scan_keys = {hashlib.sha256(f"%PDF-1.4 scan number {n}".encode()).hexdigest() for n in range(30)}
+    assert raw_keys | scan_keys <= in_bucket(bucket)
+    # Batches of 10 are all handed to the parser: every raw mail was written to the bucket by the parser
+    # process itself, the attachments by the gateway when it made the tickets.
+    assert raw_keys.isdisjoint(written_here)
+    assert scan_keys <= set(written_here)
+    db.session.rollback()
+    stored = {a.sha256 for t in db.session.scalars(sa.select(Ticket)) for m in t.messages for a in m.attachments}
+    assert stored == scan_keys
+    assert _files_under(app.config["ATTACHMENTS_PATH"]) == []
+
+
+def test_the_gateway_alone_writes_nothing_under_the_local_attachments_folder(app, department, bucket):
+    from helpdesk.mailgateway import pipeline
+
+    raw = _mail_with_attachment(1)
+    [outcome] = pipeline.ingest([pipeline.Fetched("file", raw, label="scan.eml")])
+    assert outcome.outcome == "new_ticket"
+    assert hashlib.sha256(raw).hexdigest() in in_bucket(bucket)
+    assert _files_under(app.config["ATTACHMENTS_PATH"]) == []
