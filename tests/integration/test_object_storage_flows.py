@@ -16,9 +16,11 @@ from helpdesk.extensions import db
 from helpdesk.tickets import service
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.service import NewAttachment
+from tests.api.conftest import api_client, token_for
 from tests.conftest import csrf_token, log_in
 
 pytestmark = pytest.mark.backends("postgresql")
+__all__ = ["api_client", "token_for"]  # the API's fixtures, for the download through /api/v1 below
 
 S3 = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KEY": "test",
       "S3_ADDRESSING_STYLE": "path", "S3_PREFIX": "desk/"}
@@ -220,3 +222,23 @@ def test_the_gateway_alone_writes_nothing_under_the_local_attachments_folder(app
     assert outcome.outcome == "new_ticket"
     assert hashlib.sha256(raw).hexdigest() in in_bucket(bucket)
     assert _files_under(app.config["ATTACHMENTS_PATH"]) == []
+
+
+def test_the_api_streams_an_attachment_from_the_bucket_to_its_customer_only(api_client, token_for, app, agent,
+                                                                           department, make_user, bucket):
+    owner, other = make_user("customer"), make_user("customer")
+    ticket = service.open_ticket(owner, subject="Contract", body_text="Please send it.", department=department,
+                                 acknowledge=False)
+    contract = b"Clause: the customer signs.\n" * 4000  # about 110 KB: more than one 64 KB chunk
+    reply = service.add_agent_reply(agent, ticket, body_text="Here it is.",
+                                    attachments=[NewAttachment("contract.txt", "text/plain", contract)])
+    attachment_id = reply.attachments[0].id
+    db.session.commit()
+    assert hashlib.sha256(contract).hexdigest() in in_bucket(bucket)
+
+    api_client.token = token_for(owner)
+    response = api_client.get(f"/api/v1/attachments/{attachment_id}")
+    assert response.status_code == 200 and response.data == contract
+    assert response.headers["Content-Length"] == str(len(contract))
+    api_client.token = token_for(other)
+    assert api_client.get(f"/api/v1/attachments/{attachment_id}").status_code == 404
