@@ -4,29 +4,16 @@ import hashlib
 import io
 import multiprocessing
 import pickle
-import socket
 import uuid
 
 import boto3
 import pytest
 from flask import has_app_context
-from moto.server import ThreadedMotoServer
 
 from helpdesk import storage
 
 S3 = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KEY": "test",
       "S3_ADDRESSING_STYLE": "path", "S3_PREFIX": "desk/"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture(params=["local", "s3"])

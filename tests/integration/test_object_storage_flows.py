@@ -3,14 +3,10 @@ in the bucket and is downloaded (streamed) by the customer and the agent with th
 another customer still gets 404."""
 import hashlib
 import io
-import socket
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import sqlalchemy as sa
-from moto.server import ThreadedMotoServer
 
 from helpdesk.extensions import db
 from helpdesk.tickets import service
@@ -22,33 +18,14 @@ from tests.conftest import csrf_token, log_in
 pytestmark = pytest.mark.backends("postgresql")
 __all__ = ["api_client", "token_for"]  # the API's fixtures, for the download through /api/v1 below
 
-S3 = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KEY": "test",
-      "S3_ADDRESSING_STYLE": "path", "S3_PREFIX": "desk/"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+@pytest.fixture
+def bucket(s3_bucket):
+    return s3_bucket
 
 
 @pytest.fixture
-def bucket(s3_endpoint):
-    name = f"flows-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test",
-                          aws_secret_access_key="test")
-    client.create_bucket(Bucket=name)
-    return client, name
-
-
-@pytest.fixture
-def app(app_factory, smtp, bucket, s3_endpoint):
-    app = app_factory(STORAGE_BACKEND="s3", S3_BUCKET=bucket[1], S3_ENDPOINT_URL=s3_endpoint, **S3)
+def app(app_factory, smtp, s3_settings):
+    app = app_factory(**s3_settings, S3_PREFIX="desk/")
     with app.app_context():
         yield app
         db.session.remove()
