@@ -1,9 +1,7 @@
 """Identity documents on a desk with STORAGE_BACKEND "s3" (moto's S3 server on loopback): uploaded into the
 bucket's documents area (not among the attachments, not on local disk) and read back by the verifier."""
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
 from helpdesk.accounts import verification
@@ -16,12 +14,8 @@ S3 = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KE
 
 
 @pytest.fixture
-def bucket(s3_endpoint):
-    name = f"documents-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test",
-                          aws_secret_access_key="test")
-    client.create_bucket(Bucket=name)
-    return client, name
+def bucket(s3_bucket):
+    return s3_bucket
 
 
 @pytest.fixture

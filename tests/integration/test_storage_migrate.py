@@ -2,13 +2,10 @@
 mail, identity documents) copied into an S3-compatible bucket (moto's server on loopback), after which the desk
 runs on S3 and every file is still there."""
 import hashlib
-import socket
 import uuid
 
-import boto3
 import pytest
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 
 from helpdesk import storage
 from helpdesk.cli import main
@@ -18,24 +15,9 @@ S3 = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KE
       "S3_ADDRESSING_STYLE": "path"}
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def bucket(s3_endpoint):
-    name = f"migrate-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test",
-                          aws_secret_access_key="test")
-    client.create_bucket(Bucket=name)
-    return client, name
+def bucket(s3_bucket):
+    return s3_bucket
 
 
 def run(app, *args, **settings):
