@@ -14,6 +14,9 @@ from helpdesk.extensions import db
 
 # Expression indexes written by hand in migration 0011 (see tickets/models.py), not declared on the models.
 MIGRATION_ONLY_INDEXES = {"ix_tickets_open_urgency_activity", "ix_tickets_closed_urgency_activity"}
+# The PostgreSQL search backend's table: made by migration 0042 on PostgreSQL only (tsvector, GIN), written and
+# read with SQL of its own (helpdesk/search/postgres_backend.py), so no model declares it.
+MIGRATION_ONLY_TABLES = {"search_documents"}
 # Run in a fresh interpreter: this test session has imported every module long since.
 _PROBE = textwrap.dedent("""
     import importlib, json, pkgutil, sys, warnings
@@ -68,4 +71,6 @@ def test_the_migrations_make_exactly_the_tables_the_models_declare(app):
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
 
     assert [change for change in diff
-            if not (change[0] == "remove_index" and change[1].name in MIGRATION_ONLY_INDEXES)] == []
+            if not (change[0] == "remove_index" and change[1].name in MIGRATION_ONLY_INDEXES)
+            and not (change[0] == "remove_table" and change[1].name in MIGRATION_ONLY_TABLES)
+            and not (change[0] == "remove_index" and change[1].table.name in MIGRATION_ONLY_TABLES)] == []
