@@ -217,6 +217,9 @@ def mail_ingest(paths, as_json, department):
 
         def elsewhere(task, args):
             return parser.run_job(settings, task, args)
+
+        if not config.get("REDIS_URL"):
+            parser.prepare_jobs(settings)  # the index is written there at the end
     try:
         # Without Redis this process also sends the acknowledgements and writes the search index: once,
         # for everything, when the last batch is in, the index in the parser process (see jobs.held).

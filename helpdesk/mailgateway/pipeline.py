@@ -701,6 +701,11 @@ class Parser:
         acknowledgements itself."""
         return self._pool.submit(run_job_in_worker, config, task, args)
 
+    def prepare_jobs(self, config):
+        """Build the app ``run_job`` needs in the parser process now, while the mail is still coming in, rather
+        than when the first job arrives at the end."""
+        self._pool.submit(_worker_app_for, config)
+
     def close(self):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -708,13 +713,17 @@ class Parser:
 _worker_app = None
 
 
-def run_job_in_worker(config, task, args):
+def _worker_app_for(config):
     global _worker_app
     if _worker_app is None:
         from helpdesk import create_app
 
-        _worker_app = create_app(None, config)
-    return run_task(task, *args, app=_worker_app)
+        _worker_app = create_app(None, config, http=False)  # it runs jobs, it serves no page
+    return _worker_app
+
+
+def run_job_in_worker(config, task, args):
+    return run_task(task, *args, app=_worker_app_for(config))
 
 
 def ingest(items, department_name=None, on_stored=None):
