@@ -316,8 +316,11 @@ class Cluster:
         """The settings of an app built in this process (seeding and checks), as the processes have them."""
         instance = self.folder / "instance" / "harness"
         instance.mkdir(parents=True, exist_ok=True)
+        # Flask-Limiter's limiter is one object per Python process: an app built here with limits off would switch
+        # them off for every app this process (a test worker) already holds. It serves no request anyway.
         return {"DATABASE_URL": self.database_url, "INSTANCE_PATH": str(instance), "REDIS_URL": self.redis_url,
-                "QUEUE_PREFIX": self.queue_prefix, "SECRET_KEY": self.config.secret_key, **self.settings()}
+                "QUEUE_PREFIX": self.queue_prefix, "SECRET_KEY": self.config.secret_key, **self.settings(),
+                "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"}
 
     # ----- services
 
