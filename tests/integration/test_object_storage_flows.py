@@ -60,6 +60,31 @@ def test_attachment_in_the_bucket_is_downloaded_by_its_customer_and_the_agent_no
     assert as_other.get(f"/attachments/{attachment.id}").status_code == 404
 
 
+def test_an_agent_of_another_department_gets_404_for_an_attachment_in_the_bucket_and_it_stays(
+        client, app, customer, agent, department, make_user, bucket):
+    from helpdesk.actors import SYSTEM
+    from helpdesk.tickets import departments
+
+    data = b"invoice 4711\n" * 100
+    ticket = service.open_ticket(customer, subject="Invoice", body_text="Attached.", department=department.id,
+                                 attachments=[NewAttachment("invoice.txt", "text/plain", data)])
+    attachment = ticket.messages[0].attachments[0]
+    billing = departments.create_department(SYSTEM, name="Billing", inbound_address="billing@example.test")
+    outsider = make_user("agent", email="bob@example.test", full_name="Bob Billing")
+    departments.add_agent_to_department(SYSTEM, billing, outsider)
+    db.session.commit()
+
+    as_outsider = app.test_client()
+    log_in(as_outsider, "bob@example.test")
+    refused = as_outsider.get(f"/attachments/{attachment.id}")
+
+    assert refused.status_code == 404 and data not in refused.data
+    assert attachment.sha256 in in_bucket(bucket)  # nothing removed or changed
+    as_agent = app.test_client()
+    log_in(as_agent, "agent@example.test")
+    assert as_agent.get(f"/attachments/{attachment.id}").data == data
+
+
 def test_a_guest_uploads_through_the_form_and_the_file_is_stored_in_the_bucket(client, app, department, bucket):
     data = {"csrf_token": csrf_token(client.get("/tickets/new").text), "email": "gina@guest.example",
             "full_name": "Gina Guest", "company": "Guest GmbH", "subject": "Printer on fire", "description": "Smoke.",
