@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.fakes.loopback import POLL
+
 pytestmark = [pytest.mark.backends("sqlite"), pytest.mark.slow]  # generating the client takes seconds
 
 VENV_BIN = Path(sys.executable).parent
@@ -86,7 +88,7 @@ def json_body(module, **values):
 def live_api(app):
     """The test's app served on 127.0.0.1 at a free port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="generated-client-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), name="generated-client-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -15,6 +15,7 @@ from helpdesk.mailgateway import pipeline
 from helpdesk.tickets.models import Ticket
 from tests.browser.conftest import log_in
 from tests.chat_client import calendar_closed_now
+from tests.fakes.loopback import POLL
 
 GUEST_EMAIL = "gina@guest.test"
 
@@ -291,7 +292,7 @@ def other_website(live_server):
         return [page]
 
     server = make_server("127.0.0.1", 0, shop, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="other-website", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), name="other-website", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

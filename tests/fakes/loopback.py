@@ -3,6 +3,10 @@ import threading
 
 from werkzeug.serving import make_server
 
+# How often a test server's loop looks for shutdown(): the default half second was waited out by every test that
+# stops a fake (three fakes, up to a second and a half per test).
+POLL = 0.02
+
 
 class LoopbackServer:
     """Serves ``app`` (a WSGI callable) until ``stop``; ``url`` is its base address."""
@@ -10,7 +14,8 @@ class LoopbackServer:
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"fake:{self.url}", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(POLL,),
+                                       name=f"fake:{self.url}", daemon=True)
 
     def start(self):
         self.thread.start()

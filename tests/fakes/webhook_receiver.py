@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.fakes.loopback import POLL
+
 
 @dataclass(frozen=True)
 class Received:
@@ -69,7 +71,8 @@ class WebhookReceiver:
         self.down, self.refused, self.attempts, self.delay = False, 0, 0, 0.0
         self.answer = b'{"ok": true}'
         self.location = None  # sent with a 3xx
-        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-webhook-receiver", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(POLL,),
+                                       name="fake-webhook-receiver", daemon=True)
 
     def start(self):
         self.thread.start()

@@ -14,6 +14,7 @@ from helpdesk.chat import hub as chat_hub
 from helpdesk.extensions import db, limiter
 from tests.chat_client import StreamReader, log_in_agent
 from tests.conftest import REDIS_URL
+from tests.fakes.loopback import POLL
 
 EMBEDDING_SITE = "https://www.hosting.example"
 NUDGED = 5.0  # seconds within which a nudged stream sends what happened
@@ -35,7 +36,7 @@ def served(request, app_factory, smtp, agent, department):
         limiter.reset()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         server.daemon_threads = False  # server_close() waits for the streams to see their clients gone
-        thread = threading.Thread(target=server.serve_forever, name="chat-test-server", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(POLL,), name="chat-test-server", daemon=True)
         thread.start()
         try:
             yield app, f"http://127.0.0.1:{server.server_port}"
