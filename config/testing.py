@@ -22,3 +22,6 @@ QUEUE_COUNTS_CACHE_SECONDS = 0
 # Tests walk every route; the API's rate-limit tests set their own limits.
 API_RATE_LIMIT = "100000/minute"
 API_RATE_LIMIT_ANONYMOUS = "100000/minute"
+# The search index's recent tier is a second index written beside the full one at every ticket change: the tests of
+# the tier (test_search's ``tiered``) turn it on; elsewhere it doubled the cost of every indexed change.
+SEARCH_RECENT_DAYS = 0
