@@ -263,6 +263,10 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("backends")
         chosen = item.callspec.params.get("backend") if hasattr(item, "callspec") else None
         wanted = [name for name in (marker.args if marker else ()) if name in BACKENDS]
+        pairs = item.get_closest_marker("backend_pairs")
+        if pairs and chosen and len(BACKENDS) > 1:  # with one backend tested, every value runs on it
+            value = item.callspec.params.get(pairs.args[0])
+            wanted = [pairs.args[1][value]] if value in pairs.args[1] else wanted
         (dropped if chosen and wanted and chosen not in wanted else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

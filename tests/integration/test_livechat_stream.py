@@ -16,6 +16,9 @@ from tests.chat_client import StreamReader, log_in_agent
 from tests.conftest import REDIS_URL
 from tests.fakes.loopback import POLL
 
+# The in-process hub is the embedded default's (SQLite), the Redis one production's (PostgreSQL): each runs there.
+pytestmark = pytest.mark.backend_pairs("served", {"in-process": "sqlite", "redis": "postgresql"})
+
 EMBEDDING_SITE = "https://www.hosting.example"
 NUDGED = 5.0  # seconds within which a nudged stream sends what happened
 

@@ -3,7 +3,7 @@
 - the installed product works without the source tree: the locked set and `pip install .` into a fresh
   virtual environment, then `helpdesk demo` and `helpdesk serve` from an unrelated directory;
 - a fresh checkout's `make run` installs quietly and ends with the URL and the demo logins, and its
-  `make lint` passes, also with another Babel release than the one that compiled the catalogues."""
+  translations check passes, also with another Babel release than the one that compiled the catalogues."""
 import os
 import re
 import shutil
@@ -125,15 +125,8 @@ def _fresh_checkout(target):
     return target
 
 
-def _make(checkout, *targets, timeout=600):
-    result = subprocess.run(["make", "--no-print-directory", f"PYTHON={sys.executable}", *targets], cwd=checkout,
-                            capture_output=True, text=True, env=_clean_env(), timeout=timeout)
-    assert result.returncode == 0, f"make {' '.join(targets)}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
-    return result.stdout + result.stderr
-
-
 @pytest.mark.slow
-def test_fresh_checkout_runs_quietly_and_passes_lint_with_another_babel(tmp_path):
+def test_fresh_checkout_runs_quietly_and_its_translations_check_passes_with_another_babel(tmp_path):
     checkout = _fresh_checkout(tmp_path / "checkout")
     port = _free_port()
     # make run: install from the lock into a new .venv, load the demo, serve. Its output is read until the
@@ -176,16 +169,21 @@ def test_fresh_checkout_runs_quietly_and_passes_lint_with_another_babel(tmp_path
                               text=True, env=_clean_env())
     assert helpdesk.returncode == 0 and "serve" in helpdesk.stdout and "mailgateway" in helpdesk.stdout
 
-    lint = _make(checkout, "lint")
-    assert "translations are up to date" in lint
-    assert re.search(r"Contracts: \d+ kept, 0 broken\.", lint)
-
-    # Another Babel than the lock's (here the release before it) compiles the catalogues with other bytes;
-    # the translations are the same, so the check still passes.
+    # The translations check of `make lint` passes on the fresh checkout with the locked Babel, and with another
+    # Babel than the lock's (here the release before it), which compiles the catalogues with other bytes: the
+    # translations are the same. (The rest of `make lint` runs on a fresh checkout in CI's own `make test`.)
+    assert "translations are up to date" in _translations_check(checkout)
     python = str(checkout / ".venv" / "bin" / "python")
     locked = subprocess.run([python, "-c", "import babel; print(babel.__version__)"], capture_output=True,
                             text=True, check=True).stdout.strip()
     other = "2.18.0" if locked != "2.18.0" else "2.17.0"
     subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"babel=={other}"],
                    check=True, env=_clean_env(), capture_output=True)
-    assert "translations are up to date" in _make(checkout, "lint")
+    assert "translations are up to date" in _translations_check(checkout)
+
+
+def _translations_check(checkout):
+    check = subprocess.run(["scripts/translations.sh", "check"], cwd=checkout, capture_output=True, text=True,
+                           env=_clean_env())
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
+    return check.stdout + check.stderr
