@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "a-long-random-metrics-token"
+
+# Several web processes are a production setup: PostgreSQL's (and the metrics are the processes', not the database's).
+pytestmark = pytest.mark.backends("postgresql")
 
 WORKER = r'''
 import json, sys
