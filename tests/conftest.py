@@ -198,7 +198,8 @@ def _empty_all_tables(app):
                     cursor.execute(f"DELETE FROM {table}")
                 cursor.close()
         db.session.remove()
-        db.engine.dispose()
+        if db.engine.dialect.name != "postgresql":
+            db.engine.dispose()
 
 
 def _empty_postgresql(conn, tables):
