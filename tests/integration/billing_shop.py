@@ -8,6 +8,7 @@ from helpdesk.accounts import service as accounts
 from helpdesk.actors import SYSTEM
 from helpdesk.billing import catalogue, customers, orders
 from helpdesk.billing.pricing import CartItem
+from helpdesk.db import Batch
 from helpdesk.extensions import db
 
 BANK = {"iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX", "bank": "Commerzbank", "holder": "Example GmbH"}
@@ -38,6 +39,13 @@ def build_shop():
     """Staff, two customers with billing accounts (Carla in Germany, Bora in Turkey), and a catalogue: a hosting
     product with a disk option and a setup fee, a domain, a "Start package" with the domain free for the first year,
     and a service contract; tax rules DE 19 %, TR 20 %, HU 27 %, IR 10 %."""
+    # One transaction for the whole set-up: the services' calls flush instead of committing each (a commit
+    # expired every row, which the next call read again), as a batch of service calls does.
+    with Batch(db.session):
+        return _build_shop()
+
+
+def _build_shop():
     admin = person("admin", "ada@example.test")
     admin2 = person("admin", "adam@example.test")
     agent = person("agent", "alex@example.test")
