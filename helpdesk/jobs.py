@@ -96,7 +96,13 @@ class Followers:
 
 
 def _as_ids(args):
-    return tuple(sa_inspect(a).identity[0] if hasattr(a, "__mapper__") else a for a in args)
+    return tuple(_row_id(a) if hasattr(a, "__mapper__") else a for a in args)
+
+
+def _row_id(row):
+    """A row's id: its identity, or (a new row of a deferred batch, which may be detached by now) its key."""
+    state = sa_inspect(row)
+    return state.identity[0] if state.identity is not None else state.mapper.primary_key_from_instance(row)[0]
 
 
 def enqueue(task, *args, queue: str = "default"):

@@ -564,12 +564,15 @@ def process_stored(stored, department_name=None, should_stop=lambda: False, pars
 
 def _process_stored(stored, department_name, should_stop, deferred, parsed=None):
     outcomes = []
-    with Batch(db.session, deferred=deferred) as unit:
+    # Nothing reads the batch's rows once it is committed (the outcomes are taken inside): they are detached.
+    with Batch(db.session, deferred=deferred, detach=True) as unit:
         # The store commit expired the rows; their ids are in the identity keys without a query each.
         ids = [sa.inspect(row).identity[0] for _item, row in stored if row is not None]
-        if ids:  # reload them all in one query
-            db.session.scalars(sa.select(InboundMessage).where(InboundMessage.id.in_(ids))
-                               .execution_options(populate_existing=True)).all()
+        if ids:  # reload them all in one query (the objects of a detached batch redone here are new ones)
+            loaded = {row.id: row for row in db.session.scalars(
+                sa.select(InboundMessage).where(InboundMessage.id.in_(ids)).execution_options(populate_existing=True))}
+            stored = [(item, loaded.get(sa.inspect(row).identity[0], row) if row is not None else None)
+                      for item, row in stored]
         rows = [row for _item, row in stored if row is not None]
         context = make_context(rows, unit)
         parsed = _parse_and_prefetch(rows, unit, parsed) if deferred else {}

@@ -93,11 +93,11 @@ def test_a_batch_whose_final_write_fails_is_redone_message_by_message(desk, smtp
     real_write = helpdesk_db.write_rows
     failures = []
 
-    def fail_once(session, plans=None):
+    def fail_once(session, plans=None, **options):
         if not failures:
             failures.append(True)
             raise sa.exc.IntegrityError("INSERT INTO audit_events", {}, Exception("simulated"))
-        return real_write(session, plans)
+        return real_write(session, plans, **options)
 
     # A seam, not the database: the deferred batch's one write at its end fails once.
     monkeypatch.setattr(helpdesk_db, "write_rows", fail_once)
@@ -109,6 +109,38 @@ def test_a_batch_whose_final_write_fails_is_redone_message_by_message(desk, smtp
     assert count(Ticket) == 2
     assert count(AuditEvent, AuditEvent.action == "opened") == 2
     assert count(OutboxEmail) == 2
+    assert len(smtp.wait_for(2)) == 2
+
+
+def test_a_batch_that_fails_after_its_rows_were_written_and_detached_is_redone_with_fresh_rows(desk, smtp,
+                                                                                                monkeypatch):
+    """The gateway's deferred batch empties the session once its rows are written (Batch(detach=True)). When the
+    batch fails after that (here: right after the write; in life, at the commit), the redo works on the inbound
+    rows loaded again, not on the detached ones, so every message is processed and linked to its ticket."""
+    desk(MAIL_DEFERRED_WRITES=True)
+    real_write = helpdesk_db.write_rows
+    failures = []
+
+    def write_then_fail(session, plans=None, **options):
+        result = real_write(session, plans, **options)
+        if options.get("detach") and not failures:  # the processing batch's write, not the store's
+            failures.append((len(session.new), {type(row).__name__ for row in session.identity_map.values()}))
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("simulated"))
+        return result
+
+    monkeypatch.setattr(helpdesk_db, "write_rows", write_then_fail)  # a seam at the batch's end, not the database
+
+    outcomes = deliver("new_ticket.eml", "subject_hu.eml")
+
+    # When the first attempt failed, what it had written (tickets, the inbound rows it changed) had left the session.
+    assert len(failures) == 1 and failures[0][0] == 0
+    assert not failures[0][1] & {"Ticket", "Message", "InboundMessage", "User"}, failures
+    assert [(o.outcome, o.ticket_number) for o in outcomes] == [("new_ticket", 1000), ("new_ticket", 1001)]
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(InboundMessage).order_by(InboundMessage.id)).all()
+    assert [(row.outcome, db.session.get(Ticket, row.ticket_id).number) for row in rows] == [
+        ("new_ticket", 1000), ("new_ticket", 1001)]
+    assert count(AuditEvent, AuditEvent.action == "opened") == 2
     assert len(smtp.wait_for(2)) == 2
 
 
