@@ -50,7 +50,8 @@ def create_app(config=None, overrides=None, http=True) -> Flask:
 
     ``http=False`` leaves out the doors that answer HTTP requests (SERVES_HTTP): for a command that serves
     no page (``helpdesk mail ingest``), which then starts in half the time. Their tables are still known,
-    and mail renders the same (its template helpers are the app's, ``template_helpers``)."""
+    and mail renders the same (its template helpers are the app's, ``template_helpers``); it cannot upgrade the
+    database (Flask-Migrate is left out)."""
     from helpdesk import settings
     from helpdesk.extensions import babel, csrf, db, limiter, login_manager, migrate
     from helpdesk.i18n import select_locale, select_timezone
@@ -74,7 +75,8 @@ def create_app(config=None, overrides=None, http=True) -> Flask:
             from helpdesk.db import configure_sqlite
 
             configure_sqlite(db.engine)
-    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
+    if http:  # schema changes (flask_migrate.upgrade) come from commands that build the whole app
+        migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
