@@ -137,6 +137,13 @@ def transaction_cache(session, kind: str) -> dict:
     return held[1].setdefault(kind, {})
 
 
+def row_id(row):
+    """A row's id: its identity, or the key a new row already holds (a deferred batch's, even once it has left
+    the session; see ``Batch``)."""
+    state = sa.inspect(row)
+    return state.identity[0] if state.identity is not None else state.mapper.primary_key_from_instance(row)[0]
+
+
 def ensure_ids(session, *objects):
     """Give ``objects`` their primary keys if they have none yet. In a deferred ``Batch`` new rows get
     theirs when they join the session, so this writes nothing there; elsewhere it flushes."""

@@ -15,10 +15,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import after_this_request, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from helpdesk.db import UTCDateTime, utcnow
+from helpdesk.db import UTCDateTime, row_id, utcnow
 from helpdesk.extensions import db
 
 log = logging.getLogger(__name__)
@@ -96,13 +95,7 @@ class Followers:
 
 
 def _as_ids(args):
-    return tuple(_row_id(a) if hasattr(a, "__mapper__") else a for a in args)
-
-
-def _row_id(row):
-    """A row's id: its identity, or (a new row of a deferred batch, which may be detached by now) its key."""
-    state = sa_inspect(row)
-    return state.identity[0] if state.identity is not None else state.mapper.primary_key_from_instance(row)[0]
+    return tuple(row_id(a) if hasattr(a, "__mapper__") else a for a in args)
 
 
 def enqueue(task, *args, queue: str = "default"):
@@ -116,8 +109,7 @@ def _before_commit(session):
     # The jobs become rows of the transaction that asked for them: they commit (or roll back) with it.
     if session.in_nested_transaction() or not session.info.get(_PENDING) or not has_app_context():
         return
-    if any(hasattr(a, "__mapper__") and sa_inspect(a).identity is None
-           for _q, _t, args, _b in session.info[_PENDING] for a in args):
+    if any(hasattr(a, "__mapper__") and row_id(a) is None for _q, _t, args, _b in session.info[_PENDING] for a in args):
         session.flush()  # what commit would do next anyway: the new rows get the ids the jobs take
     jobs = _coalesce(session.info.pop(_PENDING))
     now = utcnow()

@@ -1,9 +1,8 @@
 """The audit trail: who changed what, when. ``record`` adds a row to the caller's transaction."""
 import sqlalchemy as sa
-from sqlalchemy import inspect
 
 from helpdesk.audit.models import AuditEvent
-from helpdesk.db import ensure_ids, utcnow
+from helpdesk.db import ensure_ids, row_id, utcnow
 from helpdesk.extensions import db
 
 MODELS = ("models",)
@@ -24,14 +23,9 @@ def _account_id(actor, account_id):
     return _account_of(actor)
 
 
-def _row_id(row):
-    state = inspect(row)
-    return state.identity[0] if state.identity is not None else state.mapper.primary_key_from_instance(row)[0]
-
-
 def _jsonable(value):
     if hasattr(value, "__mapper__"):  # a row: its id
-        return _row_id(value)
+        return row_id(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
