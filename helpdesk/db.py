@@ -139,7 +139,9 @@ def transaction_cache(session, kind: str) -> dict:
 
 def row_id(row):
     """A row's id: its identity, or the key a new row already holds (a deferred batch's, even once it has left
-    the session; see ``Batch``)."""
+    the session; see ``Batch``). An id (what ``add_row`` gives in a deferred batch) is its own."""
+    if isinstance(row, int):
+        return row
     state = sa.inspect(row)
     return state.identity[0] if state.identity is not None else state.mapper.primary_key_from_instance(row)[0]
 
@@ -152,6 +154,25 @@ def ensure_ids(session, *objects):
         if state.key is None and None in state.mapper.primary_key_from_instance(obj):
             session.flush()
             return
+
+
+def add_row(session, model, /, **values):
+    """Add a new row of ``model`` that this transaction only writes and never reads back (an audit event, a
+    queued mail). In a deferred ``Batch`` that writes ``model``'s rows itself, no mapped object is made: the
+    values go out with the batch's other new rows, and the row's id is returned (a mail batch writes thousands
+    of such rows; an object costs more than the row). Anywhere else it is ``session.add(model(**values))``,
+    and the object is returned. Values are given by attribute, foreign keys as ids; ``row_id`` and the jobs
+    take either result."""
+    if isinstance(session, scoped_session):
+        session = session()
+    current = session.info.get(_BATCH)
+    if current is not None and current.deferred:
+        new_id = current.add_row(model, values)
+        if new_id is not None:
+            return new_id
+    row = model(**values)
+    session.add(row)
+    return row
 
 
 def next_value(session, name: str, start: int) -> int:
@@ -195,11 +216,29 @@ class Batch:
         self._rounds = {}
         self._used = {}
         self._plans = _Plans()  # looked up once per batch and kind of row
+        self._rows = {}  # plan: [values] of the rows added by add_row, written with the new objects
 
     def index(self, kind: str) -> dict | None:
         """A dict for ``kind`` (e.g. Message-IDs to tickets) that lives as long as this deferred batch,
         for lookups that must find rows it added but has not written; None in a batch that flushes."""
         return self._indexes.setdefault(kind, {}) if self.deferred else None
+
+    def add_row(self, model, values):
+        """Keep a new row of ``model`` as values (see ``add_row``); its id, or None when the flush is to write
+        ``model``'s rows (a listener, a mapping the batch does not write), or a value is a row or SQL."""
+        plan = self._plans(sa.inspect(model))
+        if plan is None or any(key not in plan.columns or hasattr(value, "__mapper__")
+                               or isinstance(value, sa.sql.ClauseElement) for key, value in values.items()):
+            return None
+        row = dict(values)
+        for key, make in plan.defaults.items():
+            if key not in row:
+                row[key] = make()
+        new_id = row.get(plan.pk_key)
+        if new_id is None:
+            new_id = row[plan.pk_key] = self._next_id(plan)
+        self._rows.setdefault(plan, []).append(row)
+        return new_id
 
     def next_value(self, name, start):
         if name not in self._counters:
@@ -264,8 +303,10 @@ class Batch:
             for name, value in self._counters.items():
                 session.execute(sa.update(Counter.__table__).where(Counter.__table__.c.name == name)
                                 .values(value=value))
-            write_rows(session, self._plans, detach=self.detach)
+            later = write_rows(session, self._plans, detach=self.detach, rows=self._rows)
         session.flush()  # what write_rows left: kinds of rows and changes it does not handle
+        for plan, rows in later.items():  # rows added as values whose parents that flush has just written
+            _execute_grouped(session, sa.insert(plan.table), plan, [(None, values) for values in rows])
 
 
 def _reserve_ids(session, plan, round_number, top):
@@ -305,6 +346,9 @@ class _Plan:
                         if prop.columns[0].table is self.table}
         self.defaults = self._python_values("default")
         self.onupdates = self._python_values("onupdate")
+        # {attribute key: the table it refers to} for foreign key columns that point at a table's own key
+        self.references = {key: fk.column.table for key, column in self.columns.items()
+                           for fk in column.foreign_keys if fk.column.primary_key}
         self.parents = {}
         for rel in mapper.relationships:
             if rel.direction is sa.orm.interfaces.MANYTOONE:
@@ -365,7 +409,7 @@ def batch_writable(model) -> bool:
     return _plan_for(sa.inspect(model)) is not None
 
 
-def write_rows(session, plans=None, detach=False):
+def write_rows(session, plans=None, detach=False, rows=None):
     """Write the session's new rows with one multi-row INSERT per table and set of columns, and its
     changed rows with one UPDATE per table and set of changed columns, then make those objects
     persistent and unchanged as a flush would have. What it cannot write the same way (other kinds of
@@ -373,15 +417,20 @@ def write_rows(session, plans=None, detach=False):
     in the session for the flush that follows.
 
     ``detach``: when nothing stays for the flush, take the written objects out of the session instead of
-    making them persistent (see ``Batch``); what the session held besides stays."""
+    making them persistent (see ``Batch``); what the session held besides stays.
+
+    ``rows``: {plan: [values]} of rows that have no object (``add_row``), inserted with the new objects of
+    their tables. Returns those of them that must wait for the flush that follows (a parent of theirs is the
+    flush's to write), as {plan: [values]}: the caller inserts them after it."""
     if isinstance(session, scoped_session):
         session = session()
     plans = _Plans() if plans is None else plans
-    inserted = _insert_new(session, plans)
+    later = {}
+    inserted = _insert_new(session, plans, rows or {}, later)
     if not detach:
         _settle(session, inserted)
         _settle(session, _update_changed(session, plans))  # after the new rows: a parent whose collection gained them
-        return
+        return later
     written = {id(obj) for obj, _key, _pk in inserted}
     updated = _update_changed(session, plans, written)
     written.update(id(obj) for obj, _key, _pk in updated)
@@ -390,10 +439,11 @@ def write_rows(session, plans=None, detach=False):
     if left:  # the flush that follows needs the written rows persistent
         _settle(session, inserted)
         _settle(session, updated)
-        return
+        return later
     for obj, _key, _pk in inserted + updated:
         if obj in session:  # (a cascade from one expunged before may have taken it)
             session.expunge(obj)
+    return later
 
 
 def _settle(session, written):
@@ -414,14 +464,19 @@ def _table_order():
 _order = {}
 
 
-def _insert_new(session, plans):
-    waiting = {}
+def _insert_new(session, plans, plain, later):
+    """Insert the new objects the batch writes, and the ``plain`` rows ({plan: [values]}); a plain row that
+    refers to a row left for the flush goes to ``later`` instead."""
+    waiting = {plan: [] for plan in plain}
     for obj in session.new:
         plan = plans(sa.inspect(obj).mapper)
         if plan is not None and getattr(obj, plan.pk_key) is not None:
             waiting.setdefault(plan, []).append(obj)
     order = _table_order()
     skipped = set()  # rows whose parent stays for the flush: their children stay too
+    # (table, id) of the new rows not written (yet): what a plain row must not refer to
+    waits = {(sa.inspect(obj).mapper.local_table, row_id(obj)) for obj in session.new} \
+        if any(plan.references for plan in plain) else set()
     written = []
     for plan in sorted(waiting, key=lambda p: order.get(p.table, len(order))):
         rows = []
@@ -431,8 +486,17 @@ def _insert_new(session, plans):
                 skipped.add(obj)
             else:
                 rows.append((obj, values))
+                waits.discard((plan.table, values[plan.pk_key]))
+        for values in plain.get(plan, ()):
+            if any((table, values.get(key)) in waits for key, table in plan.references.items()):
+                later.setdefault(plan, []).append(values)
+                waits.add((plan.table, values[plan.pk_key]))
+            else:
+                rows.append((None, values))
         _execute_grouped(session, sa.insert(plan.table), plan, rows)
         for obj, values in rows:
+            if obj is None:  # a plain row
+                continue
             data = sa.inspect(obj).dict
             for key, value in values.items():  # the defaults and foreign keys the row got
                 if key not in data:

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from helpdesk.audit.models import AuditEvent
-from helpdesk.db import ensure_ids, row_id, utcnow
+from helpdesk.db import add_row, ensure_ids, row_id, utcnow
 from helpdesk.extensions import db
 
 MODELS = ("models",)
@@ -48,17 +48,17 @@ def _rows(value):
 
 
 def record(actor, entity: str, entity_id, action: str, changes=None, *, account_id=None):
-    """Add an audit row for ``actor`` doing ``action`` to ``entity`` ``entity_id``; never commits.
+    """Add an audit row for ``actor`` doing ``action`` to ``entity`` ``entity_id``; never commits. Returns the
+    new AuditEvent (in a deferred batch, its id: see ``db.add_row``).
     ``entity_id`` and values in ``changes`` may be rows (mapped objects): their ids are recorded (a new
     row without one is flushed first; in a deferred batch new rows have theirs already). The row names the
     customer account the actor acted for (a customer's acting account), or ``account_id`` when given."""
     changes = changes or {}
     ensure_ids(db.session, *_rows(entity_id), *_rows(changes))
-    event = AuditEvent(actor_id=getattr(actor, "id", None), actor_label=actor.label, entity=entity,
-                       entity_id=_jsonable(entity_id), action=action, changes=_jsonable(changes),
-                       account_id=_account_id(actor, account_id), created_at=utcnow())
-    db.session.add(event)
-    return event
+    # The row is only written here, never read back: in a deferred batch it goes out without an object.
+    return add_row(db.session, AuditEvent, actor_id=getattr(actor, "id", None), actor_label=actor.label,
+                   entity=entity, entity_id=_jsonable(entity_id), action=action, changes=_jsonable(changes),
+                   account_id=_account_id(actor, account_id), created_at=utcnow())
 
 
 def record_now(actor, entity: str, entity_id, action: str, changes=None, *, account_id=None):

@@ -1,6 +1,7 @@
 """Queue an email: an outbox row in the caller's transaction plus a delivery job after commit."""
 import importlib
 
+from helpdesk.db import add_row
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue_after_commit_batched, task_path
 from helpdesk.notify.message_ids import new_message_id
@@ -11,13 +12,15 @@ MAIL_QUEUE = "mail"
 
 
 def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="", body_html=None, headers=None,
-                attachments=(), ticket_id=None, message_id=None, render_with=None, render_args=None) -> OutboxEmail:
-    """Add an outbox row for one recipient; it is sent after the caller commits. Never commits.
+                attachments=(), ticket_id=None, message_id=None, render_with=None, render_args=None):
+    """Add an outbox row for one recipient; it is sent after the caller commits. Never commits. Returns the
+    OutboxEmail (in a deferred batch, its id: the row is written without an object, see ``db.add_row``).
     With ``render_with`` (a function ``f(row)`` that sets subject, body_text and body_html from
     ``row.render_args``; its dotted path is stored) the mail is rendered by the delivery job instead of now."""
     from helpdesk.notify.tasks import deliver_many  # the job that sends it (tasks imports this module)
 
-    row = OutboxEmail(
+    row = add_row(
+        db.session, OutboxEmail,
         sender=sender,
         recipient=recipient,
         recipient_name=clean_name(recipient_name),  # a line break would break the To header
@@ -31,9 +34,8 @@ def queue_email(*, sender, recipient, recipient_name="", subject="", body_text="
         render_with=task_path(render_with) if render_with else None,
         render_args=render_args,
     )
-    db.session.add(row)
-    # Passed as the row itself: its id exists once the transaction flushes (jobs get the id). All the
-    # mail of one commit (a gateway batch's acknowledgements) goes to one job.
+    # Passed as the row itself (or its id, in a deferred batch): its id exists once the transaction flushes
+    # (jobs get the id). All the mail of one commit (a gateway batch's acknowledgements) goes to one job.
     enqueue_after_commit_batched(deliver_many, row, queue=MAIL_QUEUE)
     return row
 
