@@ -209,7 +209,8 @@ def mail_ingest(paths, as_json, department):
         _fail(exc)
     config = current_app.config
     processes = pipeline.Parser.processes_for(config) if len(items) > config["MAIL_BATCH_SIZE"] else 0
-    parser = pipeline.Parser(processes, wait=False) if processes else None
+    # The parser processes are copies of this one, made before it opens a connection or starts a thread.
+    parser = pipeline.Parser(processes, wait=False, copy=True) if processes else None
     runner = Runner(GivenMessages(items, department), config["MAIL_BATCH_SIZE"], parser)
     elsewhere = None
     if parser is not None:

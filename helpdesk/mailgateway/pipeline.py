@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from email.utils import getaddresses, parseaddr
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from helpdesk import storage
@@ -638,19 +638,36 @@ def _prepare_in_worker(raws, store, max_attachment_bytes):
     return results
 
 
+def _forget_connections(engines):
+    """In a parser process forked from the gateway: let go of the database connections it inherited without
+    closing them (they are the gateway's), as SQLAlchemy advises for a forked process."""
+    for engine in engines:
+        engine.dispose(close=False)
+
+
 class Parser:
     """Prepares fetched mail in other processes (MAIL_PARSE_PROCESSES): fingerprint, raw bytes written to
     storage, headers, parse, sanitised HTML. On a machine with more than one core the gateway writes one
     batch while the next is prepared (see daemon.Runner). All of it is a pure function of the bytes: the
     results are what the gateway would have worked out itself."""
 
-    def __init__(self, processes: int, wait: bool = True):
+    def __init__(self, processes: int, wait: bool = True, copy: bool = False):
         import multiprocessing
+        import threading
         from concurrent.futures import ProcessPoolExecutor
 
-        # forkserver: the workers start from a clean process, not a copy of one holding database
-        # connections and threads.
-        self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
+        # forkserver: the workers start from a clean process, not a copy of one holding database connections
+        # and threads; they import the parser first, a second or more on a busy machine. ``copy`` (for a caller
+        # that has neither yet: ``helpdesk mail ingest`` as it starts) forks them from this process instead,
+        # ready at once with what it has imported (the pool forks them all before its own thread starts).
+        copy = copy and threading.active_count() == 1
+        inherited = list(db.engines.values()) if copy and has_app_context() else []
+        self._pool = ProcessPoolExecutor(max_workers=processes,
+                                         mp_context=multiprocessing.get_context("fork" if copy else "forkserver"),
+                                         initializer=_forget_connections if inherited else None,
+                                         initargs=(inherited,))
+        log.debug("%d mail parser process(es), %s", processes,
+                  "copies of this process" if copy else "started by a fork server")
         # Start the processes now (they import the parser, about a second) rather than on the first batch.
         # Without ``wait``, batches are prepared in place until they are up (``helpdesk mail ingest``).
         self._starting = [self._pool.submit(_prepare_in_worker, [], "", 0) for _worker in range(processes)]

@@ -2,8 +2,11 @@
 configured only through HELPDESK_* environment variables, on .eml folders, mbox files and Maildirs."""
 import json
 import mailbox
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,6 +257,33 @@ def test_an_import_without_redis_is_acknowledged_and_searchable_when_the_command
         assert [hit.number for hit in search.search_tickets(agent, f"zebra{index}word")] == [
             numbers[f"Question {index}"]]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PendingJob)) == 0
+
+
+def test_the_command_in_a_process_of_its_own_forks_its_parser_and_comes_to_the_same_tickets(
+        app, tmp_path, smtp, agent, department):
+    """As an operator runs it: a process with no thread yet, whose parser process is a copy of it (forked at
+    once, not started by a fork server). Several batches go through that parser; every mail is a ticket of its
+    own, acknowledged, and searchable when the command returns."""
+    folder = _distinct_mails(tmp_path / "import", 17)
+    db.session.commit()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HELPDESK_")}
+    env.update(HELPDESK_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               HELPDESK_INSTANCE_PATH=app.config["INSTANCE_PATH"], HELPDESK_SECRET_KEY=app.config["SECRET_KEY"],
+               HELPDESK_SMTP_HOST="127.0.0.1", HELPDESK_SMTP_PORT=str(smtp.port), HELPDESK_REDIS_URL="",
+               HELPDESK_MAIL_BATCH_SIZE="8", HELPDESK_MAIL_PARSE_PROCESSES="1", HELPDESK_LOG_LEVEL="DEBUG")
+    done = subprocess.run([str(Path(sys.executable).with_name("helpdesk")), "mail", "ingest", str(folder)],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 mail parser process(es), copies of this process" in done.stderr
+    assert done.stdout.count("new ticket #") == 17
+    assert len(smtp.messages) == 17
+    db.session.expire_all()
+    numbers = {t.subject: t.number for t in tickets()}
+    assert sorted(numbers) == sorted(f"Question {index}" for index in range(17))
+    for index in (0, 8, 16):  # one from each batch
+        assert [hit.number for hit in search.search_tickets(agent, f"zebra{index}word")] == [
+            numbers[f"Question {index}"]]
 
 
 def test_an_import_that_stops_on_an_error_still_acknowledges_what_it_committed(
