@@ -64,6 +64,10 @@ def deliver_many(*outbox_ids):
         return ["error"] * len(outbox_ids)
     results = {outbox_id: "skipped" for outbox_id in outbox_ids}
     rows = _rendered(claimed, results)
+    for row in rows:
+        # What goes out is the rows as rendered and read back: out of the session, the commits that record
+        # progress every SETTLE_EVERY rows do not expire them (each would be read again, one query per row).
+        db.session.expunge(row)
     sent = []
     with mailer.Connection() as connection:
         for row in rows:
@@ -118,8 +122,9 @@ def _rendered_one_by_one(rows, results):
         except Exception as exc:
             results[row.id] = _failed(row, exc)
             continue
-        ready.append(row)
-    return ready
+        ready.append(row.id)
+    return db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.id.in_(ready))
+                              .order_by(OutboxEmail.id)).all() if ready else []
 
 
 def _failed(row, exc):

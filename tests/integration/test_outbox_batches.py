@@ -46,6 +46,28 @@ def test_a_batch_goes_through_one_smtp_session(app, smtp):
     assert set(_statuses(ids).values()) == {SENT}
 
 
+def test_a_large_batch_is_read_once_not_again_row_by_row_after_each_progress_commit(app, smtp):
+    """Progress is committed every SETTLE_EVERY rows; the rows still to send are not read again one by one."""
+    _smtp_app(app, smtp)
+    count = tasks.SETTLE_EVERY * 2 + 5
+    ids = _rows(count)
+    selects = []
+
+    def remember(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT") and "outbox_emails" in statement:
+            selects.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        assert tasks.deliver_many(*ids) == ["sent"] * count
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    assert len(smtp.messages) == count
+    assert sorted(m["Subject"] for m in smtp.messages) == sorted(f"Mail {i}" for i in range(count))
+    assert set(_statuses(ids).values()) == {SENT}
+    assert len(selects) <= 3, selects  # the rows to render, the rendered rows read back (and nothing per row)
+
+
 def test_a_refused_recipient_fails_alone_and_the_session_goes_on(app, smtp):
     _smtp_app(app, smtp)
     smtp.handler.refuse = "nobody@example.test"
