@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from helpdesk import audit
 from helpdesk.actors import SystemActor
-from helpdesk.db import UTCDateTime, commit_service_call, utcnow
+from helpdesk.db import UTCDateTime, commit_service_call, transaction_cache, utcnow
 from helpdesk.errors import HelpdeskError, NotAllowed
 from helpdesk.extensions import db
 from helpdesk.i18n import lazy_gettext as _l
@@ -77,9 +77,24 @@ def _max_age():
     return int(current_app.config["GUEST_LINK_DAYS"]) * 86400
 
 
+_NONE_STORED = "guest-links:none-stored"  # transaction cache: ids of tickets read to have no generation row
+
+
 def generation(ticket) -> int:
+    if ticket.id in transaction_cache(db.session, _NONE_STORED):
+        return 0
     row = db.session.get(TicketGuestLinks, ticket.id)
     return row.generation if row is not None else 0
+
+
+def prefetch_generations(ticket_ids) -> list:
+    """Read the link generations of ``ticket_ids`` in one query (for mail about many tickets): ``generation``
+    then asks nothing, for those with a row (the session holds it while the caller keeps the returned list)
+    and for those without (most tickets: never revoked)."""
+    ticket_ids = set(ticket_ids)
+    rows = db.session.scalars(sa.select(TicketGuestLinks).where(TicketGuestLinks.ticket_id.in_(ticket_ids))).all()
+    transaction_cache(db.session, _NONE_STORED).update(dict.fromkeys(ticket_ids - {row.ticket_id for row in rows}))
+    return rows
 
 
 def revoked_at(ticket):
@@ -185,6 +200,7 @@ def revoke(actor, ticket) -> int:
     if row is None:
         row = TicketGuestLinks(ticket_id=ticket.id, generation=0)
         db.session.add(row)
+        transaction_cache(db.session, _NONE_STORED).pop(ticket.id, None)
     row.generation = (row.generation or 0) + 1
     row.revoked_at = utcnow()
     audit.record(actor, "ticket", ticket, "guest-links-revoked", {"generation": row.generation})

@@ -136,8 +136,7 @@ def _prefetch_outbox(rows):
     return (db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ticket_ids)).options(
                 selectinload(Ticket.participants).joinedload(Participant.user))).all()
             + db.session.scalars(sa.select(Message).where(Message.id.in_(message_ids))).all()
-            + db.session.scalars(sa.select(guest_links.TicketGuestLinks)
-                                 .where(guest_links.TicketGuestLinks.ticket_id.in_(ticket_ids))).all())
+            + guest_links.prefetch_generations(ticket_ids))
 
 
 render_outbox.prefetch = _prefetch_outbox

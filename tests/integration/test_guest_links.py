@@ -258,6 +258,37 @@ def test_staff_revoke_every_link_and_the_next_mail_brings_a_working_one(client, 
     assert "Did the restart help?" in client.get(guest_path(smtp.wait_for(1)[0])).text
 
 
+def test_mail_about_many_tickets_reads_their_link_generations_at_once_and_each_link_works(
+        client, guest_ticket, agent, smtp, department):
+    """One delivery job renders the mail of many tickets (an import's acknowledgements): the tickets' link
+    generations are read in one query, not one per mail, and every link is of its ticket's generation (a
+    revoked ticket's too)."""
+    from helpdesk import jobs
+
+    revoked, _old = guest_ticket
+    guest_links.revoke(agent, fresh(revoked))
+    smtp.clear()
+    reads = []
+
+    def remember(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT") and "ticket_guest_links" in statement:
+            reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        with jobs.held():  # the mail of every commit in the block goes out in one job, as an import's
+            service.add_agent_reply(agent, fresh(revoked), body_text="A fresh link after the revocation.")
+            opened = [open_as_guest(subject=f"Printer {n} jams", requester=f"guest{n}@guest.test",
+                                    department=department) for n in range(4)]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    assert len(reads) == 1, reads
+    assert client.get(guest_path(smtp.to(GUEST)[-1])).text.count("A fresh link after the revocation.") == 1
+    for n, ticket in enumerate(opened):
+        page = client.get(guest_path(smtp.to(f"guest{n}@guest.test")[-1]))
+        assert page.status_code == 200 and f"Printer {n} jams" in page.text, ticket.number
+
+
 def test_customers_cannot_revoke_guest_links(client, customer, guest_ticket):
     ticket, path = guest_ticket
     log_in(client, "carla@example.test")
