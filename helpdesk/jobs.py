@@ -215,13 +215,31 @@ def _run_held(app, jobs, elsewhere=None):
         calls.append((task, chunks, [job_id for job_id in job_ids if job_id is not None]))
     away = []
     if elsewhere is not None and len(calls) > 1:
-        away = [(task, [elsewhere(task, chunk) for chunk in chunks], job_ids) for task, chunks, job_ids in calls[1:]]
+        # The first task runs here, the others in the other process, in calls of the size each task asks for
+        # when shared (``held_share``: deliveries go in small ones, an index write in as few as it can).
+        away = [(task, [(chunk, elsewhere(task, chunk)) for chunk in _shares(task, chunks)], job_ids)
+                for task, chunks, job_ids in calls[1:]]
         calls = calls[:1]
     for task, chunks, job_ids in calls:
         _settle_held(app, task, job_ids, lambda chunks=chunks, task=task: [run_task(task, *chunk, app=app)
                                                                           for chunk in chunks])
-    for task, futures, job_ids in away:
-        _settle_held(app, task, job_ids, lambda futures=futures: [future.result() for future in futures])
+    # Done here first: take back the calls the other process has not started yet, the last ones first, so the
+    # two end at about the same time (jobs look everything up again: where one runs does not matter).
+    taken = {id(future) for _task, parts, _ids in reversed(away) for _chunk, future in reversed(parts)
+             if future.cancel()}
+    for task, parts, job_ids in away:
+        _settle_held(app, task, job_ids, lambda parts=parts, task=task: (
+            [run_task(task, *chunk, app=app) for chunk, future in parts if id(future) in taken]
+            + [future.result() for _chunk, future in parts if id(future) not in taken]))
+
+
+def _shares(task, chunks):
+    """``chunks`` of a batched task cut to the size it asks for when held jobs are shared between processes (its
+    ``held_share`` attribute); as they are for a task that says nothing."""
+    size = getattr(resolve(task), "held_share", None) if task in _BATCHED else None
+    if not size:
+        return chunks
+    return [chunk[start:start + size] for chunk in chunks for start in range(0, len(chunk), size)]
 
 
 def _settle_held(app, task, job_ids, run):

@@ -5,7 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from helpdesk.db import utcnow
+from helpdesk.db import begin_write, utcnow
 from helpdesk.extensions import db
 from helpdesk.jobs import enqueue
 from helpdesk.notify import mailer
@@ -85,11 +85,19 @@ def deliver_many(*outbox_ids):
     return [results[outbox_id] for outbox_id in outbox_ids]
 
 
+# When an import's held mail is shared between two processes (jobs.held), it goes in calls of this many rows, so
+# the process that is done first can take over the calls the other has not started.
+deliver_many.held_share = 100
+
+
 def _rendered(claimed, results):
     """The claimed rows, each rendered once (a retry sends exactly this) and committed together. A row
     whose rendering fails is released with the error (the others are rendered again without it)."""
     pending = set(claimed)
     while pending:
+        # It reads, then writes what it rendered: on SQLite it takes the write lock first, so a delivery running
+        # beside it (another worker, the other half of an import's mail) makes it wait rather than fail.
+        begin_write(db.session)
         rows = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.id.in_(pending))
                                   .order_by(OutboxEmail.id)).all()
         try:

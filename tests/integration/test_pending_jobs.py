@@ -130,3 +130,57 @@ def test_a_process_killed_between_commit_and_index_write_loses_nothing(app, smtp
     (number,) = _found(agent, "hovercraft")
     assert number >= 1000
     assert _pending() == []
+
+
+def test_held_jobs_shared_with_another_process_are_taken_back_when_this_one_is_done_first(
+        app, smtp, department, agent, monkeypatch):
+    """``helpdesk mail ingest`` without Redis holds its jobs to the end and shares them with its parser process:
+    the first task here, the others there in small calls. The other process is slow here (its first call waits):
+    once done with its own part, this process runs the calls the other has not started. Every mail goes out once,
+    every ticket is found, no job row is left."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from helpdesk import jobs
+    from helpdesk.notify import tasks
+
+    monkeypatch.setattr(tasks.deliver_many, "held_share", 2, raising=False)
+    main_thread, taken_back, ran = threading.current_thread(), threading.Event(), []
+    real_run = jobs.run_task
+
+    def run_here(task, *args, app=None):
+        ran.append(("here", task.rsplit(".", 1)[-1], len(args)))
+        if task.endswith("deliver_many") and threading.current_thread() is main_thread:
+            taken_back.set()  # the other process may go on now
+        return real_run(task, *args, app=app)
+
+    monkeypatch.setattr(jobs, "run_task", run_here)
+    other = ThreadPoolExecutor(max_workers=1)  # stands in for the parser process (a seam: where a job runs)
+    app_object = app
+
+    def slow_other(task, args):
+        first = not ran or all(where == "here" for where, *_ in ran)
+
+        def call():
+            if first:
+                taken_back.wait(timeout=30)
+            ran.append(("there", task.rsplit(".", 1)[-1], len(args)))
+            return real_run(task, *args, app=app_object)
+        return other.submit(call)
+
+    try:
+        with jobs.held(slow_other):
+            numbers = [service.open_ticket(SYSTEM, subject=f"Fax {n} hums", body_text="A low hum.",
+                                           requester_email=f"guest{n}@customer.test", department=department.id).number
+                       for n in range(7)]
+    finally:
+        other.shutdown(wait=True)
+    db.session.rollback()  # this test's own read began inside the block, before the jobs ran
+
+    assert sorted(m["To"] for m in smtp.messages) == sorted(f"guest{n}@customer.test" for n in range(7))
+    delivered_here = [size for where, task, size in ran if where == "here" and task == "deliver_many"]
+    delivered_there = [size for where, task, size in ran if where == "there" and task == "deliver_many"]
+    assert delivered_there == [2] and sorted(delivered_here) == [1, 2, 2]  # the first call there, the rest here
+    assert sum(delivered_here + delivered_there) == 7
+    assert sorted(_found(agent, "hums")) == sorted(numbers)
+    assert _pending() == []
