@@ -440,7 +440,9 @@ def write_rows(session, plans=None, detach=False, rows=None):
         _settle(session, inserted)
         _settle(session, updated)
         return later
-    for obj, _key, _pk in inserted + updated:
+    for obj, _key, _pk in inserted:
+        sa.orm.make_transient(obj)  # out of the session as it was before it joined: no cascade to walk
+    for obj, _key, _pk in updated:
         if obj in session:  # (a cascade from one expunged before may have taken it)
             session.expunge(obj)
     return later
