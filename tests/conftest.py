@@ -6,6 +6,7 @@ domain tests already run on both.
 Apps are built once per test process for each database and set of overrides, then lent to one test at a time
 (a fresh instance folder and config each time, tables emptied afterwards): building one costs more than most
 tests. A test that changes the app itself (adds a route or a hook) is marked ``fresh_app``."""
+import contextlib
 import copy
 import email
 import email.policy
@@ -393,6 +394,26 @@ def client(app):
     app.test_client_class = OneContextPerRequestClient
     yield app.test_client()
     limiter.reset()
+
+
+@contextlib.contextmanager
+def selects_on(table: str):
+    """The SELECT statements that read ``table`` while the block runs, in a list filled as they are sent."""
+    import sqlalchemy as sa
+
+    from helpdesk.extensions import db
+
+    seen = []
+
+    def remember(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT") and table in statement:
+            seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
 
 
 def csrf_token(page: str) -> str:

@@ -19,7 +19,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import guest_links, merge, service
 from helpdesk.tickets.models import ANSWERED, CUSTOMER_MESSAGE, OPEN, Attachment, Ticket
 from helpdesk.tickets.service import NewAttachment
-from tests.conftest import csrf_token, log_in
+from tests.conftest import csrf_token, log_in, selects_on
 
 GUEST = "gus@guest.test"
 LINK = re.compile(r"https?://[^/\s]+(/guest/[A-Za-z0-9._-]+)")
@@ -268,20 +268,10 @@ def test_mail_about_many_tickets_reads_their_link_generations_at_once_and_each_l
     revoked, _old = guest_ticket
     guest_links.revoke(agent, fresh(revoked))
     smtp.clear()
-    reads = []
-
-    def remember(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT") and "ticket_guest_links" in statement:
-            reads.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", remember)
-    try:
-        with jobs.held():  # the mail of every commit in the block goes out in one job, as an import's
-            service.add_agent_reply(agent, fresh(revoked), body_text="A fresh link after the revocation.")
-            opened = [open_as_guest(subject=f"Printer {n} jams", requester=f"guest{n}@guest.test",
-                                    department=department) for n in range(4)]
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    with selects_on("ticket_guest_links") as reads, jobs.held():  # one job for the mail of the block, as an import's
+        service.add_agent_reply(agent, fresh(revoked), body_text="A fresh link after the revocation.")
+        opened = [open_as_guest(subject=f"Printer {n} jams", requester=f"guest{n}@guest.test",
+                                department=department) for n in range(4)]
     assert len(reads) == 1, reads
     assert client.get(guest_path(smtp.to(GUEST)[-1])).text.count("A fresh link after the revocation.") == 1
     for n, ticket in enumerate(opened):

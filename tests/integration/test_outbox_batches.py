@@ -9,6 +9,7 @@ from helpdesk.db import utcnow
 from helpdesk.extensions import db
 from helpdesk.notify import tasks
 from helpdesk.notify.models import FAILED, PENDING, SENT, OutboxEmail
+from tests.conftest import selects_on
 
 
 def _rows(count, refuse_index=None):
@@ -51,17 +52,8 @@ def test_a_large_batch_is_read_once_not_again_row_by_row_after_each_progress_com
     _smtp_app(app, smtp)
     count = tasks.SETTLE_EVERY * 2 + 5
     ids = _rows(count)
-    selects = []
-
-    def remember(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT") and "outbox_emails" in statement:
-            selects.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", remember)
-    try:
+    with selects_on("outbox_emails") as selects:
         assert tasks.deliver_many(*ids) == ["sent"] * count
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", remember)
     assert len(smtp.messages) == count
     assert sorted(m["Subject"] for m in smtp.messages) == sorted(f"Mail {i}" for i in range(count))
     assert set(_statuses(ids).values()) == {SENT}
