@@ -394,9 +394,21 @@ class _Plans(dict):
         return self[mapper]
 
 
+_FLUSH_ONLY = set()  # models whose writes are followed through the session's flush events
+
+
+def written_by_flush(*models) -> None:
+    """Have the flush write ``models``' rows, never a deferred batch's own statements: for models whose writes
+    other code follows through the session's flush events (the settings stamps)."""
+    _FLUSH_ONLY.update(models)
+
+
 def _plan_for(mapper):
     """The write plan of ``mapper``, or None when its rows are the unit of work's to write: a kind of
-    mapping this does not handle, or a model with insert or update listeners (which only a flush runs)."""
+    mapping this does not handle, a model with insert or update listeners (which only a flush runs), or one
+    named by ``written_by_flush``."""
+    if mapper.class_ in _FLUSH_ONLY:
+        return None
     if mapper not in _plans:
         _plans[mapper] = _Plan(mapper) if _Plan.usable(mapper) else None
     if any(getattr(mapper.dispatch, name) for name in _INSERT_EVENTS):

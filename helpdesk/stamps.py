@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from helpdesk.db import Model, transaction_cache
+from helpdesk.db import Model, transaction_cache, written_by_flush
 
 _WATCHED = {}  # model class → kind
 _STAMPS = "settings-stamps"
@@ -34,9 +34,11 @@ class SettingsStamp(Model):
 
 
 def watch(kind: str, *models) -> None:
-    """Bump ``kind``'s stamp whenever the ORM writes one of ``models``."""
+    """Bump ``kind``'s stamp whenever the ORM writes one of ``models`` (a deferred batch leaves their rows to
+    the flush, whose events this follows)."""
     for model in models:
         _WATCHED[model] = kind
+    written_by_flush(*models)
 
 
 def _process_cache() -> dict:

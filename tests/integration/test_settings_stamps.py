@@ -92,3 +92,17 @@ def test_a_delete_statement_moves_the_stamp(app):
     db.session.execute(sa.delete(SLATarget))
     db.session.commit()
     assert target_for(None, HIGH) == DEFAULT_TARGETS[HIGH]
+
+
+def test_a_change_written_in_a_deferred_batch_moves_the_stamp(app):
+    """A deferred batch writes most rows with its own statements, which no flush event sees: it leaves the
+    settings' rows to its flush, so the stamp moves as for any other write."""
+    from helpdesk.db import Batch, batch_writable
+
+    assert target_for(None, HIGH) == DEFAULT_TARGETS[HIGH]
+    db.session.commit()
+    assert not batch_writable(SLATarget)
+    with Batch(db.session, deferred=True):
+        db.session.add(SLATarget(department_id=None, priority=HIGH, first_response_minutes=20,
+                                 resolution_minutes=200, business_hours=False))
+    assert target_for(None, HIGH).first_response_minutes == 20
