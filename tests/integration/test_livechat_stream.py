@@ -30,7 +30,8 @@ def served(request, app_factory, smtp, agent, department):
     if request.param == "redis":
         overrides.update(REDIS_URL=REDIS_URL, QUEUE_PREFIX=request.getfixturevalue("redis_prefix"))
     app = app_factory(**overrides)
-    app.config.update(CHAT_STREAM_KEEPALIVE_SECONDS=1, CHAT_STREAM_MAX_SECONDS=60)
+    # A keep-alive every quarter second: a stream sees its client gone that soon, and the server stops at once.
+    app.config.update(CHAT_STREAM_KEEPALIVE_SECONDS=0.25, CHAT_STREAM_MAX_SECONDS=60)
     with app.app_context():
         db.session.commit()
         db.session.remove()  # the server's threads see the agent; this test holds no transaction beside them
