@@ -151,3 +151,26 @@ def test_ids_continue_after_rows_written_by_other_transactions(app):
     db.session.add(later)
     db.session.commit()
     assert later.id > rows[2].id
+
+
+@pytest.mark.backends("postgresql")
+def test_a_batch_like_the_last_draws_its_ids_from_every_sequence_at_once(app):
+    """On PostgreSQL a deferred batch draws ids from the tables' sequences. A batch that begins as the one before
+    it did (the gateway's, batch after batch) draws them for all the tables that one used in one statement, and
+    its rows are written with them."""
+    from tests.conftest import selects_on
+
+    def one_batch(n):
+        with Batch(db.session, deferred=True):
+            person = _customer(f"drawn{n}@example.test")
+            ticket = _ticket(7300 + n, person)
+            db.session.add_all([person, ticket, Message(ticket=ticket, kind=CUSTOMER_MESSAGE, body_text=f"N {n}")])
+        return person.id, ticket.id
+
+    one_batch(0)
+    with selects_on("nextval") as draws:
+        person_id, ticket_id = one_batch(1)
+    assert len(draws) == 1 and "unnest" in draws[0], draws
+    assert _fresh(User, person_id).email == "drawn1@example.test"
+    ticket = _fresh(Ticket, ticket_id)
+    assert ticket.requester_id == person_id and [m.body_text for m in ticket.messages] == ["N 1"]
