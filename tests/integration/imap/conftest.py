@@ -199,9 +199,14 @@ class Dovecot:
         entry.write_text(f"{name}:{{PLAIN}}{password}::::::\n")
         entry.chmod(0o644)  # read by the auth process, which runs as the internal user
 
-    def kick(self, user):
-        """End every IMAP session of ``user`` at once, as a provider does when the token of a session expires."""
-        subprocess.run(["doveadm", "-c", str(self.config), "kick", user], capture_output=True, check=True)
+    def kick(self, user) -> bool:
+        """End every IMAP session of ``user`` at once, as a provider does when the token of a session expires.
+        False when ``user`` had no session open to end (doveadm's "not found", exit 68)."""
+        done = subprocess.run(["doveadm", "-c", str(self.config), "kick", user], capture_output=True)
+        if done.returncode == 68:
+            return False
+        done.check_returncode()
+        return True
 
     def log_text(self):
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -129,8 +129,8 @@ def _expiring_sessions(server, provider, user):
                 live = [token for token, active, _at in provider.logins if active]
                 latest = live[-1] if live else None
                 expires_at = provider.access_tokens[latest]["expires_at"] if latest else None
-            if latest and time.time() >= expires_at and latest not in kicked:
-                server.kick(user)
+            # A session that closed by itself meanwhile (the gateway renewed and signed in again) is not kicked.
+            if latest and time.time() >= expires_at and latest not in kicked and server.kick(user):
                 kicked.append(latest)
 
     thread = threading.Thread(target=watch, daemon=True)
