@@ -159,11 +159,10 @@ def test_held_jobs_shared_with_another_process_are_taken_back_when_this_one_is_d
     app_object = app
 
     def slow_other(task, args):
-        first = not ran or all(where == "here" for where, *_ in ran)
-
         def call():
-            if first:
-                taken_back.wait(timeout=30)
+            # The other process starts on its first call only once this one has taken back a call: the calls
+            # still queued behind that first one are the ones this process can take.
+            taken_back.wait(timeout=30)
             ran.append(("there", task.rsplit(".", 1)[-1], len(args)))
             return real_run(task, *args, app=app_object)
         return other.submit(call)
