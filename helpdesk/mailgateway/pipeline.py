@@ -624,8 +624,8 @@ class Prepared:
 
 
 def _prepare_in_worker(raws, store, max_attachment_bytes):
-    """In the parser process: each message fingerprinted, written to storage, its header block read,
-    parsed and its HTML sanitised, so the gateway process only writes rows."""
+    """In the parser process: each message fingerprinted, written to storage with its attachments, its header
+    block read, parsed and its HTML sanitised, so the gateway process only writes rows."""
     results = []
     for raw in raws:
         try:
@@ -633,6 +633,10 @@ def _prepare_in_worker(raws, store, max_attachment_bytes):
         except Exception:
             mail = None
         html = strip_control(mail.html) if mail is not None and mail.html else ""
+        for attachment in mail.attachments if mail is not None else ():
+            # Stored now, under the key the ticket service will ask for (it finds them there): flushed to disk
+            # with the batch's raw mail, before the commit that names them.
+            storage.put(attachment.data, store, durable=False)
         results.append(Prepared(fingerprint(raw), storage.put(raw, store, durable=False), _listed(raw), mail,
                                 (html, clean_html(html)) if html else None))
     return results
@@ -646,9 +650,9 @@ def _forget_connections(engines):
 
 
 class Parser:
-    """Prepares fetched mail in other processes (MAIL_PARSE_PROCESSES): fingerprint, raw bytes written to
-    storage, headers, parse, sanitised HTML. On a machine with more than one core the gateway writes one
-    batch while the next is prepared (see daemon.Runner). All of it is a pure function of the bytes: the
+    """Prepares fetched mail in other processes (MAIL_PARSE_PROCESSES): fingerprint, raw bytes and attachments
+    written to storage, headers, parse, sanitised HTML. On a machine with more than one core the gateway writes
+    one batch while the next is prepared (see daemon.Runner). All of it is a pure function of the bytes: the
     results are what the gateway would have worked out itself."""
 
     def __init__(self, processes: int, wait: bool = True, copy: bool = False):

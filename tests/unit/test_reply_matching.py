@@ -99,3 +99,18 @@ def test_subject_without_a_tag_gives_no_ticket(subject):
 
 def test_subject_tag_round_trips():
     assert number_from_subject(f"Re: {subject_tag(5000)} Hello") == 5000
+
+
+def test_an_address_read_again_is_checked_again(tmp_path):
+    """The gateway reads each recipient twice per batch (the parts an address claims are remembered): a
+    forged signature stays refused however often its ticket's real address was read, and an address signed
+    by this installation is refused by one with another secret, after either has read it."""
+    genuine = reply_address("support@example.test", 1042)
+    forged = _tamper(genuine, 3)
+    for _round in range(3):
+        assert number_from_address(genuine) == 1042
+        assert number_from_address(forged) is None
+    other = create_app("testing", {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "another-installation-key!"})
+    with other.app_context():
+        assert number_from_address(genuine) is None
+    assert number_from_address(genuine) == 1042

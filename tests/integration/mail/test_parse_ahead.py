@@ -8,7 +8,7 @@ from email.message import EmailMessage
 import pytest
 import sqlalchemy as sa
 
-from helpdesk import sanitize
+from helpdesk import sanitize, storage
 from helpdesk.extensions import db
 from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.daemon import Runner
@@ -120,3 +120,45 @@ def test_a_failure_with_a_batch_fetched_ahead_loses_nothing_and_keeps_order(desk
     assert [o.message_id for o in done] == [f"<m{n}@customer.test>" for n in range(30)]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(InboundMessage)
                              .where(InboundMessage.status == "received")) == 0
+
+
+@pytest.mark.parametrize("processes", [0, 1], ids=["gateway-alone", "parser-process"])
+def test_attachments_are_written_by_the_parser_process_and_open_on_their_tickets(desk, tmp_path, processes,
+                                                                                monkeypatch):
+    desk()
+    source = MaildirSource("attachments", tmp_path / "box", department="Technical")
+    sent = {}
+    for n in range(12):
+        message = EmailMessage()
+        message["From"] = f"guest{n}@customer.test"
+        message["To"] = "support@example.test"
+        message["Subject"] = f"Invoice {n}"
+        message["Message-ID"] = f"<a{n}@customer.test>"
+        message.set_content(f"Scan {n} attached.")
+        sent[n] = os.urandom(300) + f"scan {n}".encode()
+        message.add_attachment(sent[n], maintype="application", subtype="pdf", filename=f"scan-{n}.pdf")
+        (source.path / "new" / f"{1_700_000_000 + n}.{n:05d}.test").write_bytes(message.as_bytes())
+    written_here = []
+    real_write = storage.LocalStore.write
+
+    def recording(self, area, key, data, **kwargs):  # files this process creates (the parser's are there already)
+        if not self.path(area, key).exists():
+            written_here.append(data)
+        return real_write(self, area, key, data, **kwargs)
+
+    monkeypatch.setattr(storage.LocalStore, "write", recording)
+    parser = pipeline.Parser(processes) if processes else None
+    try:
+        outcomes = _drain(Runner(source, 10, parser))
+    finally:
+        if parser is not None:
+            parser.close()
+
+    assert [o.outcome for o in outcomes] == ["new_ticket"] * 12
+    found = {t.subject: [(a.filename, storage.get(a.sha256)) for m in t.messages for a in m.attachments]
+             for t in db.session.scalars(sa.select(Ticket))}
+    assert found == {f"Invoice {n}": [(f"scan-{n}.pdf", sent[n])] for n in range(12)}
+    attachments_here = [data for data in written_here if data in sent.values()]
+    # Ten of the twelve came in a batch the parser process prepared; the last two, a batch too small to send
+    # there, are written here, as everything is without a parser process.
+    assert len(attachments_here) == (2 if processes else 12)
