@@ -16,7 +16,6 @@ import queue
 import threading
 import time
 
-import redis
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -25,6 +24,14 @@ log = logging.getLogger(__name__)
 
 _PENDING = "helpdesk_chat_nudges"  # session.info: (hub, channel, payload) to publish after the commit
 RESYNC = {"type": "resync"}  # told to every subscription when the listener (re)connects: read the database
+
+
+def _redis_library():
+    """The Redis client library, imported once a desk with Redis uses it: the embedded default never needs it,
+    and importing it took a tenth of a second of every start (the CLI's, the web app's)."""
+    import redis
+
+    return redis
 
 
 class Subscription:
@@ -65,7 +72,7 @@ class Hub:
     def __init__(self, redis_url=None, prefix=""):
         self.prefix = f"{prefix}chat-nudge:"
         self._redis_url = redis_url
-        self._redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self._redis = _redis_library().Redis.from_url(redis_url) if redis_url else None
         self._subscriptions = {}  # channel → set of Subscription
         self._lock = threading.Lock()
         self._listener = None
@@ -77,6 +84,7 @@ class Hub:
         if self._redis is None:
             self._deliver(channel, payload)
             return
+        redis = _redis_library()
         try:
             self._redis.publish(self.prefix + channel, json.dumps(payload))
         except redis.RedisError as error:
@@ -121,12 +129,13 @@ class Hub:
             # A forked worker inherits the object but not the thread: start its own.
             if self._listener is not None and self._listener.is_alive() and self._listener_pid == os.getpid():
                 return
-            self._redis = redis.Redis.from_url(self._redis_url)
+            self._redis = _redis_library().Redis.from_url(self._redis_url)
             self._listener_pid = os.getpid()
             self._listener = threading.Thread(target=self._listen, name="chat-hub", daemon=True)
             self._listener.start()
 
     def _listen(self):
+        redis = _redis_library()
         pattern = self.prefix + "*"
         while not self._stop.is_set():
             pubsub = None
