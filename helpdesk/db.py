@@ -588,13 +588,47 @@ def _parent_values(parent, pairs, skipped, plans):
 
 
 def _execute_grouped(session, statement, plan, rows):
-    """Run ``statement`` once per set of keys among ``rows`` ((object, values) pairs), as an executemany."""
+    """Run ``statement`` (an INSERT of ``plan``'s table) once per set of keys among ``rows`` ((object, values)
+    pairs), as an executemany; on PostgreSQL a set of several rows goes in one COPY instead."""
     groups = {}
     for _obj, values in rows:
         groups.setdefault(frozenset(values), []).append(values)
-    for members in groups.values():
+    copy = len(rows) >= COPY_FROM and session.get_bind().dialect.name == "postgresql"
+    for keys, members in groups.items():
+        if copy and len(members) >= COPY_FROM:
+            _copy_rows(session, plan, sorted(keys), members)
+            continue
         session.execute(statement, [{plan.columns[key].key: value for key, value in values.items()}
                                     for values in members])
+
+
+# Rows of one table and shape from which PostgreSQL gets them by COPY rather than an executemany INSERT. psycopg
+# sends an executemany as one Bind and Execute per row, with Python work for each: a 2,000-mail import's 16,000
+# rows spent 0.8 s there; COPY sends them as one stream, encoded in psycopg's C code.
+COPY_FROM = 8
+
+
+def _copy_rows(session, plan, keys, members):
+    """Insert ``members`` (values keyed by ``keys``) into ``plan``'s table with one COPY, in the session's
+    transaction. Each value goes through its column type's bind processing first, as the INSERT would have
+    sent it; columns not given get their server defaults, as they would there. A refusal (a duplicate key, a
+    foreign key) is raised as SQLAlchemy raises it for an INSERT."""
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = [plan.columns[key] for key in keys]
+    processors = [dialect.type_descriptor(column.type).bind_processor(dialect) for column in columns]
+    quote = dialect.identifier_preparer
+    statement = (f"COPY {quote.format_table(plan.table)} ({', '.join(quote.quote(c.name) for c in columns)}) "
+                 "FROM STDIN")
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as stream:
+            for values in members:
+                stream.write_row([value if process is None else process(value)
+                                  for value, process in zip((values[key] for key in keys), processors,
+                                                            strict=True)])
+    except dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
 
 
 def _update_changed(session, plans, written=None):

@@ -3,8 +3,9 @@ with Core executemany instead of the unit of work), gives the same row: the valu
 defaults, the foreign keys of parents that were new in the same batch, and on a later change the same
 onupdate columns. A model with insert or update listeners is left to the flush by the batch, so its
 listeners run on both paths. Half the models go through a batch that detaches its objects instead of making
-them persistent (the mail gateway's). A row added by ``add_row`` (values, no object: the mail batch's audit
-and outbox rows) is the same row again. Runs on both databases."""
+them persistent (the mail gateway's); on PostgreSQL each model's rows also go in by COPY. A row added by
+``add_row`` (values, no object: the mail batch's audit and outbox rows) is the same row again. Runs on both
+databases."""
 import importlib
 from datetime import date, datetime, timedelta
 
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk import INSTALLED_PACKAGES, import_models
+from helpdesk import db as kernel
 from helpdesk.db import Batch, Model, add_row, batch_writable, ensure_ids, row_id, utcnow
 from helpdesk.extensions import db
 
@@ -209,6 +211,28 @@ def test_a_row_written_by_the_batch_equals_one_written_by_a_flush(app, mapper):
     for onupdate in (c for c in mapper.local_table.columns if c.onupdate is not None):
         assert flushed_after[onupdate.name] != flushed[onupdate.name], onupdate
         assert batched_after[onupdate.name] != batched[onupdate.name], onupdate
+
+
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize("mapper", MODELS, ids=lambda m: m.class_.__name__)
+def test_a_row_copied_in_by_the_batch_equals_one_written_by_a_flush(app, mapper, monkeypatch):
+    """On PostgreSQL a batch sends several rows of one table and shape with COPY rather than an INSERT
+    (``COPY_FROM`` of them; here from one row on): each column's value goes in as the INSERT sends it."""
+    monkeypatch.setattr(kernel, "COPY_FROM", 1)
+    copied, copy_rows = [], kernel._copy_rows
+
+    def recording(session, plan, keys, members):
+        copied.append(plan.table)
+        return copy_rows(session, plan, keys, members)
+
+    monkeypatch.setattr(kernel, "_copy_rows", recording)
+    counter = [0]
+    by_flush, by_batch = _write_both_ways(mapper, counter, detach=_detach(mapper))
+    flushed, batched = _row(mapper, by_flush.obj), _row(mapper, by_batch.obj)
+    _check_written(mapper, by_batch, batched)
+    _compare_defaults(mapper, by_flush, flushed, batched)
+    if all(batch_writable(type(obj)) for obj in (by_batch.obj, *by_batch.parents.values())):
+        assert mapper.local_table in copied  # else the flush wrote it (and its children), as on SQLite
 
 
 def _as_values(built):

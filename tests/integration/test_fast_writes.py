@@ -174,3 +174,20 @@ def test_a_batch_like_the_last_draws_its_ids_from_every_sequence_at_once(app):
     assert _fresh(User, person_id).email == "drawn1@example.test"
     ticket = _fresh(Ticket, ticket_id)
     assert ticket.requester_id == person_id and [m.body_text for m in ticket.messages] == ["N 1"]
+
+
+def test_many_new_rows_of_a_table_are_written_and_a_refused_one_is_refused_as_by_an_insert(app):
+    """Twenty customers in one batch (on PostgreSQL they go in by COPY): all written with their defaults; a
+    batch whose rows hold an email already taken fails with IntegrityError, as an INSERT does (the gateway's
+    store step counts on it to redo a batch another process stored at the same moment), and writes none."""
+    with Batch(db.session, deferred=True):
+        db.session.add_all([_customer(f"guest{n}@example.test") for n in range(20)])
+    written = db.session.scalars(sa.select(User).order_by(User.id)).all()
+    assert [u.email for u in written] == [f"guest{n}@example.test" for n in range(20)]
+    assert all(u.role == "customer" and u.created_at is not None for u in written)
+
+    with pytest.raises(sa.exc.IntegrityError), Batch(db.session, deferred=True):
+        db.session.add_all([_customer(f"new{n}@example.test") for n in range(10)]
+                           + [_customer("guest7@example.test")])
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 20
