@@ -7,9 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from helpdesk import db as helpdesk_db
+from helpdesk import storage
 from helpdesk.accounts.models import User
 from helpdesk.audit.models import AuditEvent
 from helpdesk.extensions import db
+from helpdesk.mailgateway import pipeline
 from helpdesk.mailgateway.models import QUARANTINED, InboundMessage
 from helpdesk.notify.models import SENT, OutboxEmail
 from helpdesk.tickets.models import Ticket
@@ -171,3 +173,31 @@ def test_garbage_is_not_parsed_twice_into_two_quarantine_entries(batch_desk, smt
     assert [o.outcome for o in outcomes] == ["quarantined", "new_ticket"]
     assert count(InboundMessage) == 2
     assert count(InboundMessage, InboundMessage.status == QUARANTINED) == 1
+
+
+@pytest.mark.backends("postgresql")
+def test_a_batch_part_of_which_another_gateway_stored_meanwhile_is_stored_one_by_one(desk, monkeypatch):
+    """Another gateway process commits one of this batch's mails between the batch's look for known mail and its
+    write (its ten rows go in by COPY on PostgreSQL): the write is refused as a duplicate, and the batch is
+    stored again message by message, that mail as the duplicate it is and the other nine once each."""
+    desk()
+    items = [pipeline.Fetched("race", mail(f"Problem {n}", f"Problem {n}.", Message_ID=f"<race{n}@customer.test>"),
+                              source_ref=f"race-{n}", label=f"mail {n}") for n in range(10)]
+    taken, _message_id = pipeline.fingerprint(items[3].raw)
+    flush_to_disk = storage.flush_to_disk
+
+    def another_gateway_stores_mail_3():  # the last step before this batch's write
+        with sa.create_engine(db.engine.url).begin() as other:
+            other.execute(sa.insert(InboundMessage.__table__).values(
+                mailbox="other", fingerprint=taken, raw_key="0" * 64, size=1, status="received",
+                received_at=sa.func.now()))
+        flush_to_disk()
+
+    monkeypatch.setattr(storage, "flush_to_disk", another_gateway_stores_mail_3)
+    stored = pipeline.store_batch(items)
+    monkeypatch.setattr(storage, "flush_to_disk", flush_to_disk)
+
+    assert [row is None for _item, row in stored] == [n == 3 for n in range(10)]
+    rows = db.session.scalars(sa.select(InboundMessage).order_by(InboundMessage.id)).all()
+    assert sorted(row.source_ref or row.mailbox for row in rows) == sorted(
+        ["other"] + [f"race-{n}" for n in range(10) if n != 3])

@@ -162,3 +162,4 @@ def test_attachments_are_written_by_the_parser_process_and_open_on_their_tickets
     # Ten of the twelve came in a batch the parser process prepared; the last two, a batch too small to send
     # there, are written here, as everything is without a parser process.
     assert len(attachments_here) == (2 if processes else 12)
+
