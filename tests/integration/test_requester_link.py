@@ -33,7 +33,8 @@ def events(ticket):
 
 def audit_actions(ticket):
     return db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity == "ticket",
-                                                                 AuditEvent.entity_id == ticket.id)).all()
+                                                                 AuditEvent.entity_id == ticket.id)
+                              .order_by(AuditEvent.id)).all()
 
 
 def field_error(page, field_id):

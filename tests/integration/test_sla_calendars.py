@@ -130,7 +130,8 @@ def test_admin_adds_a_night_shift_and_removes_a_day_window(as_admin):
     assert removed.status_code == 302
     assert "The window was removed." in as_admin.get(removed.headers["Location"]).text
     assert windows_of() == [(0, 22 * H, 6 * H)] + [(d, 9 * H, 17 * H) for d in range(1, 5)]
-    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity == "sla_calendar")).all()
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity == "sla_calendar")
+                                 .order_by(AuditEvent.id)).all()
     assert actions == ["window-added", "window-removed"]
 
 

@@ -131,7 +131,8 @@ def test_the_secret_is_never_in_the_audit_trail_or_the_log(bob, bobs_endpoint, p
     (target, _body, headers), = public_address.sent
     assert target.ip == "93.184.215.14" and target.host == "hooks.example.com"
     assert secret not in repr(headers)  # only its signature travels
-    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "webhook-endpoint")).all()
+    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "webhook-endpoint")
+                              .order_by(AuditEvent.id)).all()
     assert [row.action for row in rows] == ["created", "secret-rotated", "tested"]
     stored = " ".join(repr(row.changes) for row in rows)
     assert "whsec_" not in stored and secret not in caplog.text
