@@ -191,14 +191,14 @@ def mail_group():
     """Inbound mail by hand: ingest files, list and retry quarantined mail."""
 
 
-@mail_group.command("ingest")
+@mail_group.command("ingest", with_appcontext=False)  # it builds its app itself, see below
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
 @click.option("--department", help="Department for new tickets (default: by recipient address).")
-@with_appcontext
-def mail_ingest(paths, as_json, department):
+@click.pass_context
+def mail_ingest(ctx, paths, as_json, department):
     """Feed .eml files, mbox files or Maildir folders through the mail pipeline."""
-    from helpdesk import jobs
+    from helpdesk import logs, settings
     from helpdesk.mailgateway import pipeline
     from helpdesk.mailgateway.daemon import GivenMessages, Runner
     from helpdesk.mailgateway.sources import read_paths
@@ -207,11 +207,33 @@ def mail_ingest(paths, as_json, department):
         items = read_paths(paths)
     except OSError as exc:
         _fail(exc)
-    config = current_app.config
+    # The parser processes start before the app is built, as copies of this process (it has no connection
+    # and no thread yet), and prepare the first batches meanwhile: settings as create_app will load them.
+    # (Run from code that has an app already, the command uses that one, as with_appcontext does.)
+    app = current_app._get_current_object() if current_app else None
+    config = app.config if app is not None else settings.read()
+    logs.configure(config)
     processes = pipeline.Parser.processes_for(config) if len(items) > config["MAIL_BATCH_SIZE"] else 0
-    # The parser processes are copies of this one, made before it opens a connection or starts a thread.
     parser = pipeline.Parser(processes, wait=False, copy=True) if processes else None
     runner = Runner(GivenMessages(items, department), config["MAIL_BATCH_SIZE"], parser)
+    if parser is not None and app is None:
+        runner.prime(2, config)
+    try:
+        if app is not None:
+            _ingest(runner, parser, as_json)
+        else:
+            with ctx.ensure_object(ScriptInfo).load_app().app_context():
+                _ingest(runner, parser, as_json)
+    finally:
+        if parser is not None:
+            parser.close()
+        _no_collection_at_exit()
+
+
+def _ingest(runner, parser, as_json):
+    from helpdesk import jobs
+
+    config = current_app.config
     elsewhere = None
     if parser is not None:
         settings = {key: value for key, value in config.items() if key.isupper() and _picklable(value)}
@@ -221,17 +243,12 @@ def mail_ingest(paths, as_json, department):
 
         if not config.get("REDIS_URL"):
             parser.prepare_jobs(settings)  # the index is written there at the end
-    try:
-        # Without Redis this process also sends the acknowledgements and writes the search index: once,
-        # for everything, when the last batch is in, the index in the parser process (see jobs.held).
-        with jobs.held(elsewhere):
-            while outcomes := runner.run_once():
-                for outcome in outcomes:
-                    _echo_outcome(outcome, as_json)
-    finally:
-        if parser is not None:
-            parser.close()
-        _no_collection_at_exit()
+    # Without Redis this process also sends the acknowledgements and writes the search index: once,
+    # for everything, when the last batch is in, the index in the parser process (see jobs.held).
+    with jobs.held(elsewhere):
+        while outcomes := runner.run_once():
+            for outcome in outcomes:
+                _echo_outcome(outcome, as_json)
 
 
 def _no_collection_at_exit():

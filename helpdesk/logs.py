@@ -37,14 +37,16 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(app):
-    """Send the helpdesk's loggers to stderr in the configured format (once per process)."""
+    """Send the helpdesk's loggers to stderr in the configured format (once per process). ``app``: the app, or
+    its settings (``settings.read()``: a command that logs before it builds the app)."""
+    config = getattr(app, "config", app)
     logger = logging.getLogger("helpdesk")
-    logger.setLevel(app.config["LOG_LEVEL"])
+    logger.setLevel(config["LOG_LEVEL"])
     if any(getattr(h, "name", None) == _HANDLER_NAME for h in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.name = _HANDLER_NAME
-    handler.setFormatter(JsonFormatter() if app.config.get("LOG_FORMAT") == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if config.get("LOG_FORMAT") == "json" else TextFormatter())
     logger.addHandler(handler)
     # Our own handler: what the migration tool does to the root logger cannot silence or double it.
     logger.propagate = False

@@ -3,7 +3,7 @@ import json
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Config, Flask
 
 _PREFIX = "HELPDESK_"
 
@@ -31,8 +31,20 @@ def _parse(value: str):
 def load(app: Flask, profile=None, overrides=None):
     """Fill ``app.config``. ``profile`` names a file in config/ (e.g. "testing") or a path to a .py file;
     HELPDESK_CONFIG can name one too. Environment variables win over files; ``overrides`` win over all."""
+    _fill(app.config, profile, overrides)
+
+
+def read(profile=None, overrides=None) -> Config:
+    """The settings ``create_app(profile, overrides)`` would load, without an app: for a command that starts
+    work before it builds one (``helpdesk mail ingest`` hands its first batches to the parser process)."""
+    config = Config(str(Path.cwd()))
+    _fill(config, profile, overrides)
+    return config
+
+
+def _fill(config, profile, overrides):
     folder = config_dir()
-    app.config.from_pyfile(str(folder / "default.py"))
+    config.from_pyfile(str(folder / "default.py"))
     for source in (os.environ.get(f"{_PREFIX}CONFIG"), profile):
         if not source:
             continue
@@ -41,15 +53,15 @@ def load(app: Flask, profile=None, overrides=None):
             path = folder / f"{source}.py"
         if not path.is_file():
             raise ConfigurationError(f"configuration file {path} does not exist")
-        app.config.from_pyfile(str(path.resolve()))
+        config.from_pyfile(str(path.resolve()))
     for key, value in os.environ.items():
         if key.startswith(_PREFIX) and key != f"{_PREFIX}CONFIG":
             name = key[len(_PREFIX):]
             # A setting that is text by default stays text: a password or user name of digits is no number.
-            app.config[name] = value if isinstance(app.config.get(name), str) else _parse(value)
-    app.config.update(overrides or {})
-    _derive(app.config)
-    _check(app.config)
+            config[name] = value if isinstance(config.get(name), str) else _parse(value)
+    config.update(overrides or {})
+    _derive(config)
+    _check(config)
 
 
 def _derive(config):

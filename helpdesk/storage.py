@@ -41,10 +41,10 @@ def _relative(key: str) -> str:
 
 # --------------------------------------------------------------------------- where: the current store
 
-def location() -> dict:
-    """The current app's store as plain data (picklable): ``{"backend": "local", "roots": {area: folder}}`` or
-    ``{"backend": "s3", ...S3 settings}``."""
-    config = current_app.config
+def location(config=None) -> dict:
+    """The current app's store (or the one ``config`` describes) as plain data (picklable): ``{"backend":
+    "local", "roots": {area: folder}}`` or ``{"backend": "s3", ...S3 settings}``."""
+    config = current_app.config if config is None else config
     if config.get("STORAGE_BACKEND", "local") == "s3":
         return {"backend": "s3", **{name: config.get(name, "") for name in S3_SETTINGS}}
     return {"backend": "local", "roots": location_of_local(config), "durable": bool(config.get("STORAGE_FSYNC", True))}
@@ -118,10 +118,15 @@ def delete(key: str, area: str = DOCUMENTS):
     _store_for().delete(area, _check(key))
 
 
-def flush_to_disk():
+def flush_to_disk(where=None):
     """Make every file written so far durable in one go (a local store with STORAGE_FSYNC): for a batch of files
     stored with ``durable=False``, one flush of the file systems costs far less than a sync per file and folder.
-    Nothing to do on S3."""
+    Nothing to do on S3. ``where``: a ``location()`` or a folder (in a process without the app: the mail
+    parser's), else the current app's store."""
+    if where is not None:
+        if not isinstance(where, dict) or (where["backend"] == "local" and where.get("durable", True)):
+            os.sync()
+        return
     if not has_app_context():
         os.sync()
         return

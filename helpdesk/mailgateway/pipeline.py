@@ -111,9 +111,16 @@ def _store(batch, keyed, on_stored):
         result.append((item, row))
     if on_stored is not None:
         on_stored(db.session)
-    # The raw bytes reach the disk before the rows that refer to them are committed (and the server is told).
-    storage.flush_to_disk()
+    _flush_unless_prepared(keyed)
     return result
+
+
+def _flush_unless_prepared(keyed):
+    """The raw bytes reach the disk before the rows that refer to them are committed (and the server is told):
+    a parser process flushed what it wrote before it handed the batch back, so only the bytes this process
+    wrote itself remain."""
+    if any(ready is None for _item, _digest, _message_id, ready in keyed):
+        storage.flush_to_disk()
 
 
 def _new_row(item, digest, message_id, ready=None):
@@ -165,6 +172,7 @@ def _store_one_by_one(keyed, on_stored):
             result.append((item, None))
     if on_stored is not None:
         on_stored(db.session)
+    _flush_unless_prepared(keyed)
     db.session.commit()
     return result
 
@@ -625,7 +633,9 @@ class Prepared:
 
 def _prepare_in_worker(raws, store, max_attachment_bytes):
     """In the parser process: each message fingerprinted, written to storage with its attachments, its header
-    block read, parsed and its HTML sanitised, so the gateway process only writes rows."""
+    block read, parsed and its HTML sanitised, so the gateway process only writes rows. The files written
+    reach the disk before the batch goes back (one flush here, while the gateway writes the batch before it),
+    so the gateway can commit rows that name them."""
     results = []
     for raw in raws:
         try:
@@ -639,6 +649,8 @@ def _prepare_in_worker(raws, store, max_attachment_bytes):
             storage.put(attachment.data, store, durable=False)
         results.append(Prepared(fingerprint(raw), storage.put(raw, store, durable=False), _listed(raw), mail,
                                 (html, clean_html(html)) if html else None))
+    if raws:
+        storage.flush_to_disk(store)
     return results
 
 
@@ -689,13 +701,16 @@ class Parser:
             return 1 if (os.cpu_count() or 1) > 1 else 0
         return int(wanted or 0)
 
-    def submit(self, batch):
+    def submit(self, batch, config=None):
         """Start preparing a fetched batch (a list of Fetched); returns a handle for ``prepared`` (None while
-        the processes are still starting: the gateway prepares the batch itself)."""
-        if not self.ready():
-            return None
-        return self._pool.submit(_prepare_in_worker, [item.raw for item in batch], storage.location(),
-                                 current_app.config["MAX_ATTACHMENT_BYTES"])
+        the processes are still starting: the gateway prepares the batch itself). ``config``: the settings, for
+        a caller that has no app yet (the processes are then counted on to start: they are copies)."""
+        if config is None:
+            if not self.ready():
+                return None
+            config = current_app.config
+        return self._pool.submit(_prepare_in_worker, [item.raw for item in batch], storage.location(config),
+                                 config["MAX_ATTACHMENT_BYTES"])
 
     @staticmethod
     def prepared(handle):

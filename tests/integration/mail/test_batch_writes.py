@@ -186,7 +186,8 @@ def test_a_batch_part_of_which_another_gateway_stored_meanwhile_is_stored_one_by
     taken, _message_id = pipeline.fingerprint(items[3].raw)
     flush_to_disk = storage.flush_to_disk
 
-    def another_gateway_stores_mail_3():  # the last step before this batch's write
+    def another_gateway_stores_mail_3():  # the last step before this batch's write (and before the redo's)
+        monkeypatch.setattr(storage, "flush_to_disk", flush_to_disk)
         with sa.create_engine(db.engine.url).begin() as other:
             other.execute(sa.insert(InboundMessage.__table__).values(
                 mailbox="other", fingerprint=taken, raw_key="0" * 64, size=1, status="received",
@@ -195,7 +196,6 @@ def test_a_batch_part_of_which_another_gateway_stored_meanwhile_is_stored_one_by
 
     monkeypatch.setattr(storage, "flush_to_disk", another_gateway_stores_mail_3)
     stored = pipeline.store_batch(items)
-    monkeypatch.setattr(storage, "flush_to_disk", flush_to_disk)
 
     assert [row is None for _item, row in stored] == [n == 3 for n in range(10)]
     rows = db.session.scalars(sa.select(InboundMessage).order_by(InboundMessage.id)).all()

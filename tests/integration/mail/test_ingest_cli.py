@@ -276,6 +276,8 @@ def test_the_command_in_a_process_of_its_own_forks_its_parser_and_comes_to_the_s
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert "1 mail parser process(es), copies of this process" in done.stderr
+    # The first two batches went to it while the command was still building its app.
+    assert "16 message(s) handed to the parser before the app is built" in done.stderr
     assert done.stdout.count("new ticket #") == 17
     assert len(smtp.messages) == 17
     db.session.expire_all()
