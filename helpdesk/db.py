@@ -604,7 +604,8 @@ def _execute_grouped(session, statement, plan, rows):
 
 # Rows of one table and shape from which PostgreSQL gets them by COPY rather than an executemany INSERT. psycopg
 # sends an executemany as one Bind and Execute per row, with Python work for each: a 2,000-mail import's 16,000
-# rows spent 0.8 s there; COPY sends them as one stream, encoded in psycopg's C code.
+# rows spent 0.8 s there; COPY sends them as one stream, encoded in psycopg's C code. Changed rows of one table
+# and set of columns go, from as many, in one UPDATE from arrays (``_update_from_arrays``).
 COPY_FROM = 8
 
 
@@ -643,20 +644,48 @@ def _update_changed(session, plans, written=None):
         if values is not None:
             groups.setdefault((plan, frozenset(values)), []).append((obj, state.identity[0], values))
     written = []
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for (plan, keys), members in groups.items():
         if not keys:  # only collections that gained written children: nothing to send
             written.extend((obj, plan.pk_key, pk) for obj, pk, _values in members)
             continue
-        statement = sa.update(plan.table).where(plan.pk == sa.bindparam("_helpdesk_pk")).values(
-            {plan.columns[key].key: sa.bindparam(plan.columns[key].key) for key in keys})
-        session.execute(statement, [{"_helpdesk_pk": pk, **{plan.columns[key].key: value
-                                                            for key, value in values.items()}}
-                                    for _obj, pk, values in members])
+        if postgresql and len(members) >= COPY_FROM:
+            _update_from_arrays(session, plan, sorted(keys), members)
+        else:
+            statement = sa.update(plan.table).where(plan.pk == sa.bindparam("_helpdesk_pk")).values(
+                {plan.columns[key].key: sa.bindparam(plan.columns[key].key) for key in keys})
+            session.execute(statement, [{"_helpdesk_pk": pk, **{plan.columns[key].key: value
+                                                                for key, value in values.items()}}
+                                        for _obj, pk, values in members])
         for obj, pk, values in members:
             for key in plan.onupdates:
                 set_committed_value(obj, key, values[key])
             written.append((obj, plan.pk_key, pk))
     return written
+
+
+def _update_from_arrays(session, plan, keys, members):
+    """Update ``members`` ((object, id, values keyed by ``keys``)) of ``plan``'s table with one statement on
+    PostgreSQL: ``UPDATE … FROM unnest(ids, column arrays)``, one array per column, instead of an executemany
+    (which psycopg sends as a Bind and an Execute per row). Each value goes through its column type's bind
+    processing first, as the UPDATE would have sent it, and each array is cast to its column's type."""
+    connection = session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer
+    columns = [plan.columns[key] for key in keys]
+    processors = [dialect.type_descriptor(column.type).bind_processor(dialect) for column in columns]
+    table = quote.format_table(plan.table)
+    names = [f"c{index}" for index in range(len(columns))]
+    arrays = ", ".join(f"%s::{column.type.compile(dialect=dialect)}[]" for column in (plan.pk, *columns))
+    assignments = ", ".join(f"{quote.quote(column.name)} = v.{name}"
+                            for column, name in zip(columns, names, strict=True))
+    # Names and types come from the mapped table, quoted by the dialect; every value goes as a parameter.
+    statement = (f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v(pk, {', '.join(names)}) "  # noqa: S608
+                 f"WHERE {table}.{quote.quote(plan.pk.name)} = v.pk")
+    values = [[pk for _obj, pk, _values in members]]
+    for key, process in zip(keys, processors, strict=True):
+        values.append([member[key] if process is None else process(member[key]) for _obj, _pk, member in members])
+    connection.exec_driver_sql(statement, tuple(values))
 
 
 def _changed_values(plan, state, plans, written=()):
