@@ -213,19 +213,25 @@ def test_a_row_written_by_the_batch_equals_one_written_by_a_flush(app, mapper):
         assert batched_after[onupdate.name] != batched[onupdate.name], onupdate
 
 
+def _tables_written_by(monkeypatch, name):
+    """From one row on (``COPY_FROM``), the tables whose rows the kernel's PostgreSQL path ``name`` writes."""
+    monkeypatch.setattr(kernel, "COPY_FROM", 1)
+    tables, write = [], getattr(kernel, name)
+
+    def recording(session, plan, keys, members):
+        tables.append(plan.table)
+        return write(session, plan, keys, members)
+
+    monkeypatch.setattr(kernel, name, recording)
+    return tables
+
+
 @pytest.mark.backends("postgresql")
 @pytest.mark.parametrize("mapper", MODELS, ids=lambda m: m.class_.__name__)
 def test_a_row_copied_in_by_the_batch_equals_one_written_by_a_flush(app, mapper, monkeypatch):
     """On PostgreSQL a batch sends several rows of one table and shape with COPY rather than an INSERT
     (``COPY_FROM`` of them; here from one row on): each column's value goes in as the INSERT sends it."""
-    monkeypatch.setattr(kernel, "COPY_FROM", 1)
-    copied, copy_rows = [], kernel._copy_rows
-
-    def recording(session, plan, keys, members):
-        copied.append(plan.table)
-        return copy_rows(session, plan, keys, members)
-
-    monkeypatch.setattr(kernel, "_copy_rows", recording)
+    copied = _tables_written_by(monkeypatch, "_copy_rows")
     counter = [0]
     by_flush, by_batch = _write_both_ways(mapper, counter, detach=_detach(mapper))
     flushed, batched = _row(mapper, by_flush.obj), _row(mapper, by_batch.obj)
@@ -241,14 +247,7 @@ def test_a_row_updated_by_the_batch_from_arrays_equals_one_updated_by_a_flush(ap
     """On PostgreSQL a batch updates several rows of one table and set of columns with one ``UPDATE … FROM
     unnest(…)`` (from ``COPY_FROM`` rows; here from one): every plain column changed the same way on a flushed
     row and on a batched one reads back the same, whatever its type, and the onupdate columns move on both."""
-    monkeypatch.setattr(kernel, "COPY_FROM", 1)
-    updated, update_from_arrays = [], kernel._update_from_arrays
-
-    def recording(session, plan, keys, members):
-        updated.append(plan.table)
-        return update_from_arrays(session, plan, keys, members)
-
-    monkeypatch.setattr(kernel, "_update_from_arrays", recording)
+    updated = _tables_written_by(monkeypatch, "_update_from_arrays")
     counter = [0]
     by_flush, by_batch = _write_both_ways(mapper, counter)
     unique = _unique_columns(mapper.local_table)
