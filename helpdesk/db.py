@@ -609,6 +609,12 @@ def _execute_grouped(session, statement, plan, rows):
 COPY_FROM = 8
 
 
+def _bind_processors(dialect, columns):
+    """Per column, what its type does to a value before the driver sends it (None: nothing), as a statement of
+    SQLAlchemy's would; for the PostgreSQL paths that hand values to psycopg themselves."""
+    return [dialect.type_descriptor(column.type).bind_processor(dialect) for column in columns]
+
+
 def _copy_rows(session, plan, keys, members):
     """Insert ``members`` (values keyed by ``keys``) into ``plan``'s table with one COPY, in the session's
     transaction. Each value goes through its column type's bind processing first, as the INSERT would have
@@ -617,7 +623,7 @@ def _copy_rows(session, plan, keys, members):
     connection = session.connection()
     dialect = connection.dialect
     columns = [plan.columns[key] for key in keys]
-    processors = [dialect.type_descriptor(column.type).bind_processor(dialect) for column in columns]
+    processors = _bind_processors(dialect, columns)
     quote = dialect.identifier_preparer
     statement = (f"COPY {quote.format_table(plan.table)} ({', '.join(quote.quote(c.name) for c in columns)}) "
                  "FROM STDIN")
@@ -673,7 +679,7 @@ def _update_from_arrays(session, plan, keys, members):
     dialect = connection.dialect
     quote = dialect.identifier_preparer
     columns = [plan.columns[key] for key in keys]
-    processors = [dialect.type_descriptor(column.type).bind_processor(dialect) for column in columns]
+    processors = _bind_processors(dialect, columns)
     table = quote.format_table(plan.table)
     names = [f"c{index}" for index in range(len(columns))]
     arrays = ", ".join(f"%s::{column.type.compile(dialect=dialect)}[]" for column in (plan.pk, *columns))
